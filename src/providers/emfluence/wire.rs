@@ -1,0 +1,259 @@
+//! emfluence Marketing Platform API v1: group shapes (`../shared/providers/emfluence.md`
+//! §2–§4, seed `003_9559f763de08f12d.txt`).
+//!
+//! Every answer is HTTP 200 with an envelope `{success, code, errors, data, requestID}`;
+//! `success: 0` is an error even then. Typing is loose on the wire: booleans arrive as
+//! `0`/`1` or `true`/`false`, missing numbers as `""`, ids sometimes as strings. The
+//! readers here accept all of those (emfluence.md §2 "Typing quirks").
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use thiserror::Error;
+
+/// The body of `POST groups/save`. `groupID` absent creates (emfluence.md §3.1: send no
+/// key rather than `0`, whose meaning is unknown); present updates, and then the full
+/// group is sent so nothing depends on partial-update semantics the docs leave open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSave {
+    #[serde(rename = "groupID", skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<i64>,
+    pub group_name: String,
+    pub description: String,
+    pub status: String,
+    /// 1: hidden from the contact preferences page (the API's own default).
+    pub private: u8,
+    /// Our stable key (`sgsync:<provider>:<id>`), read back by `groups/lookup`.
+    #[serde(rename = "externalID", skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub notes: String,
+}
+
+/// A group as emfluence returns it (lookup, save, search record) or as a save request
+/// states it. Only the fields sgsync reads; the rest are ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub group_id: Option<i64>,
+    pub group_name: String,
+    pub description: String,
+    pub external_id: Option<String>,
+    /// `Static` or `Dynamic`; `None` when the input does not say (a save request).
+    pub kind: Option<GroupKind>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKind {
+    Static,
+    Dynamic,
+}
+
+#[derive(Debug, Error)]
+pub enum WireError {
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("emfluence answered success: 0 (code {code}): {errors}")]
+    Failed { code: i64, errors: String },
+    #[error("{at}: {why}")]
+    Shape { at: String, why: String },
+}
+
+impl WireError {
+    fn shape(at: impl Into<String>, why: impl Into<String>) -> Self {
+        WireError::Shape {
+            at: at.into(),
+            why: why.into(),
+        }
+    }
+}
+
+impl From<serde_json::Error> for WireError {
+    fn from(e: serde_json::Error) -> Self {
+        WireError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Every group in `text`: an envelope (`data` = a group, an array of groups, or
+/// `{paging, records}`), a bare group object (e.g. a `groups/save` body), or an array.
+pub fn parse_groups(text: &str) -> Result<Vec<Group>, WireError> {
+    let json: Json = serde_json::from_str(text)?;
+    let (data, at) = match json.get("success") {
+        Some(success) => {
+            if !loose_bool(success).unwrap_or(false) {
+                let code = json.get("code").and_then(loose_int).unwrap_or(0);
+                let errors = json
+                    .get("errors")
+                    .and_then(Json::as_array)
+                    .map(|e| {
+                        e.iter()
+                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                return Err(WireError::Failed { code, errors });
+            }
+            (json.get("data").cloned().unwrap_or(Json::Null), "data")
+        }
+        None => (json, "$"),
+    };
+    match data {
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, g)| read_group(g, &format!("{at}[{i}]")))
+            .collect(),
+        Json::Object(ref o) if o.contains_key("records") => match o.get("records") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, g)| read_group(g, &format!("{at}.records[{i}]")))
+                .collect(),
+            _ => Err(WireError::shape(format!("{at}.records"), "is not an array")),
+        },
+        Json::Object(_) => Ok(vec![read_group(&data, at)?]),
+        other => Err(WireError::shape(
+            at,
+            format!(
+                "expected a group object or an array, found {}",
+                kind_of(&other)
+            ),
+        )),
+    }
+}
+
+fn read_group(g: &Json, at: &str) -> Result<Group, WireError> {
+    let obj = g.as_object().ok_or_else(|| {
+        WireError::shape(at, format!("expected a group object, found {}", kind_of(g)))
+    })?;
+    let text = |key: &str| -> Result<Option<String>, WireError> {
+        match obj.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(WireError::shape(
+                format!("{at}.{key}"),
+                format!("expected a string, found {}", kind_of(other)),
+            )),
+        }
+    };
+    let group_name = text("groupName")?
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| WireError::shape(format!("{at}.groupName"), "is missing or empty"))?;
+    let group_id = match obj.get("groupID") {
+        None | Some(Json::Null) => None,
+        Some(v) => match loose_int(v) {
+            Some(id) => Some(id),
+            // `""` stands for "no value" on this API.
+            None if v.as_str() == Some("") => None,
+            None => {
+                return Err(WireError::shape(
+                    format!("{at}.groupID"),
+                    format!("expected an integer, found {v}"),
+                ));
+            }
+        },
+    };
+    let kind = match text("type")?.as_deref() {
+        None | Some("") => None,
+        Some(t) if t.eq_ignore_ascii_case("static") => Some(GroupKind::Static),
+        Some(t) if t.eq_ignore_ascii_case("dynamic") => Some(GroupKind::Dynamic),
+        Some(t) => {
+            return Err(WireError::shape(
+                format!("{at}.type"),
+                format!("expected Static or Dynamic, found {t:?}"),
+            ));
+        }
+    };
+    Ok(Group {
+        group_id,
+        group_name,
+        description: text("description")?.unwrap_or_default(),
+        external_id: text("externalID")?.filter(|s| !s.is_empty()),
+        kind,
+        status: text("status")?.filter(|s| !s.is_empty()),
+    })
+}
+
+/// `1`, `0`, `true`, `false`, `"1"`, `"0"`.
+pub fn loose_bool(v: &Json) -> Option<bool> {
+    match v {
+        Json::Bool(b) => Some(*b),
+        Json::Number(n) => n.as_i64().map(|n| n != 0),
+        Json::String(s) => match s.trim() {
+            "1" | "true" => Some(true),
+            "0" | "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An integer, or a string holding one.
+pub fn loose_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn kind_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Self-authored fixtures from emfluence.md §8 (shapes documented, values invented).
+    const SAVE_SUCCESS: &str = r#"{"success":1,"code":0,"requestID":"req-0001","data":{"groupID":4242,"groupName":"Daemon Sync – Team A","friendlyName":"Team A","description":"Synced by daemon","status":"Active","type":"Static","protected":1,"private":1,"sendTests":0,"userID":77,"userIDs":[77],"notes":"managed by sync daemon","externalID":"team-a","autoResponseEmailID":"","totalMembers":0,"activeMembers":0,"dateAdded":"2024-05-01 12:00:00","dateModified":"","dateLastEmailSent":""}}"#;
+    const SEARCH_PAGE: &str = r#"{"success":1,"code":0,"data":{"paging":{"next":"2","page":1,"rpp":2,"totalPages":2,"totalRecords":3,"prev":""},"records":[{"groupID":10,"groupName":"Alpha","status":"Active","type":"Static","friendlyName":"Alpha","description":"","private":1,"userID":"","autoResponseEmailID":"","dateAdded":"2020-01-01 00:00:00","dateModified":"","dateLastEmailSent":"","totalMembers":5,"activeMembers":4},{"groupID":11,"groupName":"Beta","status":"Active","type":"Dynamic","friendlyName":"Beta","description":"","private":0,"userID":3,"autoResponseEmailID":12,"dateAdded":"2020-01-02 00:00:00","dateModified":"2021-01-01 10:00:00","dateLastEmailSent":"","totalMembers":0,"activeMembers":0}]}}"#;
+    const DUPLICATE: &str = r#"{"success":0,"code":400,"errors":["Group name \"Daemon Sync – Team A\" already exists."],"data":{}}"#;
+
+    #[test]
+    fn reads_envelopes_records_and_bare_groups() {
+        let g = parse_groups(SAVE_SUCCESS).unwrap();
+        assert_eq!(g[0].group_id, Some(4242));
+        assert_eq!(g[0].external_id.as_deref(), Some("team-a"));
+        let g = parse_groups(SEARCH_PAGE).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[1].kind, Some(GroupKind::Dynamic));
+        let g = parse_groups(r#"{"groupName":"X","description":"d","private":1,"protected":1,"externalID":"team-a"}"#).unwrap();
+        assert_eq!(g[0].group_id, None);
+    }
+
+    #[test]
+    fn failure_envelope_is_an_error_even_at_http_200() {
+        let err = parse_groups(DUPLICATE).unwrap_err();
+        assert!(matches!(err, WireError::Failed { code: 400, .. }), "{err}");
+        assert!(err.to_string().contains("already exists"));
+    }
+
+    #[test]
+    fn malformed_input_is_a_typed_error() {
+        assert!(matches!(
+            parse_groups("{\"groupName\": "),
+            Err(WireError::Json { .. })
+        ));
+        let err = parse_groups(r#"{"groupName": 5.5, "groupID": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("groupID"), "{err}");
+        let err = parse_groups(r#"[{"groupName": ""}]"#).unwrap_err();
+        assert_eq!(err.to_string(), "$[0].groupName: is missing or empty");
+    }
+}
