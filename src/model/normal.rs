@@ -5,6 +5,7 @@
 //! error that says so, instead of expanding without bound.
 
 use super::rule::{Condition, Opaque, Rule};
+use std::collections::HashSet;
 use thiserror::Error;
 
 /// One literal: an atom, possibly negated. Conditions are kept with a positive operator
@@ -167,16 +168,14 @@ fn normal(rule: &Rule, negate: bool, shape: Shape, guard: &Guard) -> Result<Vec<
         Rule::Opaque(o) => return Ok(vec![vec![Literal::new(Atom::Opaque(o.clone()), negate)]]),
     };
     if concatenates {
-        let mut out: Vec<Clause> = Vec::new();
+        let mut out = Distinct::default();
         for child in children {
             for clause in normal(child, negate, shape, guard)? {
-                if !out.contains(&clause) {
-                    out.push(clause);
-                }
+                out.push(clause);
             }
             guard.check(out.len())?;
         }
-        Ok(out)
+        Ok(out.into_vec())
     } else {
         // Start from the identity of the inner connective: one empty clause.
         let mut out: Vec<Clause> = vec![Vec::new()];
@@ -188,19 +187,38 @@ fn normal(rule: &Rule, negate: bool, shape: Shape, guard: &Guard) -> Result<Vec<
                 return Ok(Vec::new());
             }
             guard.check(out.len().saturating_mul(theirs.len()))?;
-            let mut product = Vec::with_capacity(out.len() * theirs.len());
+            let mut product = Distinct::default();
             for mine in &out {
                 for other in &theirs {
-                    if let Some(clause) = merge(mine, other)
-                        && !product.contains(&clause)
-                    {
+                    if let Some(clause) = merge(mine, other) {
                         product.push(clause);
                     }
                 }
             }
-            out = product;
+            out = product.into_vec();
         }
         Ok(out)
+    }
+}
+
+/// Clauses in first-seen order without duplicates.
+#[derive(Default)]
+struct Distinct {
+    order: Vec<Clause>,
+    seen: HashSet<Clause>,
+}
+
+impl Distinct {
+    fn push(&mut self, clause: Clause) {
+        if self.seen.insert(clause.clone()) {
+            self.order.push(clause);
+        }
+    }
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+    fn into_vec(self) -> Vec<Clause> {
+        self.order
     }
 }
 

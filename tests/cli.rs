@@ -1,0 +1,90 @@
+//! The `translate` command as a user runs it: payload on stdout, fidelity on stderr,
+//! exit 0 / 3 (impossible) / 1 (bad input).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn sgsync(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sgsync binary starts");
+    if let Some(input) = stdin {
+        child.stdin.take().expect("stdin is piped").write_all(input.as_bytes()).expect("stdin accepts input");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("sgsync finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn real_gosquared_groups_to_ispring_say_what_cannot_travel() {
+    let out = sgsync(
+        &[
+            "translate",
+            "--from",
+            "gosquared",
+            "--to",
+            "ispring",
+            "--config",
+            "config/sgsync.example.toml",
+            "tests/fixtures/gosquared/smartgroups_2016.json",
+        ],
+        None,
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    // Most of the real groups compare numbers and dates, which iSpring cannot hold.
+    assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
+    assert!(stderr.contains("\"Last Seen > 35 Days\" [last-seen-35-days] → iSpring Learn: impossible"), "{stderr}");
+    assert!(stderr.contains("\"Recently Created\" [recently-created-1] → iSpring Learn: impossible"), "{stderr}");
+    assert_eq!(stderr.matches("# ").count(), 9, "one verdict per group: {stderr}");
+    assert!(!stdout.contains("<AddSmartGroupRequest") || stdout.contains("</AddSmartGroupRequest>"));
+}
+
+#[test]
+fn gosquared_to_emfluence_writes_a_described_static_group() {
+    let input = r#"{"id":"referring-url","name":"Referring URL","filters":[{"key":"property","path":"first.referrer.href","operator":"defined"}]}"#;
+    let out = sgsync(&["translate", "--from", "gosquared", "--to", "emfluence", "-"], Some(input));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON payload");
+    assert_eq!(payload["groupName"], "Referring URL");
+    assert_eq!(payload["description"], "first.referrer.href is set");
+    assert_eq!(payload["externalID"], "sgsync:gosquared:referring-url");
+    assert!(text(&out.stderr).contains("lossy"));
+}
+
+#[test]
+fn unreadable_input_says_what_and_where() {
+    let out = sgsync(&["translate", "--from", "gosquared", "--to", "ispring", "-"], Some("{\"list\": [\n  {\"name\": "));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("line 2"), "{stderr}");
+
+    let out = sgsync(&["translate", "--from", "nowhere", "--to", "ispring", "-"], Some(""));
+    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    assert!(text(&out.stderr).contains("unknown provider \"nowhere\""));
+
+    let out = sgsync(&["translate", "--from", "ispring", "--to", "gosquared", "no/such/file.xml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no/such/file.xml"));
+}
+
+#[test]
+fn bad_mapping_names_the_key() {
+    let dir = std::env::temp_dir().join(format!("sgsync-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "[mapping]\nmax_clauses = 0\n").expect("write config");
+    let config = config.to_string_lossy().into_owned();
+    let out = sgsync(&["translate", "--from", "gosquared", "--to", "ispring", "--config", &config, "-"], Some("[]"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("mapping.max_clauses"), "{}", text(&out.stderr));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,385 @@
+//! Property tests of the fidelity claims: whenever a translation says `Exact`, the rule
+//! read back from the encoded wire payload must select exactly the people the source
+//! rule selects, on every generated profile. And rules a dialect cannot express must
+//! never be claimed `Exact`.
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Number, Value as Json, json};
+use sgsync::mapping::{AttributeConfig, GoSquaredOperatorsConfig, MappingConfig, Maps};
+use sgsync::model::{
+    Attribute, Condition, DepartmentScope, EventField, Millis, Op, Profile, ProviderKind, Rule, SmartGroup,
+    SourceGroup, Value, evaluate,
+};
+use sgsync::translate::{Payload, decode, translate};
+use std::collections::BTreeMap;
+
+const NOW: Millis = 1_700_000_000_000;
+const DAY: i64 = 86_400_000;
+/// (rule, profile) pairs checked per dialect pair: 1 000 rules × 12 profiles.
+const CASES: u32 = 1_000;
+const PROFILES_PER_RULE: usize = 12;
+
+use ProviderKind::{Emfluence, GoSquared, Ispring};
+
+/// Maps with every GoSquared spelling set by the user (so trusted, and exactness is
+/// decided by semantics alone), an iSpring field with a value map, one without, and
+/// department/group ids that differ from their keys.
+fn maps() -> Maps {
+    let mut attributes = BTreeMap::new();
+    attributes.insert(
+        "country".to_owned(),
+        AttributeConfig {
+            gosquared: Some("last.location.country.code".into()),
+            ispring_field: Some("COUNTRY".into()),
+        },
+    );
+    attributes.insert(
+        "a".to_owned(),
+        AttributeConfig {
+            gosquared: None,
+            ispring_field: Some("FIELD_A".into()),
+        },
+    );
+    let mut values = BTreeMap::new();
+    values.insert(
+        "country".to_owned(),
+        BTreeMap::from([("CA".to_owned(), "124".to_owned()), ("US".to_owned(), "840".to_owned())]),
+    );
+    let cfg = MappingConfig {
+        attributes,
+        values,
+        departments: BTreeMap::from([("Sales".to_owned(), "d-1".to_owned()), ("EMEA".to_owned(), "d-2".to_owned())]),
+        groups: BTreeMap::from([("g1".to_owned(), "G-1".to_owned())]),
+        gosquared_operators: GoSquaredOperatorsConfig {
+            equals: Some("==".into()),
+            not_equals: Some("!=".into()),
+            not_contains: Some("!contains".into()),
+            not_defined: Some("!defined".into()),
+            or: Some("or".into()),
+        },
+        max_clauses: Some(64),
+    };
+    Maps::from_config(&cfg).expect("test maps are valid")
+}
+
+// ---- rules -------------------------------------------------------------------------
+
+fn property() -> impl Strategy<Value = String> {
+    prop_oneof![Just("a"), Just("b.c"), Just("country"), Just("last.seen")].prop_map(String::from)
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![Just("x"), Just("X"), Just("CA"), Just("US"), Just("FR"), Just("40"), Just(" 40"), Just("")]
+        .prop_map(String::from)
+}
+
+fn number() -> impl Strategy<Value = Number> {
+    prop_oneof![
+        Just(Number::from(0)),
+        Just(Number::from(40)),
+        Just(Number::from(1000)),
+        Just(Number::from(-3)),
+        Just(Number::from_f64(40.5).unwrap_or_else(|| Number::from(40))),
+    ]
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        text().prop_map(Value::String),
+        number().prop_map(Value::Number),
+        any::<bool>().prop_map(Value::Bool),
+    ]
+}
+
+fn days() -> impl Strategy<Value = Value> {
+    prop_oneof![Just(0u32), Just(1), Just(7), Just(35)].prop_map(Value::Days)
+}
+
+fn department_key() -> impl Strategy<Value = String> {
+    // "d-1" is Sales's iSpring id: as a key of its own it must not pass as an id.
+    prop_oneof![Just("Sales"), Just("EMEA"), Just("root"), Just("d-9"), Just("d-1")].prop_map(String::from)
+}
+
+fn scope() -> impl Strategy<Value = DepartmentScope> {
+    prop_oneof![Just(DepartmentScope::Only), Just(DepartmentScope::WithDescendants)]
+}
+
+fn group_key() -> impl Strategy<Value = String> {
+    prop_oneof![Just("g1"), Just("g2"), Just("G-1")].prop_map(String::from)
+}
+
+fn cond(attribute: Attribute, op: Op, value: Value) -> Rule {
+    Rule::Cond(Condition { attribute, op, value })
+}
+
+/// Conditions iSpring can hold: department, group and mapped text-field equality.
+fn ispring_leaf() -> impl Strategy<Value = Rule> {
+    prop_oneof![
+        (scope(), department_key()).prop_map(|(scope, k)| cond(Attribute::Department { scope }, Op::Equals, Value::String(k))),
+        group_key().prop_map(|k| cond(Attribute::Group, Op::Equals, Value::String(k))),
+        prop_oneof![Just("country"), Just("a")]
+            .prop_flat_map(|p| (Just(p), text()))
+            .prop_map(|(p, v)| cond(Attribute::Property(p.into()), Op::Equals, Value::String(v))),
+    ]
+}
+
+/// Conditions GoSquared can hold: property and event conditions.
+fn gosquared_leaf() -> impl Strategy<Value = Rule> {
+    let time_op = prop_oneof![Just(Op::WithinLast), Just(Op::MoreThanAgo), Just(Op::LessThanAgo)];
+    prop_oneof![
+        (property(), prop_oneof![Just(Op::Equals), Just(Op::NotEquals)], scalar())
+            .prop_map(|(p, op, v)| cond(Attribute::Property(p), op, v)),
+        (property(), prop_oneof![Just(Op::Contains), Just(Op::NotContains)], text())
+            .prop_map(|(p, op, v)| cond(Attribute::Property(p), op, Value::String(v))),
+        (
+            property(),
+            prop_oneof![Just(Op::Greater), Just(Op::Less)],
+            prop_oneof![number().prop_map(Value::Number), text().prop_map(Value::String)]
+        )
+            .prop_map(|(p, op, v)| cond(Attribute::Property(p), op, v)),
+        (property(), prop_oneof![Just(Op::Defined), Just(Op::NotDefined)])
+            .prop_map(|(p, op)| cond(Attribute::Property(p), op, Value::None)),
+        (property(), time_op.clone(), days()).prop_map(|(p, op, v)| cond(Attribute::Property(p), op, v)),
+        (time_op, days()).prop_map(|(op, v)| cond(
+            Attribute::Event { name: "Signed Up".into(), field: EventField::Last },
+            op,
+            v
+        )),
+    ]
+}
+
+/// Conditions no target writes exactly everywhere.
+fn awkward_leaf() -> impl Strategy<Value = Rule> {
+    prop_oneof![
+        (property(), number(), number()).prop_map(|(p, lo, hi)| cond(Attribute::Property(p), Op::Between, Value::Range(lo, hi))),
+        (prop_oneof![Just(EventField::First), Just(EventField::Count)], days())
+            .prop_map(|(field, v)| cond(Attribute::Event { name: "Signed Up".into(), field }, Op::WithinLast, v)),
+        (property(), prop_oneof![Just(Op::Greater), Just(Op::Defined)], scalar())
+            .prop_map(|(p, op, v)| cond(Attribute::Property(p), op, v)),
+    ]
+}
+
+fn tree(leaf: impl Strategy<Value = Rule> + 'static) -> impl Strategy<Value = Rule> {
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..4).prop_map(Rule::All),
+            vec(inner.clone(), 0..4).prop_map(Rule::Any),
+            inner.prop_map(|r| Rule::Not(Box::new(r))),
+        ]
+    })
+}
+
+/// Mostly rules in one dialect's reach (so that `Exact` is often claimed and checked),
+/// some across both, some with awkward conditions.
+fn any_rule() -> impl Strategy<Value = Rule> {
+    prop_oneof![
+        3 => tree(ispring_leaf()),
+        3 => tree(gosquared_leaf()),
+        2 => tree(prop_oneof![ispring_leaf(), gosquared_leaf()]),
+        1 => tree(prop_oneof![ispring_leaf(), gosquared_leaf(), awkward_leaf()]),
+    ]
+}
+
+// ---- profiles ----------------------------------------------------------------------
+
+fn json_value() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        Just(Json::Null),
+        text().prop_map(Json::String),
+        number().prop_map(Json::Number),
+        any::<bool>().prop_map(Json::Bool),
+        (-80i64..10).prop_map(|half_days| json!(NOW + half_days * DAY / 2)),
+        prop_oneof![Just(0i64), Just(1), Just(7), Just(35)].prop_map(|d| json!(NOW - d * DAY)),
+        Just(json!("2023-11-01T00:00:00Z")),
+        vec(text(), 0..3).prop_map(|v| json!(v)),
+    ]
+}
+
+fn profile() -> impl Strategy<Value = Profile> {
+    let department = prop_oneof![
+        Just(vec![]),
+        Just(vec!["root"]),
+        Just(vec!["root", "Sales"]),
+        Just(vec!["root", "Sales", "EMEA"]),
+        Just(vec!["root", "d-9"]),
+        Just(vec!["root", "d-1"]),
+    ];
+    (
+        proptest::option::of(json_value()),
+        proptest::option::of(json_value()),
+        proptest::option::of(json_value()),
+        proptest::option::of(json_value()),
+        vec(-80i64..10, 0..3),
+        department,
+        proptest::sample::subsequence(vec!["g1", "g2", "G-1"], 0..=3),
+    )
+        .prop_map(|(a, bc, country, seen, events, department, groups)| {
+            let mut properties = serde_json::Map::new();
+            if let Some(a) = a {
+                properties.insert("a".into(), a);
+            }
+            if let Some(bc) = bc {
+                properties.insert("b".into(), json!({ "c": bc }));
+            }
+            if let Some(country) = country {
+                properties.insert("country".into(), country);
+            }
+            if let Some(seen) = seen {
+                properties.insert("last".into(), json!({ "seen": seen }));
+            }
+            Profile {
+                properties,
+                events: BTreeMap::from([("Signed Up".to_owned(), events.iter().map(|h| NOW + h * DAY / 2).collect())]),
+                department_path: department.into_iter().map(String::from).collect(),
+                groups: groups.into_iter().map(String::from).collect(),
+            }
+        })
+}
+
+// ---- checks ------------------------------------------------------------------------
+
+fn group(rule: Rule) -> SmartGroup {
+    SmartGroup {
+        id: Some("g-1".into()),
+        name: "Generated".into(),
+        description: None,
+        rule,
+    }
+}
+
+/// The rule a provider would hold: the payload written out as its wire text and read
+/// back through that provider's decoder.
+fn read_back(payload: &Payload, maps: &Maps) -> Result<SourceGroup, TestCaseError> {
+    let text = payload.render();
+    let mut groups = decode(payload.provider(), &text, maps)
+        .map_err(|e| TestCaseError::fail(format!("cannot read back our own payload: {e}\n{text}")))?;
+    prop_assert_eq!(groups.len(), 1);
+    Ok(groups.remove(0))
+}
+
+fn same_people(a: &Rule, b: &Rule, profiles: &[Profile], what: &str) -> Result<(), TestCaseError> {
+    for p in profiles {
+        let (x, y) = (evaluate(a, p, NOW), evaluate(b, p, NOW));
+        prop_assert!(
+            x.is_some() && x == y,
+            "{what} claimed Exact but selects differently: {x:?} vs {y:?}\nsource: {a:?}\ntarget: {b:?}\nprofile: {p:?}"
+        );
+    }
+    Ok(())
+}
+
+#[derive(Default, Debug)]
+struct Counts {
+    /// Exact claims checked, per (from, to).
+    exact: BTreeMap<(ProviderKind, ProviderKind), usize>,
+    /// (rule, profile) pairs looked at, per (from, to).
+    pairs: BTreeMap<(ProviderKind, ProviderKind), usize>,
+}
+
+#[test]
+fn exact_translations_select_the_same_people() {
+    let maps = maps();
+    let counts = std::cell::RefCell::new(Counts::default());
+    let mut runner = TestRunner::new(Config {
+        cases: CASES,
+        ..Config::default()
+    });
+    let strategy = (any_rule(), vec(profile(), PROFILES_PER_RULE));
+    let result = runner.run(&strategy, |(rule, profiles)| {
+        let mut counts = counts.borrow_mut();
+        // A generated rule is first written in each source dialect and read back, so the
+        // source side is what that provider really holds.
+        let origin = SourceGroup::certain(Emfluence, group(rule.clone()));
+        for from in [GoSquared, Ispring] {
+            let into_source = translate(&origin, from, &maps);
+            let Some(payload) = into_source.payload.filter(|_| into_source.fidelity.is_exact()) else {
+                continue;
+            };
+            let source = read_back(&payload, &maps)?;
+            same_people(&rule, &source.group.rule, &profiles, &format!("generated → {from}"))?;
+            for to in ProviderKind::ALL {
+                *counts.pairs.entry((from, to)).or_default() += profiles.len();
+                let t = translate(&source, to, &maps);
+                if to == Emfluence {
+                    prop_assert!(!t.fidelity.is_exact(), "emfluence cannot hold a rule yet was claimed Exact");
+                    continue;
+                }
+                if let Some(payload) = t.payload.filter(|_| t.fidelity.is_exact()) {
+                    *counts.exact.entry((from, to)).or_default() += 1;
+                    let target = read_back(&payload, &maps)?;
+                    same_people(&source.group.rule, &target.group.rule, &profiles, &format!("{from} → {to}"))?;
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let counts = counts.into_inner();
+    eprintln!("{counts:#?}");
+    for from in [GoSquared, Ispring] {
+        for to in [GoSquared, Ispring] {
+            let exact = counts.exact.get(&(from, to)).copied().unwrap_or(0);
+            assert!(exact >= 50, "only {exact} Exact claims checked for {from} → {to}: the generator is too weak");
+        }
+    }
+    let fewest_pairs = counts.pairs.values().min().copied().unwrap_or(0);
+    assert!(
+        fewest_pairs >= 10_000,
+        "only {fewest_pairs} (rule, profile) pairs for some dialect pair: {counts:?}"
+    );
+}
+
+/// A condition over an attribute the rest of the rule does not use, which the target
+/// cannot write, makes the whole rule inexpressible there: never Exact.
+#[test]
+fn inexpressible_rules_are_never_exact() {
+    let maps = maps();
+    let cannot_ispring = prop_oneof![
+        (prop_oneof![Just(Op::Contains), Just(Op::NotEquals), Just(Op::Greater)], text())
+            .prop_map(|(op, v)| cond(Attribute::Property("b.c".into()), op, Value::String(v))),
+        days().prop_map(|d| cond(Attribute::Property("last.seen".into()), Op::WithinLast, d)),
+        days().prop_map(|d| cond(Attribute::Event { name: "Signed Up".into(), field: EventField::Last }, Op::MoreThanAgo, d)),
+        number().prop_map(|n| cond(Attribute::Property("a".into()), Op::Equals, Value::Number(n))),
+    ];
+    let cannot_gosquared = prop_oneof![
+        (scope(), department_key()).prop_map(|(scope, k)| cond(Attribute::Department { scope }, Op::Equals, Value::String(k))),
+        group_key().prop_map(|k| cond(Attribute::Group, Op::Equals, Value::String(k))),
+        (number(), number()).prop_map(|(lo, hi)| cond(Attribute::Property("zz".into()), Op::Between, Value::Range(lo, hi))),
+        days().prop_map(|d| cond(Attribute::Event { name: "Other".into(), field: EventField::Count }, Op::Greater, d)),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: CASES,
+        ..Config::default()
+    });
+    let strategy = (cannot_ispring, tree(ispring_leaf()), cannot_gosquared, tree(gosquared_leaf()));
+    let result = runner.run(&strategy, |(bad_is, ok_is, bad_gs, ok_gs)| {
+        for (bad, ok, to) in [(bad_is, ok_is, Ispring), (bad_gs, ok_gs, GoSquared)] {
+            for from in [GoSquared, Ispring, Emfluence] {
+                let source = SourceGroup::certain(from, group(Rule::All(vec![bad.clone(), ok.clone()])));
+                let t = translate(&source, to, &maps);
+                prop_assert!(!t.fidelity.is_exact(), "{from} → {to} claimed Exact for {:?}", source.group.rule);
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// emfluence holds no rule, so nothing read from it can become a rule elsewhere.
+#[test]
+fn emfluence_groups_travel_nowhere_as_rules() {
+    let maps = maps();
+    let text = r#"{"success":1,"code":0,"data":{"groupID":10,"groupName":"Alpha","description":"","type":"Static"}}"#;
+    let source = decode(Emfluence, text, &maps).expect("fixture parses").remove(0);
+    for to in [GoSquared, Ispring] {
+        let t = translate(&source, to, &maps);
+        assert!(t.fidelity.is_impossible(), "{to}: {:?}", t.fidelity);
+        assert!(t.payload.is_none());
+    }
+}
