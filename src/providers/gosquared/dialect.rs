@@ -943,6 +943,18 @@ mod tests {
                 "unexpected field \"value\"",
             ),
             (
+                json!({"key":"property","path":"last.seen","operator":"<","number":2,"period":"days","direction":"past"}),
+                "unexpected field \"direction\"",
+            ),
+            (
+                json!({"key":"triggered-event","name":"Signup","field":"last","operator":">","number":3,"period":"days","extra":1}),
+                "unexpected field \"extra\"",
+            ),
+            (
+                json!({"key":"and","filters":[],"negate":true}),
+                "unexpected field \"negate\"",
+            ),
+            (
                 json!({"key":"triggered-event","name":"Signup","field":"count","operator":">","value":3}),
                 "event field \"count\"",
             ),
@@ -1320,5 +1332,133 @@ mod tests {
             &maps,
         );
         assert!(f.is_none() && fidelity.is_impossible());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const NOW: i64 = 1_700_000_000_000;
+        const DAY: i64 = 86_400_000;
+
+        fn leaf() -> impl Strategy<Value = Rule> {
+            let scalar = prop_oneof![
+                Just(Value::string("x")),
+                Just(Value::string("X")),
+                Just(Value::int(1)),
+                Just(Value::Bool(true)),
+            ];
+            let needle = prop_oneof![Just(Value::string("x")), Just(Value::string("Y"))];
+            let number = prop_oneof![
+                Just(Value::int(1)),
+                Just(Value::int(5)),
+                Just(Value::string("3"))
+            ];
+            let days = prop_oneof![Just(0u32), Just(1), Just(10)].prop_map(Value::Days);
+            let path = prop_oneof![Just("a"), Just("b")];
+            let time_op = prop_oneof![
+                Just(Op::MoreThanAgo),
+                Just(Op::LessThanAgo),
+                Just(Op::WithinLast)
+            ];
+            prop_oneof![
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Equals), Just(Op::NotEquals)],
+                    scalar
+                )
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Contains), Just(Op::NotContains)],
+                    needle
+                )
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Defined), Just(Op::NotDefined)]
+                )
+                    .prop_map(|(p, op)| prop(p, op, Value::None)),
+                (path, prop_oneof![Just(Op::Greater), Just(Op::Less)], number)
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (time_op.clone(), days.clone()).prop_map(|(op, d)| prop("t", op, d)),
+                (time_op, days).prop_map(|(op, d)| Rule::cond(
+                    Attribute::Event {
+                        name: "E".into(),
+                        field: EventField::Last
+                    },
+                    op,
+                    d
+                )),
+            ]
+        }
+
+        fn rule() -> impl Strategy<Value = Rule> {
+            leaf().prop_recursive(3, 24, 3, |inner| {
+                prop_oneof![
+                    vec(inner.clone(), 0..3).prop_map(Rule::All),
+                    vec(inner.clone(), 0..3).prop_map(Rule::Any),
+                    inner.prop_map(|x| Rule::Not(Box::new(x))),
+                ]
+            })
+        }
+
+        fn profile() -> impl Strategy<Value = Profile> {
+            let value = prop_oneof![
+                Just(None),
+                Just(Some(Json::Null)),
+                Just(Some(json!("x"))),
+                Just(Some(json!("X"))),
+                Just(Some(json!("xy"))),
+                Just(Some(json!(1))),
+                Just(Some(json!(5))),
+                Just(Some(json!("3"))),
+                Just(Some(json!(true))),
+                Just(Some(json!(["x", 1]))),
+            ];
+            let time = prop_oneof![
+                Just(None),
+                Just(Some(NOW - DAY / 2)),
+                Just(Some(NOW - 5 * DAY)),
+                Just(Some(NOW - 20 * DAY)),
+                Just(Some(NOW + DAY)),
+            ];
+            (value.clone(), value, time.clone(), vec(time, 0..3)).prop_map(|(a, b, t, e)| {
+                let mut properties = Map::new();
+                for (k, v) in [("a", a), ("b", b), ("t", t.map(Json::from))] {
+                    if let Some(v) = v {
+                        properties.insert(k.into(), v);
+                    }
+                }
+                let events: Vec<i64> = e.into_iter().flatten().collect();
+                Profile {
+                    properties,
+                    events: [("E".to_string(), events)].into(),
+                    ..Profile::default()
+                }
+            })
+        }
+
+        proptest! {
+            /// Whatever is written, read back, selects the same people; and a group read
+            /// from GoSquared is written back as it came.
+            #[test]
+            fn written_filters_mean_the_rule(rule in rule(), people in vec(profile(), 8)) {
+                let maps = Maps::default();
+                let (payload, findings) = encode(&group(rule.clone()), ProviderKind::Ispring, &maps);
+                let fidelity = findings.fidelity();
+                prop_assert_eq!(payload.is_none(), fidelity.is_impossible());
+                if let Some(payload) = payload {
+                    let back = decode(&wire(Json::Array(payload.filters.clone())), &maps);
+                    for p in &people {
+                        prop_assert_eq!(evaluate(&back.group.rule, p, NOW), evaluate(&rule, p, NOW));
+                    }
+                    let (again, f) = encode(&back.group, ProviderKind::GoSquared, &maps);
+                    prop_assert!(f.fidelity().is_exact());
+                    prop_assert_eq!(again.map(|a| a.filters), Some(payload.filters));
+                }
+            }
+        }
     }
 }
