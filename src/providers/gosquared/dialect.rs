@@ -8,14 +8,21 @@
 //! - `<` / `>` with `number` + `period: "days"` on a time: more / less than N days ago;
 //!   `><` with `direction: "past"`: within the last N days ([inferred] from the default
 //!   group names, §5).
-//! - `{"key": "and", "filters": […]}` nests an AND ([sdk] ruby-client test, §5).
+//! - `{"key": "and", "filters": […]}` nests an AND ([sdk] ruby-client test, §5). That
+//!   test used it in a `GET people` query; whether stored groups accept nested nodes is
+//!   unknown (§5, §9), so a nested canonical `All` is written as one, unflagged.
+//! - Event filters: stored groups say `triggered-event`, the docs `event` (§5). Both
+//!   are read; `triggered-event` is written, like `GET` returns it.
 //! - Equality, the negations and OR have no public spelling (§5 "no further operator
 //!   spelling"). Their spellings come from `[mapping.gosquared_operators]`; a built-in
 //!   guess is read and written, but marked assumed so translations across dialects say
 //!   they cannot vouch for it.
 //!
 //! Anything else (another operator, period, direction, an extra field, a wrong type) is
-//! kept verbatim as an opaque node and written back byte for byte; nothing is dropped.
+//! kept verbatim as an opaque node (compact JSON; serde_json's `preserve_order` keeps its
+//! key order) and written back byte for byte; nothing is dropped. Nodes we write use
+//! GoSquared's own key order (§3): key, path|name, field, operator, value|direction,
+//! number, period.
 
 use super::wire::{NewSmartGroup, SmartGroup as WireGroup, kind_of};
 use crate::mapping::{Maps, Spelling};
@@ -710,6 +717,9 @@ fn time_fields(node: &mut Map<String, Json>, op: Op, days: u32) {
     node.insert("period".into(), "days".into());
 }
 
+/// The `value` of an equality filter. Only called with a string, number or boolean
+/// (checked by the caller's match); anything else would be a bug, written as `null`
+/// rather than a panic.
 fn scalar(value: &Value) -> Json {
     match value {
         Value::String(s) => Json::String(s.clone()),
