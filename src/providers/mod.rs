@@ -9,5 +9,5 @@
 //!   is used for a group from another dialect.
 
 pub mod emfluence;
-// pub mod gosquared;
+pub mod gosquared;
 // pub mod ispring;

@@ -1,0 +1,339 @@
+//! GoSquared People API v1: smart-group shapes (`../shared/providers/gosquared.md` §3–§5,
+//! §7; docs page copy in seed `000_03dd6fd6c40f756c.txt`).
+//!
+//! - `GET people/v1/smartgroups` answers `{"list": [group, …], "cardinality": n}` (§3, a
+//!   real 2016 response). Whether `GET smartgroups/{id}` answers a bare group or the same
+//!   envelope is unknown (§3), so both are read, and so is a bare array.
+//! - A group is `{id, name, filters, prefs, _links}`. `prefs` (dashboard columns and
+//!   sorting) and `_links` do not affect membership and are ignored (§3 "Field notes").
+//! - `filters` nodes are kept as raw JSON here: what they mean is the dialect's business,
+//!   and a node it cannot read must still travel back verbatim (§5).
+//! - Errors come in two envelopes: `{"code", "message"}` (current docs) and the older
+//!   `{"success": false, "error": {"code", "message"}}` (node-gosquared) (§7).
+//! - `POST people/v1/smartgroups` takes a plain object `{name, filters}` (§4). The
+//!   ruby-client wraps bodies in an array; that quirk was never checked against the
+//!   server and is not copied (§1).
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use thiserror::Error;
+
+/// A smart group as GoSquared returns it (or as a create body states it). Only what
+/// decides membership is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmartGroup {
+    /// The slug id (`last-seen-35-days`); absent in a create body.
+    pub id: Option<String>,
+    pub name: String,
+    /// The filter nodes exactly as sent; their top-level array is an AND (§5).
+    pub filters: Vec<Json>,
+}
+
+/// The body of `POST people/v1/smartgroups`: a plain object (§1, §4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewSmartGroup {
+    pub name: String,
+    pub filters: Vec<Json>,
+}
+
+#[derive(Debug, Error)]
+pub enum WireError {
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// serde_json stops at 128 nested arrays/objects rather than overflow the stack; no
+    /// real smart group comes near that.
+    #[error("JSON nested too deeply at line {line}, column {column}")]
+    TooDeep { line: usize, column: usize },
+    /// GoSquared's own error answer (gosquared.md §7: 4000 missing parameter, 4001 key
+    /// not authorised, 4002 rate limited, 4003/4004 invalid parameter, 5xxx internal).
+    #[error("GoSquared answered error {code}: {message}")]
+    Api { code: i64, message: String },
+    #[error("{at}: {why}")]
+    Shape { at: String, why: String },
+}
+
+impl WireError {
+    fn shape(at: impl Into<String>, why: impl Into<String>) -> Self {
+        WireError::Shape {
+            at: at.into(),
+            why: why.into(),
+        }
+    }
+}
+
+impl From<serde_json::Error> for WireError {
+    fn from(e: serde_json::Error) -> Self {
+        // serde_json has no public error code; its message for this case is stable
+        // ("recursion limit exceeded").
+        if e.to_string().starts_with("recursion limit exceeded") {
+            return WireError::TooDeep {
+                line: e.line(),
+                column: e.column(),
+            };
+        }
+        WireError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Every group in `text`: the list envelope, a bare group (GET by id, or a create body),
+/// or an array of groups. An error envelope becomes [`WireError::Api`].
+pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
+    let json: Json = serde_json::from_str(text)?;
+    match &json {
+        Json::Array(items) => read_groups(items, ""),
+        Json::Object(obj) => {
+            if let Some(err) = api_error(obj) {
+                return Err(err);
+            }
+            match obj.get("list") {
+                Some(Json::Array(items)) => read_groups(items, "list"),
+                Some(other) => Err(WireError::shape(
+                    "list",
+                    format!("expected an array, found {}", kind_of(other)),
+                )),
+                None => Ok(vec![read_group(&json, "")?]),
+            }
+        }
+        other => Err(WireError::shape(
+            "$",
+            format!(
+                "expected a smart group, a list of them or an error, found {}",
+                kind_of(other)
+            ),
+        )),
+    }
+}
+
+/// The error in an error envelope, if `obj` is one (§7).
+fn api_error(obj: &serde_json::Map<String, Json>) -> Option<WireError> {
+    let from = |o: &serde_json::Map<String, Json>| WireError::Api {
+        code: o.get("code").and_then(loose_int).unwrap_or(0),
+        message: o
+            .get("message")
+            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+            .unwrap_or_default(),
+    };
+    match obj.get("success") {
+        // The older envelope; `error` may be missing, then nothing more is known.
+        Some(Json::Bool(false)) => Some(match obj.get("error") {
+            Some(Json::Object(e)) => from(e),
+            Some(Json::String(s)) => WireError::Api {
+                code: 0,
+                message: s.clone(),
+            },
+            _ => WireError::Api {
+                code: 0,
+                message: "success: false with no error detail".to_owned(),
+            },
+        }),
+        // A group never has `code`; a group list never has `code` either.
+        _ if obj.contains_key("code") && !obj.contains_key("filters") => Some(from(obj)),
+        _ => None,
+    }
+}
+
+fn read_groups(items: &[Json], at: &str) -> Result<Vec<SmartGroup>, WireError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, g)| read_group(g, &format!("{at}[{i}]")))
+        .collect()
+}
+
+/// `at` is the group's JSON path (`list[3]`), empty for the root.
+fn read_group(g: &Json, at: &str) -> Result<SmartGroup, WireError> {
+    let field = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    let obj = g.as_object().ok_or_else(|| {
+        WireError::shape(
+            if at.is_empty() { "$" } else { at },
+            format!("expected a smart group object, found {}", kind_of(g)),
+        )
+    })?;
+    let id = match obj.get("id") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("id"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let name = match obj.get("name") {
+        Some(Json::String(s)) => s.clone(),
+        None => return Err(WireError::shape(field("name"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("name"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    // `filters` is required in a create body (§4) and present on every stored group
+    // (§3); a group without it would read as "everyone", so its absence is an error.
+    let filters = match obj.get("filters") {
+        Some(Json::Array(items)) => items.clone(),
+        None => return Err(WireError::shape(field("filters"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("filters"),
+                format!("expected an array, found {}", kind_of(other)),
+            ));
+        }
+    };
+    Ok(SmartGroup { id, name, filters })
+}
+
+/// An integer, or a string holding one.
+fn loose_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(crate) fn kind_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/gosquared/smartgroups_2016.json");
+
+    #[test]
+    fn reads_the_real_list_envelope() {
+        let groups = parse_groups(FIXTURE).unwrap();
+        assert_eq!(groups.len(), 9);
+        assert_eq!(groups[2].id.as_deref(), Some("last-seen-35-days"));
+        assert_eq!(groups[2].name, "Last Seen > 35 Days");
+        assert_eq!(groups[5].filters, Vec::<Json>::new());
+        assert_eq!(groups[8].filters.len(), 2);
+    }
+
+    #[test]
+    fn reads_a_bare_group_an_array_and_a_create_body() {
+        let bare = r#"{"id":"most-active","name":"Most Active","filters":[{"key":"property","path":"totals.visits","operator":">","value":1}],"prefs":{"sortDir":"desc"},"_links":[]}"#;
+        let g = parse_groups(bare).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].id.as_deref(), Some("most-active"));
+        let g = parse_groups(&format!("[{bare},{bare}]")).unwrap();
+        assert_eq!(g.len(), 2);
+        let body = NewSmartGroup {
+            name: "Visited > 1000".into(),
+            filters: vec![
+                serde_json::json!({"key":"property","path":"totals.visits","operator":">","value":1000}),
+            ],
+        };
+        let text = serde_json::to_string(&body).unwrap();
+        assert!(
+            text.starts_with("{\"name\":"),
+            "a plain object, not an array: {text}"
+        );
+        let g = parse_groups(&text).unwrap();
+        assert_eq!((g[0].id.clone(), g[0].name.clone()), (None, body.name));
+        assert_eq!(g[0].filters, body.filters);
+    }
+
+    #[test]
+    fn both_error_envelopes_are_api_errors() {
+        let err = parse_groups(
+            r#"{"code":4001,"message":"Your API Key is not authorised for this endpoint"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, WireError::Api { code: 4001, message } if message.contains("not authorised")),
+            "{err}"
+        );
+        let err =
+            parse_groups(r#"{"success":false,"error":{"code":1011,"message":"params too large"}}"#)
+                .unwrap_err();
+        assert!(
+            matches!(&err, WireError::Api { code: 1011, message } if message == "params too large"),
+            "{err}"
+        );
+        let err = parse_groups(r#"{"success":false}"#).unwrap_err();
+        assert!(matches!(err, WireError::Api { code: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn malformed_input_is_a_typed_error_naming_the_place() {
+        let truncated = &FIXTURE[..FIXTURE.len() / 2];
+        assert!(matches!(
+            parse_groups(truncated),
+            Err(WireError::Json { line, .. }) if line > 1
+        ));
+        let err = parse_groups(r#"{"list":[{"id":"a","name":"A","filters":[]},{"id":"b","name":"B","filters":[]},{"id":"c","name":"C","filters":[]},{"id":"d","name":"D","filters":"x"}],"cardinality":4}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "list[3].filters: expected an array, found a string"
+        );
+        let err = parse_groups(r#"{"list":{}}"#).unwrap_err();
+        assert_eq!(err.to_string(), "list: expected an array, found an object");
+        let err = parse_groups(r#"{"name":"x"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "filters: is missing");
+        let err = parse_groups(r#"[{"id":7,"name":"x","filters":[]}]"#).unwrap_err();
+        assert_eq!(err.to_string(), "[0].id: expected a string, found a number");
+        let err = parse_groups(r#"{"id":"x","name":null,"filters":[]}"#).unwrap_err();
+        assert_eq!(err.to_string(), "name: expected a string, found null");
+        let err = parse_groups("42").unwrap_err();
+        assert!(matches!(err, WireError::Shape { .. }), "{err}");
+        assert!(matches!(parse_groups(""), Err(WireError::Json { .. })));
+    }
+
+    #[test]
+    fn huge_and_deep_inputs_fail_without_panicking() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            parse_groups(&deep),
+            Err(WireError::TooDeep { .. })
+        ));
+        let deep_in_filters = format!(
+            r#"{{"name":"x","filters":[{}{}]}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            parse_groups(&deep_in_filters),
+            Err(WireError::TooDeep { .. })
+        ));
+        let big = "x".repeat(10 * 1024 * 1024);
+        let err = parse_groups(&format!(r#"{{"name":"x","filters":"{big}"}}"#)).unwrap_err();
+        // The message names the shape, never echoes the 10 MB.
+        assert_eq!(
+            err.to_string(),
+            "filters: expected an array, found a string"
+        );
+        let g = parse_groups(&format!(
+            r#"{{"name":"x","filters":[{{"key":"property","path":"email","operator":"contains","value":"{big}"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            g[0].filters[0]["value"].as_str().map(str::len),
+            Some(big.len())
+        );
+    }
+}
