@@ -44,7 +44,8 @@ fn nine_groups_to_ispring(c: &mut Criterion) {
     });
     c.bench_function("9 real GoSquared groups: decode + → iSpring", |b| {
         b.iter(|| {
-            let groups = decode(ProviderKind::GoSquared, black_box(REAL_GROUPS), &maps).unwrap_or_default();
+            let groups =
+                decode(ProviderKind::GoSquared, black_box(REAL_GROUPS), &maps).unwrap_or_default();
             for g in &groups {
                 black_box(translate(g, ProviderKind::Ispring, &maps));
             }

@@ -4,4 +4,4 @@
 pub mod mapping;
 pub mod model;
 pub mod providers;
-// pub mod translate; (enabled once all three dialects exist)
+pub mod translate;

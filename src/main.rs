@@ -14,7 +14,11 @@ use std::process::ExitCode;
 const EXIT_IMPOSSIBLE: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "sgsync", version, about = "Keeps smart groups in step across GoSquared, iSpring Learn and emfluence")]
+#[command(
+    name = "sgsync",
+    version,
+    about = "Keeps smart groups in step across GoSquared, iSpring Learn and emfluence"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +52,12 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Translate { from, to, config, file } => run_translate(from, to, config.as_deref(), &file),
+        Command::Translate {
+            from,
+            to,
+            config,
+            file,
+        } => run_translate(from, to, config.as_deref(), &file),
     };
     match outcome {
         Ok(code) => code,
@@ -59,10 +68,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_translate(from: ProviderKind, to: ProviderKind, config: Option<&Path>, file: &Path) -> Result<ExitCode> {
+fn run_translate(
+    from: ProviderKind,
+    to: ProviderKind,
+    config: Option<&Path>,
+    file: &Path,
+) -> Result<ExitCode> {
     let maps = load_maps(config)?;
     let text = read_input(file)?;
-    let groups = decode(from, &text, &maps).with_context(|| format!("reading {}", file.display()))?;
+    let groups =
+        decode(from, &text, &maps).with_context(|| format!("reading {}", file.display()))?;
     if groups.is_empty() {
         bail!("{} holds no {} group", file.display(), from.display_name());
     }
@@ -73,19 +88,29 @@ fn run_translate(from: ProviderKind, to: ProviderKind, config: Option<&Path>, fi
             Some(id) => format!("{:?} [{id}]", source.group.name),
             None => format!("{:?}", source.group.name),
         };
-        eprintln!("# {label} → {}: {}", to.display_name(), translation.fidelity);
+        eprintln!(
+            "# {label} → {}: {}",
+            to.display_name(),
+            translation.fidelity
+        );
         match &translation.payload {
             Some(payload) => println!("{}", payload.render()),
             None => impossible = true,
         }
     }
-    Ok(if impossible { ExitCode::from(EXIT_IMPOSSIBLE) } else { ExitCode::SUCCESS })
+    Ok(if impossible {
+        ExitCode::from(EXIT_IMPOSSIBLE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn read_input(file: &Path) -> Result<String> {
     if file == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading stdin")?;
         Ok(text)
     } else {
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))

@@ -39,7 +39,8 @@ impl Payload {
 fn pretty_json(value: &impl serde::Serialize) -> String {
     // Serialising our own plain structs cannot fail (no maps with non-string keys, no
     // failing Serialize impls); say so rather than panic if that ever changes.
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
 }
 
 /// The result of translating one group for one target.
@@ -63,7 +64,11 @@ pub enum DecodeError {
 
 /// Every group in `text`, read as `from`'s wire format (a group, a list response, or a
 /// request body; see each provider's `wire::parse_groups`).
-pub fn decode(from: ProviderKind, text: &str, maps: &Maps) -> Result<Vec<SourceGroup>, DecodeError> {
+pub fn decode(
+    from: ProviderKind,
+    text: &str,
+    maps: &Maps,
+) -> Result<Vec<SourceGroup>, DecodeError> {
     Ok(match from {
         ProviderKind::GoSquared => gosquared::wire::parse_groups(text)?
             .iter()
@@ -104,7 +109,11 @@ pub fn translate(source: &SourceGroup, to: ProviderKind, maps: &Maps) -> Transla
     }
     let fidelity = findings.fidelity();
     Translation {
-        payload: if fidelity.is_impossible() { None } else { payload },
+        payload: if fidelity.is_impossible() {
+            None
+        } else {
+            payload
+        },
         fidelity,
     }
 }

@@ -14,7 +14,12 @@ fn sgsync(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .expect("the sgsync binary starts");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin is piped").write_all(input.as_bytes()).expect("stdin accepts input");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())
+            .expect("stdin accepts input");
     }
     drop(child.stdin.take());
     child.wait_with_output().expect("sgsync finishes")
@@ -42,18 +47,34 @@ fn real_gosquared_groups_to_ispring_say_what_cannot_travel() {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     // Most of the real groups compare numbers and dates, which iSpring cannot hold.
     assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
-    assert!(stderr.contains("\"Last Seen > 35 Days\" [last-seen-35-days] → iSpring Learn: impossible"), "{stderr}");
-    assert!(stderr.contains("\"Recently Created\" [recently-created-1] → iSpring Learn: impossible"), "{stderr}");
-    assert_eq!(stderr.matches("# ").count(), 9, "one verdict per group: {stderr}");
-    assert!(!stdout.contains("<AddSmartGroupRequest") || stdout.contains("</AddSmartGroupRequest>"));
+    assert!(
+        stderr.contains("\"Last Seen > 35 Days\" [last-seen-35-days] → iSpring Learn: impossible"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\"Recently Created\" [recently-created-1] → iSpring Learn: impossible"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("# ").count(),
+        9,
+        "one verdict per group: {stderr}"
+    );
+    assert!(
+        !stdout.contains("<AddSmartGroupRequest") || stdout.contains("</AddSmartGroupRequest>")
+    );
 }
 
 #[test]
 fn gosquared_to_emfluence_writes_a_described_static_group() {
     let input = r#"{"id":"referring-url","name":"Referring URL","filters":[{"key":"property","path":"first.referrer.href","operator":"defined"}]}"#;
-    let out = sgsync(&["translate", "--from", "gosquared", "--to", "emfluence", "-"], Some(input));
+    let out = sgsync(
+        &["translate", "--from", "gosquared", "--to", "emfluence", "-"],
+        Some(input),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON payload");
+    let payload: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is the JSON payload");
     assert_eq!(payload["groupName"], "Referring URL");
     assert_eq!(payload["description"], "first.referrer.href is set");
     assert_eq!(payload["externalID"], "sgsync:gosquared:referring-url");
@@ -62,16 +83,32 @@ fn gosquared_to_emfluence_writes_a_described_static_group() {
 
 #[test]
 fn unreadable_input_says_what_and_where() {
-    let out = sgsync(&["translate", "--from", "gosquared", "--to", "ispring", "-"], Some("{\"list\": [\n  {\"name\": "));
+    let out = sgsync(
+        &["translate", "--from", "gosquared", "--to", "ispring", "-"],
+        Some("{\"list\": [\n  {\"name\": "),
+    );
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("line 2"), "{stderr}");
 
-    let out = sgsync(&["translate", "--from", "nowhere", "--to", "ispring", "-"], Some(""));
+    let out = sgsync(
+        &["translate", "--from", "nowhere", "--to", "ispring", "-"],
+        Some(""),
+    );
     assert_eq!(out.status.code(), Some(2), "clap's usage error");
     assert!(text(&out.stderr).contains("unknown provider \"nowhere\""));
 
-    let out = sgsync(&["translate", "--from", "ispring", "--to", "gosquared", "no/such/file.xml"], None);
+    let out = sgsync(
+        &[
+            "translate",
+            "--from",
+            "ispring",
+            "--to",
+            "gosquared",
+            "no/such/file.xml",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no/such/file.xml"));
 }
@@ -83,8 +120,24 @@ fn bad_mapping_names_the_key() {
     let config = dir.join("bad.toml");
     std::fs::write(&config, "[mapping]\nmax_clauses = 0\n").expect("write config");
     let config = config.to_string_lossy().into_owned();
-    let out = sgsync(&["translate", "--from", "gosquared", "--to", "ispring", "--config", &config, "-"], Some("[]"));
+    let out = sgsync(
+        &[
+            "translate",
+            "--from",
+            "gosquared",
+            "--to",
+            "ispring",
+            "--config",
+            &config,
+            "-",
+        ],
+        Some("[]"),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("mapping.max_clauses"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("mapping.max_clauses"),
+        "{}",
+        text(&out.stderr)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

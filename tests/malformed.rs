@@ -39,7 +39,10 @@ fn every_truncation_is_an_error_not_a_panic() {
             // A prefix may still be a complete document (e.g. the XML up to the end of
             // the envelope); anything else must be refused.
             if let Ok(groups) = decode(provider, cut, &maps) {
-                assert!(!groups.is_empty() || cut.trim().is_empty(), "{provider}: {cut:?}");
+                assert!(
+                    !groups.is_empty() || cut.trim().is_empty(),
+                    "{provider}: {cut:?}"
+                );
             }
         }
     }
@@ -63,10 +66,15 @@ fn xml_entity_declarations_are_refused_not_expanded() {
 fn huge_and_deep_inputs_are_bounded() {
     let maps = Maps::default();
     let big = "x".repeat(10 * 1024 * 1024);
-    let json = format!(r#"{{"id":"g","name":"{big}","filters":[{{"key":"property","path":"email","operator":"contains","value":"{big}"}}]}}"#);
-    let groups = decode(ProviderKind::GoSquared, &json, &maps).expect("a big but valid group decodes");
+    let json = format!(
+        r#"{{"id":"g","name":"{big}","filters":[{{"key":"property","path":"email","operator":"contains","value":"{big}"}}]}}"#
+    );
+    let groups =
+        decode(ProviderKind::GoSquared, &json, &maps).expect("a big but valid group decodes");
     assert_eq!(groups[0].group.name.len(), big.len());
-    let xml = format!("<rules><and><or><rule><attributeType>2</attributeType><operator>1</operator><value>{big}</value></rule></or></and></rules>");
+    let xml = format!(
+        "<rules><and><or><rule><attributeType>2</attributeType><operator>1</operator><value>{big}</value></rule></or></and></rules>"
+    );
     assert!(decode(ProviderKind::Ispring, &xml, &maps).is_ok());
 
     let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
@@ -84,9 +92,13 @@ fn huge_and_deep_inputs_are_bounded() {
 #[test]
 fn wrong_types_name_the_place() {
     let maps = Maps::default();
-    let err = decode(ProviderKind::GoSquared, r#"{"list":[{"id":"a","name":"A","filters":"nope"}]}"#, &maps)
-        .map(|_| ())
-        .expect_err("filters must be an array");
+    let err = decode(
+        ProviderKind::GoSquared,
+        r#"{"list":[{"id":"a","name":"A","filters":"nope"}]}"#,
+        &maps,
+    )
+    .map(|_| ())
+    .expect_err("filters must be an array");
     assert!(err.to_string().contains("list[0].filters"), "{err}");
     let err = decode(ProviderKind::Ispring, "<rules><and><or><rule><attributeType>x</attributeType><operator>1</operator><value>v</value></rule></or></and></rules>", &maps)
         .map(|_| ())

@@ -10,4 +10,4 @@
 
 pub mod emfluence;
 pub mod gosquared;
-// pub mod ispring;
+pub mod ispring;

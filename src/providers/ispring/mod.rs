@@ -1,0 +1,2 @@
+pub mod dialect;
+pub mod wire;
