@@ -11,3 +11,4 @@
 pub mod emfluence;
 pub mod gosquared;
 pub mod ispring;
+pub mod json;

@@ -6,6 +6,7 @@
 //! `0`/`1` or `true`/`false`, missing numbers as `""`, ids sometimes as strings. The
 //! readers here accept all of those (emfluence.md §2 "Typing quirks").
 
+use crate::providers::json::{self, JsonError, kind_of};
 use serde::Serialize;
 use serde_json::Value as Json;
 use thiserror::Error;
@@ -50,12 +51,8 @@ pub enum GroupKind {
 
 #[derive(Debug, Error)]
 pub enum WireError {
-    #[error("invalid JSON at line {line}, column {column}: {message}")]
-    Json {
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    #[error(transparent)]
+    Json(#[from] JsonError),
     #[error("emfluence answered success: 0 (code {code}): {errors}")]
     Failed { code: i64, errors: String },
     #[error("{at}: {why}")]
@@ -71,20 +68,10 @@ impl WireError {
     }
 }
 
-impl From<serde_json::Error> for WireError {
-    fn from(e: serde_json::Error) -> Self {
-        WireError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        }
-    }
-}
-
 /// Every group in `text`: an envelope (`data` = a group, an array of groups, or
 /// `{paging, records}`), a bare group object (e.g. a `groups/save` body), or an array.
 pub fn parse_groups(text: &str) -> Result<Vec<Group>, WireError> {
-    let json: Json = serde_json::from_str(text)?;
+    let json = json::parse(text)?;
     let (data, at) = match json.get("success") {
         Some(success) => {
             if !loose_bool(success).unwrap_or(false) {
@@ -206,17 +193,6 @@ pub fn loose_int(v: &Json) -> Option<i64> {
     }
 }
 
-fn kind_of(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,7 +225,7 @@ mod tests {
     fn malformed_input_is_a_typed_error() {
         assert!(matches!(
             parse_groups("{\"groupName\": "),
-            Err(WireError::Json { .. })
+            Err(WireError::Json(_))
         ));
         let err = parse_groups(r#"{"groupName": 5.5, "groupID": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("groupID"), "{err}");

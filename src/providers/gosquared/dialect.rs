@@ -24,12 +24,13 @@
 //! GoSquared's own key order (§3): key, path|name, field, operator, value|direction,
 //! number, period.
 
-use super::wire::{NewSmartGroup, SmartGroup as WireGroup, kind_of};
+use super::wire::{NewSmartGroup, SmartGroup as WireGroup};
 use crate::mapping::{Maps, Spelling};
 use crate::model::{
     Attribute, Condition, EventField, Findings, Op, Opaque, ProviderKind, Reason, Rule, RulePath,
     SmartGroup, SourceGroup, Value, describe, describe_condition,
 };
+use crate::providers::json::kind_of;
 use serde_json::{Map, Number, Value as Json};
 
 /// Deeper `and`/`or` nesting is kept opaque rather than recursed into. serde_json

@@ -14,6 +14,7 @@
 //!   ruby-client wraps bodies in an array; that quirk was never checked against the
 //!   server and is not copied (§1).
 
+use crate::providers::json::{self, JsonError, kind_of};
 use serde::Serialize;
 use serde_json::Value as Json;
 use thiserror::Error;
@@ -38,16 +39,8 @@ pub struct NewSmartGroup {
 
 #[derive(Debug, Error)]
 pub enum WireError {
-    #[error("invalid JSON at line {line}, column {column}: {message}")]
-    Json {
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// serde_json stops at 128 nested arrays/objects rather than overflow the stack; no
-    /// real smart group comes near that.
-    #[error("JSON nested too deeply at line {line}, column {column}")]
-    TooDeep { line: usize, column: usize },
+    #[error(transparent)]
+    Json(#[from] JsonError),
     /// GoSquared's own error answer (gosquared.md §7: 4000 missing parameter, 4001 key
     /// not authorised, 4002 rate limited, 4003/4004 invalid parameter, 5xxx internal).
     #[error("GoSquared answered error {code}: {message}")]
@@ -65,28 +58,10 @@ impl WireError {
     }
 }
 
-impl From<serde_json::Error> for WireError {
-    fn from(e: serde_json::Error) -> Self {
-        // serde_json has no public error code; its message for this case is stable
-        // ("recursion limit exceeded").
-        if e.to_string().starts_with("recursion limit exceeded") {
-            return WireError::TooDeep {
-                line: e.line(),
-                column: e.column(),
-            };
-        }
-        WireError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        }
-    }
-}
-
 /// Every group in `text`: the list envelope, a bare group (GET by id, or a create body),
 /// or an array of groups. An error envelope becomes [`WireError::Api`].
 pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
-    let json: Json = serde_json::from_str(text)?;
+    let json: Json = json::parse(text)?;
     match &json {
         Json::Array(items) => read_groups(items, ""),
         Json::Object(obj) => {
@@ -207,17 +182,6 @@ fn loose_int(v: &Json) -> Option<i64> {
     }
 }
 
-pub(crate) fn kind_of(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +248,7 @@ mod tests {
         let truncated = &FIXTURE[..FIXTURE.len() / 2];
         assert!(matches!(
             parse_groups(truncated),
-            Err(WireError::Json { line, .. }) if line > 1
+            Err(WireError::Json(JsonError::Syntax { line, .. })) if line > 1
         ));
         let err = parse_groups(r#"{"list":[{"id":"a","name":"A","filters":[]},{"id":"b","name":"B","filters":[]},{"id":"c","name":"C","filters":[]},{"id":"d","name":"D","filters":"x"}],"cardinality":4}"#).unwrap_err();
         assert_eq!(
@@ -301,7 +265,10 @@ mod tests {
         assert_eq!(err.to_string(), "name: expected a string, found null");
         let err = parse_groups("42").unwrap_err();
         assert!(matches!(err, WireError::Shape { .. }), "{err}");
-        assert!(matches!(parse_groups(""), Err(WireError::Json { .. })));
+        assert!(matches!(
+            parse_groups(""),
+            Err(WireError::Json(JsonError::Syntax { .. }))
+        ));
     }
 
     #[test]
@@ -309,7 +276,7 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(matches!(
             parse_groups(&deep),
-            Err(WireError::TooDeep { .. })
+            Err(WireError::Json(JsonError::TooDeep { .. }))
         ));
         let deep_in_filters = format!(
             r#"{{"name":"x","filters":[{}{}]}}"#,
@@ -318,7 +285,7 @@ mod tests {
         );
         assert!(matches!(
             parse_groups(&deep_in_filters),
-            Err(WireError::TooDeep { .. })
+            Err(WireError::Json(JsonError::TooDeep { .. }))
         ));
         let big = "x".repeat(10 * 1024 * 1024);
         let err = parse_groups(&format!(r#"{{"name":"x","filters":"{big}"}}"#)).unwrap_err();
