@@ -5,7 +5,7 @@
 //! error that says so, instead of expanding without bound.
 
 use super::rule::{Condition, Opaque, Rule};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
 /// One literal: an atom, possibly negated. Conditions are kept with a positive operator
@@ -36,13 +36,6 @@ impl Literal {
                 }
             }
             atom => Literal { negated, atom },
-        }
-    }
-
-    fn complement(&self) -> Literal {
-        Literal {
-            negated: !self.negated,
-            atom: self.atom.clone(),
         }
     }
 
@@ -120,7 +113,7 @@ pub fn to_cnf(rule: &Rule, max_clauses: usize) -> Result<Cnf, TooLarge> {
         form: "conjunctive normal form",
         limit: max_clauses,
     };
-    normal(rule, false, Shape::Cnf, &guard).map(Cnf)
+    Normaliser::new(Shape::Cnf, guard).run(rule).map(Cnf)
 }
 
 /// The disjunctive normal form of `rule`, or [`TooLarge`] past `max_terms`.
@@ -129,7 +122,7 @@ pub fn to_dnf(rule: &Rule, max_terms: usize) -> Result<Dnf, TooLarge> {
         form: "disjunctive normal form",
         limit: max_terms,
     };
-    normal(rule, false, Shape::Dnf, &guard).map(Dnf)
+    Normaliser::new(Shape::Dnf, guard).run(rule).map(Dnf)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -156,60 +149,111 @@ impl Guard {
     }
 }
 
-/// Normal form of `rule` (negated when `negate`). For CNF the outer connective is AND:
-/// an AND concatenates its children's clauses and an OR multiplies them out; DNF is the
-/// dual. Negation swaps the roles (De Morgan).
-fn normal(rule: &Rule, negate: bool, shape: Shape, guard: &Guard) -> Result<Vec<Clause>, TooLarge> {
-    let (concatenates, children) = match rule {
-        Rule::All(xs) => ((shape == Shape::Cnf) != negate, xs),
-        Rule::Any(xs) => ((shape == Shape::Dnf) != negate, xs),
-        Rule::Not(x) => return normal(x, !negate, shape, guard),
-        Rule::Cond(c) => return Ok(vec![vec![Literal::new(Atom::Cond(c.clone()), negate)]]),
-        Rule::Opaque(o) => return Ok(vec![vec![Literal::new(Atom::Opaque(o.clone()), negate)]]),
-    };
-    if concatenates {
-        let mut out = Distinct::default();
-        for child in children {
-            for clause in normal(child, negate, shape, guard)? {
-                out.push(clause);
-            }
-            guard.check(out.len())?;
+/// An interned literal: atom index × 2, plus 1 when negated. Distribution copies and
+/// compares literals thousands of times; integers make that cheap, and `lit ^ 1` is its
+/// complement.
+type Lit = u32;
+type LitClause = Vec<Lit>;
+
+struct Normaliser {
+    shape: Shape,
+    guard: Guard,
+    atoms: Vec<Atom>,
+    index: HashMap<Atom, u32>,
+}
+
+impl Normaliser {
+    fn new(shape: Shape, guard: Guard) -> Self {
+        Normaliser {
+            shape,
+            guard,
+            atoms: Vec::new(),
+            index: HashMap::new(),
         }
-        Ok(out.into_vec())
-    } else {
-        // Start from the identity of the inner connective: one empty clause.
-        let mut out: Vec<Clause> = vec![Vec::new()];
-        for child in children {
-            let theirs = normal(child, negate, shape, guard)?;
-            if theirs.is_empty() {
-                // The child is the outer identity (true in CNF), which absorbs the
-                // whole inner connective.
-                return Ok(Vec::new());
+    }
+
+    fn run(mut self, rule: &Rule) -> Result<Vec<Clause>, TooLarge> {
+        let clauses = self.normal(rule, false)?;
+        Ok(clauses
+            .into_iter()
+            .map(|c| {
+                c.into_iter()
+                    .map(|lit| Literal {
+                        negated: lit & 1 == 1,
+                        atom: self.atoms[(lit >> 1) as usize].clone(),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn literal(&mut self, atom: Atom, negated: bool) -> Lit {
+        let Literal { negated, atom } = Literal::new(atom, negated);
+        let next = self.atoms.len() as u32;
+        let id = *self.index.entry(atom).or_insert_with_key(|atom| {
+            self.atoms.push(atom.clone());
+            next
+        });
+        (id << 1) | u32::from(negated)
+    }
+
+    /// Normal form of `rule` (negated when `negate`). For CNF the outer connective is
+    /// AND: an AND concatenates its children's clauses and an OR multiplies them out; DNF
+    /// is the dual. Negation swaps the roles (De Morgan).
+    fn normal(&mut self, rule: &Rule, negate: bool) -> Result<Vec<LitClause>, TooLarge> {
+        let (concatenates, children) = match rule {
+            Rule::All(xs) => ((self.shape == Shape::Cnf) != negate, xs),
+            Rule::Any(xs) => ((self.shape == Shape::Dnf) != negate, xs),
+            Rule::Not(x) => return self.normal(x, !negate),
+            Rule::Cond(c) => return Ok(vec![vec![self.literal(Atom::Cond(c.clone()), negate)]]),
+            Rule::Opaque(o) => {
+                return Ok(vec![vec![self.literal(Atom::Opaque(o.clone()), negate)]]);
             }
-            guard.check(out.len().saturating_mul(theirs.len()))?;
-            let mut product = Distinct::default();
-            for mine in &out {
-                for other in &theirs {
-                    if let Some(clause) = merge(mine, other) {
-                        product.push(clause);
+        };
+        if concatenates {
+            let mut out = Distinct::default();
+            for child in children {
+                for clause in self.normal(child, negate)? {
+                    out.push(clause);
+                }
+                self.guard.check(out.len())?;
+            }
+            Ok(out.into_vec())
+        } else {
+            // Start from the identity of the inner connective: one empty clause.
+            let mut out: Vec<LitClause> = vec![Vec::new()];
+            for child in children {
+                let theirs = self.normal(child, negate)?;
+                if theirs.is_empty() {
+                    // The child is the outer identity (true in CNF), which absorbs the
+                    // whole inner connective.
+                    return Ok(Vec::new());
+                }
+                self.guard.check(out.len().saturating_mul(theirs.len()))?;
+                let mut product = Distinct::default();
+                for mine in &out {
+                    for other in &theirs {
+                        if let Some(clause) = merge(mine, other) {
+                            product.push(clause);
+                        }
                     }
                 }
+                out = product.into_vec();
             }
-            out = product.into_vec();
+            Ok(out)
         }
-        Ok(out)
     }
 }
 
 /// Clauses in first-seen order without duplicates.
 #[derive(Default)]
 struct Distinct {
-    order: Vec<Clause>,
-    seen: HashSet<Clause>,
+    order: Vec<LitClause>,
+    seen: HashSet<LitClause>,
 }
 
 impl Distinct {
-    fn push(&mut self, clause: Clause) {
+    fn push(&mut self, clause: LitClause) {
         if self.seen.insert(clause.clone()) {
             self.order.push(clause);
         }
@@ -217,21 +261,21 @@ impl Distinct {
     fn len(&self) -> usize {
         self.order.len()
     }
-    fn into_vec(self) -> Vec<Clause> {
+    fn into_vec(self) -> Vec<LitClause> {
         self.order
     }
 }
 
 /// The union of two clauses without duplicates; `None` when it holds `x` and `¬x`,
 /// which makes it the identity of the outer connective (dropped).
-fn merge(a: &Clause, b: &Clause) -> Option<Clause> {
-    let mut out = a.clone();
-    for lit in b {
-        if out.contains(&lit.complement()) {
+fn merge(a: &[Lit], b: &[Lit]) -> Option<LitClause> {
+    let mut out = a.to_vec();
+    for &lit in b {
+        if out.contains(&(lit ^ 1)) {
             return None;
         }
-        if !out.contains(lit) {
-            out.push(lit.clone());
+        if !out.contains(&lit) {
+            out.push(lit);
         }
     }
     Some(out)
