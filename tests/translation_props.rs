@@ -19,7 +19,7 @@ const NOW: Millis = 1_700_000_000_000;
 const DAY: i64 = 86_400_000;
 /// Rules generated per run, and profiles each is evaluated on: enough that every dialect
 /// pair sees more than 10 000 (rule, profile) pairs (asserted at the end).
-const CASES: u32 = 2_000;
+const CASES: u32 = 2_500;
 const PROFILES_PER_RULE: usize = 16;
 
 use ProviderKind::{Emfluence, GoSquared, Ispring};
