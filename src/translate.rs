@@ -3,45 +3,9 @@
 
 use crate::mapping::Maps;
 use crate::model::{Fidelity, Findings, ProviderKind, SourceGroup};
+pub use crate::providers::Payload;
 use crate::providers::{emfluence, gosquared, ispring};
 use thiserror::Error;
-
-/// What a target provider would be sent.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    /// Body of `POST people/smartgroups`.
-    GoSquared(gosquared::wire::NewSmartGroup),
-    /// `name` and CNF `rules` of `AddSmartGroup` / `updateSmartGroup`.
-    Ispring(ispring::wire::SmartGroupPayload),
-    /// Body of `POST groups/save` (without `groupID`).
-    Emfluence(emfluence::wire::GroupSave),
-}
-
-impl Payload {
-    /// The payload as its provider reads it: pretty JSON, or XML.
-    pub fn render(&self) -> String {
-        match self {
-            Payload::GoSquared(p) => pretty_json(p),
-            Payload::Ispring(p) => p.to_xml(),
-            Payload::Emfluence(p) => pretty_json(p),
-        }
-    }
-
-    pub fn provider(&self) -> ProviderKind {
-        match self {
-            Payload::GoSquared(_) => ProviderKind::GoSquared,
-            Payload::Ispring(_) => ProviderKind::Ispring,
-            Payload::Emfluence(_) => ProviderKind::Emfluence,
-        }
-    }
-}
-
-fn pretty_json(value: &impl serde::Serialize) -> String {
-    // Serialising our own plain structs cannot fail (no maps with non-string keys, no
-    // failing Serialize impls); say so rather than panic if that ever changes.
-    serde_json::to_string_pretty(value)
-        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
-}
 
 /// The result of translating one group for one target.
 #[derive(Debug, Clone, PartialEq)]

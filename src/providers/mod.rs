@@ -9,6 +9,121 @@
 //!   is used for a group from another dialect.
 
 pub mod emfluence;
+pub mod error;
 pub mod gosquared;
+pub mod http;
 pub mod ispring;
 pub mod json;
+pub mod sandbox;
+
+pub use error::{ErrorKind, ProviderError};
+
+use crate::model::{ProviderKind, SourceGroup};
+use async_trait::async_trait;
+
+/// What a target provider is sent to create or update a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// Body of `POST people/smartgroups`.
+    GoSquared(gosquared::wire::NewSmartGroup),
+    /// `name` and CNF `rules` of `AddSmartGroup` / `updateSmartGroup`.
+    Ispring(ispring::wire::SmartGroupPayload),
+    /// Body of `POST groups/save` (without `groupID`).
+    Emfluence(emfluence::wire::GroupSave),
+}
+
+impl Payload {
+    /// The payload as its provider reads it: pretty JSON, or XML.
+    pub fn render(&self) -> String {
+        match self {
+            Payload::GoSquared(p) => pretty_json(p),
+            Payload::Ispring(p) => p.to_xml(),
+            Payload::Emfluence(p) => pretty_json(p),
+        }
+    }
+
+    pub fn provider(&self) -> ProviderKind {
+        match self {
+            Payload::GoSquared(_) => ProviderKind::GoSquared,
+            Payload::Ispring(_) => ProviderKind::Ispring,
+            Payload::Emfluence(_) => ProviderKind::Emfluence,
+        }
+    }
+
+    /// The group name the payload writes.
+    pub fn name(&self) -> &str {
+        match self {
+            Payload::GoSquared(p) => &p.name,
+            Payload::Ispring(p) => &p.name,
+            Payload::Emfluence(p) => &p.group_name,
+        }
+    }
+}
+
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    // Serialising our own plain structs cannot fail (no maps with non-string keys, no
+    // failing Serialize impls); say so rather than panic if that ever changes.
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
+}
+
+/// What a provider can truly do through its API (provider notes in `../shared/providers/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub list: bool,
+    pub get: bool,
+    pub create: bool,
+    /// GoSquared documents no update call (gosquared.md §2, §4).
+    pub update: bool,
+    /// Hide without deleting (emfluence `status: Archived`).
+    pub archive: bool,
+    pub delete: bool,
+    /// Holds a rule (a smart group); emfluence holds member lists only.
+    pub holds_rules: bool,
+    /// Stores our stable key on the group (emfluence `externalID`); the others are found
+    /// by exact name.
+    pub stores_key: bool,
+}
+
+/// A group as a provider holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteGroup {
+    /// The provider's id (GoSquared slug, iSpring UUID, emfluence `groupID`).
+    pub id: String,
+    pub name: String,
+    /// Our stable key, where the provider stores one.
+    pub key: Option<String>,
+    /// The group decoded into the canonical model.
+    pub decoded: SourceGroup,
+}
+
+/// One provider's API, as the engine sees it.
+///
+/// A trait object (`Arc<dyn Provider>`) rather than an enum over the three: the engine
+/// holds a list of targets of mixed kinds, and tests substitute fakes; the boxed future
+/// per call (async-trait) costs nothing next to a network round trip.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+    fn capabilities(&self) -> Capabilities;
+    /// A read-only call that proves the credentials work.
+    async fn check(&self) -> Result<(), ProviderError>;
+    /// Every group (all pages).
+    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError>;
+    /// One group, `None` if it does not exist.
+    async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError>;
+    /// The group sgsync created for `key`: found by `key` where the provider stores it
+    /// (confirmed by reading it back), else by exact `name`.
+    async fn find_by_key(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<RemoteGroup>, ProviderError>;
+    /// Creates a group; returns its id. Not retried blindly: a create that may have
+    /// happened is reported, and the caller looks the key up before trying again.
+    async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;
+    /// Replaces the group's definition with `payload`.
+    async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError>;
+    /// Archives (or, where that is all the provider has, deletes) a group sgsync created.
+    async fn archive(&self, id: &str) -> Result<(), ProviderError>;
+}
