@@ -72,50 +72,305 @@ impl WireError {
 /// `{paging, records}`), a bare group object (e.g. a `groups/save` body), or an array.
 pub fn parse_groups(text: &str) -> Result<Vec<Group>, WireError> {
     let json = json::parse(text)?;
-    let (data, at) = match json.get("success") {
-        Some(success) => {
-            if !loose_bool(success).unwrap_or(false) {
-                let code = json.get("code").and_then(loose_int).unwrap_or(0);
-                let errors = json
-                    .get("errors")
-                    .and_then(Json::as_array)
-                    .map(|e| {
-                        e.iter()
-                            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    })
-                    .unwrap_or_default();
-                return Err(WireError::Failed { code, errors });
-            }
-            (json.get("data").cloned().unwrap_or(Json::Null), "data")
-        }
-        None => (json, "$"),
-    };
+    if json.get("success").is_some() {
+        return groups_in(&open_envelope(json)?, "data");
+    }
+    groups_in(&json, "$")
+}
+
+/// The `data` of an answer, after the envelope said `success: 1` (emfluence.md §2). The
+/// one envelope reader: the client and every parser here go through it.
+pub fn read_envelope(text: &str) -> Result<Json, WireError> {
+    let json = json::parse(text)?;
+    if json.get("success").is_none() {
+        return Err(WireError::shape(
+            "$",
+            format!(
+                "expected the {{success, code, data}} envelope, found {}",
+                kind_of(&json)
+            ),
+        ));
+    }
+    open_envelope(json)
+}
+
+fn open_envelope(mut json: Json) -> Result<Json, WireError> {
+    let success = json.get("success").and_then(loose_bool).unwrap_or(false);
+    if !success {
+        let code = json.get("code").and_then(loose_int).unwrap_or(0);
+        let errors = json
+            .get("errors")
+            .and_then(Json::as_array)
+            .map(|e| strings(e).join("; "))
+            .unwrap_or_default();
+        return Err(WireError::Failed { code, errors });
+    }
+    Ok(json.get_mut("data").map(Json::take).unwrap_or(Json::Null))
+}
+
+fn strings(items: &[Json]) -> Vec<String> {
+    items
+        .iter()
+        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+        .collect()
+}
+
+/// The groups in an answer's `data`: one object (save, lookup by `groupID`), an array
+/// (lookup by `groupIDs`, §3.2) or a search page's `records` (§3.3).
+pub fn groups_in(data: &Json, at: &str) -> Result<Vec<Group>, WireError> {
     match data {
         Json::Array(items) => items
             .iter()
             .enumerate()
             .map(|(i, g)| read_group(g, &format!("{at}[{i}]")))
             .collect(),
-        Json::Object(ref o) if o.contains_key("records") => match o.get("records") {
-            Some(Json::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, g)| read_group(g, &format!("{at}.records[{i}]")))
-                .collect(),
-            _ => Err(WireError::shape(format!("{at}.records"), "is not an array")),
-        },
-        Json::Object(_) => Ok(vec![read_group(&data, at)?]),
+        Json::Object(o) if o.contains_key("records") => records_in(data, at)?
+            .iter()
+            .enumerate()
+            .map(|(i, g)| read_group(g, &format!("{at}.records[{i}]")))
+            .collect(),
+        Json::Object(_) => Ok(vec![read_group(data, at)?]),
         other => Err(WireError::shape(
             at,
             format!(
                 "expected a group object or an array, found {}",
-                kind_of(&other)
+                kind_of(other)
             ),
         )),
     }
 }
+
+/// A search page's `records` (groups/search, contacts/search).
+pub fn records_in<'a>(data: &'a Json, at: &str) -> Result<&'a [Json], WireError> {
+    match data.get("records") {
+        Some(Json::Array(items)) => Ok(items),
+        // An empty page may come back without records (§6: stop on "records empty").
+        None | Some(Json::Null) => Ok(&[]),
+        Some(other) => Err(WireError::shape(
+            format!("{at}.records"),
+            format!("expected an array, found {}", kind_of(other)),
+        )),
+    }
+}
+
+/// `data.paging` of a search answer (emfluence.md §6). `next`/`prev` are strings, `""`
+/// when there is none; their non-empty content is unknown, so they are kept opaque.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paging {
+    pub next: String,
+    pub page: i64,
+    pub rpp: i64,
+    pub total_pages: i64,
+    pub total_records: i64,
+    pub prev: String,
+}
+
+/// The paging block of a search answer, `None` when the answer has none.
+pub fn paging_in(data: &Json) -> Result<Option<Paging>, WireError> {
+    let Some(p) = data.get("paging").filter(|p| !p.is_null()) else {
+        return Ok(None);
+    };
+    let int = |key: &str| -> Result<i64, WireError> {
+        match p.get(key) {
+            None | Some(Json::Null) => Ok(0),
+            Some(v) if v.as_str() == Some("") => Ok(0),
+            Some(v) => loose_int(v).ok_or_else(|| {
+                WireError::shape(
+                    format!("data.paging.{key}"),
+                    format!("expected an integer, found {v}"),
+                )
+            }),
+        }
+    };
+    let text = |key: &str| match p.get(key) {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    Ok(Some(Paging {
+        next: text("next"),
+        page: int("page")?,
+        rpp: int("rpp")?,
+        total_pages: int("totalPages")?,
+        total_records: int("totalRecords")?,
+        prev: text("prev"),
+    }))
+}
+
+/// Whether a search should ask for the page after `asked`: `page < totalPages` first,
+/// "records empty" as the fallback (emfluence.md §6).
+pub fn has_next_page(data: &Json, asked: i64) -> Result<bool, WireError> {
+    if records_in(data, "data")?.is_empty() {
+        return Ok(false);
+    }
+    Ok(match paging_in(data)? {
+        Some(p) => p.page.max(asked) < p.total_pages,
+        None => false,
+    })
+}
+
+/// A contact as `contacts/search` (with `fields: "contactID,email"`) or `contacts/save`
+/// returns it; only what membership sync needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    #[serde(rename = "contactID")]
+    pub contact_id: i64,
+    pub email: String,
+}
+
+/// The contacts of a `contacts/search` page.
+pub fn contacts_in(data: &Json) -> Result<Vec<Contact>, WireError> {
+    records_in(data, "data")?
+        .iter()
+        .enumerate()
+        .map(|(i, c)| read_contact(c, &format!("data.records[{i}]")))
+        .collect()
+}
+
+/// One contact object (the `data` of `contacts/save`).
+pub fn read_contact(c: &Json, at: &str) -> Result<Contact, WireError> {
+    let contact_id = c.get("contactID").and_then(loose_int).ok_or_else(|| {
+        WireError::shape(format!("{at}.contactID"), "is missing or not an integer")
+    })?;
+    let email = match c.get("email") {
+        Some(Json::String(s)) => s.clone(),
+        None | Some(Json::Null) => String::new(),
+        Some(other) => {
+            return Err(WireError::shape(
+                format!("{at}.email"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    Ok(Contact { contact_id, email })
+}
+
+/// One row of a `groups/addContacts` / `groups/removeContacts` answer (§3.5): the call
+/// can succeed while single rows fail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactResult {
+    #[serde(rename = "contactID")]
+    pub contact_id: i64,
+    #[serde(serialize_with = "as_int")]
+    pub success: bool,
+    pub errors: Vec<String>,
+}
+
+fn as_int<S: serde::Serializer>(b: &bool, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u8(u8::from(*b))
+}
+
+/// The per-contact rows of a membership answer. The docs name the key both
+/// `contactResults` (field table) and `contactsResults` (inline example), §3.5: both are read.
+pub fn contact_results_in(data: &Json) -> Result<Vec<ContactResult>, WireError> {
+    let rows = match data
+        .get("contactResults")
+        .or_else(|| data.get("contactsResults"))
+    {
+        Some(Json::Array(rows)) => rows.as_slice(),
+        None | Some(Json::Null) => &[],
+        Some(other) => {
+            return Err(WireError::shape(
+                "data.contactResults",
+                format!("expected an array, found {}", kind_of(other)),
+            ));
+        }
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let at = format!("data.contactResults[{i}]");
+            let contact_id = row.get("contactID").and_then(loose_int).ok_or_else(|| {
+                WireError::shape(format!("{at}.contactID"), "is missing or not an integer")
+            })?;
+            let success = row.get("success").and_then(loose_bool).ok_or_else(|| {
+                WireError::shape(format!("{at}.success"), "is missing or not 0/1")
+            })?;
+            let errors = row
+                .get("errors")
+                .and_then(Json::as_array)
+                .map(|e| strings(e))
+                .unwrap_or_default();
+            Ok(ContactResult {
+                contact_id,
+                success,
+                errors,
+            })
+        })
+        .collect()
+}
+
+/// The body of `groups/search` (§3.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupSearch {
+    /// A SUBSTRING filter on the server (§3.3): exact matching is the caller's job.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// `Active` (the API's default), `Archived` or `All`.
+    pub status: &'static str,
+    pub rpp: u32,
+    pub page: u32,
+}
+
+/// The body of `groups/lookup` (§3.2): one `groupID` answers an object, `groupIDs`
+/// (≤ 25) an array. Serialises as `{"groupID": n}` or `{"groupIDs": [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum GroupLookup {
+    #[serde(rename = "groupID")]
+    One(i64),
+    #[serde(rename = "groupIDs")]
+    Many(Vec<i64>),
+}
+
+/// The body of an archiving `groups/save`: unprotect in the same call, because a
+/// protected group cannot be archived (§3.4; that one call may do both is inferred).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupArchive {
+    #[serde(rename = "groupID")]
+    pub group_id: i64,
+    pub status: &'static str,
+    pub protected: u8,
+}
+
+/// The body of `groups/addContacts` / `groups/removeContacts` (≤ 1000 ids, §3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MembershipChange {
+    #[serde(rename = "groupID")]
+    pub group_id: i64,
+    #[serde(rename = "contactIDs")]
+    pub contact_ids: Vec<i64>,
+}
+
+/// The body of `contacts/search` by group (§3.6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactSearch {
+    #[serde(rename = "groupID")]
+    pub group_id: i64,
+    /// Comma-separated fields to return (`contactID,email`).
+    pub fields: &'static str,
+    pub rpp: u32,
+    pub page: u32,
+}
+
+/// The body of `contacts/save` by email (§3.5, §5): creates the contact when the email
+/// is new; only the parameters passed are saved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactSave {
+    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(rename = "groupIDs", skip_serializing_if = "Vec::is_empty")]
+    pub group_ids: Vec<i64>,
+}
+
+/// The `code` the sandbox answers for a missing or refused token. The real code is
+/// unknown (emfluence.md §2, §9.2): the client recognises this one and the message text.
+pub const AUTH_ERROR_CODE: i64 = 401;
 
 fn read_group(g: &Json, at: &str) -> Result<Group, WireError> {
     let obj = g.as_object().ok_or_else(|| {

@@ -1,0 +1,624 @@
+//! The emfluence Marketing Platform API v1 client (`../shared/providers/emfluence.md`).
+//!
+//! - **Docs used:** apidocs.emailer.emfluence.com/v1 (getting started, changelog,
+//!   groups/save|lookup|search|addContacts|removeContacts, contacts/save|search), the
+//!   vendor PHP library, and the seed `003_9559f763de08f12d.txt` (groups/save).
+//! - **Auth:** `Authorization: Bearer <token>` (§1). Never the deprecated `accessToken`
+//!   body or query parameter: the token goes into exactly one header, marked sensitive.
+//! - **Calls:** `POST {base}/{resource}/{method}` with a JSON body (`Content-Type` and
+//!   `Accept: application/json`, §1).
+//! - **Envelope:** HTTP is always 200 (§2), so any other status is a transport error
+//!   ([`Reply::status_error`]); `success: 0` at HTTP 200 is an application error, mapped
+//!   from `code` and `errors` by [`classify`]. Loose typing (`0`/`1`/`true`, `""` for
+//!   none, string ids) is read by `wire`.
+//! - **Paging:** `page` (1-based) + `rpp` ≤ 250; continue while `page < totalPages`,
+//!   stop on an empty page (§6).
+//! - **Limits:** none published; 100 requests/minute client-side (§6, set by
+//!   `HttpSettings::for_provider`). `groups/lookup` ≤ 25 ids, add/removeContacts ≤ 1000.
+//!
+//! Quirks worked around:
+//! - `groups/search` matches `groupName` as a SUBSTRING and cannot filter on
+//!   `externalID` (§3.3), and its records lack `externalID`: `find_by_key` keeps exact
+//!   names and reads `externalID` back with `groups/lookup`.
+//! - Partial-update semantics of `groups/save` are unknown (§3.1): an update sends the
+//!   full group; a create omits `groupID` rather than sending `0`.
+//! - The duplicate-name error is unknown (§3.1): recognised by the sandbox's code and by
+//!   any message that speaks of "exist"/"unique".
+//! - A protected group cannot be archived (§3.4): archive unprotects in the same call.
+//! - Dynamic groups are query-defined (§3.1, §4): sgsync refuses to write to them.
+//! - No `groups/delete` exists that we know of (§3.4): `delete` is not a capability.
+
+use super::dialect;
+use super::wire::{
+    self, AUTH_ERROR_CODE, Contact, ContactResult, ContactSave, ContactSearch, Group, GroupArchive,
+    GroupKind, GroupLookup, GroupSave, GroupSearch, MembershipChange, WireError,
+};
+use crate::mapping::Maps;
+use crate::model::ProviderKind;
+use crate::providers::http::{Body, Call, HttpClient, HttpSettings, Reply};
+use crate::providers::{Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup};
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::sync::Arc;
+use tracing::instrument;
+
+const PROVIDER: ProviderKind = ProviderKind::Emfluence;
+/// The largest page `groups/search` serves (§3.3); also used for contacts (§3.6, inferred).
+const PAGE_SIZE: u32 = 250;
+/// `groups/lookup` takes at most 25 `groupIDs` (§3.2).
+const LOOKUP_BATCH: usize = 25;
+/// `groups/addContacts` / `groups/removeContacts` take at most 1000 ids (§3.5).
+const MEMBERSHIP_BATCH: usize = 1000;
+
+/// Where and as whom to call emfluence (`[targets.emfluence]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmfluenceConfig {
+    /// API root; `https://api.emailer.emfluence.com/v1` unless testing against a sandbox
+    /// (plain http is allowed on loopback only).
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// A user's API access token (Edit User → Security). Sent only in the
+    /// `Authorization: Bearer` header; it does not expire (§1).
+    pub token: SecretString,
+}
+
+fn default_base_url() -> String {
+    "https://api.emailer.emfluence.com/v1".to_owned()
+}
+
+/// The emfluence [`Provider`], plus the membership calls static groups need.
+pub struct EmfluenceClient {
+    http: HttpClient,
+    /// `Bearer <token>`, built once and marked sensitive so no `Debug` shows it.
+    authorization: HeaderValue,
+}
+
+impl std::fmt::Debug for EmfluenceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmfluenceClient")
+            .field("provider", &self.http.provider())
+            .field("authorization", &"[redacted]")
+            .finish()
+    }
+}
+
+impl EmfluenceClient {
+    /// `maps` is accepted for symmetry with the other providers: emfluence groups hold
+    /// no rule, so there are no attributes or values to map.
+    pub fn new(
+        config: EmfluenceConfig,
+        http: HttpSettings,
+        maps: Arc<Maps>,
+    ) -> Result<Self, ProviderError> {
+        drop(maps);
+        let config_error =
+            |why: &str| ProviderError::new(PROVIDER, ErrorKind::Config, "token", why.to_owned());
+        let token = config.token.expose_secret().trim();
+        if token.is_empty() {
+            return Err(config_error("the emfluence access token is empty"));
+        }
+        let mut authorization =
+            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                config_error("the access token holds characters not allowed in a header")
+            })?;
+        authorization.set_sensitive(true);
+        Ok(EmfluenceClient {
+            http: HttpClient::new(PROVIDER, &config.base_url, http)?,
+            authorization,
+        })
+    }
+
+    /// The contacts of a static group (`contacts/search` by `groupID`, all pages, §3.6).
+    #[instrument(skip_all, fields(group_id = %group_id))]
+    pub async fn group_contacts(&self, group_id: &str) -> Result<Vec<Contact>, ProviderError> {
+        let group_id = parse_id(group_id)?;
+        let mut contacts = Vec::new();
+        let mut page = 1;
+        loop {
+            let body = ContactSearch {
+                group_id,
+                fields: "contactID,email",
+                rpp: PAGE_SIZE,
+                page,
+            };
+            let (batch, more) = self
+                .post("contacts/search", &body, true, |data| {
+                    Ok((
+                        wire::contacts_in(&data)?,
+                        wire::has_next_page(&data, page.into())?,
+                    ))
+                })
+                .await?;
+            contacts.extend(batch);
+            if !more {
+                return Ok(contacts);
+            }
+            page += 1;
+        }
+    }
+
+    /// Adds contacts to a static group, ≤ 1000 per call. The per-contact results say
+    /// which rows failed (the call itself succeeds regardless, §3.5).
+    #[instrument(skip_all, fields(group_id = %group_id, contacts = ids.len()))]
+    pub async fn add_contacts(
+        &self,
+        group_id: &str,
+        ids: &[i64],
+    ) -> Result<Vec<ContactResult>, ProviderError> {
+        self.change_membership("groups/addContacts", group_id, ids)
+            .await
+    }
+
+    /// Removes contacts from a static group, ≤ 1000 per call (§3.5).
+    #[instrument(skip_all, fields(group_id = %group_id, contacts = ids.len()))]
+    pub async fn remove_contacts(
+        &self,
+        group_id: &str,
+        ids: &[i64],
+    ) -> Result<Vec<ContactResult>, ProviderError> {
+        self.change_membership("groups/removeContacts", group_id, ids)
+            .await
+    }
+
+    /// Creates or updates the contact with this email (`contacts/save`, which matches by
+    /// email, §3.5/§5) and adds it to `add_group_ids`. Saving by email is an upsert, so
+    /// it is safe to send twice. An email owned by another record is `Conflict` (code 301).
+    #[instrument(skip_all, fields(groups = add_group_ids.len()))]
+    pub async fn save_contact(
+        &self,
+        email: &str,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        add_group_ids: &[i64],
+    ) -> Result<Contact, ProviderError> {
+        let body = ContactSave {
+            email: email.to_owned(),
+            first_name: first_name.map(str::to_owned),
+            last_name: last_name.map(str::to_owned),
+            group_ids: add_group_ids.to_vec(),
+        };
+        self.post("contacts/save", &body, true, |data| {
+            wire::read_contact(&data, "data")
+        })
+        .await
+    }
+
+    async fn change_membership(
+        &self,
+        path: &'static str,
+        group_id: &str,
+        ids: &[i64],
+    ) -> Result<Vec<ContactResult>, ProviderError> {
+        let group = self.writable_group(path, group_id).await?;
+        let group_id = group.group_id.unwrap_or_default();
+        let mut results = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MEMBERSHIP_BATCH) {
+            let body = MembershipChange {
+                group_id,
+                contact_ids: chunk.to_vec(),
+            };
+            // Adding a member twice or removing a non-member changes nothing: safe to resend.
+            let rows = self
+                .post(path, &body, true, |data| wire::contact_results_in(&data))
+                .await?;
+            results.extend(rows);
+        }
+        Ok(results)
+    }
+
+    /// The group behind `id`, refusing a missing or Dynamic one: a dynamic group's
+    /// members come from its query (§3.1, §4) and sgsync must never overwrite it.
+    async fn writable_group(&self, operation: &str, id: &str) -> Result<Group, ProviderError> {
+        let group = self.lookup(id).await?.ok_or_else(|| {
+            ProviderError::new(
+                PROVIDER,
+                ErrorKind::NotFound,
+                operation,
+                format!("group {id} does not exist"),
+            )
+        })?;
+        if group.kind == Some(GroupKind::Dynamic) {
+            return Err(ProviderError::new(
+                PROVIDER,
+                ErrorKind::InvalidRequest,
+                operation,
+                format!(
+                    "refusing to write to group {id} ({:?}): it is a Dynamic group, whose members come from a query",
+                    group.group_name
+                ),
+            ));
+        }
+        Ok(group)
+    }
+
+    /// `groups/lookup {groupID}`. An unknown id is `None`: the real answer is unknown
+    /// (§3.2); the sandbox says `success: 0` "not found", and an empty `data` is read
+    /// the same way in case the real API answers that.
+    async fn lookup(&self, id: &str) -> Result<Option<Group>, ProviderError> {
+        let body = GroupLookup::One(parse_id(id)?);
+        let found = self
+            .post("groups/lookup", &body, true, |data| {
+                if is_empty(&data) {
+                    return Ok(None);
+                }
+                Ok(wire::groups_in(&data, "data")?.into_iter().next())
+            })
+            .await;
+        match found {
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            other => other,
+        }
+    }
+
+    /// Full groups (with `externalID`) for these ids, ≤ 25 per call (§3.2).
+    async fn lookup_many(&self, ids: &[i64]) -> Result<Vec<Group>, ProviderError> {
+        let mut groups = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(LOOKUP_BATCH) {
+            let body = GroupLookup::Many(chunk.to_vec());
+            let batch = self
+                .post("groups/lookup", &body, true, |data| {
+                    if is_empty(&data) {
+                        return Ok(Vec::new());
+                    }
+                    wire::groups_in(&data, "data")
+                })
+                .await?;
+            groups.extend(batch);
+        }
+        Ok(groups)
+    }
+
+    /// Every group `groups/search` returns for `name` (a substring filter) and `status`.
+    async fn search(
+        &self,
+        name: Option<&str>,
+        status: &'static str,
+    ) -> Result<Vec<Group>, ProviderError> {
+        let mut groups = Vec::new();
+        let mut page = 1;
+        loop {
+            let body = GroupSearch {
+                group_name: name.map(str::to_owned),
+                status,
+                rpp: PAGE_SIZE,
+                page,
+            };
+            let (batch, more) = self
+                .post("groups/search", &body, true, |data| {
+                    let batch = match data.get("records") {
+                        None | Some(Json::Null) => Vec::new(),
+                        Some(_) => wire::groups_in(&data, "data")?,
+                    };
+                    Ok((batch, wire::has_next_page(&data, page.into())?))
+                })
+                .await?;
+            groups.extend(batch);
+            if !more {
+                return Ok(groups);
+            }
+            page += 1;
+        }
+    }
+
+    /// One JSON POST through the shared HTTP layer; `read` decodes the envelope's `data`.
+    async fn post<T>(
+        &self,
+        path: &'static str,
+        body: &impl Serialize,
+        idempotent: bool,
+        read: impl Fn(Json) -> Result<T, WireError>,
+    ) -> Result<T, ProviderError> {
+        let operation = format!("POST {path}");
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            ProviderError::new(
+                PROVIDER,
+                ErrorKind::Config,
+                operation.as_str(),
+                format!("cannot encode the request: {e}"),
+            )
+        })?;
+        let call = Call {
+            method: Method::POST,
+            path,
+            query: Vec::new(),
+            headers: vec![
+                (AUTHORIZATION, self.authorization.clone()),
+                (ACCEPT, HeaderValue::from_static("application/json")),
+            ],
+            body: Some(Body::Json(bytes)),
+            idempotent,
+        };
+        self.http
+            .send(&operation, &call, |reply| {
+                interpret(&operation, reply, &read)
+            })
+            .await
+    }
+}
+
+/// What one answer means: HTTP ≠ 200 is a transport error (§2), `success: 0` an
+/// application error, anything unreadable `Malformed` (worth a retry for reads).
+fn interpret<T>(
+    operation: &str,
+    reply: Reply,
+    read: &impl Fn(Json) -> Result<T, WireError>,
+) -> Result<T, ProviderError> {
+    if reply.status != StatusCode::OK {
+        return Err(reply.status_error(PROVIDER, operation));
+    }
+    let malformed =
+        |why: String| ProviderError::new(PROVIDER, ErrorKind::Malformed, operation, why);
+    let text = reply
+        .text()
+        .map_err(|e| malformed(format!("answer is not UTF-8: {e}")))?;
+    let data = wire::read_envelope(text).map_err(|e| wire_error(operation, e))?;
+    read(data).map_err(|e| wire_error(operation, e))
+}
+
+fn wire_error(operation: &str, e: WireError) -> ProviderError {
+    match e {
+        WireError::Failed { code, errors } => {
+            let kind = classify(code, &errors);
+            ProviderError::new(PROVIDER, kind, operation, format!("code {code}: {errors}"))
+        }
+        other => ProviderError::new(PROVIDER, ErrorKind::Malformed, operation, other.to_string()),
+    }
+}
+
+/// The kind of a `success: 0` answer. The code table is unknown (§2, §9.2): codes we
+/// know or chose for the sandbox first, then the words of the message.
+pub fn classify(code: i64, errors: &str) -> ErrorKind {
+    let text = errors.to_lowercase();
+    let says = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if code == AUTH_ERROR_CODE || says(&["access token", "authoriz", "authentic"]) {
+        ErrorKind::Auth
+    } else if says(&["permission"]) {
+        ErrorKind::PermissionDenied
+    } else if code == 404 || says(&["not found", "does not exist", "doesn't exist", "no such"]) {
+        ErrorKind::NotFound
+    } else if code == 301 || says(&["exist", "unique", "belongs to another", "duplicate"]) {
+        // 301: `Email "…" belongs to another record.` (§2); "already exists" / "must be
+        // unique": the duplicate-group-name wording, whose real text is unknown (§3.1).
+        ErrorKind::Conflict
+    } else {
+        ErrorKind::InvalidRequest
+    }
+}
+
+fn is_empty(data: &Json) -> bool {
+    match data {
+        Json::Null | Json::Bool(false) => true,
+        Json::Object(o) => o.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        Json::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn parse_id(id: &str) -> Result<i64, ProviderError> {
+    id.trim().parse().map_err(|_| {
+        ProviderError::new(
+            PROVIDER,
+            ErrorKind::InvalidRequest,
+            "group id",
+            format!("{id:?} is not an emfluence groupID (an integer)"),
+        )
+    })
+}
+
+fn remote(group: Group) -> Result<RemoteGroup, ProviderError> {
+    let id = group.group_id.ok_or_else(|| {
+        ProviderError::new(
+            PROVIDER,
+            ErrorKind::Malformed,
+            "read group",
+            format!("group {:?} came back without a groupID", group.group_name),
+        )
+    })?;
+    Ok(RemoteGroup {
+        id: id.to_string(),
+        name: group.group_name.clone(),
+        key: group.external_id.clone(),
+        decoded: dialect::decode(&group),
+    })
+}
+
+fn save_body<'a>(operation: &str, payload: &'a Payload) -> Result<&'a GroupSave, ProviderError> {
+    match payload {
+        Payload::Emfluence(save) => Ok(save),
+        other => Err(ProviderError::new(
+            PROVIDER,
+            ErrorKind::Config,
+            operation,
+            format!(
+                "a {} payload cannot be sent to emfluence",
+                other.provider().display_name()
+            ),
+        )),
+    }
+}
+
+/// Names are unique on emfluence (§3.1); the collation is unknown, so a name that
+/// differs only in case is treated as the same name (the sandbox refuses it too).
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+#[async_trait]
+impl Provider for EmfluenceClient {
+    fn kind(&self) -> ProviderKind {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list: true,
+            get: true,
+            create: true,
+            update: true,
+            archive: true,
+            // No groups/delete found (§3.4).
+            delete: false,
+            holds_rules: false,
+            stores_key: true,
+        }
+    }
+
+    /// `helper/ping {}` (§1), as the vendor library does.
+    #[instrument(skip_all)]
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.post("helper/ping", &serde_json::json!({}), true, |_| Ok(()))
+            .await
+    }
+
+    /// Active groups (archived ones are hidden by default, §3.1). Search records carry
+    /// no `externalID` (§3.3, inferred), so `key` is set only where a record has one;
+    /// `find_by_key` reads keys back with `groups/lookup`.
+    #[instrument(skip_all)]
+    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+        self.search(None, "Active")
+            .await?
+            .into_iter()
+            .map(remote)
+            .collect()
+    }
+
+    #[instrument(skip_all, fields(id = %id))]
+    async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError> {
+        self.lookup(id).await?.map(remote).transpose()
+    }
+
+    /// Search by name (a substring match, §3.3) in every status — an archived group
+    /// still holds its name — keep exact names, then read `externalID` back. A group
+    /// with the name but another key is someone else's: never adopted.
+    #[instrument(skip_all)]
+    async fn find_by_key(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<RemoteGroup>, ProviderError> {
+        let ids: Vec<i64> = self
+            .search(Some(name), "All")
+            .await?
+            .into_iter()
+            .filter(|g| same_name(&g.group_name, name))
+            .filter_map(|g| g.group_id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let full = self.lookup_many(&ids).await?;
+        let (ours, theirs): (Vec<Group>, Vec<Group>) = full
+            .into_iter()
+            .filter(|g| same_name(&g.group_name, name))
+            .partition(|g| g.external_id.as_deref() == Some(key));
+        if let Some(group) = ours.into_iter().next() {
+            return remote(group).map(Some);
+        }
+        match theirs.first() {
+            None => Ok(None),
+            Some(other) => Err(ProviderError::new(
+                PROVIDER,
+                ErrorKind::Conflict,
+                "find group by key",
+                format!(
+                    "a group named {:?} exists (groupID {}) but is not sgsync's: its externalID is {:?}, not {key:?}",
+                    other.group_name,
+                    other.group_id.unwrap_or_default(),
+                    other.external_id.as_deref().unwrap_or("")
+                ),
+            )),
+        }
+    }
+
+    /// `groups/save` without `groupID` (§3.1); not resent after an unclear failure.
+    #[instrument(skip_all)]
+    async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError> {
+        let body = GroupSave {
+            group_id: None,
+            external_id: Some(key.to_owned()),
+            ..save_body("create group", payload)?.clone()
+        };
+        let group = self
+            .post("groups/save", &body, false, |data| {
+                wire::groups_in(&data, "data")?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| WireError::Shape {
+                        at: "data".into(),
+                        why: "no group in the answer".into(),
+                    })
+            })
+            .await?;
+        remote(group).map(|g| g.id)
+    }
+
+    /// Looks the group up first (a Dynamic group is refused), then saves the FULL group
+    /// so nothing rests on partial-update semantics (§3.1). Full state: safe to resend.
+    #[instrument(skip_all, fields(id = %id))]
+    async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError> {
+        let save = save_body("update group", payload)?;
+        let group = self.writable_group("update group", id).await?;
+        let body = GroupSave {
+            group_id: group.group_id,
+            external_id: Some(key.to_owned()),
+            status: "Active".to_owned(),
+            ..save.clone()
+        };
+        self.post("groups/save", &body, true, |_| Ok(())).await
+    }
+
+    /// `status: Archived` and `protected: 0` in one save (§3.4: protected groups cannot
+    /// be archived; doing both in one call is inferred). Archived groups stay readable.
+    #[instrument(skip_all, fields(id = %id))]
+    async fn archive(&self, id: &str) -> Result<(), ProviderError> {
+        let body = GroupArchive {
+            group_id: parse_id(id)?,
+            status: "Archived",
+            protected: 0,
+        };
+        self.post("groups/save", &body, true, |_| Ok(())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_and_words_map_to_kinds() {
+        assert_eq!(
+            classify(400, r#"Group name "A" already exists."#),
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            classify(17, "groupName must be unique"),
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            classify(301, r#"Email "a@b.c" belongs to another record."#),
+            ErrorKind::Conflict
+        );
+        assert_eq!(classify(404, "Group not found."), ErrorKind::NotFound);
+        assert_eq!(classify(400, "Group does not exist."), ErrorKind::NotFound);
+        assert_eq!(classify(AUTH_ERROR_CODE, "x"), ErrorKind::Auth);
+        assert_eq!(classify(1, "Invalid access token."), ErrorKind::Auth);
+        assert_eq!(
+            classify(400, "rpp must be between 1 and 250"),
+            ErrorKind::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn config_needs_a_token_and_knows_the_default_url() {
+        let config: EmfluenceConfig = serde_json::from_str(r#"{"token":"t"}"#).unwrap();
+        assert_eq!(config.base_url, "https://api.emailer.emfluence.com/v1");
+        assert!(serde_json::from_str::<EmfluenceConfig>(r#"{"token":"t","extra":1}"#).is_err());
+        assert!(serde_json::from_str::<EmfluenceConfig>(r#"{}"#).is_err());
+    }
+}

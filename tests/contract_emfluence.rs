@@ -1,0 +1,663 @@
+//! Contract tests: the emfluence client against its sandbox (and, for the §8 response
+//! fixtures, against a tiny replay server). Attempts and waits are read from the
+//! sandbox's request log, never from the wall clock of the test.
+
+use axum::Router;
+use axum::extract::Path;
+use axum::routing::post;
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Value as Json, json};
+use sgsync::mapping::Maps;
+use sgsync::providers::emfluence::client::{EmfluenceClient, EmfluenceConfig};
+use sgsync::providers::emfluence::sandbox::{SANDBOX_TOKEN, Sandbox};
+use sgsync::providers::emfluence::wire::{GroupKind, GroupSave};
+use sgsync::providers::gosquared::wire::NewSmartGroup;
+use sgsync::providers::http::HttpSettings;
+use sgsync::providers::sandbox::{Controls, Fault, LoggedRequest, Seed, serve};
+use sgsync::providers::{ErrorKind, Payload, Provider};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/emfluence");
+const KEY: &str = "sgsync:gosquared:team-a";
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture exists")
+}
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(800),
+        max_retries: 3,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(5),
+        max_body_bytes: 4 * 1024 * 1024,
+        requests_per_minute: 60_000,
+    }
+}
+
+fn client_for(config: EmfluenceConfig) -> EmfluenceClient {
+    EmfluenceClient::new(config, settings(), Arc::new(Maps::default())).expect("client builds")
+}
+
+async fn started(seed: Seed) -> (Sandbox, EmfluenceClient) {
+    let sandbox = Sandbox::start(seed).await.expect("sandbox starts");
+    let client = client_for(sandbox.config());
+    (sandbox, client)
+}
+
+fn payload(name: &str) -> Payload {
+    Payload::Emfluence(GroupSave {
+        group_id: None,
+        group_name: name.to_owned(),
+        description: "country is DE".to_owned(),
+        status: "Active".to_owned(),
+        private: 1,
+        external_id: None,
+        notes: "Managed by sgsync".to_owned(),
+    })
+}
+
+fn body(r: &LoggedRequest) -> Json {
+    serde_json::from_slice(&r.body).expect("JSON body")
+}
+
+fn calls(controls: &Controls, path: &str) -> Vec<LoggedRequest> {
+    controls
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(path))
+        .collect()
+}
+
+/// A raw request to the sandbox, as a fixture or a hand-made body.
+async fn raw(sandbox: &Sandbox, path: &str, body: &str, token: Option<&str>) -> Json {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/{path}", sandbox.url()))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("sandbox answers");
+    assert_eq!(response.status(), 200, "emfluence always answers HTTP 200");
+    response.json().await.expect("JSON envelope")
+}
+
+#[tokio::test]
+async fn check_pings_with_the_bearer_header_and_json() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    client.check().await.expect("ping succeeds");
+    let ping = &calls(&sandbox.running.controls, "helper/ping")[0];
+    assert_eq!(ping.method, Method::POST);
+    assert_eq!(
+        ping.headers["authorization"],
+        format!("Bearer {SANDBOX_TOKEN}").as_str()
+    );
+    assert_eq!(ping.headers["content-type"], "application/json");
+    assert_eq!(ping.headers["accept"], "application/json");
+    assert_eq!(body(ping), json!({}));
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_token_is_an_auth_error() {
+    let (sandbox, _) = started(Seed::Empty).await;
+    let wrong = client_for(EmfluenceConfig {
+        base_url: sandbox.url(),
+        token: SecretString::from("not-the-token"),
+    });
+    assert_eq!(wrong.check().await.unwrap_err().kind, ErrorKind::Auth);
+    assert_eq!(wrong.list_groups().await.unwrap_err().kind, ErrorKind::Auth);
+    let answer = raw(&sandbox, "helper/ping", "{}", None).await;
+    assert_eq!(answer["success"], 0);
+    // The deprecated body token is not accepted (§1).
+    let body = format!(r#"{{"accessToken":"{SANDBOX_TOKEN}"}}"#);
+    assert_eq!(
+        raw(&sandbox, "helper/ping", &body, None).await["success"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_self_authored_save_requests_are_accepted_by_the_sandbox() {
+    let (sandbox, _) = started(Seed::Empty).await;
+    let created = raw(
+        &sandbox,
+        "groups/save",
+        &fixture("groups_save_create_request.json"),
+        Some(SANDBOX_TOKEN),
+    )
+    .await;
+    assert_eq!(created["success"], 1, "{created}");
+    let id = created["data"]["groupID"].as_i64().expect("an id");
+    assert_eq!(created["data"]["protected"], 1);
+    assert_eq!(
+        created["data"]["dateModified"], "",
+        "loose typing on output"
+    );
+    let update = fixture("groups_save_update_request.json").replace("4242", &id.to_string());
+    let updated = raw(&sandbox, "groups/save", &update, Some(SANDBOX_TOKEN)).await;
+    assert_eq!(updated["success"], 1, "{updated}");
+    assert_eq!(updated["data"]["friendlyName"], "Team A (renamed)");
+    // A protected group cannot be archived unless the same save unprotects it (§3.4).
+    let archive_only = format!(r#"{{"groupID":{id},"status":"Archived"}}"#);
+    let refused = raw(&sandbox, "groups/save", &archive_only, Some(SANDBOX_TOKEN)).await;
+    assert_eq!(refused["success"], 0, "{refused}");
+    let archive = fixture("groups_save_archive_request.json").replace("4242", &id.to_string());
+    let archived = raw(&sandbox, "groups/save", &archive, Some(SANDBOX_TOKEN)).await;
+    assert_eq!(archived["data"]["status"], "Archived", "{archived}");
+    // Names stay unique, archived groups included.
+    let again = raw(
+        &sandbox,
+        "groups/save",
+        &fixture("groups_save_create_request.json"),
+        Some(SANDBOX_TOKEN),
+    )
+    .await;
+    assert_eq!(again["success"], 0);
+    assert_eq!(again["code"], 400);
+    assert_eq!(
+        again["errors"][0],
+        "Group name \"Daemon Sync – Team A\" already exists."
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_follows_documented_lookup_search_and_get_rules() {
+    let (sandbox, _) = started(Seed::Demo).await;
+    let ids: Vec<i64> = sandbox.groups().iter().map(|g| g.id).collect();
+    let too_many = json!({ "groupIDs": (0..26).collect::<Vec<i64>>() }).to_string();
+    let answer = raw(&sandbox, "groups/lookup", &too_many, Some(SANDBOX_TOKEN)).await;
+    assert_eq!(answer["success"], 0);
+    let many = json!({ "groupIDs": ids }).to_string();
+    let answer = raw(&sandbox, "groups/lookup", &many, Some(SANDBOX_TOKEN)).await;
+    assert!(answer["data"].is_array(), "groupIDs answers an array");
+    // GET with query parameters; the URL wins over the body (§1).
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/groups/lookup?groupID={}",
+            sandbox.url(),
+            ids[1]
+        ))
+        .bearer_auth(SANDBOX_TOKEN)
+        .header("content-type", "application/json")
+        .body(json!({ "groupID": ids[0] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let answer: Json = response.json().await.unwrap();
+    assert_eq!(answer["data"]["groupID"], ids[1]);
+    // Search: substring, records without externalID, string paging links.
+    let search = json!({"groupName": "customers", "rpp": 1}).to_string();
+    let answer = raw(&sandbox, "groups/search", &search, Some(SANDBOX_TOKEN)).await;
+    let paging = &answer["data"]["paging"];
+    assert_eq!(paging["totalRecords"], 2);
+    assert_eq!(
+        (paging["next"].as_str(), paging["prev"].as_str()),
+        (Some("2"), Some(""))
+    );
+    assert!(answer["data"]["records"][0].get("externalID").is_none());
+    let bad = json!({"rpp": 251}).to_string();
+    assert_eq!(
+        raw(&sandbox, "groups/search", &bad, Some(SANDBOX_TOKEN)).await["success"],
+        0
+    );
+    // Writes must be POST.
+    let response = reqwest::Client::new()
+        .get(format!("{}/groups/save?groupName=X", sandbox.url()))
+        .bearer_auth(SANDBOX_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let answer: Json = response.json().await.unwrap();
+    assert_eq!(answer["success"], 0);
+    // Dynamic groups cannot be created (§3.1).
+    let dynamic = json!({"groupName": "Dyn", "type": "Dynamic"}).to_string();
+    assert_eq!(
+        raw(&sandbox, "groups/save", &dynamic, Some(SANDBOX_TOKEN)).await["success"],
+        0
+    );
+}
+
+/// Serves the §8 response fixtures, so the client reads exactly those bytes.
+async fn replay() -> sgsync::providers::sandbox::Running {
+    let router = Router::new().route(
+        "/v1/{resource}/{method}",
+        post(
+            |Path((resource, method)): Path<(String, String)>, body: String| async move {
+                let request: Json = serde_json::from_str(&body).unwrap_or(Json::Null);
+                let name = match (resource.as_str(), method.as_str()) {
+                    ("groups", "save") if request["groupName"] == "Taken" => {
+                        "groups_save_error_duplicate_name.json"
+                    }
+                    ("groups", "save") => "groups_save_success.json",
+                    ("groups", "search") if request["page"] == 1 => "groups_search_page1of2.json",
+                    ("groups", "search") => {
+                        return r#"{"success":1,"code":0,"data":{"paging":{"next":"","page":2,"rpp":2,"totalPages":2,"totalRecords":3,"prev":"1"},"records":[{"groupID":12,"groupName":"Gamma","status":"Active","type":"Static","private":"1","userID":"","dateModified":""}]}}"#.to_owned();
+                    }
+                    ("groups", "lookup") => "groups_lookup_multi.json",
+                    ("groups", "addContacts") => "groups_addContacts_partial.json",
+                    ("contacts", "search") => "contacts_search_by_group.json",
+                    _ => return r#"{"success":1,"code":0,"data":{}}"#.to_owned(),
+                };
+                fixture(name)
+            },
+        ),
+    );
+    let controls = Controls::default();
+    serve(router, controls, 0).await.expect("replay binds")
+}
+
+#[tokio::test]
+async fn the_self_authored_responses_are_read_by_the_client() {
+    let server = replay().await;
+    let client = client_for(EmfluenceConfig {
+        base_url: format!("{}/v1", server.url()),
+        token: SecretString::from(SANDBOX_TOKEN),
+    });
+    assert_eq!(
+        client.create(KEY, &payload("Anything")).await.unwrap(),
+        "4242"
+    );
+    let err = client.create(KEY, &payload("Taken")).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    let groups = client.list_groups().await.unwrap();
+    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["Alpha", "Beta", "Gamma"]);
+    // Lookup of Alpha: externalID "" is not ours, so an exact "Alpha" is a conflict.
+    let err = client.find_by_key("Alpha", KEY).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    let rows = client.add_contacts("10", &[1, 999_999]).await.unwrap();
+    assert!(rows[0].success && !rows[1].success);
+    assert_eq!(rows[1].errors, ["Contact not found."]);
+    let contacts = client.group_contacts("10").await.unwrap();
+    assert_eq!(contacts[1].email, "b@example.com");
+}
+
+#[tokio::test]
+async fn create_get_list_and_duplicate_names() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let id = client.create(KEY, &payload("Team A")).await.unwrap();
+    let save = &calls(&sandbox.running.controls, "groups/save")[0];
+    let sent = body(save);
+    assert!(
+        sent.get("groupID").is_none(),
+        "a create omits groupID: {sent}"
+    );
+    assert_eq!(sent["externalID"], KEY);
+    let group = client.get_group(&id).await.unwrap().expect("exists");
+    assert_eq!(
+        (group.name.as_str(), group.key.as_deref()),
+        ("Team A", Some(KEY))
+    );
+    assert_eq!(client.list_groups().await.unwrap().len(), 1);
+    assert_eq!(client.get_group("999999").await.unwrap(), None);
+    let err = client
+        .create("other", &payload("team a"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    assert_eq!(sandbox.groups().len(), 1);
+}
+
+#[tokio::test]
+async fn find_by_key_keeps_exact_names_and_never_adopts_a_stranger() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    sandbox.add_group("Sales EMEA", "", GroupKind::Static);
+    assert_eq!(client.find_by_key("Sales", KEY).await.unwrap(), None);
+    let id = client.create(KEY, &payload("Sales")).await.unwrap();
+    let found = client
+        .find_by_key("Sales", KEY)
+        .await
+        .unwrap()
+        .expect("ours");
+    assert_eq!(found.id, id);
+    assert!(
+        calls(&sandbox.running.controls, "groups/lookup")
+            .iter()
+            .any(|r| body(r).get("groupIDs").is_some()),
+        "externalID is read back with groupIDs"
+    );
+    sandbox.add_group("Marketing", "someone-elses-id", GroupKind::Static);
+    let err = client.find_by_key("Marketing", KEY).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(err.message.contains("not sgsync's"), "{err}");
+    // An archived group of ours still holds its name: found, not recreated.
+    client.archive(&id).await.unwrap();
+    assert_eq!(
+        client.find_by_key("Sales", KEY).await.unwrap().unwrap().id,
+        id
+    );
+}
+
+#[tokio::test]
+async fn search_pages_over_more_than_250_groups() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    for i in 0..600 {
+        sandbox.add_group(&format!("Group {i:03}"), "", GroupKind::Static);
+    }
+    let groups = client.list_groups().await.unwrap();
+    assert_eq!(groups.len(), 600);
+    let searches = calls(&sandbox.running.controls, "groups/search");
+    assert_eq!(searches.len(), 3);
+    assert_eq!(body(&searches[2])["page"], 3);
+    assert!(searches.iter().all(|r| body(r)["rpp"] == 250));
+    // find_by_key pages too (every name contains "Group") and reads keys in ≤ 25s.
+    sandbox.add_group("Group", KEY, GroupKind::Static);
+    assert!(client.find_by_key("Group", KEY).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn update_sends_the_full_group_after_a_lookup() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let id = client.create(KEY, &payload("Team A")).await.unwrap();
+    sandbox.running.controls.clear_log();
+    client
+        .update(&id, KEY, &payload("Team A (renamed)"))
+        .await
+        .unwrap();
+    let log = sandbox.running.controls.requests();
+    assert!(log[0].path.ends_with("groups/lookup"));
+    let sent = body(&log[1]);
+    for field in [
+        "groupID",
+        "groupName",
+        "description",
+        "status",
+        "private",
+        "externalID",
+        "notes",
+    ] {
+        assert!(sent.get(field).is_some(), "update sends {field}: {sent}");
+    }
+    assert_eq!(sent["status"], "Active");
+    let group = sandbox.group(id.parse().unwrap()).unwrap();
+    assert_eq!(
+        (group.name.as_str(), group.external_id.as_str()),
+        ("Team A (renamed)", KEY)
+    );
+    let err = client
+        .update("424242", KEY, &payload("X"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn dynamic_groups_are_never_written() {
+    let (sandbox, client) = started(Seed::Demo).await;
+    let dynamic = sandbox
+        .groups()
+        .into_iter()
+        .find(|g| g.kind == GroupKind::Dynamic)
+        .expect("demo has a dynamic group");
+    let id = dynamic.id.to_string();
+    let err = client
+        .update(&id, KEY, &payload("Mine now"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    assert!(err.message.contains("Dynamic"), "{err}");
+    let err = client.add_contacts(&id, &[1]).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    let err = client.remove_contacts(&id, &[1]).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    let c = &sandbox.running.controls;
+    assert_eq!(
+        calls(c, "groups/save").len() + calls(c, "Contacts").len(),
+        0
+    );
+    assert_eq!(sandbox.group(dynamic.id), Some(dynamic));
+}
+
+#[tokio::test]
+async fn archive_unprotects_in_the_same_call() {
+    let (sandbox, client) = started(Seed::Demo).await;
+    let protected = sandbox.groups().into_iter().find(|g| g.protected).unwrap();
+    client.archive(&protected.id.to_string()).await.unwrap();
+    let after = sandbox.group(protected.id).unwrap();
+    assert_eq!(
+        (after.status.as_str(), after.protected),
+        ("Archived", false)
+    );
+    assert_eq!(calls(&sandbox.running.controls, "groups/save").len(), 1);
+    assert!(
+        client
+            .list_groups()
+            .await
+            .unwrap()
+            .iter()
+            .all(|g| g.id != after.id.to_string())
+    );
+    let caps = client.capabilities();
+    assert!(caps.archive && caps.stores_key && !caps.delete && !caps.holds_rules);
+}
+
+#[tokio::test]
+async fn membership_goes_in_chunks_of_1000_with_per_contact_errors() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let group = client.create(KEY, &payload("Team A")).await.unwrap();
+    let mut ids = sandbox.add_contacts(2499);
+    ids.push(999_999);
+    let rows = client.add_contacts(&group, &ids).await.unwrap();
+    assert_eq!(rows.len(), 2500);
+    let failed: Vec<_> = rows.iter().filter(|r| !r.success).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (failed[0].contact_id, failed[0].errors[0].as_str()),
+        (999_999, "Contact not found.")
+    );
+    let c = &sandbox.running.controls;
+    let adds = calls(c, "groups/addContacts");
+    assert_eq!(adds.len(), 3);
+    assert!(
+        adds.iter()
+            .all(|r| body(r)["contactIDs"].as_array().unwrap().len() <= 1000)
+    );
+    let members = client.group_contacts(&group).await.unwrap();
+    assert_eq!(members.len(), 2499);
+    assert_eq!(calls(c, "contacts/search").len(), 10, "250 per page");
+    client.remove_contacts(&group, &ids).await.unwrap();
+    assert_eq!(calls(c, "groups/removeContacts").len(), 3);
+    assert!(client.group_contacts(&group).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn save_contact_creates_by_email_and_reports_email_conflicts() {
+    let (sandbox, client) = started(Seed::Demo).await;
+    let group = sandbox
+        .groups()
+        .into_iter()
+        .find(|g| g.name == "Customers")
+        .unwrap();
+    let contact = client
+        .save_contact(
+            "new.person@example.com",
+            Some("New"),
+            Some("Person"),
+            &[group.id],
+        )
+        .await
+        .unwrap();
+    assert!(
+        sandbox
+            .group(group.id)
+            .unwrap()
+            .members
+            .contains(&contact.contact_id)
+    );
+    let again = client
+        .save_contact("new.person@example.com", None, None, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.contact_id, contact.contact_id,
+        "by email: the same record"
+    );
+    let other = sandbox.contacts()[0].email.clone();
+    let body = json!({"contactID": contact.contact_id, "email": other}).to_string();
+    let answer = raw(&sandbox, "contacts/save", &body, Some(SANDBOX_TOKEN)).await;
+    assert_eq!(answer["code"], 301);
+    assert_eq!(
+        answer["errors"][0],
+        format!("Email \"{other}\" belongs to another record.")
+    );
+}
+
+#[tokio::test]
+async fn server_errors_and_429_are_retried_for_reads_and_updates() {
+    let (sandbox, client) = started(Seed::Demo).await;
+    let c = &sandbox.running.controls;
+    c.script([Fault::Status(503), Fault::Status(500)]);
+    assert_eq!(client.list_groups().await.unwrap().len(), 5);
+    assert_eq!(calls(c, "groups/search").len(), 3);
+    c.clear_log();
+    c.script([
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        Fault::Malformed,
+    ]);
+    client.check().await.unwrap();
+    let log = c.requests();
+    assert_eq!(log.len(), 3);
+    let waited = log[1].at.duration_since(log[0].at).unwrap();
+    assert!(
+        waited >= Duration::from_secs(1),
+        "Retry-After honoured: {waited:?}"
+    );
+    // A create is not resent after a 5xx: it may have happened.
+    c.clear_log();
+    c.script([Fault::Status(502)]);
+    let err = client.create(KEY, &payload("Team A")).await.unwrap_err();
+    assert_eq!((err.kind, err.attempts), (ErrorKind::Server, 1));
+    assert_eq!(c.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_not_resent() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let c = &sandbox.running.controls;
+    c.script([Fault::LoseResponse(Duration::from_secs(2))]);
+    let err = client.create(KEY, &payload("Team A")).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert_eq!(calls(c, "groups/save").len(), 1);
+    assert_eq!(sandbox.groups().len(), 1, "the write landed once");
+    // The engine resolves the intent by key, not by creating again.
+    let found = client
+        .find_by_key("Team A", KEY)
+        .await
+        .unwrap()
+        .expect("found");
+    assert_eq!(found.id, sandbox.groups()[0].id.to_string());
+}
+
+#[tokio::test]
+async fn a_lost_write_is_seen_as_missing() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    sandbox.running.controls.script([Fault::LoseWrite]);
+    let id = client.create(KEY, &payload("Team A")).await.unwrap();
+    assert_eq!(client.get_group(&id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn bodies_over_the_cap_are_refused() {
+    let sandbox = Sandbox::start(Seed::Demo).await.unwrap();
+    let mut small = settings();
+    small.max_body_bytes = 200;
+    let client = EmfluenceClient::new(sandbox.config(), small, Arc::new(Maps::default())).unwrap();
+    let err = client.list_groups().await.unwrap_err();
+    assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
+}
+
+#[tokio::test]
+async fn config_errors_are_typed() {
+    let (_sandbox, client) = started(Seed::Empty).await;
+    let gosquared = Payload::GoSquared(NewSmartGroup {
+        name: "x".into(),
+        filters: vec![],
+    });
+    assert_eq!(
+        client.create(KEY, &gosquared).await.unwrap_err().kind,
+        ErrorKind::Config
+    );
+    let plain_http = EmfluenceConfig {
+        base_url: "http://api.emailer.emfluence.com/v1".into(),
+        token: SecretString::from("t"),
+    };
+    let err = EmfluenceClient::new(plain_http, settings(), Arc::new(Maps::default())).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Config);
+    let empty = EmfluenceConfig {
+        base_url: "https://api.emailer.emfluence.com/v1".into(),
+        token: SecretString::from(""),
+    };
+    assert!(EmfluenceClient::new(empty, settings(), Arc::new(Maps::default())).is_err());
+}
+
+/// A `tracing` writer into a shared buffer, to read back every log line.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_token_reaches_no_log_error_or_debug_and_only_the_auth_header() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let (sandbox, client) = started(Seed::Demo).await;
+    let c = &sandbox.running.controls;
+    let group = sandbox.groups()[1].id.to_string();
+    client.list_groups().await.unwrap();
+    client.add_contacts(&group, &[1, 2]).await.unwrap();
+    c.script(std::iter::repeat_n(Fault::Status(500), 4));
+    let served = client.check().await.unwrap_err();
+    sandbox.set_token("rotated");
+    let refused = client.get_group(&group).await.unwrap_err();
+    assert_eq!(refused.kind, ErrorKind::Auth);
+    let unreachable = client_for(EmfluenceConfig {
+        base_url: "http://127.0.0.1:1/v1".into(),
+        token: SecretString::from(SANDBOX_TOKEN),
+    });
+    let connect = unreachable.check().await.unwrap_err();
+    assert_eq!(connect.kind, ErrorKind::Connect);
+
+    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(logged.contains("provider_call"), "calls were traced");
+    for text in [
+        format!("{served} {served:?}"),
+        format!("{refused} {refused:?}"),
+        format!("{connect} {connect:?}"),
+        format!("{client:?} {:?}", sandbox.config()),
+        logged,
+    ] {
+        assert!(!text.contains(SANDBOX_TOKEN), "token leaked into: {text}");
+    }
+    for r in c.requests() {
+        let auth = r.headers["authorization"].to_str().unwrap();
+        assert_eq!(auth, format!("Bearer {SANDBOX_TOKEN}"));
+        let mut others = r.clone();
+        others.headers.remove("authorization");
+        assert!(
+            !others.contains(SANDBOX_TOKEN),
+            "token outside the header: {r:?}"
+        );
+    }
+}
