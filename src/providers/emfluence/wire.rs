@@ -487,4 +487,67 @@ mod tests {
         let err = parse_groups(r#"[{"groupName": ""}]"#).unwrap_err();
         assert_eq!(err.to_string(), "$[0].groupName: is missing or empty");
     }
+
+    #[test]
+    fn paging_continues_while_page_is_below_total_pages() {
+        let data = read_envelope(SEARCH_PAGE).unwrap();
+        let paging = paging_in(&data).unwrap().unwrap();
+        assert_eq!(
+            (paging.page, paging.total_pages, paging.next.as_str()),
+            (1, 2, "2")
+        );
+        assert!(has_next_page(&data, 1).unwrap());
+        let last = serde_json::json!({"paging": {"page": "2", "totalPages": "2", "next": "", "prev": "1"}, "records": [{}]});
+        assert!(!has_next_page(&last, 2).unwrap());
+        // An empty page ends the loop whatever the paging block says (§6 fallback).
+        let empty = serde_json::json!({"paging": {"page": 3, "totalPages": 9}, "records": []});
+        assert!(!has_next_page(&empty, 3).unwrap());
+    }
+
+    #[test]
+    fn membership_rows_are_read_under_either_documented_key() {
+        for key in ["contactResults", "contactsResults"] {
+            let data = serde_json::json!({ key: [
+                {"contactID": "7", "success": true, "errors": []},
+                {"contactID": 8, "success": 0, "errors": ["Contact not found."]},
+            ]});
+            let rows = contact_results_in(&data).unwrap();
+            assert_eq!(
+                rows[0],
+                ContactResult {
+                    contact_id: 7,
+                    success: true,
+                    errors: vec![]
+                }
+            );
+            assert!(!rows[1].success);
+            assert_eq!(rows[1].errors, ["Contact not found."]);
+        }
+    }
+
+    #[test]
+    fn requests_serialise_as_documented() {
+        let lookup = serde_json::to_value(GroupLookup::Many(vec![1, 2])).unwrap();
+        assert_eq!(lookup, serde_json::json!({"groupIDs": [1, 2]}));
+        let archive = GroupArchive {
+            group_id: 4242,
+            status: "Archived",
+            protected: 0,
+        };
+        let expected: Json =
+            serde_json::from_str(r#"{"groupID":4242,"status":"Archived","protected":0}"#).unwrap();
+        assert_eq!(serde_json::to_value(archive).unwrap(), expected);
+        let row = ContactResult {
+            contact_id: 1,
+            success: true,
+            errors: vec![],
+        };
+        assert_eq!(serde_json::to_value(row).unwrap()["success"], 1);
+    }
+
+    #[test]
+    fn an_answer_without_the_envelope_is_a_shape_error() {
+        let err = read_envelope(r#"{"groupID": 1}"#).unwrap_err();
+        assert!(matches!(err, WireError::Shape { .. }), "{err}");
+    }
 }
