@@ -157,12 +157,18 @@ pub struct IspringClient {
     maps: Arc<Maps>,
 }
 
-/// An exact endpoint URL (no trailing slash added), checked like a base URL.
-fn endpoint(raw: &str, what: &str) -> Result<String, ProviderError> {
+/// `raw` checked like every base URL (HTTPS off loopback, no query or userinfo), the
+/// error naming the config key `what`.
+fn checked_url(raw: &str, what: &str) -> Result<Url, ProviderError> {
     validate_base_url(PROVIDER, raw).map_err(|mut e| {
         e.operation = what.to_owned();
         e
-    })?;
+    })
+}
+
+/// An exact endpoint URL: checked, but kept as written (no trailing slash added).
+fn endpoint(raw: &str, what: &str) -> Result<String, ProviderError> {
+    checked_url(raw, what)?;
     Ok(raw.to_owned())
 }
 
@@ -194,12 +200,7 @@ impl IspringClient {
         let rest_url = config
             .rest_url
             .as_deref()
-            .map(|raw| {
-                validate_base_url(PROVIDER, raw).map_err(|mut e| {
-                    e.operation = "rest_url".to_owned();
-                    e
-                })
-            })
+            .map(|raw| checked_url(raw, "rest_url"))
             .transpose()?;
         let auth = match config.credentials {
             IspringCredentials::Login {
@@ -223,6 +224,9 @@ impl IspringClient {
             },
         };
         Ok(IspringClient {
+            // One client for the three hosts: every call's `path` is an absolute URL
+            // (SOAP endpoint, token endpoint, REST), which `Url::join` takes as it is, so
+            // the base only anchors the client. None of them carries a secret.
             http: HttpClient::new(PROVIDER, &soap_url, http)?,
             soap_action: soap_action(config.soap_action.as_deref())?,
             soap_url,
@@ -838,6 +842,33 @@ mod tests {
         }
         assert_eq!(fault_kind("SOAP-ENV:Server", "boom"), ErrorKind::Server);
         assert_eq!(fault_kind("server", "boom"), ErrorKind::Server);
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers: Default::default(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_fault_is_read_whatever_the_status_and_a_bare_status_by_its_code() {
+        let fault = wire::soap_fault("client", "Permission denied");
+        for status in [200, 500] {
+            let err =
+                interpret(reply(status, &fault), "op", false, wire::parse_success).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::PermissionDenied, "HTTP {status}");
+        }
+        let err = interpret(reply(503, ""), "op", false, wire::parse_success).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Server);
+        let err = interpret(reply(200, "<html/>"), "op", false, wire::parse_success).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Malformed);
+        // REST errors go by status, keeping the message.
+        let rest = "<response><code>404</code><message>Group not found</message></response>";
+        let err = interpret(reply(404, rest), "op", true, wire::parse_groups).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert!(err.message.contains("Group not found"), "{err}");
     }
 
     #[test]

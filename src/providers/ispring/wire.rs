@@ -1356,6 +1356,95 @@ mod tests {
     }
 
     #[test]
+    fn soap_requests_escape_user_text_and_put_credentials_first() {
+        let evil = "x</name><credentials><token>stolen</token></credentials><name>";
+        let rules = vec![vec![rule(3, Some("JOB_TITLE"), 1, "a & <b>")]];
+        let xml = soap_request(
+            "AddSmartGroupRequest",
+            &SoapCredentials::Login {
+                account_url: "https://a.test",
+                email: "e@x.test",
+                password: "p<&>\"",
+            },
+            &[Param::Text("name", evil), Param::Rules(&rules)],
+        );
+        let call = parse_soap_call(&xml).unwrap();
+        assert_eq!(call.method, "AddSmartGroupRequest");
+        assert!(call.credentials_first);
+        let credentials = call.credentials.clone().unwrap();
+        assert_eq!(credentials.password.as_deref(), Some("p<&>\""));
+        assert_eq!(credentials.token, None);
+        assert!(!format!("{credentials:?}").contains("p<&>"));
+        assert_eq!(call.name.as_deref(), Some(evil));
+        assert_eq!(call.rules, Some(Rules::Nested(rules)));
+    }
+
+    #[test]
+    fn soap_calls_are_read_by_local_name_with_any_prefix_or_namespace() {
+        let soapui = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:soap="https://ispringlearn.com/go/services/api/soap">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <soap:getGroupsRequest>
+         <soap:credentials><soap:token>t</soap:token></soap:credentials>
+      </soap:getGroupsRequest>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+        // A SOAP Header before the Body is skipped: only the Body's children count.
+        let call = parse_soap_call(soapui).unwrap();
+        assert_eq!(call.method, "getGroupsRequest");
+        assert_eq!(call.credentials.unwrap().token.as_deref(), Some("t"));
+        assert!(matches!(
+            parse_soap_call("<rules/>"),
+            Err(WireError::Shape { .. })
+        ));
+    }
+
+    #[test]
+    fn reference_data_readers() {
+        let groups = "<r><GetGroupsResult><group><groupId> g1 </groupId><name>A</name></group><group><groupId>g2</groupId><name>B &amp; C</name></group></GetGroupsResult></r>";
+        let refs = parse_group_refs(groups).unwrap();
+        assert_eq!(
+            refs,
+            [
+                GroupRef {
+                    id: "g1".into(),
+                    name: "A".into()
+                },
+                GroupRef {
+                    id: "g2".into(),
+                    name: "B & C".into()
+                },
+            ]
+        );
+        assert!(matches!(
+            parse_group_refs("<r><group><name>no id</name></group></r>"),
+            Err(WireError::Shape { .. })
+        ));
+        let deps = "<r><department><departmentId>d1</departmentId><name>Root</name><code></code><parentDepartmentId></parentDepartmentId></department></r>";
+        let d = &parse_departments(deps).unwrap()[0];
+        assert_eq!((d.code.as_deref(), d.parent_id.as_deref()), (None, None));
+        let fields = "<r><userFieldInfo><userFieldInfoId>COUNTRY</userFieldInfoId><name>country</name><label>Country</label><type>country</type><values><field><name>Canada</name><value>124</value></field></values></userFieldInfo></r>";
+        let f = &parse_profile_fields(fields).unwrap()[0];
+        assert_eq!(
+            f.values,
+            [FieldValue {
+                name: "Canada".into(),
+                value: "124".into()
+            }]
+        );
+        let detail = "<response><usersCount>1</usersCount><groupId>g</groupId><userIds><id>u1</id></userIds><name>N</name><isSmart>1</isSmart></response>";
+        let d = parse_group_detail(detail).unwrap();
+        assert_eq!(
+            (d.is_smart, d.user_ids),
+            (Some(true), vec!["u1".to_owned()])
+        );
+        assert!(matches!(
+            parse_departments(FAULT),
+            Err(WireError::Fault { .. })
+        ));
+    }
+
+    #[test]
     fn unknown_numbers_are_kept_and_blank_attribute_ids_are_none() {
         let r = WireRule::from_fragment(
             "<rule><attributeType> 7 </attributeType><attributeId>\n </attributeId><operator>1</operator><value> v </value></rule>",
