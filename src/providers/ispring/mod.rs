@@ -1,2 +1,4 @@
+pub mod client;
 pub mod dialect;
+pub mod sandbox;
 pub mod wire;

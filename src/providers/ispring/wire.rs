@@ -258,14 +258,7 @@ pub fn parse_success(text: &str) -> Result<bool, WireError> {
             "has no <success>",
         )
     })?;
-    match flag.text.trim() {
-        "true" | "1" => Ok(true),
-        "false" | "0" => Ok(false),
-        other => Err(WireError::shape(
-            format!("line {}: <success>", flag.line),
-            format!("is not true, false, 1 or 0: {other:?}"),
-        )),
-    }
+    parse_bool(flag)
 }
 
 /// A SOAP 1.1 `Fault` (`faultcode`/`faultstring`; iSpring sends the unqualified,
@@ -504,6 +497,429 @@ fn unexpected(child: &Element, parent: &Element) -> WireError {
 }
 
 // ---------------------------------------------------------------------------------------
+// SOAP requests and responses beyond smart groups (client.rs and sandbox.rs)
+
+/// The SOAP 1.1 envelope namespace (ispring.md §1; the `https://` spelling on current
+/// pages is a doc slip, §7.3).
+pub const ENVELOPE_NAMESPACE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+
+/// What goes inside `<credentials>` (ispring.md §2.1). Borrowed, so a secret is only
+/// ever copied into the request body it belongs in.
+pub enum SoapCredentials<'a> {
+    Login {
+        account_url: &'a str,
+        email: &'a str,
+        password: &'a str,
+    },
+    Token(&'a str),
+}
+
+/// One parameter of a request element, written after `<credentials>` in this order.
+pub enum Param<'a> {
+    Text(&'static str, &'a str),
+    /// CNF rules: every inner list one `<and>`, each rule one `<or>`.
+    Rules(&'a [Vec<WireRule>]),
+}
+
+/// An indenting XML writer for our own element names; every text node goes through
+/// quick-xml's escaping ([`xml_text`]), never raw into the markup.
+#[derive(Default)]
+pub struct XmlWriter {
+    out: String,
+    depth: usize,
+}
+
+impl XmlWriter {
+    pub fn new() -> Self {
+        XmlWriter::default()
+    }
+
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+
+    /// `<name>` (with `xmlns` when given) on its own line.
+    pub fn open(&mut self, name: &str, xmlns: Option<&str>) -> &mut Self {
+        self.indent();
+        match xmlns {
+            Some(ns) => {
+                let _ = writeln!(self.out, "<{name} xmlns=\"{}\">", xml_text(ns));
+            }
+            None => {
+                let _ = writeln!(self.out, "<{name}>");
+            }
+        }
+        self.depth += 1;
+        self
+    }
+
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        self.depth = self.depth.saturating_sub(1);
+        self.indent();
+        let _ = writeln!(self.out, "</{name}>");
+        self
+    }
+
+    /// `<name>text</name>`, the text escaped.
+    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        self.indent();
+        let _ = writeln!(self.out, "<{name}>{}</{name}>", xml_text(text));
+        self
+    }
+
+    /// `<rules>` in the documented CNF shape (ispring.md §3.1).
+    pub fn rules(&mut self, clauses: &[Vec<WireRule>]) -> &mut Self {
+        self.open("rules", None);
+        for clause in clauses {
+            self.open("and", None);
+            for rule in clause {
+                self.open("or", None).open("rule", None);
+                self.rule_children(rule);
+                self.close("rule").close("or");
+            }
+            self.close("and");
+        }
+        self.close("rules")
+    }
+
+    /// A flat `<rule>` with its `groupId`, as `getSmartGroupRules` answers (§3.4).
+    pub fn flat_rule(&mut self, group_id: &str, rule: &WireRule) -> &mut Self {
+        self.open("rule", None).leaf("groupId", group_id);
+        self.rule_children(rule);
+        self.close("rule")
+    }
+
+    fn rule_children(&mut self, rule: &WireRule) {
+        self.leaf("attributeType", &rule.attribute_type.to_string())
+            .leaf("attributeId", rule.attribute_id.as_deref().unwrap_or(""))
+            .leaf("operator", &rule.operator.to_string())
+            .leaf("value", &rule.value);
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// A SOAP 1.1 envelope around `body` (already XML), with `namespace` as the default
+/// namespace of the Body's children, as the samples print it (ispring.md §1).
+pub fn soap_envelope(namespace: &str, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+         <SOAP-ENV:Envelope xmlns:SOAP-ENV=\"{ENVELOPE_NAMESPACE}\" xmlns=\"{}\">\n\
+         <SOAP-ENV:Body>\n{body}</SOAP-ENV:Body>\n</SOAP-ENV:Envelope>\n",
+        xml_text(namespace)
+    )
+}
+
+/// A whole request: `<{element}>` with `<credentials>` first, then `params` in order
+/// (ispring.md §1 "Child order": a WSDL-generated server likely checks the sequence).
+pub fn soap_request(
+    element: &str,
+    credentials: &SoapCredentials<'_>,
+    params: &[Param<'_>],
+) -> String {
+    let mut w = XmlWriter::new();
+    w.open(element, None).open("credentials", None);
+    match credentials {
+        SoapCredentials::Login {
+            account_url,
+            email,
+            password,
+        } => {
+            w.leaf("accountUrl", account_url)
+                .leaf("email", email)
+                .leaf("password", password);
+        }
+        SoapCredentials::Token(token) => {
+            w.leaf("token", token);
+        }
+    }
+    w.close("credentials");
+    for param in params {
+        match param {
+            Param::Text(name, text) => w.leaf(name, text),
+            Param::Rules(clauses) => w.rules(clauses),
+        };
+    }
+    w.close(element);
+    soap_envelope(SERVICE_NAMESPACE, &w.finish())
+}
+
+/// The documented fault shape: unqualified lower-case `faultcode`, no `detail`
+/// (ispring.md §4).
+pub fn soap_fault(code: &str, message: &str) -> String {
+    let mut w = XmlWriter::new();
+    w.open("SOAP-ENV:Fault", None)
+        .leaf("faultcode", code)
+        .leaf("faultstring", message)
+        .close("SOAP-ENV:Fault");
+    soap_envelope(SERVICE_NAMESPACE, &w.finish())
+}
+
+/// The `<credentials>` of a request as the sandbox reads them. Debug never shows the
+/// password or token.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct CredentialsXml {
+    pub account_url: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for CredentialsXml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |s: &Option<String>| s.as_ref().map(|_| "[REDACTED]");
+        f.debug_struct("CredentialsXml")
+            .field("account_url", &self.account_url)
+            .field("email", &self.email)
+            .field("password", &hidden(&self.password))
+            .field("token", &hidden(&self.token))
+            .finish()
+    }
+}
+
+/// One SOAP request as a server reads it: the Body's first element by local name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapCall {
+    /// Local name of the request element, e.g. `AddSmartGroupRequest`.
+    pub method: String,
+    /// `None` when the request has no `<credentials>`.
+    pub credentials: Option<CredentialsXml>,
+    /// Whether `<credentials>` is the request element's first child (§1 "Child order").
+    pub credentials_first: bool,
+    pub group_id: Option<String>,
+    pub name: Option<String>,
+    pub rules: Option<Rules>,
+}
+
+/// Reads a SOAP request envelope (any prefix, any namespace URI; ispring.md §1, §7).
+pub fn parse_soap_call(text: &str) -> Result<SoapCall, WireError> {
+    let root = parse_tree(text)?;
+    if root.name != "Envelope" {
+        return Err(WireError::shape(
+            format!("line {}: <{}>", root.line, root.qname),
+            "is not a SOAP Envelope",
+        ));
+    }
+    let call = body_elements(&root)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| WireError::shape("Body", "is empty"))?;
+    let credentials = match call.child("credentials")? {
+        None => None,
+        Some(c) => {
+            let text_of = |name: &str| -> Result<Option<String>, WireError> {
+                Ok(c.child(name)?.map(|e| e.text.trim().to_owned()))
+            };
+            Some(CredentialsXml {
+                account_url: text_of("accountUrl")?,
+                email: text_of("email")?,
+                password: text_of("password")?,
+                token: text_of("token")?,
+            })
+        }
+    };
+    Ok(SoapCall {
+        method: call.name.clone(),
+        credentials_first: call
+            .children
+            .first()
+            .is_some_and(|c| c.name == "credentials"),
+        credentials,
+        group_id: call.child("groupId")?.map(|g| g.text.trim().to_owned()),
+        name: call.child("name")?.map(|n| n.text.clone()),
+        rules: call.child("rules")?.map(read_rules).transpose()?,
+    })
+}
+
+/// One `<group>` of `getGroups` (ispring.md §3.4: id and name only, no `isSmart`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Every `<group>` in a `getGroups` answer, wherever its wrapper puts them.
+pub fn parse_group_refs(text: &str) -> Result<Vec<GroupRef>, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    let mut groups = Vec::new();
+    for e in root.find_all("group") {
+        groups.push(GroupRef {
+            id: required_text(e, "groupId")?,
+            name: e.child("name")?.map(|n| n.text.clone()).unwrap_or_default(),
+        });
+    }
+    Ok(groups)
+}
+
+/// REST `GET /group/{groupId}` (`DetailedGroup`, ispring.md §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDetail {
+    pub id: String,
+    pub name: String,
+    /// `true/false` in one sample, `0/1` in another (§7.6); `None` when absent.
+    pub is_smart: Option<bool>,
+    pub user_ids: Vec<String>,
+}
+
+/// Reads `<response><groupId/><name/><userIds>…</userIds><isSmart/></response>`; the
+/// item element inside `userIds` is not documented, so any child counts.
+pub fn parse_group_detail(text: &str) -> Result<GroupDetail, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    rest_error(&root)?;
+    let is_smart = match root.child("isSmart")? {
+        None => None,
+        Some(e) => Some(parse_bool(e)?),
+    };
+    let user_ids = match root.child("userIds")? {
+        None => Vec::new(),
+        Some(ids) => ids
+            .children
+            .iter()
+            .map(|c| c.text.trim().to_owned())
+            .collect(),
+    };
+    Ok(GroupDetail {
+        id: required_text(&root, "groupId")?,
+        name: root
+            .child("name")?
+            .map(|n| n.text.clone())
+            .unwrap_or_default(),
+        is_smart,
+        user_ids,
+    })
+}
+
+/// One `<department>` of `getDepartments` (ispring.md §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    pub code: Option<String>,
+    /// `None` for the root.
+    pub parent_id: Option<String>,
+}
+
+pub fn parse_departments(text: &str) -> Result<Vec<Department>, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    root.find_all("department")
+        .into_iter()
+        .map(|e| {
+            Ok(Department {
+                id: required_text(e, "departmentId")?,
+                name: e.child("name")?.map(|n| n.text.clone()).unwrap_or_default(),
+                code: e.child("code")?.and_then(|c| non_blank(c.text.trim())),
+                parent_id: e
+                    .child("parentDepartmentId")?
+                    .and_then(|p| non_blank(p.text.trim())),
+            })
+        })
+        .collect()
+}
+
+/// One `<userFieldInfo>` of `getUserProfileFields` (ispring.md §5.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileField {
+    /// The Field ID used as a rule's `attributeId` (`JOB_TITLE`, `COUNTRY`, …).
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    /// `first_name`, `country`, `string`, …
+    pub field_type: String,
+    /// For the country type: the countries, `name` the display name and `value` the id
+    /// (which is which is [inferred], §5.3).
+    pub values: Vec<FieldValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldValue {
+    pub name: String,
+    pub value: String,
+}
+
+pub fn parse_profile_fields(text: &str) -> Result<Vec<ProfileField>, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    let text_of = |e: &Element, name: &str| -> Result<String, WireError> {
+        Ok(e.child(name)?
+            .map(|n| n.text.trim().to_owned())
+            .unwrap_or_default())
+    };
+    root.find_all("userFieldInfo")
+        .into_iter()
+        .map(|e| {
+            let values = match e.child("values")? {
+                None => Vec::new(),
+                Some(v) => v
+                    .find_all("field")
+                    .into_iter()
+                    .map(|f| {
+                        Ok(FieldValue {
+                            name: text_of(f, "name")?,
+                            value: text_of(f, "value")?,
+                        })
+                    })
+                    .collect::<Result<_, WireError>>()?,
+            };
+            Ok(ProfileField {
+                id: required_text(e, "userFieldInfoId")?,
+                name: text_of(e, "name")?,
+                label: text_of(e, "label")?,
+                field_type: text_of(e, "type")?,
+                values,
+            })
+        })
+        .collect()
+}
+
+/// A REST error body `<response><code/><message/></response>` (ispring.md §3.4).
+fn rest_error(root: &Element) -> Result<(), WireError> {
+    if root.name == "response"
+        && let (Some(code), Some(message)) = (root.child("code")?, root.child("message")?)
+    {
+        return Err(WireError::Fault {
+            code: code.text.trim().to_owned(),
+            message: message.text.trim().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn required_text(e: &Element, name: &str) -> Result<String, WireError> {
+    let child = e.child(name)?.ok_or_else(|| {
+        WireError::shape(
+            format!("line {}: <{}>", e.line, e.qname),
+            format!("has no <{name}>"),
+        )
+    })?;
+    let text = child.text.trim();
+    if text.is_empty() {
+        return Err(WireError::shape(
+            format!("line {}: <{}>", child.line, child.qname),
+            "is empty",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_bool(e: &Element) -> Result<bool, WireError> {
+    match e.text.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(WireError::shape(
+            format!("line {}: <{}>", e.line, e.qname),
+            format!("is not true, false, 1 or 0: {other:?}"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // The element tree
 
 #[derive(Debug)]
@@ -531,6 +947,19 @@ impl Element {
             ));
         }
         Ok(first)
+    }
+
+    /// Every descendant (depth first, not this element) with local name `name`.
+    fn find_all(&self, name: &str) -> Vec<&Element> {
+        let mut out = Vec::new();
+        for c in &self.children {
+            if c.name == name {
+                out.push(c);
+            } else {
+                out.extend(c.find_all(name));
+            }
+        }
+        out
     }
 
     /// This element or its first descendant (depth first) that matches.
@@ -924,6 +1353,95 @@ mod tests {
                 assert_eq!(&WireRule::from_fragment(&r.to_fragment()).unwrap(), r);
             }
         }
+    }
+
+    #[test]
+    fn soap_requests_escape_user_text_and_put_credentials_first() {
+        let evil = "x</name><credentials><token>stolen</token></credentials><name>";
+        let rules = vec![vec![rule(3, Some("JOB_TITLE"), 1, "a & <b>")]];
+        let xml = soap_request(
+            "AddSmartGroupRequest",
+            &SoapCredentials::Login {
+                account_url: "https://a.test",
+                email: "e@x.test",
+                password: "p<&>\"",
+            },
+            &[Param::Text("name", evil), Param::Rules(&rules)],
+        );
+        let call = parse_soap_call(&xml).unwrap();
+        assert_eq!(call.method, "AddSmartGroupRequest");
+        assert!(call.credentials_first);
+        let credentials = call.credentials.clone().unwrap();
+        assert_eq!(credentials.password.as_deref(), Some("p<&>\""));
+        assert_eq!(credentials.token, None);
+        assert!(!format!("{credentials:?}").contains("p<&>"));
+        assert_eq!(call.name.as_deref(), Some(evil));
+        assert_eq!(call.rules, Some(Rules::Nested(rules)));
+    }
+
+    #[test]
+    fn soap_calls_are_read_by_local_name_with_any_prefix_or_namespace() {
+        let soapui = r#"<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:soap="https://ispringlearn.com/go/services/api/soap">
+   <soapenv:Header/>
+   <soapenv:Body>
+      <soap:getGroupsRequest>
+         <soap:credentials><soap:token>t</soap:token></soap:credentials>
+      </soap:getGroupsRequest>
+   </soapenv:Body>
+</soapenv:Envelope>"#;
+        // A SOAP Header before the Body is skipped: only the Body's children count.
+        let call = parse_soap_call(soapui).unwrap();
+        assert_eq!(call.method, "getGroupsRequest");
+        assert_eq!(call.credentials.unwrap().token.as_deref(), Some("t"));
+        assert!(matches!(
+            parse_soap_call("<rules/>"),
+            Err(WireError::Shape { .. })
+        ));
+    }
+
+    #[test]
+    fn reference_data_readers() {
+        let groups = "<r><GetGroupsResult><group><groupId> g1 </groupId><name>A</name></group><group><groupId>g2</groupId><name>B &amp; C</name></group></GetGroupsResult></r>";
+        let refs = parse_group_refs(groups).unwrap();
+        assert_eq!(
+            refs,
+            [
+                GroupRef {
+                    id: "g1".into(),
+                    name: "A".into()
+                },
+                GroupRef {
+                    id: "g2".into(),
+                    name: "B & C".into()
+                },
+            ]
+        );
+        assert!(matches!(
+            parse_group_refs("<r><group><name>no id</name></group></r>"),
+            Err(WireError::Shape { .. })
+        ));
+        let deps = "<r><department><departmentId>d1</departmentId><name>Root</name><code></code><parentDepartmentId></parentDepartmentId></department></r>";
+        let d = &parse_departments(deps).unwrap()[0];
+        assert_eq!((d.code.as_deref(), d.parent_id.as_deref()), (None, None));
+        let fields = "<r><userFieldInfo><userFieldInfoId>COUNTRY</userFieldInfoId><name>country</name><label>Country</label><type>country</type><values><field><name>Canada</name><value>124</value></field></values></userFieldInfo></r>";
+        let f = &parse_profile_fields(fields).unwrap()[0];
+        assert_eq!(
+            f.values,
+            [FieldValue {
+                name: "Canada".into(),
+                value: "124".into()
+            }]
+        );
+        let detail = "<response><usersCount>1</usersCount><groupId>g</groupId><userIds><id>u1</id></userIds><name>N</name><isSmart>1</isSmart></response>";
+        let d = parse_group_detail(detail).unwrap();
+        assert_eq!(
+            (d.is_smart, d.user_ids),
+            (Some(true), vec!["u1".to_owned()])
+        );
+        assert!(matches!(
+            parse_departments(FAULT),
+            Err(WireError::Fault { .. })
+        ));
     }
 
     #[test]
