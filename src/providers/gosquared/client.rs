@@ -227,6 +227,8 @@ impl GoSquaredClient {
         let kind = match code {
             4001 => ErrorKind::Auth,
             4002 => ErrorKind::RateLimited,
+            // "Invalid parameter value" on a 404: the value was an id that does not exist.
+            4004 if reply.status == reqwest::StatusCode::NOT_FOUND => ErrorKind::NotFound,
             4000 | 4003 | 4004 => ErrorKind::InvalidRequest,
             0 | 5000..=5999 => ErrorKind::Server,
             // Function-specific codes (≥ 7000) and the old envelope's codes (1011) are

@@ -106,6 +106,16 @@ struct Shared {
     /// The sandbox's own URL, for `_links`; known once it listens.
     base: Arc<OnceLock<String>>,
     maps: Arc<Maps>,
+    /// Answers tests ask for, given before any check (see [`Sandbox::answer_next`]).
+    canned: Arc<Mutex<VecDeque<Canned>>>,
+}
+
+/// A scripted answer: status, JSON body, optional `Retry-After` seconds.
+#[derive(Debug, Clone)]
+struct Canned {
+    status: StatusCode,
+    body: Json,
+    retry_after: Option<u64>,
 }
 
 /// A handler that panicked must not wedge the sandbox.
@@ -147,6 +157,7 @@ impl Sandbox {
             meter: Arc::default(),
             base: Arc::default(),
             maps: Arc::default(),
+            canned: Arc::default(),
         };
         let running = {
             let controls = crate::providers::sandbox::Controls::default();
@@ -208,6 +219,17 @@ impl Sandbox {
         lock(&self.state.data).people.len()
     }
 
+    /// Answers the next request with `status` and `body` (plus `Retry-After`), whatever
+    /// it asks: for shapes the sandbox itself never writes, such as the older
+    /// `{"success": false, "error": {…}}` envelope or function-specific codes (§7).
+    pub fn answer_next(&self, status: u16, body: Json, retry_after_secs: Option<u64>) {
+        lock(&self.state.canned).push_back(Canned {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+            retry_after: retry_after_secs,
+        });
+    }
+
     /// Changes the accepted credentials (a rotated or revoked key).
     pub fn set_credentials(&self, api_key: &str, site_token: &str) {
         *lock(&self.state.credentials) = Credentials {
@@ -250,24 +272,34 @@ fn now_ms() -> Millis {
 /// Rate metering and credential checks before every handler; rate headers after.
 async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let (remaining, retry) = meter(&state.meter, SystemTime::now());
-    let mut response = match retry {
-        Some(wait) => {
-            let mut r = api_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                4002,
-                "Request rate limit exceeded",
-            );
-            if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+    let canned = lock(&state.canned).pop_front();
+    let mut response = match (canned, retry) {
+        (Some(c), _) => {
+            let mut r = (c.status, axum::Json(c.body)).into_response();
+            if let Some(v) = c.retry_after.map(HeaderValue::from) {
                 r.headers_mut().insert("retry-after", v);
             }
             r
         }
-        None if !authorised(&state, &request) => api_error(
-            StatusCode::UNAUTHORIZED,
-            4001,
-            "Your API Key is not authorised for this endpoint",
-        ),
-        None => next.run(request).await,
+        (None, retry) => match retry {
+            Some(wait) => {
+                let mut r = api_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    4002,
+                    "Request rate limit exceeded",
+                );
+                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    r.headers_mut().insert("retry-after", v);
+                }
+                r
+            }
+            None if !authorised(&state, &request) => api_error(
+                StatusCode::UNAUTHORIZED,
+                4001,
+                "Your API Key is not authorised for this endpoint",
+            ),
+            None => next.run(request).await,
+        },
     };
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
