@@ -544,5 +544,20 @@ mod tests {
             (err.kind, err.operation.as_str()),
             (ErrorKind::Config, "site_token")
         );
+        let plain_http = GoSquaredConfig {
+            base_url: "http://api.gosquared.com".into(),
+            api_key: "k".into(),
+            site_token: "t".into(),
+        };
+        let err = GoSquaredClient::new(
+            plain_http,
+            HttpSettings::for_provider(PROVIDER),
+            Arc::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.kind, err.operation.as_str()),
+            (ErrorKind::Config, "base_url")
+        );
     }
 }

@@ -667,16 +667,16 @@ fn demo_groups() -> std::io::Result<Vec<StoredGroup>> {
     let rows = raw["list"].as_array().cloned().unwrap_or_default();
     groups
         .into_iter()
-        .zip(rows.iter().map(Some).chain(std::iter::repeat(None)))
-        .map(|(group, row)| {
+        .enumerate()
+        .map(|(i, group)| {
             let id = group
                 .id
                 .clone()
                 .ok_or_else(|| invalid(format!("demo group {:?} has no id", group.name)))?;
-            let extra = |key: &str| row.and_then(|r| r.get(key)).cloned().unwrap_or(Json::Null);
+            let extra = |key: &str| rows.get(i).and_then(|r| r.get(key)).cloned();
             Ok(StoredGroup {
-                prefs: extra("prefs"),
-                links: extra("_links"),
+                prefs: extra("prefs").unwrap_or(Json::Null),
+                links: extra("_links").unwrap_or(Json::Null),
                 group,
                 id,
             })
