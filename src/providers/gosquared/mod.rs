@@ -5,5 +5,7 @@
 //! (gosquared.md §1). Smart groups can be listed, read by id and created; no update or
 //! delete is documented (§2, §4), so GoSquared is a create-only target.
 
+pub mod client;
 pub mod dialect;
+pub mod sandbox;
 pub mod wire;

@@ -61,22 +61,39 @@ impl WireError {
 /// Every group in `text`: the list envelope, a bare group (GET by id, or a create body),
 /// or an array of groups. An error envelope becomes [`WireError::Api`].
 pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
-    let json: Json = json::parse(text)?;
+    Ok(parse_group_list(text)?.groups)
+}
+
+/// The groups of an answer, with the `cardinality` the list envelope states (§3), if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupList {
+    pub groups: Vec<SmartGroup>,
+    /// How many groups the server says exist; `None` for a bare group or array.
+    pub cardinality: Option<u64>,
+}
+
+/// Like [`parse_groups`], keeping the envelope's `cardinality`.
+pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
+    let json = parse_answer(text)?;
     match &json {
-        Json::Array(items) => read_groups(items, ""),
-        Json::Object(obj) => {
-            if let Some(err) = api_error(obj) {
-                return Err(err);
-            }
-            match obj.get("list") {
-                Some(Json::Array(items)) => read_groups(items, "list"),
-                Some(other) => Err(WireError::shape(
-                    "list",
-                    format!("expected an array, found {}", kind_of(other)),
-                )),
-                None => Ok(vec![read_group(&json, "")?]),
-            }
-        }
+        Json::Array(items) => Ok(GroupList {
+            groups: read_groups(items, "")?,
+            cardinality: None,
+        }),
+        Json::Object(obj) => match obj.get("list") {
+            Some(Json::Array(items)) => Ok(GroupList {
+                groups: read_groups(items, "list")?,
+                cardinality: cardinality(obj)?,
+            }),
+            Some(other) => Err(WireError::shape(
+                "list",
+                format!("expected an array, found {}", kind_of(other)),
+            )),
+            None => Ok(GroupList {
+                groups: vec![read_group(&json, "")?],
+                cardinality: None,
+            }),
+        },
         other => Err(WireError::shape(
             "$",
             format!(
@@ -85,6 +102,123 @@ pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
             ),
         )),
     }
+}
+
+/// Any JSON answer that is not one of the two error envelopes (§7); an envelope becomes
+/// [`WireError::Api`]. Every reader below starts here, so an answer is parsed once.
+pub fn parse_answer(text: &str) -> Result<Json, WireError> {
+    let json: Json = json::parse(text)?;
+    if let Some(err) = json.as_object().and_then(api_error) {
+        return Err(err);
+    }
+    Ok(json)
+}
+
+fn cardinality(obj: &serde_json::Map<String, Json>) -> Result<Option<u64>, WireError> {
+    match obj.get("cardinality") {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => loose_int(v)
+            .and_then(|n| u64::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                WireError::shape(
+                    "cardinality",
+                    format!("expected a count, found {}", kind_of(v)),
+                )
+            }),
+    }
+}
+
+/// One row of `GET people` or `GET smartgroups/{id}/people`, reduced to what sgsync
+/// uses (`fields=id,email,name`, §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The rows of a people answer: `{"list": [person, …], …}` (§6, [3p] Ecosend client).
+pub fn parse_people(text: &str) -> Result<Vec<Person>, WireError> {
+    let json = parse_answer(text)?;
+    let rows = match json.get("list") {
+        Some(Json::Array(rows)) => rows,
+        Some(other) => {
+            return Err(WireError::shape(
+                "list",
+                format!("expected an array, found {}", kind_of(other)),
+            ));
+        }
+        None => return Err(WireError::shape("list", "is missing")),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| read_person(row, &format!("list[{i}]")))
+        .collect()
+}
+
+fn read_person(row: &Json, at: &str) -> Result<Person, WireError> {
+    let obj = row.as_object().ok_or_else(|| {
+        WireError::shape(
+            at,
+            format!("expected a person object, found {}", kind_of(row)),
+        )
+    })?;
+    // Person ids are strings in every sample (§6); a number is read as its digits.
+    let id = match obj.get("id") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        None => return Err(WireError::shape(format!("{at}.id"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                format!("{at}.id"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let text = |key: &str| match obj.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(WireError::shape(
+            format!("{at}.{key}"),
+            format!("expected a string, found {}", kind_of(other)),
+        )),
+    };
+    Ok(Person {
+        id,
+        email: text("email")?,
+        name: text("name")?,
+    })
+}
+
+/// The scopes of `GET /auth/v1/tokeninfo`: `{"scopes": [name, …]}` (§1, [3p]).
+pub fn parse_token_info(text: &str) -> Result<Vec<String>, WireError> {
+    let json = parse_answer(text)?;
+    let Some(Json::Array(scopes)) = json.get("scopes") else {
+        return Err(WireError::shape(
+            "scopes",
+            "expected an array of scope names",
+        ));
+    };
+    scopes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.as_str().map(str::to_owned).ok_or_else(|| {
+                WireError::shape(
+                    format!("scopes[{i}]"),
+                    format!("expected a string, found {}", kind_of(s)),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The current error envelope `{"code", "message"}` (§7), as the sandbox writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody<'a> {
+    pub code: i64,
+    pub message: &'a str,
 }
 
 /// The error in an error envelope, if `obj` is one (§7).
@@ -302,5 +436,59 @@ mod tests {
             g[0].filters[0]["value"].as_str().map(str::len),
             Some(big.len())
         );
+    }
+
+    #[test]
+    fn reads_cardinality_people_and_token_info() {
+        let list = parse_group_list(FIXTURE).unwrap();
+        assert_eq!((list.groups.len(), list.cardinality), (9, Some(9)));
+        let err = parse_group_list(r#"{"list":[],"cardinality":"many"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cardinality: expected a count, found a string"
+        );
+        let people = parse_people(
+            r#"{"list":[{"id":"u1","email":"a@b.c","name":"A"},{"id":7,"email":null}],"cardinality":2}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            people,
+            vec![
+                Person {
+                    id: "u1".into(),
+                    email: Some("a@b.c".into()),
+                    name: Some("A".into())
+                },
+                Person {
+                    id: "7".into(),
+                    email: None,
+                    name: None
+                },
+            ]
+        );
+        assert_eq!(
+            parse_people(r#"{"list":[{"email":"x"}]}"#)
+                .unwrap_err()
+                .to_string(),
+            "list[0].id: is missing"
+        );
+        assert!(matches!(
+            parse_people(r#"{"code":4003,"message":"limit"}"#),
+            Err(WireError::Api { code: 4003, .. })
+        ));
+        assert_eq!(
+            parse_token_info(r#"{"scopes":["read_now"]}"#).unwrap(),
+            vec!["read_now".to_owned()]
+        );
+        assert!(parse_token_info(r#"{"scopes":"all"}"#).is_err());
+        let body = serde_json::to_string(&ErrorBody {
+            code: 4001,
+            message: "no",
+        })
+        .unwrap();
+        assert!(matches!(
+            parse_answer(&body),
+            Err(WireError::Api { code: 4001, .. })
+        ));
     }
 }
