@@ -490,6 +490,11 @@ impl Provider for EmfluenceClient {
 
     #[instrument(skip_all, fields(id = %id))]
     async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError> {
+        // emfluence ids are integers: any other id names no group, which is an answer
+        // ("none"), not a failure — as on the other providers.
+        if parse_id(id).is_err() {
+            return Ok(None);
+        }
         self.lookup(id).await?.map(remote).transpose()
     }
 
