@@ -2,9 +2,11 @@
 //! library, print, and turn outcomes into exit codes.
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
+use sgsync::providers::sandbox::Seed;
+use sgsync::providers::{emfluence, gosquared, ispring};
 use sgsync::translate::{decode, translate};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,26 @@ enum Command {
         /// Input file, or `-` for stdin.
         file: PathBuf,
     },
+    /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
+    /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
+    /// trying sgsync without touching a real account.
+    Sandbox {
+        /// What the sandboxes start with.
+        #[arg(long, value_enum, default_value_t = SeedArg::Demo)]
+        seed: SeedArg,
+        /// GoSquared listens here, iSpring on the next port, emfluence on the one after;
+        /// 0 picks free ports.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SeedArg {
+    /// The nine real GoSquared groups, an iSpring department tree, emfluence contacts.
+    Demo,
+    /// No groups (reference data only).
+    Empty,
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {
@@ -51,6 +73,7 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     let outcome = match cli.command {
         Command::Translate {
             from,
@@ -58,6 +81,7 @@ fn main() -> ExitCode {
             config,
             file,
         } => run_translate(from, to, config.as_deref(), &file),
+        Command::Sandbox { seed, port } => run_async(run_sandbox(seed, port)),
     };
     match outcome {
         Ok(code) => code,
@@ -132,4 +156,87 @@ fn load_maps(config: Option<&Path>) -> Result<Maps> {
         Err(e) => return Err(e).with_context(|| format!("{}: [mapping]", path.display())),
     };
     Maps::from_config(&mapping).with_context(|| format!("{}: invalid mapping", path.display()))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run_async(job: impl std::future::Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(job)
+}
+
+async fn run_sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
+    let seed = match seed {
+        SeedArg::Demo => Seed::Demo,
+        SeedArg::Empty => Seed::Empty,
+    };
+    let port_of = |offset: u16| -> Result<u16> {
+        if port == 0 {
+            return Ok(0);
+        }
+        port.checked_add(offset)
+            .context("--port leaves no room for three ports")
+    };
+    let gs = gosquared::sandbox::Sandbox::start_on(seed, port_of(0)?)
+        .await
+        .context("starting the GoSquared sandbox")?;
+    let is = ispring::sandbox::Sandbox::start_on(seed, port_of(1)?)
+        .await
+        .context("starting the iSpring Learn sandbox")?;
+    let em = emfluence::sandbox::Sandbox::start_on(seed, port_of(2)?)
+        .await
+        .context("starting the emfluence sandbox")?;
+    // These are the sandboxes' own made-up credentials, printed so a config can point
+    // at them; real credentials are never printed.
+    println!("Sandbox providers on loopback (Ctrl-C to stop):");
+    println!(
+        "  GoSquared      {}  api_key={} site_token={}",
+        gs.url(),
+        gosquared::sandbox::API_KEY,
+        gosquared::sandbox::SITE_TOKEN
+    );
+    println!(
+        "  iSpring Learn  {}/soap  token endpoint {}/api/v3/token  client_id={} client_secret={}",
+        is.url(),
+        is.url(),
+        ispring::sandbox::CLIENT_ID,
+        ispring::sandbox::CLIENT_SECRET
+    );
+    println!(
+        "  emfluence      {}  token={}",
+        em.url(),
+        emfluence::sandbox::SANDBOX_TOKEN
+    );
+    wait_for_shutdown().await?;
+    println!("Sandboxes stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
+async fn wait_for_shutdown() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("listening for Ctrl-C")?;
+    Ok(())
 }

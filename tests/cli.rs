@@ -138,3 +138,57 @@ fn bad_mapping_names_the_key() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn sandbox_serves_the_three_providers_until_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
+        .args(["sandbox", "--seed", "demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the sgsync binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let banner: Vec<String> = (0..4)
+        .map_while(|_| lines.next().and_then(Result::ok))
+        .collect();
+    let url_of = |provider: &str| {
+        banner
+            .iter()
+            .find(|l| l.trim_start().starts_with(provider))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find(|w| w.starts_with("http://127.0.0.1:"))
+            })
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no {provider} URL in {banner:?}"))
+    };
+    let gosquared = url_of("GoSquared");
+    let answer = reqwest::get(format!(
+        "{gosquared}/people/v1/smartgroups?api_key={}&site_token={}",
+        sgsync::providers::gosquared::sandbox::API_KEY,
+        sgsync::providers::gosquared::sandbox::SITE_TOKEN
+    ))
+    .await
+    .expect("the GoSquared sandbox answers");
+    let body: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(
+        body["cardinality"], 9,
+        "the demo seed holds the nine real groups"
+    );
+    let emfluence = url_of("emfluence");
+    assert_eq!(emfluence.matches("/v1").count(), 1, "{emfluence}");
+    assert!(emfluence.ends_with("/v1"), "{emfluence}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("sgsync exits");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+    assert_eq!(
+        lines.next().and_then(Result::ok).as_deref(),
+        Some("Sandboxes stopped.")
+    );
+}

@@ -94,7 +94,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Starts on a free loopback port.
     pub async fn start(seed: Seed) -> std::io::Result<Sandbox> {
+        Self::start_on(seed, 0).await
+    }
+
+    /// Starts on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(seed: Seed, port: u16) -> std::io::Result<Sandbox> {
         let mut world = World {
             next_group: 1000,
             next_contact: 5000,
@@ -111,7 +117,7 @@ impl Sandbox {
             .route("/v1/{resource}/{method}", any(handle))
             .with_state(state.clone());
         let router = with_faults(router, controls.clone(), state.clone());
-        let running = serve(router, controls, 0).await?;
+        let running = serve(router, controls, port).await?;
         Ok(Sandbox { running, state })
     }
 

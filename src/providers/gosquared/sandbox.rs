@@ -140,7 +140,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Starts on a free loopback port.
     pub async fn start(seed: Seed) -> std::io::Result<Sandbox> {
+        Self::start_on(seed, 0).await
+    }
+
+    /// Starts on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(seed: Seed, port: u16) -> std::io::Result<Sandbox> {
         let data = match seed {
             Seed::Empty => Data::default(),
             Seed::Demo => Data {
@@ -162,7 +168,7 @@ impl Sandbox {
         let running = {
             let controls = crate::providers::sandbox::Controls::default();
             let router = with_faults(router(state.clone()), controls.clone(), state.clone());
-            serve(router, controls, 0).await?
+            serve(router, controls, port).await?
         };
         // Only this function sets it, once.
         let _ = state.base.set(running.url());

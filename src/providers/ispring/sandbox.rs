@@ -104,7 +104,13 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Starts on a free loopback port.
     pub async fn start(seed: Seed) -> std::io::Result<Sandbox> {
+        Self::start_on(seed, 0).await
+    }
+
+    /// Starts on 127.0.0.1:`port` (0: a free port).
+    pub async fn start_on(seed: Seed, port: u16) -> std::io::Result<Sandbox> {
         let state = Shared(Arc::new(Mutex::new(World::seeded(seed))));
         let controls = Controls::default();
         let router = Router::new()
@@ -115,7 +121,7 @@ impl Sandbox {
             .with_state(state.clone());
         let router = with_faults(router, controls.clone(), state.clone());
         Ok(Sandbox {
-            running: serve(router, controls, 0).await?,
+            running: serve(router, controls, port).await?,
             state,
         })
     }
