@@ -2,6 +2,8 @@
 //! fixtures, against a tiny replay server). Attempts and waits are read from the
 //! sandbox's request log, never from the wall clock of the test.
 
+mod common;
+
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::post;
@@ -16,8 +18,7 @@ use sgsync::providers::gosquared::wire::NewSmartGroup;
 use sgsync::providers::http::HttpSettings;
 use sgsync::providers::sandbox::{Controls, Fault, LoggedRequest, Seed, serve};
 use sgsync::providers::{ErrorKind, Payload, Provider};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/emfluence");
@@ -598,29 +599,9 @@ async fn config_errors_are_typed() {
     assert!(EmfluenceClient::new(empty, settings(), Arc::new(Maps::default())).is_err());
 }
 
-/// A `tracing` writer into a shared buffer, to read back every log line.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_token_reaches_no_log_error_or_debug_and_only_the_auth_header() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::capture_logs();
 
     let (sandbox, client) = started(Seed::Demo).await;
     let c = &sandbox.running.controls;
@@ -639,7 +620,7 @@ async fn the_token_reaches_no_log_error_or_debug_and_only_the_auth_header() {
     let connect = unreachable.check().await.unwrap_err();
     assert_eq!(connect.kind, ErrorKind::Connect);
 
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("provider_call"), "calls were traced");
     for text in [
         format!("{served} {served:?}"),

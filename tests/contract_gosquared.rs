@@ -2,6 +2,8 @@
 //! typed kind, retries and waits read from the sandbox's request log, creates never
 //! resent blindly, the body cap, and the credentials kept out of logs and errors.
 
+mod common;
+
 use serde_json::{Value as Json, json};
 use sgsync::mapping::Maps;
 use sgsync::model::{ProviderKind, Rule};
@@ -12,8 +14,7 @@ use sgsync::providers::http::HttpSettings;
 use sgsync::providers::sandbox::{Fault, Seed};
 use sgsync::providers::{ErrorKind, Payload, Provider};
 use sgsync::translate::translate;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const FIXTURE: &str = include_str!("fixtures/gosquared/smartgroups_2016.json");
@@ -634,29 +635,9 @@ async fn bodies_over_the_cap_are_refused() {
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
 }
 
-/// A `tracing` writer into a shared buffer, to read back every log line.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::capture_logs();
 
     let (sandbox, client) = start(Seed::Demo).await;
     client.check().await.unwrap();
@@ -684,7 +665,7 @@ async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
     let refused = client_for(config.clone()).list_groups().await.unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Connect);
 
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("provider_call"), "the calls were traced");
     for text in [
         format!("{served} {served:?}"),

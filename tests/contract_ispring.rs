@@ -1,6 +1,8 @@
 //! Contract tests: the iSpring client against the iSpring sandbox. Attempts, token
 //! requests and waits are counted from the sandbox's request log, never timed.
 
+mod common;
+
 use reqwest::Method;
 use secrecy::SecretString;
 use sgsync::mapping::Maps;
@@ -12,8 +14,7 @@ use sgsync::providers::ispring::sandbox::{self, Sandbox, ids};
 use sgsync::providers::ispring::wire::{self, Rules, SmartGroupPayload, SmartGroupXml, WireRule};
 use sgsync::providers::sandbox::{Fault, LoggedRequest, Seed};
 use sgsync::providers::{ErrorKind, Payload, Provider};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN_PATH: &str = "/api/v3/token";
@@ -617,19 +618,6 @@ async fn answers_over_the_body_cap_are_refused() {
 
 // -- redaction ---------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// `text` with every `<credentials>…</credentials>` removed.
 fn without_credentials(text: &str) -> String {
     let mut out = String::new();
@@ -646,13 +634,7 @@ fn without_credentials(text: &str) -> String {
 #[tokio::test]
 async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() {
     let s = demo().await;
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::capture_logs();
 
     let token_client = client(s.config());
     let login_client = client(s.login_config());
@@ -683,7 +665,7 @@ async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() 
     ];
     secrets.extend(issued.iter().cloned());
     assert!(secrets.len() >= 3);
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("provider_call"), "the calls were traced");
     let mut texts = vec![
         logged,

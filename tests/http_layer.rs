@@ -2,6 +2,8 @@
 //! `Retry-After`, timeouts, the body cap, and redaction. Attempts and waits are read
 //! from the sandbox's request log, never from the wall clock of the test.
 
+mod common;
+
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -10,7 +12,6 @@ use sgsync::model::ProviderKind;
 use sgsync::providers::http::{Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync::providers::sandbox::{Controls, Fault, Running, Snapshot, serve, with_faults};
 use sgsync::providers::{ErrorKind, ProviderError};
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -253,30 +254,10 @@ async fn bodies_over_the_cap_are_refused() {
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
 }
 
-/// A `tracing` writer into a shared buffer, to read back every log line.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn secrets_in_the_query_reach_no_log_line_error_or_debug_output() {
     let (sandbox, _) = toy().await;
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = common::capture_logs();
 
     sandbox
         .controls
@@ -292,7 +273,7 @@ async fn secrets_in_the_query_reach_no_log_line_error_or_debug_output() {
         .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Connect);
 
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(
         logged.contains("provider_call"),
         "the call was traced: {logged}"

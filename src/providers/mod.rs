@@ -127,3 +127,28 @@ pub trait Provider: Send + Sync {
     /// Archives (or, where that is all the provider has, deletes) a group sgsync created.
     async fn archive(&self, id: &str) -> Result<(), ProviderError>;
 }
+
+/// The one group in `matches` (groups found by exact name), `None` when there is none.
+/// Several groups with the name are a [`ErrorKind::Conflict`] naming their ids: sgsync
+/// never guesses which one it created.
+pub(crate) fn single_named(
+    provider: ProviderKind,
+    operation: &str,
+    name: &str,
+    mut matches: Vec<RemoteGroup>,
+) -> Result<Option<RemoteGroup>, ProviderError> {
+    if matches.len() > 1 {
+        let ids: Vec<&str> = matches.iter().map(|g| g.id.as_str()).collect();
+        return Err(ProviderError::new(
+            provider,
+            ErrorKind::Conflict,
+            operation,
+            format!(
+                "{} groups are named {name:?} (ids {}); rename or remove all but one",
+                ids.len(),
+                ids.join(", ")
+            ),
+        ));
+    }
+    Ok(matches.pop())
+}

@@ -27,7 +27,9 @@ use super::{dialect, wire};
 use crate::mapping::Maps;
 use crate::model::ProviderKind;
 use crate::providers::http::{self, Body, Call, HttpClient, HttpSettings, Reply};
-use crate::providers::{Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup};
+use crate::providers::{
+    Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
+};
 use async_trait::async_trait;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -380,26 +382,13 @@ impl Provider for GoSquaredClient {
         _key: &str,
     ) -> Result<Option<RemoteGroup>, ProviderError> {
         // GoSquared has no field to hold our key (§3): the exact name is all there is.
-        let mut matches: Vec<RemoteGroup> = self
+        let matches: Vec<RemoteGroup> = self
             .list_groups()
             .await?
             .into_iter()
             .filter(|g| g.name == name)
             .collect();
-        if matches.len() > 1 {
-            let ids: Vec<&str> = matches.iter().map(|g| g.id.as_str()).collect();
-            return Err(ProviderError::new(
-                PROVIDER,
-                ErrorKind::Conflict,
-                "find smart group by name",
-                format!(
-                    "{} groups are named {name:?} (ids {}); rename or remove all but one",
-                    matches.len(),
-                    ids.join(", ")
-                ),
-            ));
-        }
-        Ok(matches.pop())
+        single_named(PROVIDER, "find smart group by name", name, matches)
     }
 
     #[tracing::instrument(skip_all, fields(provider = "gosquared"))]

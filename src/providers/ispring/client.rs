@@ -42,7 +42,9 @@ use super::wire::{
 use crate::mapping::Maps;
 use crate::model::ProviderKind;
 use crate::providers::http::{Body, Call, HttpClient, HttpSettings, Reply, validate_base_url};
-use crate::providers::{Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup};
+use crate::providers::{
+    Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
+};
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -751,20 +753,7 @@ impl Provider for IspringClient {
                 found.push(g);
             }
         }
-        if found.len() > 1 {
-            let ids: Vec<&str> = found.iter().map(|g| g.id.as_str()).collect();
-            return Err(ProviderError::new(
-                PROVIDER,
-                ErrorKind::Conflict,
-                "findByName",
-                format!(
-                    "{} smart groups are named {name:?}: {}",
-                    ids.len(),
-                    ids.join(", ")
-                ),
-            ));
-        }
-        Ok(found.pop())
+        single_named(PROVIDER, "findByName", name, found)
     }
 
     #[tracing::instrument(skip_all, fields(provider = "ispring"))]
