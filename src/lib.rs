@@ -1,7 +1,9 @@
 //! sgsync: keeps smart groups (saved, rule-defined audiences) in step across GoSquared,
 //! iSpring Learn and emfluence. See `../shared/DESIGN.md` for the map of the crate.
 
+pub mod engine;
 pub mod mapping;
 pub mod model;
 pub mod providers;
+pub mod store;
 pub mod translate;

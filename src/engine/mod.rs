@@ -1,0 +1,3 @@
+//! The sync engine: `plan` decides (pure), `apply` acts (async).
+
+pub mod plan;

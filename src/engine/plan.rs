@@ -1,0 +1,701 @@
+//! Deciding what a run will do, before it does anything: for every (source group,
+//! target) one action. Pure: the same snapshot, links and settings always give the same
+//! plan, which is why `sgsync plan` can print exactly what `sgsync sync` would do.
+
+use crate::mapping::Maps;
+use crate::model::{Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
+use crate::providers::{Capabilities, Payload};
+use crate::store::Link;
+use crate::translate::translate;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt;
+
+/// What to do with a lossy translation on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLossy {
+    /// Report it and write nothing: the default never widens or narrows an audience
+    /// silently (DESIGN.md).
+    Skip,
+    Push,
+}
+
+/// What to do on a target when its source group is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnSourceDeleted {
+    Keep,
+    Archive,
+    Delete,
+}
+
+/// One target as the planner needs it.
+#[derive(Debug, Clone)]
+pub struct TargetPolicy {
+    /// `[targets.<name>]`.
+    pub name: String,
+    pub provider: ProviderKind,
+    pub capabilities: Capabilities,
+    pub on_lossy: OnLossy,
+    pub on_source_deleted: OnSourceDeleted,
+    /// Put before every group name written on this target.
+    pub name_prefix: Option<String>,
+}
+
+/// Every group the source holds, read completely (all pages) at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub source: ProviderKind,
+    pub groups: Vec<SourceGroup>,
+}
+
+/// The decision for one unit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// No link yet: look the key up on the target, create only if absent.
+    Create {
+        payload: Payload,
+        hash: String,
+    },
+    /// The payload changed since the last push.
+    Update {
+        target_id: String,
+        payload: Payload,
+        hash: String,
+    },
+    Unchanged {
+        target_id: String,
+    },
+    /// Nothing is written, on purpose; the reason says why and what would change it.
+    Skip {
+        reason: String,
+    },
+    /// The source group is gone; `then` is what the target's policy does about it
+    /// (`Keep` only reports).
+    Orphaned {
+        target_id: String,
+        then: OnSourceDeleted,
+    },
+}
+
+impl Action {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Action::Create { .. } => "create",
+            Action::Update { .. } => "update",
+            Action::Unchanged { .. } => "unchanged",
+            Action::Skip { .. } => "skip",
+            Action::Orphaned { .. } => "orphaned",
+        }
+    }
+
+    /// Whether applying this action writes to the target.
+    pub fn writes(&self) -> bool {
+        match self {
+            Action::Create { .. } | Action::Update { .. } => true,
+            Action::Orphaned { then, .. } => *then != OnSourceDeleted::Keep,
+            Action::Unchanged { .. } | Action::Skip { .. } => false,
+        }
+    }
+}
+
+/// One (source group, target) pair and its action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub source_id: String,
+    pub target: String,
+    pub target_provider: ProviderKind,
+    /// The name written on the target (prefix included).
+    pub group_name: String,
+    pub stable_key: String,
+    /// `None` for an orphan (there is no source group left to translate).
+    pub fidelity: Option<Fidelity>,
+    pub action: Action,
+}
+
+/// Everything one run will do, in a stable order (source order, then target order,
+/// then orphans).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    pub units: Vec<Unit>,
+    /// Decisions about the run as a whole, e.g. orphan handling suspended.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// How many units will write to a target.
+    pub fn writes(&self) -> usize {
+        self.units.iter().filter(|u| u.action.writes()).count()
+    }
+
+    /// The plan as data for `--json`: every unit without its payload body.
+    pub fn summary(&self) -> PlanSummary<'_> {
+        PlanSummary {
+            units: self
+                .units
+                .iter()
+                .map(|u| UnitSummary {
+                    source_id: &u.source_id,
+                    target: &u.target,
+                    group_name: &u.group_name,
+                    stable_key: &u.stable_key,
+                    action: u.action.label(),
+                    target_id: match &u.action {
+                        Action::Update { target_id, .. }
+                        | Action::Unchanged { target_id }
+                        | Action::Orphaned { target_id, .. } => Some(target_id),
+                        _ => None,
+                    },
+                    hash: match &u.action {
+                        Action::Create { hash, .. } | Action::Update { hash, .. } => Some(hash),
+                        _ => None,
+                    },
+                    reason: match &u.action {
+                        Action::Skip { reason } => Some(reason),
+                        _ => None,
+                    },
+                    then: match &u.action {
+                        Action::Orphaned { then, .. } => Some(*then),
+                        _ => None,
+                    },
+                    fidelity: u.fidelity.as_ref(),
+                })
+                .collect(),
+            notes: &self.notes,
+            writes: self.writes(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanSummary<'a> {
+    pub units: Vec<UnitSummary<'a>>,
+    pub notes: &'a [String],
+    pub writes: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnitSummary<'a> {
+    pub source_id: &'a str,
+    pub target: &'a str,
+    pub group_name: &'a str,
+    pub stable_key: &'a str,
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_id: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hash: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then: Option<OnSourceDeleted>,
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub fidelity: Option<&'a Fidelity>,
+}
+
+/// A readable table: one line per unit, then the notes.
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<10} {:<12} {:<40} {:<10} detail",
+            "action", "target", "group", "fidelity"
+        )?;
+        for u in &self.units {
+            let fidelity = match &u.fidelity {
+                Some(Fidelity::Exact) => "exact",
+                Some(Fidelity::Lossy(_)) => "lossy",
+                Some(Fidelity::Impossible(_)) => "impossible",
+                None => "-",
+            };
+            let detail = match &u.action {
+                Action::Create { .. } => String::new(),
+                Action::Update { target_id, .. } | Action::Unchanged { target_id } => {
+                    format!("id {target_id}")
+                }
+                Action::Skip { reason } => reason.clone(),
+                Action::Orphaned { target_id, then } => {
+                    format!("id {target_id}: source group gone, {then:?}")
+                }
+            };
+            writeln!(
+                f,
+                "{:<10} {:<12} {:<40} {:<10} {}",
+                u.action.label(),
+                u.target,
+                truncate(&u.group_name, 40),
+                fidelity,
+                detail
+            )?;
+        }
+        for note in &self.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        write!(
+            f,
+            "{} unit(s), {} write(s)",
+            self.units.len(),
+            self.writes()
+        )
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The hash that decides "changed since the last push": SHA-256 of the payload exactly
+/// as the provider would read it.
+pub fn payload_hash(payload: &Payload) -> String {
+    let digest = Sha256::digest(payload.render().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One action per (source group, target), plus orphan actions for linked groups the
+/// source no longer has.
+pub fn plan(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], maps: &Maps) -> Plan {
+    let mut plan = Plan::default();
+    for source in &snapshot.groups {
+        let Some(source_id) = source.group.id.as_deref() else {
+            plan.notes.push(format!(
+                "source group {:?} has no id and cannot be tracked; skipped",
+                source.group.name
+            ));
+            continue;
+        };
+        for target in targets {
+            plan.units.push(plan_unit(
+                snapshot.source,
+                source,
+                source_id,
+                target,
+                links,
+                maps,
+            ));
+        }
+    }
+    plan_orphans(snapshot, links, targets, &mut plan);
+    plan
+}
+
+fn plan_unit(
+    from: ProviderKind,
+    source: &SourceGroup,
+    source_id: &str,
+    target: &TargetPolicy,
+    links: &[Link],
+    maps: &Maps,
+) -> Unit {
+    let group_name = format!(
+        "{}{}",
+        target.name_prefix.as_deref().unwrap_or(""),
+        source.group.name
+    );
+    let renamed = SourceGroup {
+        group: SmartGroup {
+            name: group_name.clone(),
+            ..source.group.clone()
+        },
+        ..source.clone()
+    };
+    let translation = translate(&renamed, target.provider, maps);
+    let link = links
+        .iter()
+        .find(|l| l.source_provider == from && l.source_id == source_id && l.target == target.name);
+    let action = decide(&translation.fidelity, translation.payload, target, link);
+    Unit {
+        source_id: source_id.to_owned(),
+        target: target.name.clone(),
+        target_provider: target.provider,
+        group_name,
+        stable_key: stable_key(from, source_id),
+        fidelity: Some(translation.fidelity),
+        action,
+    }
+}
+
+fn decide(
+    fidelity: &Fidelity,
+    payload: Option<Payload>,
+    target: &TargetPolicy,
+    link: Option<&Link>,
+) -> Action {
+    let reasons = || {
+        fidelity
+            .reasons()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let payload = match (fidelity, payload) {
+        (Fidelity::Impossible(_), _) | (_, None) => {
+            return Action::Skip {
+                reason: format!(
+                    "impossible in {}: {}",
+                    target.provider.display_name(),
+                    reasons()
+                ),
+            };
+        }
+        (Fidelity::Lossy(_), Some(_)) if target.on_lossy == OnLossy::Skip => {
+            return Action::Skip {
+                reason: format!(
+                    "lossy (set on_lossy = \"push\" to write it anyway): {}",
+                    reasons()
+                ),
+            };
+        }
+        (_, Some(payload)) => payload,
+    };
+    let hash = payload_hash(&payload);
+    match link {
+        None => Action::Create { payload, hash },
+        Some(link) if link.payload_hash.as_deref() == Some(hash.as_str()) => Action::Unchanged {
+            target_id: link.target_id.clone(),
+        },
+        Some(_) if !target.capabilities.update => Action::Skip {
+            reason: format!(
+                "changed, but {} cannot update a group; recreate by hand or enable replace",
+                target.provider.display_name()
+            ),
+        },
+        Some(link) => Action::Update {
+            target_id: link.target_id.clone(),
+            payload,
+            hash,
+        },
+    }
+}
+
+/// Links whose source group is gone. If the source returned nothing at all while links
+/// exist, that is far more likely an outage than a deletion of everything: no orphan
+/// action is taken that run (a source outage must not wipe the targets).
+fn plan_orphans(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], plan: &mut Plan) {
+    let present: HashSet<&str> = snapshot
+        .groups
+        .iter()
+        .filter_map(|g| g.group.id.as_deref())
+        .collect();
+    let ours: Vec<&Link> = links
+        .iter()
+        .filter(|l| l.source_provider == snapshot.source)
+        .collect();
+    if present.is_empty() && !ours.is_empty() {
+        plan.notes.push(format!(
+            "the source returned no groups while {} link(s) exist: no orphan action this run",
+            ours.len()
+        ));
+        return;
+    }
+    for link in ours
+        .into_iter()
+        .filter(|l| !present.contains(l.source_id.as_str()))
+    {
+        let Some(target) = targets.iter().find(|t| t.name == link.target) else {
+            // A target removed from the config: its links are left alone (`sgsync forget`).
+            continue;
+        };
+        let possible = match target.on_source_deleted {
+            OnSourceDeleted::Keep => true,
+            OnSourceDeleted::Archive => target.capabilities.archive,
+            OnSourceDeleted::Delete => target.capabilities.delete,
+        };
+        let action = if possible {
+            Action::Orphaned {
+                target_id: link.target_id.clone(),
+                then: target.on_source_deleted,
+            }
+        } else {
+            Action::Skip {
+                reason: format!(
+                    "source group gone, but {} cannot {:?} a group; left in place",
+                    target.provider.display_name(),
+                    target.on_source_deleted
+                ),
+            }
+        };
+        plan.units.push(Unit {
+            source_id: link.source_id.clone(),
+            target: link.target.clone(),
+            target_provider: link.target_provider,
+            group_name: link.group_name.clone(),
+            stable_key: link.stable_key.clone(),
+            fidelity: None,
+            action,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attribute, Op, Rule, Value};
+    use chrono::Utc;
+
+    fn caps(update: bool, archive: bool, delete: bool) -> Capabilities {
+        Capabilities {
+            list: true,
+            get: true,
+            create: true,
+            update,
+            archive,
+            delete,
+            holds_rules: true,
+            stores_key: false,
+        }
+    }
+
+    fn target(
+        name: &str,
+        provider: ProviderKind,
+        caps: Capabilities,
+        on_lossy: OnLossy,
+        gone: OnSourceDeleted,
+    ) -> TargetPolicy {
+        TargetPolicy {
+            name: name.into(),
+            provider,
+            capabilities: caps,
+            on_lossy,
+            on_source_deleted: gone,
+            name_prefix: None,
+        }
+    }
+
+    fn group(id: &str, text: &str) -> SourceGroup {
+        SourceGroup::certain(
+            ProviderKind::GoSquared,
+            SmartGroup {
+                id: Some(id.into()),
+                name: format!("Group {id}"),
+                description: None,
+                rule: Rule::All(vec![Rule::cond(
+                    Attribute::Property("email".into()),
+                    Op::Contains,
+                    Value::string(text),
+                )]),
+            },
+        )
+    }
+
+    fn snapshot(groups: Vec<SourceGroup>) -> Snapshot {
+        Snapshot {
+            source: ProviderKind::GoSquared,
+            groups,
+        }
+    }
+
+    /// The links a successful run would leave behind.
+    fn links_after(plan: &Plan) -> Vec<Link> {
+        plan.units
+            .iter()
+            .filter_map(|u| match &u.action {
+                Action::Create { hash, .. } => Some(Link {
+                    source_provider: ProviderKind::GoSquared,
+                    source_id: u.source_id.clone(),
+                    target: u.target.clone(),
+                    target_provider: u.target_provider,
+                    target_id: format!("t-{}", u.source_id),
+                    stable_key: u.stable_key.clone(),
+                    group_name: u.group_name.clone(),
+                    payload_hash: Some(hash.clone()),
+                    fidelity: "exact".into(),
+                    fidelity_reasons: String::new(),
+                    last_result: Some("created".into()),
+                    last_error: None,
+                    created_at: Utc::now(),
+                    updated_at: Utc::now(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn targets() -> Vec<TargetPolicy> {
+        vec![
+            target(
+                "crm",
+                ProviderKind::GoSquared,
+                caps(false, false, false),
+                OnLossy::Skip,
+                OnSourceDeleted::Archive,
+            ),
+            target(
+                "news",
+                ProviderKind::Emfluence,
+                caps(true, true, false),
+                OnLossy::Push,
+                OnSourceDeleted::Archive,
+            ),
+            target(
+                "news-strict",
+                ProviderKind::Emfluence,
+                caps(true, true, false),
+                OnLossy::Skip,
+                OnSourceDeleted::Keep,
+            ),
+        ]
+    }
+
+    #[test]
+    fn first_run_creates_what_fits_and_skips_the_rest_with_reasons() {
+        let p = plan(
+            &snapshot(vec![group("a", "x")]),
+            &[],
+            &targets(),
+            &Maps::default(),
+        );
+        let labels: Vec<_> = p
+            .units
+            .iter()
+            .map(|u| (u.target.as_str(), u.action.label()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("crm", "create"),
+                ("news", "create"),
+                ("news-strict", "skip")
+            ]
+        );
+        let Action::Skip { reason } = &p.units[2].action else {
+            unreachable!()
+        };
+        assert!(
+            reason.starts_with("lossy (set on_lossy = \"push\""),
+            "{reason}"
+        );
+        assert_eq!(p.units[0].stable_key, "sgsync:gosquared:a");
+        assert_eq!(p.writes(), 2);
+    }
+
+    #[test]
+    fn a_second_run_without_change_writes_nothing() {
+        let s = snapshot(vec![group("a", "x"), group("b", "y")]);
+        let first = plan(&s, &[], &targets(), &Maps::default());
+        let second = plan(&s, &links_after(&first), &targets(), &Maps::default());
+        assert_eq!(second.writes(), 0, "{second}");
+        assert!(
+            second
+                .units
+                .iter()
+                .all(|u| matches!(u.action, Action::Unchanged { .. } | Action::Skip { .. }))
+        );
+        assert_eq!(
+            plan(&s, &links_after(&first), &targets(), &Maps::default()),
+            second,
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn an_edit_updates_where_possible_and_says_so_where_not() {
+        let first = plan(
+            &snapshot(vec![group("a", "x"), group("b", "y")]),
+            &[],
+            &targets(),
+            &Maps::default(),
+        );
+        let edited = snapshot(vec![group("a", "CHANGED"), group("b", "y")]);
+        let p = plan(&edited, &links_after(&first), &targets(), &Maps::default());
+        let a: Vec<_> = p
+            .units
+            .iter()
+            .filter(|u| u.source_id == "a")
+            .map(|u| u.action.label())
+            .collect();
+        assert_eq!(a, ["skip", "update", "skip"]);
+        let Action::Skip { reason } = &p.units[0].action else {
+            unreachable!()
+        };
+        assert!(
+            reason.contains("cannot update a group; recreate by hand or enable replace"),
+            "{reason}"
+        );
+        assert_eq!(p.writes(), 1, "exactly one update: {p}");
+    }
+
+    #[test]
+    fn a_deleted_source_group_follows_each_policy() {
+        let first = plan(
+            &snapshot(vec![group("a", "x"), group("b", "y")]),
+            &[],
+            &targets(),
+            &Maps::default(),
+        );
+        let p = plan(
+            &snapshot(vec![group("b", "y")]),
+            &links_after(&first),
+            &targets(),
+            &Maps::default(),
+        );
+        let orphans: Vec<_> = p
+            .units
+            .iter()
+            .filter(|u| u.source_id == "a")
+            .map(|u| (u.target.as_str(), u.action.clone()))
+            .collect();
+        assert!(
+            matches!(&orphans[0], ("crm", Action::Skip { reason }) if reason.contains("cannot Archive"))
+        );
+        assert!(matches!(
+            &orphans[1],
+            (
+                "news",
+                Action::Orphaned {
+                    then: OnSourceDeleted::Archive,
+                    ..
+                }
+            )
+        ));
+        assert_eq!(
+            orphans.len(),
+            2,
+            "news-strict never linked a (lossy skipped)"
+        );
+    }
+
+    #[test]
+    fn an_empty_source_never_orphans_anything() {
+        let first = plan(
+            &snapshot(vec![group("a", "x")]),
+            &[],
+            &targets(),
+            &Maps::default(),
+        );
+        let p = plan(
+            &snapshot(vec![]),
+            &links_after(&first),
+            &targets(),
+            &Maps::default(),
+        );
+        assert!(p.units.is_empty(), "{p}");
+        assert_eq!(p.writes(), 0);
+        assert!(p.notes[0].contains("no orphan action this run"));
+    }
+
+    #[test]
+    fn prefix_and_output_forms() {
+        let mut t = targets();
+        t[1].name_prefix = Some("[sync] ".into());
+        let p = plan(&snapshot(vec![group("a", "x")]), &[], &t, &Maps::default());
+        assert_eq!(p.units[1].group_name, "[sync] Group a");
+        let Action::Create { payload, .. } = &p.units[1].action else {
+            unreachable!()
+        };
+        assert_eq!(payload.name(), "[sync] Group a");
+        let json = serde_json::to_value(p.summary()).unwrap();
+        assert_eq!(json["writes"], 2);
+        assert_eq!(json["units"][2]["action"], "skip");
+        assert!(p.to_string().contains("2 write(s)"));
+    }
+}
