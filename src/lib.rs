@@ -4,4 +4,5 @@
 pub mod mapping;
 pub mod model;
 pub mod providers;
+pub mod store;
 pub mod translate;
