@@ -1,3 +1,4 @@
 //! The sync engine: `plan` decides (pure), `apply` acts (async).
 
+pub mod apply;
 pub mod plan;

@@ -1,2 +1,140 @@
+//! The state database: which target group sgsync made for which source group (links),
+//! creates in flight (intents), the run history with per-unit events, and the run lock.
+//!
+//! SQLite through sqlx, in the manner of atuin's client store: migrations embedded with
+//! `sqlx::migrate!`, WAL with `synchronous=NORMAL`, foreign keys on, an explicit
+//! `busy_timeout`; every write for one unit happens in one transaction, and writes are
+//! `insert … on conflict` so replaying them is harmless. Queries are runtime
+//! `query`/`query_as` with `FromRow` (a small schema; no query cache to keep in step).
+//! Rows are decoded into plain text first and then validated, so a row this build does
+//! not understand is a [`StoreError::Corrupt`], never a panic.
+
+mod intents;
+mod links;
+mod lock;
+mod runs;
 pub mod types;
+
 pub use types::*;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a connection waits for another writer before giving up with "database is
+/// locked": a CronJob run and a `status` call may overlap.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A handle on the state database; cheap to clone (it wraps a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the state database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the state database {}: {source}", path.display())]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("state database: {what}: {source}")]
+    Query {
+        what: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("another sgsync run holds the lock: {holder} until {until}")]
+    LockHeld {
+        holder: String,
+        until: DateTime<Utc>,
+    },
+    #[error("state database: a {what} row cannot be read: {why}")]
+    Corrupt { what: &'static str, why: String },
+}
+
+impl Store {
+    /// Opens (creating the file if missing) and migrates the state database at `path`.
+    /// The directory must exist: creating it would hide a mistyped path.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        // SQLite only says "unable to open database file"; say which part is missing.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(open_err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("the directory {} does not exist", dir.display()),
+            ))));
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store { pool })
+    }
+
+    /// The underlying pool, for checks (pragmas) and tests that need raw SQL.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// `PRAGMA integrity_check` says `ok`.
+    pub async fn integrity_check(&self) -> Result<bool, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("integrity check"))?;
+        Ok(rows.len() == 1 && rows[0].0 == "ok")
+    }
+}
+
+/// Maps a sqlx error to [`StoreError::Query`] naming what was being done.
+fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| StoreError::Query { what, source }
+}
+
+/// Fixed-width RFC 3339 in UTC, so that text order is time order in SQL comparisons.
+fn fmt_ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn parse_ts(what: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what,
+            why: format!("timestamp {s:?}: {e}"),
+        })
+}
+
+fn parse_provider(what: &'static str, s: &str) -> Result<crate::model::ProviderKind, StoreError> {
+    s.parse().map_err(|why| StoreError::Corrupt { what, why })
+}

@@ -71,3 +71,69 @@ pub struct RunCounts {
     pub orphaned: u32,
     pub failed: u32,
 }
+
+impl RunOutcome {
+    pub const ALL: [RunOutcome; 5] = [
+        Self::Running,
+        Self::Succeeded,
+        Self::Partial,
+        Self::Failed,
+        Self::Interrupted,
+    ];
+
+    /// The text stored in `runs.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Partial => "partial",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunOutcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("unknown run outcome {s:?}"))
+    }
+}
+
+/// One sync run as recorded in `runs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub id: i64,
+    pub started_at: DateTime<Utc>,
+    /// `None` while the run is going (or if it died without recording its end).
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: RunOutcome,
+    pub dry_run: bool,
+    pub counts: RunCounts,
+    /// Why the run failed as a whole, already free of secrets.
+    pub error: Option<String>,
+}
+
+/// One operation on one (group, target) unit during a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: i64,
+    pub run_id: i64,
+    pub source_id: String,
+    pub target: String,
+    /// What the plan asked for: `create`, `update`, `unchanged`, `skip`, `orphan`.
+    pub action: String,
+    /// What happened: `ok`, `failed`, `skipped: …`.
+    pub result: String,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,210 @@
+//! Links: which target group stands for which source group, and what was last pushed.
+
+use super::{Link, Store, StoreError, fmt_ts, parse_provider, parse_ts, query};
+use crate::model::ProviderKind;
+use chrono::Utc;
+use sqlx::SqliteConnection;
+
+const COLUMNS: &str = "source_provider, source_id, target, target_provider, target_id, \
+     stable_key, group_name, payload_hash, fidelity, fidelity_reasons, last_result, \
+     last_error, created_at, updated_at";
+
+/// A `links` row as stored; [`Link`] is what it must decode into.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    source_provider: String,
+    source_id: String,
+    target: String,
+    target_provider: String,
+    target_id: String,
+    stable_key: String,
+    group_name: String,
+    payload_hash: Option<String>,
+    fidelity: String,
+    fidelity_reasons: String,
+    last_result: Option<String>,
+    last_error: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<LinkRow> for Link {
+    type Error = StoreError;
+    fn try_from(r: LinkRow) -> Result<Link, StoreError> {
+        const WHAT: &str = "link";
+        Ok(Link {
+            source_provider: parse_provider(WHAT, &r.source_provider)?,
+            source_id: r.source_id,
+            target: r.target,
+            target_provider: parse_provider(WHAT, &r.target_provider)?,
+            target_id: r.target_id,
+            stable_key: r.stable_key,
+            group_name: r.group_name,
+            payload_hash: r.payload_hash,
+            fidelity: r.fidelity,
+            fidelity_reasons: r.fidelity_reasons,
+            last_result: r.last_result,
+            last_error: r.last_error,
+            created_at: parse_ts(WHAT, &r.created_at)?,
+            updated_at: parse_ts(WHAT, &r.updated_at)?,
+        })
+    }
+}
+
+/// Inserts `link`, or replaces the row with its key; an existing row keeps its
+/// `created_at` (the group was created then, whatever the caller remembers).
+/// Takes a connection so callers can make it part of a larger transaction.
+pub(super) async fn upsert_link_in(
+    conn: &mut SqliteConnection,
+    link: &Link,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO links ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
+             target_provider = excluded.target_provider,
+             target_id = excluded.target_id,
+             stable_key = excluded.stable_key,
+             group_name = excluded.group_name,
+             payload_hash = excluded.payload_hash,
+             fidelity = excluded.fidelity,
+             fidelity_reasons = excluded.fidelity_reasons,
+             last_result = excluded.last_result,
+             last_error = excluded.last_error,
+             updated_at = excluded.updated_at"
+    );
+    sqlx::query(&sql)
+        .bind(link.source_provider.as_str())
+        .bind(&link.source_id)
+        .bind(&link.target)
+        .bind(link.target_provider.as_str())
+        .bind(&link.target_id)
+        .bind(&link.stable_key)
+        .bind(&link.group_name)
+        .bind(&link.payload_hash)
+        .bind(&link.fidelity)
+        .bind(&link.fidelity_reasons)
+        .bind(&link.last_result)
+        .bind(&link.last_error)
+        .bind(fmt_ts(link.created_at))
+        .bind(fmt_ts(link.updated_at))
+        .execute(conn)
+        .await
+        .map_err(query("upsert link"))?;
+    Ok(())
+}
+
+impl Store {
+    /// Every link, or those of one target, in a stable order.
+    pub async fn links(&self, target: Option<&str>) -> Result<Vec<Link>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM links WHERE (?1 IS NULL OR target = ?1)
+             ORDER BY target, source_provider, source_id"
+        );
+        let rows: Vec<LinkRow> = sqlx::query_as(&sql)
+            .bind(target)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list links"))?;
+        rows.into_iter().map(Link::try_from).collect()
+    }
+
+    pub async fn link(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<Option<Link>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM links
+             WHERE source_provider = ? AND source_id = ? AND target = ?"
+        );
+        let row: Option<LinkRow> = sqlx::query_as(&sql)
+            .bind(source_provider.as_str())
+            .bind(source_id)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read link"))?;
+        row.map(Link::try_from).transpose()
+    }
+
+    /// Inserts or replaces the link by (source provider, source id, target).
+    pub async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(query("upsert link"))?;
+        upsert_link_in(&mut conn, link).await
+    }
+
+    /// Records the outcome of the last attempt on one unit; `false` if no such link.
+    pub async fn set_link_result(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+        result: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE links SET last_result = ?, last_error = ?, updated_at = ?
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(result)
+        .bind(error)
+        .bind(fmt_ts(Utc::now()))
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(&self.pool)
+        .await
+        .map_err(query("set link result"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// `sgsync resync`: forgets the pushed-payload hash of the matching links (all when
+    /// both filters are `None`) so the next run pushes them again. Returns how many.
+    pub async fn forget_hashes(
+        &self,
+        target: Option<&str>,
+        source_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE links SET payload_hash = NULL
+             WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR source_id = ?2)",
+        )
+        .bind(target)
+        .bind(source_id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("forget hashes"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// `sgsync forget`: drops every link of one target (the groups there are left as
+    /// they are). Returns how many.
+    pub async fn forget_links(&self, target: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM links WHERE target = ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(query("forget links"))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Drops one link; `false` if there was none.
+    pub async fn delete_link(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM links WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(&self.pool)
+        .await
+        .map_err(query("delete link"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,178 @@
+//! The run history: one row per run, and one event per operation on a unit.
+
+use super::{Event, Run, RunCounts, RunOutcome, Store, StoreError, fmt_ts, parse_ts, query};
+use chrono::Utc;
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    started_at: String,
+    finished_at: Option<String>,
+    outcome: String,
+    dry_run: bool,
+    created: i64,
+    updated: i64,
+    unchanged: i64,
+    skipped: i64,
+    orphaned: i64,
+    failed: i64,
+    error: Option<String>,
+}
+
+fn count(n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt {
+        what: "run",
+        why: format!("count {n} is out of range"),
+    })
+}
+
+impl TryFrom<RunRow> for Run {
+    type Error = StoreError;
+    fn try_from(r: RunRow) -> Result<Run, StoreError> {
+        const WHAT: &str = "run";
+        Ok(Run {
+            id: r.id,
+            started_at: parse_ts(WHAT, &r.started_at)?,
+            finished_at: r.finished_at.map(|t| parse_ts(WHAT, &t)).transpose()?,
+            outcome: r
+                .outcome
+                .parse()
+                .map_err(|why| StoreError::Corrupt { what: WHAT, why })?,
+            dry_run: r.dry_run,
+            counts: RunCounts {
+                created: count(r.created)?,
+                updated: count(r.updated)?,
+                unchanged: count(r.unchanged)?,
+                skipped: count(r.skipped)?,
+                orphaned: count(r.orphaned)?,
+                failed: count(r.failed)?,
+            },
+            error: r.error,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    run_id: i64,
+    source_id: String,
+    target: String,
+    action: String,
+    result: String,
+    error: Option<String>,
+    at: String,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Event, StoreError> {
+        Ok(Event {
+            id: r.id,
+            run_id: r.run_id,
+            source_id: r.source_id,
+            target: r.target,
+            action: r.action,
+            result: r.result,
+            error: r.error,
+            at: parse_ts("event", &r.at)?,
+        })
+    }
+}
+
+impl Store {
+    /// Records the start of a run (outcome `running`) and returns its id.
+    pub async fn start_run(&self, dry_run: bool) -> Result<i64, StoreError> {
+        let done = sqlx::query("INSERT INTO runs (started_at, outcome, dry_run) VALUES (?, ?, ?)")
+            .bind(fmt_ts(Utc::now()))
+            .bind(RunOutcome::Running.as_str())
+            .bind(dry_run)
+            .execute(&self.pool)
+            .await
+            .map_err(query("start run"))?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// Records how a run ended; `false` if there is no run `id`.
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        outcome: RunOutcome,
+        counts: RunCounts,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,
+                 unchanged = ?, skipped = ?, orphaned = ?, failed = ?, error = ?
+             WHERE id = ?",
+        )
+        .bind(fmt_ts(Utc::now()))
+        .bind(outcome.as_str())
+        .bind(counts.created)
+        .bind(counts.updated)
+        .bind(counts.unchanged)
+        .bind(counts.skipped)
+        .bind(counts.orphaned)
+        .bind(counts.failed)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(query("finish run"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The latest `limit` runs, newest first.
+    pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
+        let rows: Vec<RunRow> = sqlx::query_as(
+            "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
+                 unchanged, skipped, orphaned, failed, error
+             FROM runs ORDER BY id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list runs"))?;
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// Records one operation on one unit during run `run_id`; returns the event id.
+    pub async fn record_event(
+        &self,
+        run_id: i64,
+        source_id: &str,
+        target: &str,
+        action: &str,
+        result: &str,
+        error: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO events (run_id, source_id, target, action, result, error, at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(source_id)
+        .bind(target)
+        .bind(action)
+        .bind(result)
+        .bind(error)
+        .bind(fmt_ts(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(query("record event"))?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// The events of one run, in the order they happened.
+    pub async fn events(&self, run_id: i64) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, run_id, source_id, target, action, result, error, at
+             FROM events WHERE run_id = ? ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list events"))?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+}

@@ -1,0 +1,471 @@
+//! The SQLite state store against a real temporary file (a pooled `:memory:` database
+//! would give each connection its own empty database).
+
+use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
+use sgsync::model::ProviderKind;
+use sgsync::store::{Intent, Link, RunCounts, RunOutcome, Store, StoreError};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// A database file unique to one test, removed (with its WAL files) when dropped.
+struct TempDb {
+    path: PathBuf,
+}
+
+impl TempDb {
+    fn new(name: &str) -> TempDb {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "sgsync-store-{name}-{}-{n}-{nanos}.db",
+            std::process::id()
+        ));
+        TempDb { path }
+    }
+
+    async fn open(&self) -> Store {
+        Store::open(&self.path).await.expect("open store")
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + secs, 123_456_789)
+        .unwrap()
+}
+
+fn link(source_id: &str, target: &str) -> Link {
+    Link {
+        source_provider: ProviderKind::GoSquared,
+        source_id: source_id.to_owned(),
+        target: target.to_owned(),
+        target_provider: ProviderKind::Emfluence,
+        target_id: format!("t-{source_id}"),
+        stable_key: format!("sgsync:gosquared:{source_id}"),
+        group_name: format!("Group {source_id}"),
+        payload_hash: Some(format!("hash-{source_id}")),
+        fidelity: "lossy".to_owned(),
+        fidelity_reasons: "first reason\nsecond reason".to_owned(),
+        last_result: Some("created".to_owned()),
+        last_error: None,
+        created_at: at(0),
+        updated_at: at(10),
+    }
+}
+
+fn intent(source_id: &str, target: &str) -> Intent {
+    Intent {
+        source_provider: ProviderKind::GoSquared,
+        source_id: source_id.to_owned(),
+        target: target.to_owned(),
+        target_provider: ProviderKind::Ispring,
+        stable_key: format!("sgsync:gosquared:{source_id}"),
+        group_name: format!("Group {source_id}"),
+        payload_hash: "abc".to_owned(),
+        created_at: at(5),
+    }
+}
+
+#[tokio::test]
+async fn opens_twice_with_wal() {
+    let db = TempDb::new("open");
+    let first = db.open().await;
+    first.upsert_link(&link("1", "lms")).await.unwrap();
+    drop(first);
+    // Migrations already applied: opening again must neither fail nor lose data.
+    let store = db.open().await;
+    assert_eq!(store.links(None).await.unwrap().len(), 1);
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    assert!(store.integrity_check().await.unwrap());
+}
+
+#[tokio::test]
+async fn link_round_trip_and_update() {
+    let db = TempDb::new("links");
+    let store = db.open().await;
+    let original = link("42", "mail");
+    store.upsert_link(&original).await.unwrap();
+    let read = store
+        .link(ProviderKind::GoSquared, "42", "mail")
+        .await
+        .unwrap();
+    assert_eq!(read.as_ref(), Some(&original));
+
+    let mut changed = original.clone();
+    changed.target_provider = ProviderKind::Ispring;
+    changed.target_id = "other".to_owned();
+    changed.group_name = "Renamed".to_owned();
+    changed.payload_hash = None;
+    changed.fidelity = "exact".to_owned();
+    changed.fidelity_reasons = String::new();
+    changed.last_result = Some("failed".to_owned());
+    changed.last_error = Some("boom".to_owned());
+    changed.created_at = at(1000);
+    changed.updated_at = at(2000);
+    store.upsert_link(&changed).await.unwrap();
+
+    let read = store
+        .link(ProviderKind::GoSquared, "42", "mail")
+        .await
+        .unwrap()
+        .unwrap();
+    // The row keeps the time the group was first linked.
+    assert_eq!(
+        read,
+        Link {
+            created_at: original.created_at,
+            ..changed
+        }
+    );
+    assert_eq!(store.links(None).await.unwrap().len(), 1);
+
+    assert!(
+        store
+            .set_link_result(ProviderKind::GoSquared, "42", "mail", "updated", None)
+            .await
+            .unwrap()
+    );
+    let read = store
+        .link(ProviderKind::GoSquared, "42", "mail")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.last_result.as_deref(), Some("updated"));
+    assert_eq!(read.last_error, None);
+
+    store.upsert_link(&link("7", "lms")).await.unwrap();
+    assert_eq!(store.links(Some("lms")).await.unwrap().len(), 1);
+    assert_eq!(store.links(None).await.unwrap().len(), 2);
+    assert!(
+        store
+            .delete_link(ProviderKind::GoSquared, "7", "lms")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_link(ProviderKind::GoSquared, "7", "lms")
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.forget_links("mail").await.unwrap(), 1);
+    assert!(store.links(None).await.unwrap().is_empty());
+    assert!(
+        store
+            .link(ProviderKind::GoSquared, "42", "mail")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn complete_intent_turns_intent_into_link() {
+    let db = TempDb::new("intent");
+    let store = db.open().await;
+    let i = intent("9", "lms");
+    store.record_intent(&i).await.unwrap();
+    store.record_intent(&i).await.unwrap(); // a replay is harmless
+    assert_eq!(store.intents(None).await.unwrap(), vec![i.clone()]);
+    assert_eq!(store.intents(Some("lms")).await.unwrap().len(), 1);
+    assert!(store.intents(Some("mail")).await.unwrap().is_empty());
+
+    let l = link("9", "lms");
+    store.complete_intent(&l).await.unwrap();
+    assert!(store.intents(None).await.unwrap().is_empty());
+    assert_eq!(store.links(None).await.unwrap(), vec![l]);
+
+    store.record_intent(&intent("10", "lms")).await.unwrap();
+    assert!(
+        store
+            .drop_intent(ProviderKind::GoSquared, "10", "lms")
+            .await
+            .unwrap()
+    );
+    assert!(store.intents(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn complete_intent_is_one_transaction() {
+    let db = TempDb::new("intent-tx");
+    let store = db.open().await;
+    let i = intent("9", "lms");
+    store.record_intent(&i).await.unwrap();
+    // The intent is deleted first, then the link insert fails (a link must have a
+    // target id): the delete must be rolled back with it.
+    let mut bad = link("9", "lms");
+    bad.target_id = String::new();
+    let err = store.complete_intent(&bad).await.unwrap_err();
+    assert!(matches!(err, StoreError::Query { .. }), "{err:?}");
+    assert_eq!(store.intents(None).await.unwrap(), vec![i]);
+    assert!(store.links(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn forget_hashes_by_target_and_group() {
+    let db = TempDb::new("resync");
+    let store = db.open().await;
+    for (id, target) in [("1", "lms"), ("2", "lms"), ("1", "mail"), ("2", "mail")] {
+        store.upsert_link(&link(id, target)).await.unwrap();
+    }
+    let hashes = |links: Vec<Link>| -> Vec<(String, String, bool)> {
+        links
+            .into_iter()
+            .map(|l| (l.target, l.source_id, l.payload_hash.is_some()))
+            .collect()
+    };
+    assert_eq!(store.forget_hashes(Some("lms"), None).await.unwrap(), 2);
+    assert_eq!(store.forget_hashes(None, Some("1")).await.unwrap(), 2);
+    assert_eq!(
+        hashes(store.links(None).await.unwrap()),
+        vec![
+            ("lms".into(), "1".into(), false),
+            ("lms".into(), "2".into(), false),
+            ("mail".into(), "1".into(), false),
+            ("mail".into(), "2".into(), true),
+        ]
+    );
+    assert_eq!(
+        store.forget_hashes(Some("mail"), Some("2")).await.unwrap(),
+        1
+    );
+    assert!(
+        store
+            .links(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|l| l.payload_hash.is_none())
+    );
+    assert_eq!(store.forget_hashes(None, None).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn runs_and_events_round_trip() {
+    let db = TempDb::new("runs");
+    let store = db.open().await;
+    let first = store.start_run(true).await.unwrap();
+    let second = store.start_run(false).await.unwrap();
+    let runs = store.recent_runs(10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].id, second);
+    assert_eq!(runs[0].outcome, RunOutcome::Running);
+    assert!(!runs[0].dry_run);
+    assert!(runs[1].dry_run);
+    assert_eq!(runs[0].finished_at, None);
+
+    let counts = RunCounts {
+        created: 1,
+        updated: 2,
+        unchanged: 3,
+        skipped: 4,
+        orphaned: 5,
+        failed: 6,
+    };
+    assert!(
+        store
+            .finish_run(second, RunOutcome::Partial, counts, Some("two failed"))
+            .await
+            .unwrap()
+    );
+    let runs = store.recent_runs(1).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.outcome, RunOutcome::Partial);
+    assert_eq!(run.counts, counts);
+    assert_eq!(run.error.as_deref(), Some("two failed"));
+    assert!(run.finished_at.is_some_and(|f| f >= run.started_at));
+
+    let e1 = store
+        .record_event(second, "1", "lms", "create", "ok", None)
+        .await
+        .unwrap();
+    store
+        .record_event(second, "2", "mail", "update", "failed", Some("409"))
+        .await
+        .unwrap();
+    store
+        .record_event(first, "3", "mail", "skip", "skipped: dry run", None)
+        .await
+        .unwrap();
+    let events = store.events(second).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].id, e1);
+    assert_eq!(
+        (
+            events[1].run_id,
+            events[1].source_id.as_str(),
+            events[1].target.as_str(),
+            events[1].action.as_str(),
+            events[1].result.as_str(),
+            events[1].error.as_deref(),
+        ),
+        (second, "2", "mail", "update", "failed", Some("409"))
+    );
+
+    // An event must belong to a run (foreign keys are on).
+    assert!(
+        store
+            .record_event(9999, "1", "lms", "create", "ok", None)
+            .await
+            .is_err()
+    );
+
+    sqlx::query("DELETE FROM runs WHERE id = ?")
+        .bind(second)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(store.events(second).await.unwrap().is_empty());
+    assert_eq!(store.events(first).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn run_outcome_text_round_trips() {
+    for o in RunOutcome::ALL {
+        assert_eq!(o.as_str().parse::<RunOutcome>(), Ok(o));
+    }
+    assert!("done".parse::<RunOutcome>().is_err());
+}
+
+#[tokio::test]
+async fn lock_lease_holder_and_release() {
+    let db = TempDb::new("lock");
+    let store = db.open().await;
+    let lease = Duration::from_secs(60);
+    let now = at(0);
+    store.acquire_lock("cron-a", lease, now).await.unwrap();
+    // Renewal by the same holder.
+    store
+        .renew_lock("cron-a", lease, now + ChronoDuration::seconds(30))
+        .await
+        .unwrap();
+
+    match store
+        .acquire_lock("cron-b", lease, now + ChronoDuration::seconds(60))
+        .await
+    {
+        Err(StoreError::LockHeld { holder, until }) => {
+            assert_eq!(holder, "cron-a");
+            assert_eq!(until, now + ChronoDuration::seconds(90));
+        }
+        other => panic!("expected LockHeld, got {other:?}"),
+    }
+
+    // Only the holder can release.
+    assert!(!store.release_lock("cron-b").await.unwrap());
+    // After the lease runs out, another holder takes over.
+    store
+        .acquire_lock("cron-b", lease, now + ChronoDuration::seconds(91))
+        .await
+        .unwrap();
+    assert!(!store.release_lock("cron-a").await.unwrap());
+    assert!(store.release_lock("cron-b").await.unwrap());
+    // Released: anyone may take it at once.
+    store
+        .acquire_lock("cron-a", lease, now + ChronoDuration::seconds(92))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_acquirers_exactly_one_wins() {
+    let db = TempDb::new("lock-race");
+    let a = db.open().await;
+    let b = db.open().await;
+    let now = Utc::now();
+    let lease = Duration::from_secs(300);
+    for round in 0..5 {
+        let (ra, rb) = tokio::join!(
+            a.acquire_lock("process-a", lease, now),
+            b.acquire_lock("process-b", lease, now)
+        );
+        let wins = [ra.is_ok(), rb.is_ok()];
+        assert_eq!(
+            wins.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {ra:?} {rb:?}"
+        );
+        let loser = if ra.is_ok() { rb } else { ra };
+        assert!(
+            matches!(loser, Err(StoreError::LockHeld { .. })),
+            "{loser:?}"
+        );
+        let winner = if wins[0] { "process-a" } else { "process-b" };
+        assert!(a.release_lock(winner).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn unknown_provider_is_corrupt_not_panic() {
+    let db = TempDb::new("corrupt");
+    let store = db.open().await;
+    store.upsert_link(&link("1", "lms")).await.unwrap();
+    sqlx::query("UPDATE links SET source_provider = 'myspace'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let err = store.links(None).await.unwrap_err();
+    match &err {
+        StoreError::Corrupt { what, why } => {
+            assert_eq!(*what, "link");
+            assert!(why.contains("myspace"), "{why}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+
+    sqlx::query("UPDATE links SET source_provider = 'gosquared', created_at = 'yesterday'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.links(None).await,
+        Err(StoreError::Corrupt { .. })
+    ));
+
+    sqlx::query(
+        "INSERT INTO runs (started_at, outcome, dry_run) VALUES ('2024-01-01T00:00:00Z', 'exploded', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    assert!(matches!(
+        store.recent_runs(5).await,
+        Err(StoreError::Corrupt { what: "run", .. })
+    ));
+}
+
+#[tokio::test]
+async fn missing_directory_is_an_open_error_naming_the_path() {
+    let db = TempDb::new("missing");
+    let path = db
+        .path
+        .with_extension("dir-that-does-not-exist")
+        .join("state.db");
+    let err = Store::open(&path).await.unwrap_err();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(!path.exists());
+}
