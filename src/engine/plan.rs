@@ -7,27 +7,33 @@ use crate::model::{Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
 use crate::providers::{Capabilities, Payload};
 use crate::store::Link;
 use crate::translate::translate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fmt;
 
-/// What to do with a lossy translation on one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Policy for a `Lossy` translation on one target (`on_lossy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnLossy {
-    /// Report it and write nothing: the default never widens or narrows an audience
-    /// silently (DESIGN.md).
+    /// Do not write it; report it as skipped, with the reasons. The default never widens
+    /// or narrows an audience silently (DESIGN.md).
+    #[default]
     Skip,
+    /// Write the nearest rule the target can hold, and report the reasons.
     Push,
 }
 
-/// What to do on a target when its source group is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Policy for a target group whose source group is gone (`on_source_deleted`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnSourceDeleted {
+    /// Leave it in place: reported as an orphan.
+    #[default]
     Keep,
+    /// Archive it where the target can (emfluence).
     Archive,
+    /// Delete it where the target can (iSpring).
     Delete,
 }
 

@@ -1,0 +1,784 @@
+//! Typed configuration: defaults → TOML file → `SGSYNC__…` environment (the environment
+//! wins), with secrets also read from files (`api_key_file = "/run/secrets/…"`).
+//!
+//! Two layers, as ripgrep does it (`../shared/STYLE.md`): [`RawConfig`] is exactly what the
+//! user may write (serde, `deny_unknown_fields`, a doc comment per key, defaults on the
+//! fields), and [`Settings`] is what the rest of the program uses. Everything that can be
+//! wrong is found here, once, and every error names where the value came from (the file
+//! or the environment variable), the key, and why — never a secret value.
+
+use crate::mapping::{MappingConfig, MappingError, Maps};
+use crate::model::ProviderKind;
+use crate::providers::emfluence::client::EmfluenceConfig;
+use crate::providers::gosquared::client::GoSquaredConfig;
+use crate::providers::http::{HttpSettings, validate_base_url};
+use crate::providers::ispring::client::{IspringConfig, IspringCredentials};
+use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Read when no path is given (the systemd unit and the container image put it here).
+pub const DEFAULT_PATH: &str = "/etc/sgsync/sgsync.toml";
+/// Prefix of overriding environment variables: `SGSYNC__SCHEDULE__CRON`.
+pub const ENV_PREFIX: &str = "SGSYNC";
+/// Separates the prefix and the key segments of an environment variable. Two underscores,
+/// because single ones occur inside keys (`on_lossy`).
+pub const ENV_SEPARATOR: &str = "__";
+/// Every 15 minutes, at second 0 (the `cron` crate's six-field form, seconds first).
+pub const DEFAULT_CRON: &str = "0 */15 * * * *";
+pub const DEFAULT_STORE_PATH: &str = "/var/lib/sgsync/sgsync.db";
+pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const MAX_CONCURRENCY: usize = 64;
+/// Keys ending in this, inside a provider block, name a file holding the secret.
+const FILE_SUFFIX: &str = "_file";
+/// What the `config` crate records as the origin of environment values.
+const ENV_ORIGIN: &str = "the environment";
+
+// ---------------------------------------------------------------------------------------
+// Raw layer: what may be written.
+
+/// The whole file, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where groups are read from.
+    pub source: RawSource,
+    /// Where groups are written to, by a name of the user's choosing (used in logs,
+    /// the store and the CLI).
+    #[serde(default)]
+    pub targets: BTreeMap<String, RawTarget>,
+    /// Attribute and value maps between the canonical model and the providers.
+    #[serde(default)]
+    pub mapping: MappingConfig,
+    /// When the daemon runs a sync.
+    #[serde(default)]
+    pub schedule: RawSchedule,
+    /// The state database.
+    #[serde(default)]
+    pub store: RawStore,
+    /// HTTP knobs shared by every provider; unset keys keep the provider's defaults.
+    #[serde(default)]
+    pub http: RawHttp,
+}
+
+/// `[source]`: `provider` plus exactly the matching block, e.g. `[source.gosquared]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// `gosquared`, `ispring` or `emfluence`.
+    pub provider: ProviderKind,
+    /// Connection block when `provider = "gosquared"`.
+    pub gosquared: Option<GoSquaredConfig>,
+    /// Connection block when `provider = "ispring"`.
+    pub ispring: Option<IspringConfig>,
+    /// Connection block when `provider = "emfluence"`.
+    pub emfluence: Option<EmfluenceConfig>,
+    /// Client-side request budget per minute; default: the provider's
+    /// ([`HttpSettings::for_provider`]).
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// `[targets.<name>]`: a provider block plus the policy for this target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// `gosquared`, `ispring` or `emfluence`.
+    pub provider: ProviderKind,
+    /// Connection block when `provider = "gosquared"`.
+    pub gosquared: Option<GoSquaredConfig>,
+    /// Connection block when `provider = "ispring"`.
+    pub ispring: Option<IspringConfig>,
+    /// Connection block when `provider = "emfluence"`.
+    pub emfluence: Option<EmfluenceConfig>,
+    /// What to do with a translation that is not exact. Default `skip`: an audience is
+    /// never widened or narrowed silently.
+    #[serde(default)]
+    pub on_lossy: OnLossy,
+    /// What to do with the target's copy when the source group disappears. Default
+    /// `keep`: deleting is never the surprise.
+    #[serde(default)]
+    pub on_source_deleted: OnSourceDeleted,
+    /// Put before every group name created on this target (e.g. `"[sync] "`).
+    pub name_prefix: Option<String>,
+    /// Client-side request budget per minute; default: the provider's.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Calls in flight at once against this target (1..=64, default 4).
+    pub concurrency: Option<usize>,
+}
+
+pub use crate::engine::plan::{OnLossy, OnSourceDeleted};
+
+/// `[schedule]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// A cron expression with seconds: `sec min hour day-of-month month day-of-week
+    /// [year]`. Default `"0 */15 * * * *"`.
+    #[serde(default = "default_cron")]
+    pub cron: String,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        RawSchedule {
+            cron: default_cron(),
+        }
+    }
+}
+
+fn default_cron() -> String {
+    DEFAULT_CRON.to_owned()
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// The SQLite database file (created when missing). Default
+    /// `/var/lib/sgsync/sgsync.db`.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            path: default_store_path(),
+        }
+    }
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from(DEFAULT_STORE_PATH)
+}
+
+/// `[http]`: every key optional; unset keys keep [`HttpSettings::for_provider`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// Seconds to wait for a TCP/TLS connection (default 5).
+    pub connect_timeout_secs: Option<u64>,
+    /// Seconds for a whole call: connect, send and read the answer (default 30).
+    pub timeout_secs: Option<u64>,
+    /// Retries after the first attempt, for calls safe to repeat (default 4).
+    pub max_retries: Option<u32>,
+    /// First backoff ceiling in milliseconds; doubles per retry (default 250).
+    pub base_delay_ms: Option<u64>,
+    /// Largest backoff ceiling in milliseconds (default 30000).
+    pub max_delay_ms: Option<u64>,
+    /// Largest response body read, in bytes (default 16 MiB).
+    pub max_body_bytes: Option<usize>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Validated layer: what the program uses.
+
+/// A validated configuration: nothing in it needs checking again.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub source: Endpoint,
+    /// In name order.
+    pub targets: Vec<Target>,
+    pub maps: Maps,
+    pub schedule: cron::Schedule,
+    /// The cron expression as written, for messages and `status`.
+    pub schedule_text: String,
+    pub store_path: PathBuf,
+    /// The file read, if any (the default path may be absent: environment only).
+    pub file: Option<PathBuf>,
+}
+
+/// One provider account to talk to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `"source"`, or the target's name.
+    pub name: String,
+    pub provider: ProviderKind,
+    pub connection: Connection,
+    pub http: HttpSettings,
+}
+
+/// A provider's connection block, secrets already resolved.
+#[derive(Debug, Clone)]
+pub enum Connection {
+    GoSquared(GoSquaredConfig),
+    Ispring(IspringConfig),
+    Emfluence(EmfluenceConfig),
+}
+
+/// A target endpoint with its policy.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub endpoint: Endpoint,
+    pub on_lossy: OnLossy,
+    pub on_source_deleted: OnSourceDeleted,
+    pub name_prefix: Option<String>,
+    /// 1..=64.
+    pub concurrency: usize,
+}
+
+/// A configuration that cannot be used. Every message says where (file or environment
+/// variable), which key, and why; none carries a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or is not TOML.
+    #[error("{file}: {why}")]
+    File { file: String, why: String },
+    /// A key is missing, unknown or has a value that cannot be used.
+    #[error("{whence}: {key}: {why}")]
+    Invalid {
+        /// The file, or `environment variable SGSYNC__…` when the value came from there.
+        whence: String,
+        key: String,
+        why: String,
+    },
+    /// A `*_file` secret could not be read.
+    #[error("{whence}: {key}: cannot read secret file {}: {why}", path.display())]
+    SecretFile {
+        whence: String,
+        key: String,
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl ConfigError {
+    /// The dotted key the error is about, if it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::File { .. } => None,
+            ConfigError::Invalid { key, .. } | ConfigError::SecretFile { key, .. } => Some(key),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Loading.
+
+/// Loads from `path` (default [`DEFAULT_PATH`], which may be absent) and the process
+/// environment's `SGSYNC__…` variables.
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+    // Non-UTF-8 variables cannot be ours (our prefix is ASCII and values are text), so
+    // they are passed over rather than failing the whole load.
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
+        .collect();
+    load_with_env(path, &env)
+}
+
+/// As [`load`], with the environment given explicitly (tests must not mutate the
+/// process environment: other tests run in parallel).
+pub fn load_with_env(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<Settings, ConfigError> {
+    let (file, tree) = merged_tree(path, env)?;
+    let loader = Loader { file, tree };
+    let raw = loader.raw()?;
+    loader.validate(raw)
+}
+
+/// Parses a configuration text as if it were the file `name` (for `sgsync check` on
+/// stdin, and tests).
+pub fn load_str(name: &str, toml: &str, env: &[(String, String)]) -> Result<Settings, ConfigError> {
+    let file = File::from_str(toml, FileFormat::Toml);
+    let tree = build(Some(file), env, name)?;
+    let loader = Loader {
+        file: Some(PathBuf::from(name)),
+        tree,
+    };
+    let raw = loader.raw()?;
+    loader.validate(raw)
+}
+
+fn merged_tree(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<(Option<PathBuf>, Map<String, Value>), ConfigError> {
+    let (chosen, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_PATH), false),
+    };
+    let name = chosen.display().to_string();
+    match std::fs::metadata(&chosen) {
+        Ok(_) => {
+            let source = File::from(chosen.as_path()).format(FileFormat::Toml);
+            Ok((Some(chosen), build(Some(source), env, &name)?))
+        }
+        // The default file may be absent: a container can be configured by environment
+        // alone. A file the user named must exist.
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => Ok((
+            None,
+            build(None::<File<config::FileSourceFile, FileFormat>>, env, &name)?,
+        )),
+        Err(e) => Err(ConfigError::File {
+            file: name,
+            why: format!("cannot read the configuration file: {e}"),
+        }),
+    }
+}
+
+fn build<S>(
+    file: Option<S>,
+    env: &[(String, String)],
+    name: &str,
+) -> Result<Map<String, Value>, ConfigError>
+where
+    S: Source + Send + Sync + 'static,
+{
+    let vars: Map<String, String> = env.iter().cloned().collect();
+    let mut builder = config::Config::builder();
+    if let Some(file) = file {
+        builder = builder.add_source(file);
+    }
+    builder = builder.add_source(
+        Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator(ENV_SEPARATOR)
+            .separator(ENV_SEPARATOR)
+            // Numbers and booleans from the environment arrive as text; parse them so
+            // `SGSYNC__TARGETS__LMS__CONCURRENCY=8` is a number. String fields accept
+            // them back (the `config` deserializer turns numbers into text).
+            .try_parsing(true)
+            .source(Some(vars)),
+    );
+    let config = builder.build().map_err(|e| ConfigError::File {
+        file: name.to_owned(),
+        why: e.to_string(),
+    })?;
+    config.collect().map_err(|e| ConfigError::File {
+        file: name.to_owned(),
+        why: e.to_string(),
+    })
+}
+
+struct Loader {
+    file: Option<PathBuf>,
+    tree: Map<String, Value>,
+}
+
+impl Loader {
+    /// Where the value at `key` came from: the environment variable that set it, else
+    /// the file.
+    fn whence(&self, key: &[String]) -> String {
+        let mut table = &self.tree;
+        let mut origin = None;
+        for segment in key {
+            let Some(value) = table.get(segment) else {
+                break;
+            };
+            origin = value.origin();
+            match &value.kind {
+                ValueKind::Table(t) => table = t,
+                _ => break,
+            }
+        }
+        match origin {
+            Some(ENV_ORIGIN) => format!(
+                "environment variable {ENV_PREFIX}{ENV_SEPARATOR}{}",
+                key.join(ENV_SEPARATOR).to_uppercase()
+            ),
+            _ => self.file_name(),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        match &self.file {
+            Some(f) => f.display().to_string(),
+            None => format!("(no file at {DEFAULT_PATH}; environment only)"),
+        }
+    }
+
+    fn invalid(&self, key: &[&str], why: impl Into<String>) -> ConfigError {
+        let key: Vec<String> = key.iter().map(|s| (*s).to_owned()).collect();
+        ConfigError::Invalid {
+            whence: self.whence(&key),
+            key: key.join("."),
+            why: why.into(),
+        }
+    }
+
+    /// Resolves `*_file` secrets, then deserializes, naming the key path on failure.
+    fn raw(&self) -> Result<RawConfig, ConfigError> {
+        let mut tree = self.tree.clone();
+        if let Some(source) = tree.get_mut("source") {
+            self.resolve_provider_blocks(source, &["source".to_owned()])?;
+        }
+        if let Some(Value {
+            kind: ValueKind::Table(targets),
+            ..
+        }) = tree.get_mut("targets")
+        {
+            for (name, target) in targets.iter_mut() {
+                self.resolve_provider_blocks(target, &["targets".to_owned(), name.clone()])?;
+            }
+        }
+        let root = Value::new(None, ValueKind::Table(tree));
+        serde_path_to_error::deserialize(root).map_err(|e| {
+            let mut key: Vec<String> = e.path().iter().map(|s| s.to_string()).collect();
+            let mut why = e.inner().to_string();
+            // The `config` crate appends its own (partial) key; ours is complete.
+            if let Some(at) = why.find(" for key `") {
+                why.truncate(at);
+            }
+            // A missing field is reported at its parent; name the field itself.
+            if let Some(field) = why
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                key.push(field.to_owned());
+            }
+            key.retain(|s| s != ".");
+            ConfigError::Invalid {
+                whence: self.whence(&key),
+                key: key.join("."),
+                why,
+            }
+        })
+    }
+
+    fn resolve_provider_blocks(
+        &self,
+        parent: &mut Value,
+        at: &[String],
+    ) -> Result<(), ConfigError> {
+        let ValueKind::Table(table) = &mut parent.kind else {
+            return Ok(());
+        };
+        for provider in ProviderKind::ALL {
+            if let Some(block) = table.get_mut(provider.as_str()) {
+                let mut key = at.to_vec();
+                key.push(provider.as_str().to_owned());
+                self.resolve_secret_files(block, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces every `X_file = "<path>"` by `X = <contents>` (one trailing newline
+    /// trimmed: Kubernetes Secret mounts and `echo` both add one), recursively.
+    fn resolve_secret_files(&self, block: &mut Value, at: &[String]) -> Result<(), ConfigError> {
+        let ValueKind::Table(table) = &mut block.kind else {
+            return Ok(());
+        };
+        let file_keys: Vec<String> = table
+            .keys()
+            .filter(|k| k.ends_with(FILE_SUFFIX) && k.len() > FILE_SUFFIX.len())
+            .cloned()
+            .collect();
+        for file_key in file_keys {
+            let mut key = at.to_vec();
+            key.push(file_key.clone());
+            let whence = self.whence(&key);
+            let dotted = key.join(".");
+            let target = file_key[..file_key.len() - FILE_SUFFIX.len()].to_owned();
+            if table.contains_key(&target) {
+                return Err(ConfigError::Invalid {
+                    whence,
+                    key: dotted,
+                    why: format!(
+                        "{target} is also set; give the secret or the file holding it, not both"
+                    ),
+                });
+            }
+            let Some(value) = table.remove(&file_key) else {
+                continue;
+            };
+            let ValueKind::String(path) = &value.kind else {
+                return Err(ConfigError::Invalid {
+                    whence,
+                    key: dotted,
+                    why: "must be a file path (a string)".to_owned(),
+                });
+            };
+            let path = PathBuf::from(path);
+            // The error carries the I/O reason only: the contents are never read into it.
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+                whence: whence.clone(),
+                key: dotted.clone(),
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+            let text = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text)
+                .to_owned();
+            table.insert(
+                target,
+                Value::new(
+                    value.origin().map(str::to_owned).as_ref(),
+                    ValueKind::String(text),
+                ),
+            );
+        }
+        for (name, child) in table.iter_mut() {
+            if matches!(child.kind, ValueKind::Table(_)) {
+                let mut key = at.to_vec();
+                key.push(name.clone());
+                self.resolve_secret_files(child, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, raw: RawConfig) -> Result<Settings, ConfigError> {
+        let http = &raw.http;
+        self.check_http(http)?;
+        let source = self.endpoint(
+            &["source"],
+            "source".to_owned(),
+            raw.source.provider,
+            Blocks {
+                gosquared: raw.source.gosquared,
+                ispring: raw.source.ispring,
+                emfluence: raw.source.emfluence,
+            },
+            raw.source.rate_limit_per_minute,
+            http,
+        )?;
+        if raw.targets.is_empty() {
+            return Err(self.invalid(&["targets"], "at least one target is needed"));
+        }
+        let mut targets = Vec::with_capacity(raw.targets.len());
+        for (name, t) in raw.targets {
+            let at = ["targets", name.as_str()];
+            let endpoint = self.endpoint(
+                &at,
+                name.clone(),
+                t.provider,
+                Blocks {
+                    gosquared: t.gosquared,
+                    ispring: t.ispring,
+                    emfluence: t.emfluence,
+                },
+                t.rate_limit_per_minute,
+                http,
+            )?;
+            if endpoint.provider == source.provider
+                && endpoint_url(&endpoint.connection) == endpoint_url(&source.connection)
+            {
+                return Err(self.invalid(
+                    &["targets", &name, endpoint.provider.as_str()],
+                    "is the source itself (same provider and URL): a group would be synced onto itself",
+                ));
+            }
+            if let Some(prefix) = &t.name_prefix
+                && prefix.trim().is_empty()
+            {
+                return Err(self.invalid(
+                    &["targets", &name, "name_prefix"],
+                    "must not be blank; leave it out for no prefix",
+                ));
+            }
+            let concurrency = t.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+            if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+                return Err(self.invalid(
+                    &["targets", &name, "concurrency"],
+                    format!("must be 1..={MAX_CONCURRENCY}, got {concurrency}"),
+                ));
+            }
+            targets.push(Target {
+                endpoint,
+                on_lossy: t.on_lossy,
+                on_source_deleted: t.on_source_deleted,
+                name_prefix: t.name_prefix,
+                concurrency,
+            });
+        }
+        let maps = Maps::from_config(&raw.mapping).map_err(|MappingError { key, why }| {
+            // Mapping keys are dotted paths starting at `mapping`; attribute names may
+            // hold dots themselves, so the origin lookup is best effort.
+            let segments: Vec<String> = key.split('.').map(str::to_owned).collect();
+            ConfigError::Invalid {
+                whence: self.whence(&segments),
+                key,
+                why,
+            }
+        })?;
+        let schedule = cron::Schedule::try_from(raw.schedule.cron.as_str()).map_err(|e| {
+            self.invalid(
+                &["schedule", "cron"],
+                format!(
+                    "{:?} is not a cron expression (sec min hour day month weekday [year]): {e}",
+                    raw.schedule.cron
+                ),
+            )
+        })?;
+        if raw.store.path.as_os_str().is_empty() {
+            return Err(self.invalid(&["store", "path"], "must not be empty"));
+        }
+        Ok(Settings {
+            source,
+            targets,
+            maps,
+            schedule,
+            schedule_text: raw.schedule.cron,
+            store_path: raw.store.path,
+            file: self.file.clone(),
+        })
+    }
+
+    fn check_http(&self, http: &RawHttp) -> Result<(), ConfigError> {
+        let positive = [
+            ("connect_timeout_secs", http.connect_timeout_secs),
+            ("timeout_secs", http.timeout_secs),
+            ("max_delay_ms", http.max_delay_ms),
+            ("max_body_bytes", http.max_body_bytes.map(|b| b as u64)),
+        ];
+        for (key, value) in positive {
+            if value == Some(0) {
+                return Err(self.invalid(&["http", key], "must be at least 1"));
+            }
+        }
+        let defaults = HttpSettings::for_provider(ProviderKind::GoSquared);
+        let base = http
+            .base_delay_ms
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.base_delay);
+        let max = http
+            .max_delay_ms
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.max_delay);
+        if base > max {
+            return Err(self.invalid(
+                &["http", "base_delay_ms"],
+                format!(
+                    "{} ms exceeds max_delay_ms ({} ms)",
+                    base.as_millis(),
+                    max.as_millis()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn endpoint(
+        &self,
+        at: &[&str],
+        name: String,
+        provider: ProviderKind,
+        blocks: Blocks,
+        rate_limit: Option<u32>,
+        http: &RawHttp,
+    ) -> Result<Endpoint, ConfigError> {
+        let key = |last: &'static str| -> Vec<&str> {
+            let mut k = at.to_vec();
+            k.push(last);
+            k
+        };
+        // Only the block matching `provider` may be present: another one is almost
+        // certainly a mistake (a provider changed, the block left behind).
+        for other in ProviderKind::ALL {
+            if other != provider && blocks.has(other) {
+                return Err(self.invalid(
+                    &key(other.as_str()),
+                    format!(
+                        "is a {other} block but {}.provider = \"{provider}\"",
+                        at.join(".")
+                    ),
+                ));
+            }
+        }
+        let missing = || {
+            self.invalid(
+                &key(provider.as_str()),
+                format!("is missing: provider = \"{provider}\" needs this block"),
+            )
+        };
+        let connection = match provider {
+            ProviderKind::GoSquared => Connection::GoSquared(blocks.gosquared.ok_or_else(missing)?),
+            ProviderKind::Ispring => Connection::Ispring(blocks.ispring.ok_or_else(missing)?),
+            ProviderKind::Emfluence => Connection::Emfluence(blocks.emfluence.ok_or_else(missing)?),
+        };
+        for (field, url) in urls(&connection) {
+            let mut k = key(provider.as_str());
+            k.extend(field.split('.'));
+            validate_base_url(provider, url).map_err(|e| self.invalid(&k, e.to_string()))?;
+        }
+        let mut settings = HttpSettings::for_provider(provider);
+        if let Some(s) = http.connect_timeout_secs {
+            settings.connect_timeout = Duration::from_secs(s);
+        }
+        if let Some(s) = http.timeout_secs {
+            settings.timeout = Duration::from_secs(s);
+        }
+        if let Some(n) = http.max_retries {
+            settings.max_retries = n;
+        }
+        if let Some(ms) = http.base_delay_ms {
+            settings.base_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = http.max_delay_ms {
+            settings.max_delay = Duration::from_millis(ms);
+        }
+        if let Some(b) = http.max_body_bytes {
+            settings.max_body_bytes = b;
+        }
+        if let Some(rpm) = rate_limit {
+            if rpm == 0 {
+                return Err(self.invalid(&key("rate_limit_per_minute"), "must be at least 1"));
+            }
+            settings.requests_per_minute = rpm;
+        }
+        Ok(Endpoint {
+            name,
+            provider,
+            connection,
+            http: settings,
+        })
+    }
+}
+
+/// The three optional provider blocks of a `[source]` or `[targets.<name>]`.
+struct Blocks {
+    gosquared: Option<GoSquaredConfig>,
+    ispring: Option<IspringConfig>,
+    emfluence: Option<EmfluenceConfig>,
+}
+
+impl Blocks {
+    fn has(&self, provider: ProviderKind) -> bool {
+        match provider {
+            ProviderKind::GoSquared => self.gosquared.is_some(),
+            ProviderKind::Ispring => self.ispring.is_some(),
+            ProviderKind::Emfluence => self.emfluence.is_some(),
+        }
+    }
+}
+
+/// Every URL a connection will call, with its key inside the provider block.
+fn urls(connection: &Connection) -> Vec<(&'static str, &str)> {
+    match connection {
+        Connection::GoSquared(c) => vec![("base_url", &c.base_url)],
+        Connection::Emfluence(c) => vec![("base_url", &c.base_url)],
+        Connection::Ispring(c) => {
+            let mut v = vec![("soap_url", c.soap_url.as_str())];
+            if let Some(rest) = &c.rest_url {
+                v.push(("rest_url", rest));
+            }
+            match &c.credentials {
+                IspringCredentials::Login { account_url, .. } => {
+                    v.push(("credentials.account_url", account_url));
+                }
+                IspringCredentials::Token { token_url, .. } => {
+                    v.push(("credentials.token_url", token_url));
+                }
+            }
+            v
+        }
+    }
+}
+
+/// The URL that identifies the account a connection talks to, normalised so that
+/// `https://x/v1` and `https://x/v1/` compare equal.
+fn endpoint_url(connection: &Connection) -> Option<String> {
+    let (provider, raw) = match connection {
+        Connection::GoSquared(c) => (ProviderKind::GoSquared, &c.base_url),
+        Connection::Ispring(c) => (ProviderKind::Ispring, &c.soap_url),
+        Connection::Emfluence(c) => (ProviderKind::Emfluence, &c.base_url),
+    };
+    validate_base_url(provider, raw).ok().map(|u| u.to_string())
+}

@@ -1,0 +1,508 @@
+//! Configuration loading: every documented key round-trips, the environment wins,
+//! secrets come from files, and every error names its key without showing a secret.
+
+use secrecy::ExposeSecret;
+use sgsync::config::{
+    ConfigError, Connection, OnLossy, OnSourceDeleted, Settings, load_str, load_with_env,
+};
+use sgsync::model::ProviderKind;
+use sgsync::providers::ispring::client::IspringCredentials;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const SECRET: &str = "s3cr3t-VALUE-9f8e7d-NEVER-SHOWN";
+
+fn example_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sgsync.example.toml")
+}
+
+fn demo_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml")
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A file of our own under the temp dir (no tempfile crate: a counter keeps parallel
+/// tests apart).
+fn temp_file(contents: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "sgsync-config-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&path, contents).expect("write temp file");
+    path
+}
+
+/// A small valid config: GoSquared source, emfluence target `mail`, plus `extra`.
+fn minimal(extra: &str) -> String {
+    format!(
+        r#"
+[source]
+provider = "gosquared"
+[source.gosquared]
+base_url = "http://127.0.0.1:9001"
+api_key = "k"
+site_token = "t"
+
+[targets.mail]
+provider = "emfluence"
+[targets.mail.emfluence]
+base_url = "http://127.0.0.1:9003/v1"
+token = "tok"
+{extra}
+"#
+    )
+}
+
+fn load(toml: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    load_str("test.toml", toml, &env(vars))
+}
+
+fn err(toml: &str, vars: &[(&str, &str)]) -> String {
+    match load(toml, vars) {
+        Ok(s) => panic!("expected an error, got {s:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn target<'a>(s: &'a Settings, name: &str) -> &'a sgsync::config::Target {
+    s.targets
+        .iter()
+        .find(|t| t.endpoint.name == name)
+        .unwrap_or_else(|| panic!("no target {name}"))
+}
+
+#[test]
+fn example_config_every_key_round_trips() {
+    let s = load_with_env(Some(&example_path()), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.file.as_deref(), Some(example_path().as_path()));
+
+    assert_eq!(s.source.name, "source");
+    assert_eq!(s.source.provider, ProviderKind::GoSquared);
+    assert_eq!(s.source.http.requests_per_minute, 600);
+    let Connection::GoSquared(gs) = &s.source.connection else {
+        panic!("source is not GoSquared")
+    };
+    assert_eq!(gs.base_url, "https://api.gosquared.com");
+    assert_eq!(gs.api_key.expose_secret(), "REPLACE-WITH-API-KEY");
+    assert_eq!(gs.site_token.expose_secret(), "GSN-000000-X");
+
+    assert_eq!(s.targets.len(), 2);
+    let lms = target(&s, "lms");
+    assert_eq!(lms.endpoint.provider, ProviderKind::Ispring);
+    assert_eq!(lms.on_lossy, OnLossy::Skip);
+    assert_eq!(lms.on_source_deleted, OnSourceDeleted::Keep);
+    assert_eq!(lms.name_prefix.as_deref(), Some("[sync] "));
+    assert_eq!(lms.concurrency, 4);
+    assert_eq!(lms.endpoint.http.requests_per_minute, 100);
+    let Connection::Ispring(isp) = &lms.endpoint.connection else {
+        panic!("lms is not iSpring")
+    };
+    assert_eq!(
+        isp.soap_url,
+        "https://myaccount.ispringlearn.com/go/services/api/soap"
+    );
+    assert_eq!(isp.soap_action, None);
+    assert_eq!(
+        isp.rest_url.as_deref(),
+        Some("https://api-learn.ispringlearn.com")
+    );
+    match &isp.credentials {
+        IspringCredentials::Token {
+            token_url,
+            client_id,
+            client_secret,
+        } => {
+            assert_eq!(token_url, "https://api-learn.ispringlearn.com/api/v3/token");
+            assert_eq!(client_id, "REPLACE-WITH-CLIENT-ID");
+            assert_eq!(client_secret.expose_secret(), "REPLACE-WITH-CLIENT-SECRET");
+        }
+        other => panic!("credentials {other:?}"),
+    }
+
+    let nl = target(&s, "newsletter");
+    assert_eq!(nl.endpoint.provider, ProviderKind::Emfluence);
+    assert_eq!(nl.on_lossy, OnLossy::Push);
+    assert_eq!(nl.on_source_deleted, OnSourceDeleted::Archive);
+    assert_eq!(nl.name_prefix, None);
+    assert_eq!(nl.concurrency, 4);
+    let Connection::Emfluence(em) = &nl.endpoint.connection else {
+        panic!("newsletter is not emfluence")
+    };
+    assert_eq!(em.base_url, "https://api.emailer.emfluence.com/v1");
+    assert_eq!(em.token.expose_secret(), "REPLACE-WITH-TOKEN");
+
+    assert_eq!(s.schedule_text, "0 */15 * * * *");
+    assert_eq!(s.store_path, PathBuf::from("/var/lib/sgsync/sgsync.db"));
+    for endpoint in std::iter::once(&s.source).chain(s.targets.iter().map(|t| &t.endpoint)) {
+        let h = &endpoint.http;
+        assert_eq!(h.connect_timeout, Duration::from_secs(5));
+        assert_eq!(h.timeout, Duration::from_secs(30));
+        assert_eq!(h.max_retries, 4);
+        assert_eq!(h.base_delay, Duration::from_millis(250));
+        assert_eq!(h.max_delay, Duration::from_millis(30_000));
+        assert_eq!(h.max_body_bytes, 16 * 1024 * 1024);
+    }
+
+    assert_eq!(s.maps.max_clauses(), 64);
+    assert_eq!(s.maps.ispring_field("country"), Some("COUNTRY"));
+    assert_eq!(s.maps.ispring_field("custom.job_title"), Some("JOB_TITLE"));
+}
+
+#[test]
+fn demo_config_loads_with_sandbox_credentials() {
+    use sgsync::providers::{emfluence, gosquared, ispring};
+    let s = load_with_env(Some(&demo_path()), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let Connection::GoSquared(gs) = &s.source.connection else {
+        panic!("source is not GoSquared")
+    };
+    assert_eq!(gs.api_key.expose_secret(), gosquared::sandbox::API_KEY);
+    assert_eq!(
+        gs.site_token.expose_secret(),
+        gosquared::sandbox::SITE_TOKEN
+    );
+    let lms = target(&s, "lms");
+    assert_eq!(lms.on_lossy, OnLossy::Skip);
+    assert_eq!(lms.name_prefix.as_deref(), Some("[demo] "));
+    assert_eq!(lms.concurrency, 2);
+    let Connection::Ispring(isp) = &lms.endpoint.connection else {
+        panic!("lms is not iSpring")
+    };
+    match &isp.credentials {
+        IspringCredentials::Token {
+            client_id,
+            client_secret,
+            ..
+        } => {
+            assert_eq!(client_id, ispring::sandbox::CLIENT_ID);
+            assert_eq!(
+                client_secret.expose_secret(),
+                ispring::sandbox::CLIENT_SECRET
+            );
+        }
+        other => panic!("credentials {other:?}"),
+    }
+    let nl = target(&s, "newsletter");
+    assert_eq!(nl.on_lossy, OnLossy::Push);
+    let Connection::Emfluence(em) = &nl.endpoint.connection else {
+        panic!("newsletter is not emfluence")
+    };
+    assert_eq!(em.token.expose_secret(), emfluence::sandbox::SANDBOX_TOKEN);
+    assert!(s.store_path.starts_with("/tmp"));
+    assert_eq!(s.schedule_text, "0 * * * * *");
+    assert_eq!(lms.endpoint.http.connect_timeout, Duration::from_secs(2));
+    assert_eq!(
+        s.maps.ispring_value("country", "CA"),
+        sgsync::mapping::IspringValue::Mapped(ispring::sandbox::ids::CANADA)
+    );
+}
+
+#[test]
+fn defaults_apply_when_keys_are_left_out() {
+    let s = load(&minimal(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.schedule_text, "0 */15 * * * *");
+    assert_eq!(s.store_path, PathBuf::from("/var/lib/sgsync/sgsync.db"));
+    let mail = target(&s, "mail");
+    assert_eq!(mail.on_lossy, OnLossy::Skip);
+    assert_eq!(mail.on_source_deleted, OnSourceDeleted::Keep);
+    assert_eq!(mail.concurrency, 4);
+    assert_eq!(
+        mail.endpoint.http,
+        sgsync::providers::http::HttpSettings::for_provider(ProviderKind::Emfluence)
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let vars = [
+        ("SGSYNC__SCHEDULE__CRON", "0 0 * * * *"),
+        ("SGSYNC__TARGETS__LMS__ON_LOSSY", "push"),
+        ("SGSYNC__TARGETS__LMS__CONCURRENCY", "8"),
+        ("SGSYNC__SOURCE__GOSQUARED__API_KEY", SECRET),
+        ("SGSYNC__HTTP__MAX_RETRIES", "1"),
+        ("SGSYNC__STORE__PATH", "/tmp/elsewhere.db"),
+    ];
+    let s = load_with_env(Some(&example_path()), &env(&vars)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.schedule_text, "0 0 * * * *");
+    let lms = target(&s, "lms");
+    assert_eq!(lms.on_lossy, OnLossy::Push);
+    assert_eq!(lms.concurrency, 8);
+    assert_eq!(lms.endpoint.http.max_retries, 1);
+    assert_eq!(s.store_path, PathBuf::from("/tmp/elsewhere.db"));
+    let Connection::GoSquared(gs) = &s.source.connection else {
+        panic!("source is not GoSquared")
+    };
+    assert_eq!(gs.api_key.expose_secret(), SECRET);
+    // Unrelated variables are ignored.
+    let s = load(&minimal(""), &[("PATH", "/bin"), ("SGSYNCX", "1")]);
+    assert!(s.is_ok(), "{s:?}");
+}
+
+#[test]
+fn a_numeric_secret_from_the_environment_stays_text() {
+    let s = load(
+        &minimal(""),
+        &[("SGSYNC__TARGETS__MAIL__EMFLUENCE__TOKEN", "0012345")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let Connection::Emfluence(em) = &target(&s, "mail").endpoint.connection else {
+        panic!("mail is not emfluence")
+    };
+    // Parsed as a number first; what matters is that it still loads as text.
+    assert!(em.token.expose_secret().ends_with("12345"));
+}
+
+#[test]
+fn secret_files_are_read_with_one_trailing_newline_trimmed() {
+    let key_file = temp_file(&format!("{SECRET}\n"));
+    let token_file = temp_file("tok-from-file\n\n");
+    let toml = minimal("")
+        .replace(
+            "api_key = \"k\"",
+            &format!("api_key_file = {:?}", key_file.display().to_string()),
+        )
+        .replace(
+            "token = \"tok\"",
+            &format!("token_file = {:?}", token_file.display().to_string()),
+        );
+    let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let Connection::GoSquared(gs) = &s.source.connection else {
+        panic!("source is not GoSquared")
+    };
+    assert_eq!(gs.api_key.expose_secret(), SECRET);
+    let Connection::Emfluence(em) = &target(&s, "mail").endpoint.connection else {
+        panic!("mail is not emfluence")
+    };
+    assert_eq!(em.token.expose_secret(), "tok-from-file\n");
+    // Nested blocks too, and the file path may come from the environment.
+    let secret_file = temp_file("from-env-file\n");
+    let s = load_with_env(
+        Some(&example_path()),
+        &env(&[(
+            "SGSYNC__TARGETS__NEWSLETTER__EMFLUENCE__TOKEN_FILE",
+            &secret_file.display().to_string(),
+        )]),
+    );
+    // The example also sets token: both given is an error, even across layers.
+    let e = s.expect_err("token and token_file both set");
+    assert!(
+        e.to_string()
+            .contains("targets.newsletter.emfluence.token_file"),
+        "{e}"
+    );
+    let nested = temp_file(&format!("{SECRET}\n"));
+    let toml = std::fs::read_to_string(example_path())
+        .expect("example")
+        .replace(
+            "client_secret = \"REPLACE-WITH-CLIENT-SECRET\"",
+            &format!("client_secret_file = {:?}", nested.display().to_string()),
+        );
+    let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let Connection::Ispring(isp) = &target(&s, "lms").endpoint.connection else {
+        panic!("lms is not iSpring")
+    };
+    let IspringCredentials::Token { client_secret, .. } = &isp.credentials else {
+        panic!("not token credentials")
+    };
+    assert_eq!(client_secret.expose_secret(), SECRET);
+    for f in [key_file, token_file, secret_file, nested] {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
+#[test]
+fn secret_and_secret_file_together_are_refused() {
+    let file = temp_file(SECRET);
+    let toml = minimal("").replace(
+        "api_key = \"k\"",
+        &format!(
+            "api_key = \"{SECRET}\"\napi_key_file = {:?}",
+            file.display().to_string()
+        ),
+    );
+    let e = err(&toml, &[]);
+    assert!(e.contains("source.gosquared.api_key_file"), "{e}");
+    assert!(e.contains("test.toml"), "{e}");
+    assert!(!e.contains(SECRET), "{e}");
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn an_unreadable_secret_file_names_key_and_path() {
+    let toml = minimal("").replace(
+        "api_key = \"k\"",
+        "api_key_file = \"/nonexistent/sgsync/api-key\"",
+    );
+    let e = err(&toml, &[]);
+    assert!(e.contains("source.gosquared.api_key_file"), "{e}");
+    assert!(e.contains("/nonexistent/sgsync/api-key"), "{e}");
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let e = err(
+        &minimal("").replace(
+            "[targets.mail.emfluence]",
+            "on_lossyy = \"push\"\n[targets.mail.emfluence]",
+        ),
+        &[],
+    );
+    assert!(e.contains("targets.mail.on_lossyy"), "{e}");
+    let e = err(&minimal("[store]\npathh = \"/x\""), &[]);
+    assert!(e.contains("store.pathh"), "{e}");
+    let e = err(&minimal("[http]\ntimeout = 3"), &[]);
+    assert!(e.contains("http.timeout"), "{e}");
+    let e = err(&minimal(""), &[("SGSYNC__SCHEDULE__CRONN", "x")]);
+    assert!(e.contains("schedule.cronn"), "{e}");
+    assert!(e.contains("SGSYNC__SCHEDULE__CRONN"), "{e}");
+    let e = err(
+        &minimal("[mapping.attributes.country]\nispring = \"COUNTRY\""),
+        &[],
+    );
+    assert!(e.contains("mapping.attributes.country.ispring"), "{e}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    let e = err(&minimal("[schedule]\ncron = \"every tuesday\""), &[]);
+    assert!(e.contains("schedule.cron"), "{e}");
+    let e = err(&minimal(""), &[("SGSYNC__SCHEDULE__CRON", "nope")]);
+    assert!(e.contains("schedule.cron"), "{e}");
+    assert!(
+        e.contains("environment variable SGSYNC__SCHEDULE__CRON"),
+        "{e}"
+    );
+    let e = err(
+        &minimal(""),
+        &[("SGSYNC__TARGETS__MAIL__ON_LOSSY", "maybe")],
+    );
+    assert!(e.contains("targets.mail.on_lossy"), "{e}");
+    let e = err(
+        &minimal(""),
+        &[("SGSYNC__TARGETS__MAIL__CONCURRENCY", "65")],
+    );
+    assert!(e.contains("targets.mail.concurrency"), "{e}");
+    let e = err(
+        &minimal(""),
+        &[("SGSYNC__TARGETS__MAIL__RATE_LIMIT_PER_MINUTE", "0")],
+    );
+    assert!(e.contains("targets.mail.rate_limit_per_minute"), "{e}");
+    let e = err(&minimal("[http]\ntimeout_secs = 0"), &[]);
+    assert!(e.contains("http.timeout_secs"), "{e}");
+    let e = err(
+        &minimal("[mapping.attributes.country]\nispring_field = \"\""),
+        &[],
+    );
+    assert!(e.contains("mapping.attributes"), "{e}");
+}
+
+#[test]
+fn non_loopback_http_base_url_is_refused_by_key() {
+    let toml = minimal("").replace("http://127.0.0.1:9003/v1", "http://mail.example.com/v1");
+    let e = err(&toml, &[]);
+    assert!(e.contains("targets.mail.emfluence.base_url"), "{e}");
+    let toml = std::fs::read_to_string(example_path())
+        .expect("example")
+        .replace(
+            "https://api-learn.ispringlearn.com/api/v3/token",
+            "http://api-learn.ispringlearn.com/api/v3/token",
+        );
+    let e = err(&toml, &[]);
+    assert!(
+        e.contains("targets.lms.ispring.credentials.token_url"),
+        "{e}"
+    );
+}
+
+#[test]
+fn provider_blocks_must_match_the_provider() {
+    let toml = minimal("").replace("[targets.mail.emfluence]", "[targets.mail.ispring]");
+    let e = err(&toml, &[]);
+    assert!(e.contains("targets.mail.ispring"), "{e}");
+    let toml = minimal("[targets.mail.gosquared]\napi_key = \"a\"\nsite_token = \"b\"");
+    let e = err(&toml, &[]);
+    assert!(e.contains("targets.mail.gosquared"), "{e}");
+    let toml = minimal("").replace(
+        "[targets.mail.emfluence]\nbase_url = \"http://127.0.0.1:9003/v1\"\ntoken = \"tok\"",
+        "",
+    );
+    let e = err(&toml, &[]);
+    assert!(e.contains("targets.mail.emfluence"), "{e}");
+    assert!(e.contains("missing"), "{e}");
+}
+
+#[test]
+fn structural_mistakes_are_refused() {
+    // No target at all.
+    let toml = minimal("").replace(
+        "[targets.mail]\nprovider = \"emfluence\"\n[targets.mail.emfluence]\nbase_url = \"http://127.0.0.1:9003/v1\"\ntoken = \"tok\"",
+        "",
+    );
+    let e = err(&toml, &[]);
+    assert!(e.contains("targets"), "{e}");
+    // A target that is the source itself.
+    let e = err(
+        &minimal(
+            "[targets.loop]\nprovider = \"gosquared\"\n[targets.loop.gosquared]\nbase_url = \"http://127.0.0.1:9001/\"\napi_key = \"k\"\nsite_token = \"t\"",
+        ),
+        &[],
+    );
+    assert!(e.contains("targets.loop.gosquared"), "{e}");
+    // The same provider at another account is fine.
+    let ok = load(
+        &minimal(
+            "[targets.other]\nprovider = \"gosquared\"\n[targets.other.gosquared]\nbase_url = \"http://127.0.0.1:9002\"\napi_key = \"k\"\nsite_token = \"t\"",
+        ),
+        &[],
+    );
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
+#[test]
+fn a_missing_explicit_file_is_named() {
+    let e =
+        load_with_env(Some(Path::new("/nonexistent/sgsync.toml")), &[]).expect_err("missing file");
+    assert!(e.to_string().contains("/nonexistent/sgsync.toml"), "{e}");
+}
+
+#[test]
+fn secrets_never_appear_in_debug_or_errors() {
+    let toml = minimal("")
+        .replace("api_key = \"k\"", &format!("api_key = \"{SECRET}\""))
+        .replace("token = \"tok\"", &format!("token = \"{SECRET}\""));
+    let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let debug = format!("{s:?} {s:#?}");
+    assert!(!debug.contains(SECRET), "{debug}");
+    // Errors elsewhere in a file holding secrets do not echo them.
+    let cases = [
+        toml.replace("site_token = \"t\"", "site_token = [\"x\"]"),
+        toml.replace("token = ", "tokenn = "),
+        toml.replace("[targets.mail.emfluence]", "[targets.mail.ispring]"),
+        format!("{toml}\n[schedule]\ncron = \"bad\""),
+    ];
+    for case in cases {
+        let e = load(&case, &[]).expect_err("invalid");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains(SECRET), "{text}");
+    }
+    // A secret given through the environment with a wrong type of neighbour.
+    let e = load(
+        &minimal(""),
+        &[
+            ("SGSYNC__SOURCE__GOSQUARED__API_KEY", SECRET),
+            ("SGSYNC__SOURCE__GOSQUARED__API_KEYS", SECRET),
+        ],
+    )
+    .expect_err("unknown key");
+    let text = format!("{e} {e:?}");
+    assert!(text.contains("source.gosquared.api_keys"), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+}
