@@ -13,6 +13,7 @@ use crate::providers::emfluence::client::EmfluenceConfig;
 use crate::providers::gosquared::client::GoSquaredConfig;
 use crate::providers::http::{HttpSettings, validate_base_url};
 use crate::providers::ispring::client::{IspringConfig, IspringCredentials};
+use crate::providers::{Provider, ProviderError};
 use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -781,4 +782,26 @@ fn endpoint_url(connection: &Connection) -> Option<String> {
         Connection::Emfluence(c) => (ProviderKind::Emfluence, &c.base_url),
     };
     validate_base_url(provider, raw).ok().map(|u| u.to_string())
+}
+
+impl Endpoint {
+    /// A client for this endpoint, decoding groups with `maps`.
+    pub fn connect(
+        &self,
+        maps: std::sync::Arc<Maps>,
+    ) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
+        use crate::providers::{emfluence, gosquared, ispring};
+        let http = self.http.clone();
+        Ok(match &self.connection {
+            Connection::GoSquared(c) => std::sync::Arc::new(
+                gosquared::client::GoSquaredClient::new(c.clone(), http, maps)?,
+            ),
+            Connection::Ispring(c) => {
+                std::sync::Arc::new(ispring::client::IspringClient::new(c.clone(), http, maps)?)
+            }
+            Connection::Emfluence(c) => std::sync::Arc::new(
+                emfluence::client::EmfluenceClient::new(c.clone(), http, maps)?,
+            ),
+        })
+    }
 }

@@ -2,6 +2,7 @@
 //! iSpring Learn and emfluence. See `../shared/DESIGN.md` for the map of the crate.
 
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod mapping;
 pub mod model;

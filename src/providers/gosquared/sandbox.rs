@@ -205,6 +205,27 @@ impl Sandbox {
         insert_group(&mut data, &base, name, filters, None)
     }
 
+    /// Replaces a group's filters, as an edit in the dashboard would (the API itself
+    /// documents no update, §2); false when no group has that id.
+    pub fn set_filters(&self, id: &str, filters: Vec<Json>) -> bool {
+        let mut data = lock(&self.state.data);
+        match data.groups.iter_mut().find(|g| g.id == id) {
+            Some(g) => {
+                g.group.filters = filters;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes a group, as a deletion in the dashboard would; false when absent.
+    pub fn remove_group(&self, id: &str) -> bool {
+        let mut data = lock(&self.state.data);
+        let before = data.groups.len();
+        data.groups.retain(|g| g.id != id);
+        data.groups.len() < before
+    }
+
     /// Adds a person (a §6 person object) who did no events.
     pub fn add_person(&self, person: Json) {
         self.add_person_with_events(person, BTreeMap::new());

@@ -1,0 +1,179 @@
+//! One sync run from start to finish: take the run lock, record the run, read the
+//! source, plan, apply, record the outcome, let the lock go. A dry run (`sgsync plan`)
+//! reads and plans only: it takes no lock and writes nothing anywhere.
+
+use super::apply::{Report, Target, apply};
+use super::plan::{Plan, Snapshot, TargetPolicy, plan};
+use crate::mapping::Maps;
+use crate::providers::{Provider, ProviderError};
+use crate::store::{RunCounts, RunOutcome, Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{Instrument, info, info_span, warn};
+
+/// How long the run lock is held without renewal; renewed every third of it, so only a
+/// process that died stops renewing and its lock expires.
+const LOCK_LEASE: Duration = Duration::from_secs(300);
+
+/// Everything one run needs.
+pub struct Pipeline {
+    pub source: Arc<dyn Provider>,
+    pub targets: Vec<Target>,
+    pub maps: Arc<Maps>,
+    pub store: Store,
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// `None` for a dry run (nothing is recorded).
+    pub run_id: Option<i64>,
+    pub plan: Plan,
+    /// `None` for a dry run.
+    pub report: Option<Report>,
+    pub outcome: RunOutcome,
+}
+
+impl RunSummary {
+    /// 0: every unit succeeded or was skipped on purpose; 2: some units failed.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            RunOutcome::Partial => 2,
+            RunOutcome::Failed | RunOutcome::Interrupted => 1,
+            RunOutcome::Succeeded | RunOutcome::Running => 0,
+        }
+    }
+
+    pub fn counts(&self) -> RunCounts {
+        self.report.as_ref().map(|r| r.counts).unwrap_or_default()
+    }
+}
+
+/// A run that could not start or could not read the source (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("another sync holds the run lock ({holder}, until {until}); try again later")]
+    LockHeld {
+        holder: String,
+        until: DateTime<Utc>,
+    },
+    #[error("cannot read the source: {0}")]
+    Source(#[from] ProviderError),
+    #[error("state store: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::LockHeld { holder, until } => RunError::LockHeld { holder, until },
+            other => RunError::Store(other),
+        }
+    }
+}
+
+impl Pipeline {
+    /// The planner's view of the targets.
+    pub fn policies(&self) -> Vec<TargetPolicy> {
+        self.targets.iter().map(|t| t.policy.clone()).collect()
+    }
+
+    /// Reads the source and plans, writing nothing anywhere.
+    pub async fn dry_run(&self) -> Result<RunSummary, RunError> {
+        let plan = self.plan().await?;
+        Ok(RunSummary {
+            run_id: None,
+            plan,
+            report: None,
+            outcome: RunOutcome::Succeeded,
+        })
+    }
+
+    async fn plan(&self) -> Result<Plan, RunError> {
+        let groups = self.source.list_groups().await?;
+        let snapshot = Snapshot {
+            source: self.source.kind(),
+            groups: groups.into_iter().map(|g| g.decoded).collect(),
+        };
+        let links = self.store.links(None).await?;
+        Ok(plan(&snapshot, &links, &self.policies(), &self.maps))
+    }
+
+    /// One full run under the run lock, recorded in the store.
+    pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
+        self.store
+            .acquire_lock(holder, LOCK_LEASE, Utc::now())
+            .await?;
+        let renewal = self.keep_lock(holder);
+        let result = self
+            .locked_run()
+            .instrument(info_span!("run", holder))
+            .await;
+        renewal.abort();
+        if let Err(e) = self.store.release_lock(holder).await {
+            // The lease runs out by itself; the next run waits at most LOCK_LEASE.
+            warn!("cannot release the run lock: {e}");
+        }
+        result
+    }
+
+    fn keep_lock(&self, holder: &str) -> tokio::task::JoinHandle<()> {
+        let (store, holder) = (self.store.clone(), holder.to_owned());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LOCK_LEASE / 3).await;
+                if let Err(e) = store.renew_lock(&holder, LOCK_LEASE, Utc::now()).await {
+                    warn!("cannot renew the run lock: {e}");
+                }
+            }
+        })
+    }
+
+    async fn locked_run(&self) -> Result<RunSummary, RunError> {
+        let run_id = self.store.start_run(false).await?;
+        let plan = match self.plan().await {
+            Ok(plan) => plan,
+            Err(e) => {
+                let text = e.to_string();
+                if let Err(store_error) = self
+                    .store
+                    .finish_run(
+                        run_id,
+                        RunOutcome::Failed,
+                        RunCounts::default(),
+                        Some(&text),
+                    )
+                    .await
+                {
+                    warn!("cannot record the failed run: {store_error}");
+                }
+                return Err(e);
+            }
+        };
+        info!(units = plan.units.len(), writes = plan.writes(), "planned");
+        let report = apply(
+            &plan,
+            self.source.kind(),
+            &self.targets,
+            &self.store,
+            run_id,
+        )
+        .await;
+        let outcome = if report.failed() > 0 {
+            RunOutcome::Partial
+        } else {
+            RunOutcome::Succeeded
+        };
+        self.store
+            .finish_run(run_id, outcome, report.counts, None)
+            .await?;
+        info!(?outcome, counts = ?report.counts, "run finished");
+        Ok(RunSummary {
+            run_id: Some(run_id),
+            plan,
+            report: Some(report),
+            outcome,
+        })
+    }
+}
