@@ -3,6 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use sgsync::daemon::pipeline;
+use sgsync::engine::run::Pipeline;
 use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
 use sgsync::providers::sandbox::Seed;
@@ -22,8 +24,16 @@ const EXIT_IMPOSSIBLE: u8 = 3;
     about = "Keeps smart groups in step across GoSquared, iSpring Learn and emfluence"
 )]
 struct Cli {
+    /// sgsync config file (TOML). `SGSYNC__SECTION__KEY` environment variables override
+    /// it; `translate` reads only its [mapping] section.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// One sync run, then exit: 0 all units succeeded or were skipped on purpose, 2 some
+    /// failed, 1 the run could not start. The same as `sgsync sync`.
+    #[arg(long)]
+    sync_now: bool,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -39,15 +49,29 @@ enum Command {
         /// Provider to translate into.
         #[arg(long, value_parser = parse_provider)]
         to: ProviderKind,
-        /// sgsync config file; its [mapping] section supplies attribute and value maps.
-        #[arg(long)]
-        config: Option<PathBuf>,
         /// Input file, or `-` for stdin.
         file: PathBuf,
     },
     /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
     /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
     /// trying sgsync without touching a real account.
+    /// One sync run: read the source, translate, push to every target, record it.
+    /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed, 1 the run
+    /// could not start (config, store, lock held, source unreachable).
+    Sync,
+    /// What a sync would do, without writing anything anywhere.
+    Plan {
+        /// The plan as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recent runs, and every link with its fidelity, last result and last error.
+    Status,
+    /// Starts the sandbox providers on loopback with demo data and shows sgsync at work
+    /// on them with `config/demo.toml` (embedded): the plan, a first sync, the state,
+    /// a second sync that writes nothing, then an edit at the source and the sync that
+    /// carries it over. Touches nothing but loopback and a temporary file.
+    Demo,
     Sandbox {
         /// What the sandboxes start with.
         #[arg(long, value_enum, default_value_t = SeedArg::Demo)]
@@ -74,13 +98,27 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let outcome = match cli.command {
-        Command::Translate {
-            from,
-            to,
-            config,
-            file,
-        } => run_translate(from, to, config.as_deref(), &file),
+    let config = cli.config.as_deref();
+    let command = match (cli.command, cli.sync_now) {
+        (Some(_), true) => {
+            eprintln!(
+                "sgsync: --sync-now is a command of its own; drop the subcommand or use `sgsync sync`"
+            );
+            return ExitCode::from(2);
+        }
+        (None, true) => Command::Sync,
+        (Some(command), false) => command,
+        (None, false) => {
+            eprintln!("sgsync: no command given; see `sgsync --help`");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match command {
+        Command::Translate { from, to, file } => run_translate(from, to, config, &file),
+        Command::Sync => run_async(sync(config)),
+        Command::Plan { json } => run_async(plan(config, json)),
+        Command::Status => run_async(status(config)),
+        Command::Demo => run_async(demo()),
         Command::Sandbox { seed, port } => run_async(run_sandbox(seed, port)),
     };
     match outcome {
@@ -239,4 +277,237 @@ async fn wait_for_shutdown() -> Result<()> {
         .await
         .context("listening for Ctrl-C")?;
     Ok(())
+}
+
+async fn connect(config: Option<&Path>) -> Result<Pipeline> {
+    let settings = sgsync::config::load(config)?;
+    Ok(pipeline(&settings).await?)
+}
+
+/// Who holds the run lock: enough to find the process that does.
+fn holder() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
+    format!("sgsync pid {} on {host}", std::process::id())
+}
+
+async fn sync(config: Option<&Path>) -> Result<ExitCode> {
+    let p = connect(config).await?;
+    let summary = p.sync_once(&holder()).await?;
+    println!("{}", summary.plan);
+    let c = summary.counts();
+    println!(
+        "run {}: {} — created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
+        summary
+            .run_id
+            .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+        summary.outcome,
+        c.created,
+        c.updated,
+        c.unchanged,
+        c.skipped,
+        c.orphaned,
+        c.failed
+    );
+    if let Some(report) = &summary.report {
+        for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
+            if let Err(e) = &o.result {
+                eprintln!("failed: {} → {} ({}): {e}", o.source_id, o.target, o.action);
+            }
+        }
+    }
+    Ok(ExitCode::from(summary.exit_code()))
+}
+
+async fn plan(config: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let p = connect(config).await?;
+    let summary = p.dry_run().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary.plan.summary())?);
+    } else {
+        println!("{}", summary.plan);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(config: Option<&Path>) -> Result<ExitCode> {
+    let settings = sgsync::config::load(config)?;
+    let store = sgsync::store::Store::open(&settings.store_path).await?;
+    print_status(&store).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn print_status(store: &sgsync::store::Store) -> Result<()> {
+    println!("Recent runs:");
+    for r in store.recent_runs(10).await? {
+        let c = r.counts;
+        println!(
+            "  #{:<5} {}  {:<11} created {} updated {} unchanged {} skipped {} orphaned {} failed {}{}",
+            r.id,
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            r.outcome.to_string(),
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.skipped,
+            c.orphaned,
+            c.failed,
+            r.error.map(|e| format!("  error: {e}")).unwrap_or_default()
+        );
+    }
+    println!("Links:");
+    for l in store.links(None).await? {
+        println!(
+            "  {}:{} → {} {} {:?}  {}  {}{}",
+            l.source_provider,
+            l.source_id,
+            l.target,
+            l.target_id,
+            l.group_name,
+            l.fidelity,
+            l.last_result.as_deref().unwrap_or("-"),
+            l.last_error
+                .map(|e| format!("  error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    let intents = store.intents(None).await?;
+    if !intents.is_empty() {
+        println!("Creates in flight (resolved by the next run):");
+        for i in intents {
+            println!(
+                "  {}:{} → {} {:?}",
+                i.source_provider, i.source_id, i.target, i.group_name
+            );
+        }
+    }
+    Ok(())
+}
+
+const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
+
+async fn demo() -> Result<ExitCode> {
+    let gs = gosquared::sandbox::Sandbox::start(Seed::Demo)
+        .await
+        .context("starting the GoSquared sandbox")?;
+    let is = ispring::sandbox::Sandbox::start(Seed::Demo)
+        .await
+        .context("starting the iSpring Learn sandbox")?;
+    let em = emfluence::sandbox::Sandbox::start(Seed::Demo)
+        .await
+        .context("starting the emfluence sandbox")?;
+    let canadians = gs.add_group(
+        "Canadians",
+        vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "CA"})],
+    );
+    let db = std::env::temp_dir().join(format!("sgsync-demo-{}.db", std::process::id()));
+    // The demo config names fixed loopback ports; point it at the sandboxes' real ones,
+    // and lift the conservative production rate limits, which a local sandbox does not need.
+    let env: Vec<(String, String)> = [
+        ("SGSYNC__SOURCE__GOSQUARED__BASE_URL", gs.url()),
+        ("SGSYNC__SOURCE__RATE_LIMIT_PER_MINUTE", "60000".to_owned()),
+        (
+            "SGSYNC__TARGETS__LMS__ISPRING__SOAP_URL",
+            format!("{}/soap", is.url()),
+        ),
+        ("SGSYNC__TARGETS__LMS__ISPRING__REST_URL", is.url()),
+        (
+            "SGSYNC__TARGETS__LMS__ISPRING__CREDENTIALS__TOKEN_URL",
+            format!("{}/api/v3/token", is.url()),
+        ),
+        (
+            "SGSYNC__TARGETS__LMS__RATE_LIMIT_PER_MINUTE",
+            "60000".to_owned(),
+        ),
+        ("SGSYNC__TARGETS__NEWSLETTER__EMFLUENCE__BASE_URL", em.url()),
+        (
+            "SGSYNC__TARGETS__NEWSLETTER__RATE_LIMIT_PER_MINUTE",
+            "60000".to_owned(),
+        ),
+        ("SGSYNC__STORE__PATH", db.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = sgsync::config::load_str("config/demo.toml", DEMO_CONFIG, &env)?;
+    let p = pipeline(&settings).await?;
+    let result = demo_steps(&p, &gs, &is, &em, &canadians).await;
+    drop(p);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    result
+}
+
+async fn demo_steps(
+    p: &Pipeline,
+    gs: &gosquared::sandbox::Sandbox,
+    is: &ispring::sandbox::Sandbox,
+    em: &emfluence::sandbox::Sandbox,
+    canadians: &str,
+) -> Result<ExitCode> {
+    let targets = [&is.running.controls, &em.running.controls];
+    let write_calls = || -> usize {
+        targets
+            .iter()
+            .flat_map(|c| c.requests())
+            .filter(|r| {
+                [
+                    "AddSmartGroup",
+                    "pdateSmartGroup",
+                    "RemoveGroup",
+                    "groups/save",
+                    "Contacts",
+                    "contacts/save",
+                ]
+                .iter()
+                .any(|m| r.contains(m))
+            })
+            .count()
+    };
+    let clear = || targets.iter().for_each(|c| c.clear_log());
+    println!(
+        "== sandboxes: GoSquared {}  iSpring Learn {}  emfluence {}\n",
+        gs.url(),
+        is.url(),
+        em.url()
+    );
+
+    println!(
+        "== 1. plan: what a sync would do (nothing is written)\n{}\n",
+        p.dry_run().await?.plan
+    );
+
+    let first = p.sync_once(&holder()).await?;
+    println!(
+        "== 2. first sync: {} ({:?}), {} write call(s)\n",
+        first.outcome,
+        first.counts(),
+        write_calls()
+    );
+    print_status(&p.store).await?;
+
+    clear();
+    let second = p.sync_once(&holder()).await?;
+    println!(
+        "\n== 3. second sync, nothing changed at the source: {} ({:?}), {} write call(s)",
+        second.outcome,
+        second.counts(),
+        write_calls()
+    );
+
+    clear();
+    gs.set_filters(
+        canadians,
+        vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "US"})],
+    );
+    let third = p.sync_once(&holder()).await?;
+    println!(
+        "\n== 4. \"Canadians\" edited at the source (country is now US): {} ({:?}), {} write call(s)\n",
+        third.outcome,
+        third.counts(),
+        write_calls()
+    );
+    println!("{}\n", third.plan);
+    print_status(&p.store).await?;
+    Ok(ExitCode::from(third.exit_code()))
 }

@@ -192,3 +192,46 @@ async fn sandbox_serves_the_three_providers_until_sigterm() {
         Some("Sandboxes stopped.")
     );
 }
+
+#[test]
+fn demo_syncs_then_writes_nothing_then_carries_an_edit_over() {
+    let out = sgsync(&["demo"], None);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("== 2. first sync: succeeded"), "{stdout}");
+    assert!(
+        stdout.contains("== 3. second sync, nothing changed at the source: succeeded")
+            && stdout.contains(", 0 write call(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("updated: 2"),
+        "one update per target: {stdout}"
+    );
+    assert!(
+        stdout.contains("create     lms          [demo] Canadians                         exact"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn sync_now_refuses_a_config_it_cannot_use_with_exit_1() {
+    let out = sgsync(&["--sync-now", "--config", "no/such/sgsync.toml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no/such/sgsync.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sgsync(&["--sync-now", "status"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--sync-now with a subcommand is a usage error"
+    );
+}
