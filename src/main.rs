@@ -67,6 +67,27 @@ enum Command {
     },
     /// Recent runs, and every link with its fidelity, last result and last error.
     Status,
+    /// Validates the config and reaches every provider with a read-only call.
+    Check,
+    /// Forgets the stored payload hashes, so the next run pushes again (and so
+    /// re-verifies) every linked group, or only those of one target or one source group.
+    Resync {
+        /// Only links to this target (`[targets.<name>]`).
+        #[arg(long)]
+        target: Option<String>,
+        /// Only links of this source group id.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Drops every link to a target that was reset by hand, so the next run recreates
+    /// (or re-adopts) its groups. Asks for confirmation unless `--yes`.
+    Forget {
+        /// The target (`[targets.<name>]`).
+        #[arg(long)]
+        target: String,
+        #[arg(long)]
+        yes: bool,
+    },
     /// Starts the sandbox providers on loopback with demo data and shows sgsync at work
     /// on them with `config/demo.toml` (embedded): the plan, a first sync, the state,
     /// a second sync that writes nothing, then an edit at the source and the sync that
@@ -119,6 +140,9 @@ fn main() -> ExitCode {
         Command::Plan { json } => run_async(plan(config, json)),
         Command::Status => run_async(status(config)),
         Command::Demo => run_async(demo()),
+        Command::Check => run_async(check(config)),
+        Command::Resync { target, group } => run_async(resync(config, target, group)),
+        Command::Forget { target, yes } => run_async(forget(config, target, yes)),
         Command::Sandbox { seed, port } => run_async(run_sandbox(seed, port)),
     };
     match outcome {
@@ -510,4 +534,93 @@ async fn demo_steps(
     println!("{}\n", third.plan);
     print_status(&p.store).await?;
     Ok(ExitCode::from(third.exit_code()))
+}
+
+async fn check(config: Option<&Path>) -> Result<ExitCode> {
+    let settings = sgsync::config::load(config)?;
+    println!("config: ok ({} target(s))", settings.targets.len());
+    let maps = std::sync::Arc::new(settings.maps.clone());
+    let endpoints = std::iter::once(("source".to_owned(), &settings.source)).chain(
+        settings
+            .targets
+            .iter()
+            .map(|t| (format!("target {}", t.endpoint.name), &t.endpoint)),
+    );
+    let mut failed = 0;
+    for (role, endpoint) in endpoints {
+        let verdict = match endpoint.connect(maps.clone()) {
+            Ok(provider) => provider.check().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match verdict {
+            Ok(()) => println!(
+                "{role} {} ({}): ok",
+                endpoint.name,
+                endpoint.provider.display_name()
+            ),
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "{role} {} ({}): FAILED: {e}",
+                    endpoint.name,
+                    endpoint.provider.display_name()
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn open_store(config: Option<&Path>) -> Result<sgsync::store::Store> {
+    let settings = sgsync::config::load(config)?;
+    Ok(sgsync::store::Store::open(&settings.store_path).await?)
+}
+
+async fn resync(
+    config: Option<&Path>,
+    target: Option<String>,
+    group: Option<String>,
+) -> Result<ExitCode> {
+    let store = open_store(config).await?;
+    let n = store
+        .forget_hashes(target.as_deref(), group.as_deref())
+        .await?;
+    println!("{n} link(s) will be pushed again by the next run");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn forget(config: Option<&Path>, target: String, yes: bool) -> Result<ExitCode> {
+    let store = open_store(config).await?;
+    let links = store.links(Some(&target)).await?;
+    if links.is_empty() {
+        println!("no links to target {target:?}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "forgetting {} link(s) to {target:?} needs confirmation: run again with --yes",
+                links.len()
+            );
+        }
+        print!(
+            "Forget {} link(s) to target {target:?}? sgsync will no longer know those groups are its own, and the next run creates or re-adopts them. [y/N] ",
+            links.len()
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("nothing forgotten");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let n = store.forget_links(&target).await?;
+    println!("forgot {n} link(s) to {target:?}");
+    Ok(ExitCode::SUCCESS)
 }

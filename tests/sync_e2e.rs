@@ -261,3 +261,65 @@ async fn a_dry_run_writes_nothing_anywhere() {
     );
     assert!(p.store.links(None).await.expect("links").is_empty());
 }
+
+/// The operator commands, as a user runs them, against the same sandboxes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_sync_status_check_resync_forget() {
+    let w = world("cli").await;
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let file = w.db.with_extension("toml");
+    std::fs::write(&file, config(&w)).expect("config written");
+    let file_arg = file.display().to_string();
+    let run = move |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
+            .arg("--config")
+            .arg(&file_arg)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("sgsync runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let run = std::sync::Arc::new(run);
+    let call = |args: Vec<&'static str>| {
+        let run = run.clone();
+        tokio::task::spawn_blocking(move || run(&args))
+    };
+
+    let (code, out, err) = call(vec!["check"]).await.expect("check");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out.matches("): ok").count(), 3, "{out}");
+
+    let (code, out, err) = call(vec!["--sync-now"]).await.expect("sync");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("created 11"), "{out}");
+
+    let (code, out, _) = call(vec!["status"]).await.expect("status");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("gosquared:canadians → lms"), "{out}");
+
+    let (code, out, _) = call(vec!["resync", "--target", "newsletter"])
+        .await
+        .expect("resync");
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("10 link(s)"), "{out}");
+    let (_, out, _) = call(vec!["plan", "--json"]).await.expect("plan");
+    let plan: serde_json::Value = serde_json::from_str(&out).expect("plan --json is JSON");
+    assert_eq!(plan["writes"], 10, "every forgotten hash is pushed again");
+
+    let (code, _, err) = call(vec!["forget", "--target", "lms"])
+        .await
+        .expect("forget");
+    assert_eq!(code, Some(1), "no TTY and no --yes: refused");
+    assert!(err.contains("--yes"), "{err}");
+    let (code, out, _) = call(vec!["forget", "--target", "lms", "--yes"])
+        .await
+        .expect("forget");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("forgot 1 link(s)"), "{out}");
+    let _ = std::fs::remove_file(&file);
+}
