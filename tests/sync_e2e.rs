@@ -6,8 +6,10 @@ use serde_json::json;
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
 use sgsync::engine::run::{Pipeline, RunError};
-use sgsync::providers::sandbox::{Controls, Seed};
+use sgsync::model::ProviderKind;
+use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, Seed};
 use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::store::Intent;
 use sgsync::store::RunOutcome;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -105,7 +107,15 @@ max_delay_ms = 50
 }
 
 async fn connect(w: &World) -> Pipeline {
-    let settings = load_str("e2e.toml", &config(w), &[]).unwrap_or_else(|e| panic!("config: {e}"));
+    connect_with(w, &[]).await
+}
+
+async fn connect_with(w: &World, env: &[(&str, &str)]) -> Pipeline {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let settings = load_str("e2e.toml", &config(w), &env).unwrap_or_else(|e| panic!("config: {e}"));
     pipeline(&settings)
         .await
         .unwrap_or_else(|e| panic!("pipeline: {e}"))
@@ -113,6 +123,16 @@ async fn connect(w: &World) -> Pipeline {
 
 fn country_is(code: &str) -> serde_json::Value {
     json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": code})
+}
+
+/// An iSpring smart-group rule: country is Canada (id 124).
+fn canada_rule() -> Vec<Vec<ispring::wire::WireRule>> {
+    vec![vec![ispring::wire::WireRule {
+        attribute_type: 3,
+        attribute_id: Some("COUNTRY".into()),
+        operator: 1,
+        value: "124".into(),
+    }]]
 }
 
 /// Write calls each target sandbox received since its log was last cleared.
@@ -322,4 +342,126 @@ async fn operator_commands_sync_status_check_resync_forget() {
     assert_eq!(code, Some(0));
     assert!(out.contains("forgot 1 link(s)"), "{out}");
     let _ = std::fs::remove_file(&file);
+}
+
+/// The write happened but its answer was lost (the same state as a crash after the
+/// request left): the create fails, its intent stays, and the next run finds the group
+/// by its key instead of creating a second one.
+#[tokio::test]
+async fn a_lost_create_response_is_resolved_without_a_duplicate() {
+    let w = world("lost-response").await;
+    let p = connect_with(
+        &w,
+        &[
+            ("SGSYNC__HTTP__TIMEOUT_SECS", "1"),
+            ("SGSYNC__HTTP__MAX_RETRIES", "0"),
+        ],
+    )
+    .await;
+    w.em.running.controls.set_plan(FaultPlan {
+        script: [Fault::LoseResponse(Duration::from_secs(3))].into(),
+        only_paths: vec!["groups/save".into()],
+        ..FaultPlan::default()
+    });
+    let first = p.sync_once("e2e").await.expect("run 1");
+    assert_eq!(first.counts().failed, 1, "{:?}", first.report);
+    assert_eq!(first.exit_code(), 2, "some units failed");
+    assert_eq!(
+        p.store.intents(None).await.expect("intents").len(),
+        1,
+        "the intent survives"
+    );
+    assert_eq!(
+        w.em.groups().len(),
+        9,
+        "yet all nine groups exist on emfluence"
+    );
+
+    let second = p.sync_once("e2e").await.expect("run 2");
+    assert_eq!(second.counts().failed, 0, "{:?}", second.report);
+    assert!(
+        second
+            .report
+            .iter()
+            .flat_map(|r| &r.outcomes)
+            .any(|o| o.result == Ok("adopted"))
+    );
+    assert_eq!(w.em.groups().len(), 9, "no duplicate");
+    assert!(p.store.intents(None).await.expect("intents").is_empty());
+    assert_eq!(
+        p.store
+            .links(Some("newsletter"))
+            .await
+            .expect("links")
+            .len(),
+        9,
+        "no link lost"
+    );
+    // The adopted group is pushed again (its hash was unknown) and then left alone.
+    p.sync_once("e2e").await.expect("run 3");
+    w.em.running.controls.clear_log();
+    let fourth = p.sync_once("e2e").await.expect("run 4");
+    assert_eq!((writes(&w), fourth.plan.writes()), ((0, 0), 0));
+}
+
+/// A crash after the create answered but before the link was committed leaves an intent
+/// and a group on the target. iSpring stores no key: the intent is what makes the group
+/// found by name ours.
+#[tokio::test]
+async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
+    let w = world("crash-before-link").await;
+    let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let p = connect(&w).await;
+    let planned = p.dry_run().await.expect("plan");
+    let unit = planned
+        .plan
+        .units
+        .iter()
+        .find(|u| u.target == "lms" && u.source_id == canadians)
+        .expect("Canadians is planned for lms");
+    p.store
+        .record_intent(&Intent {
+            source_provider: ProviderKind::GoSquared,
+            source_id: canadians.clone(),
+            target: "lms".into(),
+            target_provider: ProviderKind::Ispring,
+            stable_key: unit.stable_key.clone(),
+            group_name: unit.group_name.clone(),
+            payload_hash: "interrupted".into(),
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("intent recorded");
+    w.is.add_group(&unit.group_name, Some(canada_rule()));
+
+    let run = p.sync_once("e2e").await.expect("run");
+    assert_eq!(run.counts().failed, 0, "{:?}", run.report);
+    let named: Vec<_> =
+        w.is.groups()
+            .into_iter()
+            .filter(|g| g.name == unit.group_name)
+            .collect();
+    assert_eq!(named.len(), 1, "exactly one target group, adopted");
+    assert!(p.store.intents(None).await.expect("intents").is_empty());
+}
+
+/// Without an intent, a group that merely has the same name is not sgsync's: it is
+/// reported, never adopted (and so never archived or deleted later).
+#[tokio::test]
+async fn a_same_named_group_without_an_intent_is_not_adopted() {
+    let w = world("not-ours").await;
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
+    w.is.add_group("Canadians", Some(canada_rule()));
+    let p = connect(&w).await;
+    let run = p.sync_once("e2e").await.expect("run");
+    let failures: Vec<_> = run
+        .report
+        .iter()
+        .flat_map(|r| &r.outcomes)
+        .filter(|o| o.result.is_err())
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(format!("{:?}", failures[0].result).contains("not created by sgsync"));
+    assert_eq!(run.exit_code(), 2);
+    assert!(p.store.links(Some("lms")).await.expect("links").is_empty());
 }
