@@ -1,5 +1,5 @@
-//! Turning settings into a running pipeline. (The cron loop and health endpoint of
-//! `sgsync run` will live here too.)
+//! Turning settings into a running pipeline, and `sgsync run`: the long-running loop
+//! that syncs on the cron schedule, one run at a time, until told to stop.
 
 use crate::config::Settings;
 use crate::engine::apply::Target;
@@ -7,7 +7,10 @@ use crate::engine::plan::TargetPolicy;
 use crate::engine::run::Pipeline;
 use crate::providers::ProviderError;
 use crate::store::{Store, StoreError};
+use chrono::Utc;
+use std::future::Future;
 use std::sync::Arc;
+use tracing::{error, info, warn};
 
 /// Why a pipeline could not be put together (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -45,4 +48,57 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
         maps,
         store,
     })
+}
+
+/// Syncs on `schedule` until `shutdown` completes. One run at a time: ticks that fall
+/// while a run is going are skipped and logged (the next run reads the whole source
+/// anyway). A stop request during a run lets it finish — its in-flight calls complete
+/// and it is recorded — then the loop ends.
+pub async fn run_on_schedule(
+    pipeline: &Pipeline,
+    schedule: &cron::Schedule,
+    once_at_start: bool,
+    holder: &str,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut first = once_at_start;
+    loop {
+        if !first {
+            let Some(next) = schedule.upcoming(Utc).next() else {
+                warn!("the schedule has no further time; stopping");
+                return;
+            };
+            let wait = (next - Utc::now()).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = &mut shutdown => { info!("stop requested; no run in progress"); return; }
+            }
+        }
+        first = false;
+        let started = Utc::now();
+        let run = pipeline.sync_once(holder);
+        tokio::pin!(run);
+        let (result, stop) = tokio::select! {
+            result = &mut run => (result, false),
+            _ = &mut shutdown => {
+                info!("stop requested; finishing the current run first");
+                (run.await, true)
+            }
+        };
+        match result {
+            Ok(summary) => {
+                info!(outcome = %summary.outcome, counts = ?summary.counts(), "run finished")
+            }
+            Err(e) => error!("run could not complete: {e}"),
+        }
+        let now = Utc::now();
+        let missed = schedule.after(&started).take_while(|t| *t < now).count();
+        if missed > 0 {
+            warn!(missed, "ticks fell during the run and were skipped");
+        }
+        if stop {
+            return;
+        }
+    }
 }

@@ -59,6 +59,13 @@ enum Command {
     /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed, 1 the run
     /// could not start (config, store, lock held, source unreachable).
     Sync,
+    /// The long-running service (systemd): syncs on `[schedule] cron`, one run at a time;
+    /// SIGTERM or Ctrl-C lets the current run finish and be recorded, then exits 0.
+    Run {
+        /// Run once right away instead of waiting for the first tick.
+        #[arg(long)]
+        once_at_start: bool,
+    },
     /// What a sync would do, without writing anything anywhere.
     Plan {
         /// The plan as JSON instead of a table.
@@ -137,6 +144,7 @@ fn main() -> ExitCode {
     let outcome = match command {
         Command::Translate { from, to, file } => run_translate(from, to, config, &file),
         Command::Sync => run_async(sync(config)),
+        Command::Run { once_at_start } => run_async(serve(config, once_at_start)),
         Command::Plan { json } => run_async(plan(config, json)),
         Command::Status => run_async(status(config)),
         Command::Demo => run_async(demo()),
@@ -622,5 +630,19 @@ async fn forget(config: Option<&Path>, target: String, yes: bool) -> Result<Exit
     }
     let n = store.forget_links(&target).await?;
     println!("forgot {n} link(s) to {target:?}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode> {
+    let settings = sgsync::config::load(config)?;
+    let p = pipeline(&settings).await?;
+    tracing::info!(schedule = %settings.schedule_text, "sgsync run: waiting for the schedule");
+    let shutdown = async {
+        if let Err(e) = wait_for_shutdown().await {
+            tracing::error!("cannot listen for signals, stopping: {e:#}");
+        }
+    };
+    sgsync::daemon::run_on_schedule(&p, &settings.schedule, once_at_start, &holder(), shutdown)
+        .await;
     Ok(ExitCode::SUCCESS)
 }

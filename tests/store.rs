@@ -469,3 +469,26 @@ async fn missing_directory_is_an_open_error_naming_the_path() {
     assert!(msg.contains("does not exist"), "{msg}");
     assert!(!path.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_openers_of_a_new_database_all_succeed() {
+    for round in 0..5 {
+        let path = std::env::temp_dir().join(format!(
+            "sgsync-store-race-{}-{round}.db",
+            std::process::id()
+        ));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                tokio::spawn(async move { sgsync::store::Store::open(&path).await.map(|_| ()) })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.await.expect("task joins");
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}

@@ -465,3 +465,69 @@ async fn a_same_named_group_without_an_intent_is_not_adopted() {
     assert_eq!(run.exit_code(), 2);
     assert!(p.store.links(Some("lms")).await.expect("links").is_empty());
 }
+
+/// `sgsync run` as systemd runs it: syncs on the schedule, and SIGTERM ends it with
+/// exit 0 after the current run is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
+    let w = world("daemon").await;
+    let file = w.db.with_extension("toml");
+    std::fs::write(&file, config(&w)).expect("config written");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
+        .args([
+            "--config",
+            &file.display().to_string(),
+            "run",
+            "--once-at-start",
+        ])
+        .env("SGSYNC__SCHEDULE__CRON", "* * * * * *")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("sgsync run starts");
+    let store = sgsync::store::Store::open(&w.db)
+        .await
+        .expect("store opens");
+    // Bounded wait: at most 20 s for two finished runs (one at start, one on a tick).
+    let mut finished = 0;
+    for _ in 0..200 {
+        let runs = store.recent_runs(10).await.unwrap_or_default();
+        finished = runs
+            .iter()
+            .filter(|r| r.outcome == RunOutcome::Succeeded)
+            .count();
+        if finished >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if finished < 2 {
+        let _ = child.kill();
+        let out = child.wait_with_output().expect("child output");
+        panic!(
+            "runs on schedule: {finished}; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+    let runs = store.recent_runs(100).await.expect("runs");
+    assert!(
+        runs.iter().all(|r| r.outcome != RunOutcome::Running),
+        "every run recorded as finished: {runs:?}"
+    );
+    assert_eq!(
+        w.em.groups().len(),
+        9,
+        "no duplicates across scheduled runs"
+    );
+    let _ = std::fs::remove_file(&file);
+}

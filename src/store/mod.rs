@@ -28,6 +28,30 @@ use std::time::Duration;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A handle on the state database; cheap to clone (it wraps a connection pool).
+/// Attempts at opening and migrating a database another process may be creating too.
+const OPEN_ATTEMPTS: u32 = 5;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// `attempt()` until it succeeds or [`OPEN_ATTEMPTS`] are spent, waiting a little longer
+/// each time; the last error is returned.
+async fn retried<T, E, F, Fut>(mut attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(_) if tries < OPEN_ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(tries))).await;
+                tries += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
@@ -86,13 +110,19 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(open_err)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
+        // Two processes creating the file at once (a CronJob and `sgsync status`) can
+        // collide: switching a new file to WAL takes an exclusive lock that does not wait
+        // on busy_timeout, and SQLite gives migrations no cross-process lock, so the loser
+        // fails on a table the winner just created. Each migration runs in a transaction,
+        // so a failed attempt leaves nothing behind, and a retry finds it applied.
+        let pool = retried(|| {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.clone())
+        })
+        .await
+        .map_err(open_err)?;
+        retried(|| MIGRATOR.run(&pool))
             .await
             .map_err(|source| StoreError::Migrate {
                 path: path.to_path_buf(),
