@@ -32,6 +32,10 @@ struct Cli {
     /// failed, 1 the run could not start. The same as `sgsync sync`.
     #[arg(long)]
     sync_now: bool,
+    /// Log lines as `human` text or one `json` object per line (journald, Kubernetes).
+    /// Default: human on a terminal, JSON otherwise. Level filter: `RUST_LOG`.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -111,6 +115,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum SeedArg {
     /// The nine real GoSquared groups, an iSpring department tree, emfluence contacts.
@@ -125,7 +135,7 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let config = cli.config.as_deref();
     let command = match (cli.command, cli.sync_now) {
         (Some(_), true) => {
@@ -228,14 +238,24 @@ fn load_maps(config: Option<&Path>) -> Result<Maps> {
     Maps::from_config(&mapping).with_context(|| format!("{}: invalid mapping", path.display()))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors).
-fn init_logging() {
+/// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors; `sgsync run`
+/// logs each run at info).
+fn init_logging(format: Option<LogFormat>) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sgsync::daemon=info"));
+    let format = format.unwrap_or(if std::io::stderr().is_terminal() {
+        LogFormat::Human
+    } else {
+        LogFormat::Json
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
 }
 
 fn run_async(job: impl std::future::Future<Output = Result<ExitCode>>) -> Result<ExitCode> {

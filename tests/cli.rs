@@ -235,3 +235,24 @@ fn sync_now_refuses_a_config_it_cannot_use_with_exit_1() {
         "--sync-now with a subcommand is a usage error"
     );
 }
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sgsync"))
+        .args(["--log-format", "json", "demo"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("sgsync runs");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "the runs are logged: {stderr}");
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["fields"]["message"].is_string(),
+            "{line}"
+        );
+    }
+}
