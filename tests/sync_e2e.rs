@@ -531,3 +531,192 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// Two `--sync-now` at once (a CronJob and a manual run): one runs, the other exits 1
+/// saying the lock is held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
+    let w = world("two-processes").await;
+    // Slow answers keep the first run going while the second starts.
+    w.em.running.controls.set_plan(FaultPlan {
+        latency: Duration::from_millis(200),
+        ..FaultPlan::default()
+    });
+    let file = w.db.with_extension("toml");
+    std::fs::write(&file, config(&w)).expect("config written");
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
+            .args(["--config", &file.display().to_string(), "--sync-now"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sgsync starts")
+    };
+    let first = spawn();
+    let store = sgsync::store::Store::open(&w.db)
+        .await
+        .expect("store opens");
+    // Bounded wait (≤ 10 s) until the first run is under way.
+    for _ in 0..100 {
+        let runs = store.recent_runs(1).await.unwrap_or_default();
+        if runs
+            .first()
+            .is_some_and(|r| r.outcome == RunOutcome::Running)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second = spawn();
+    let (a, b) =
+        tokio::task::spawn_blocking(move || (first.wait_with_output(), second.wait_with_output()))
+            .await
+            .expect("join");
+    let (a, b) = (a.expect("first exits"), b.expect("second exits"));
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(b.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&b.stderr).contains("holds the run lock"),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert_eq!(
+        w.em.groups().len(),
+        9,
+        "one run's worth of groups, no duplicates"
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+/// iSpring Learn as the source → GoSquared + emfluence.
+#[tokio::test]
+async fn ispring_as_the_source() {
+    let w = World {
+        gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+            .await
+            .expect("GoSquared sandbox"),
+        is: ispring::sandbox::Sandbox::start(Seed::Demo)
+            .await
+            .expect("iSpring sandbox"),
+        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+            .await
+            .expect("emfluence sandbox"),
+        db: std::env::temp_dir().join(format!(
+            "sgsync-e2e-ispring-source-{}.db",
+            std::process::id()
+        )),
+    };
+    let job = w.is.add_group(
+        "Sales Managers",
+        Some(vec![vec![ispring::wire::WireRule {
+            attribute_type: 3,
+            attribute_id: Some("JOB_TITLE".into()),
+            operator: 1,
+            value: "Sales Manager".into(),
+        }]]),
+    );
+    let toml = format!(
+        r#"
+[source]
+provider = "ispring"
+rate_limit_per_minute = 60000
+[source.ispring]
+soap_url = "{is}/soap"
+rest_url = "{is}"
+[source.ispring.credentials]
+kind = "token"
+token_url = "{is}/api/v3/token"
+client_id = "{is_id}"
+client_secret = "{is_secret}"
+
+[targets.crm]
+provider = "gosquared"
+rate_limit_per_minute = 60000
+[targets.crm.gosquared]
+base_url = "{gs}"
+api_key = "{gs_key}"
+site_token = "{gs_site}"
+
+[targets.newsletter]
+provider = "emfluence"
+on_lossy = "push"
+rate_limit_per_minute = 60000
+[targets.newsletter.emfluence]
+base_url = "{em}"
+token = "{em_token}"
+
+[mapping.attributes.job_title]
+gosquared = "custom.job_title"
+ispring_field = "JOB_TITLE"
+[mapping.gosquared_operators]
+equals = "=="
+[store]
+path = "{db}"
+"#,
+        gs = w.gs.url(),
+        gs_key = gosquared::sandbox::API_KEY,
+        gs_site = gosquared::sandbox::SITE_TOKEN,
+        is = w.is.url(),
+        is_id = ispring::sandbox::CLIENT_ID,
+        is_secret = ispring::sandbox::CLIENT_SECRET,
+        em = w.em.url(),
+        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        db = w.db.display(),
+    );
+    let settings =
+        load_str("ispring-source.toml", &toml, &[]).unwrap_or_else(|e| panic!("config: {e}"));
+    let p = pipeline(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("pipeline: {e}"));
+
+    let first = p.sync_once("e2e").await.expect("run 1");
+    assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
+    let smart = w.is.smart_groups().len();
+    assert_eq!(
+        w.em.groups().len(),
+        smart,
+        "every iSpring smart group reaches emfluence"
+    );
+    let crm = w.gs.groups();
+    assert_eq!(
+        crm.len(),
+        1,
+        "only the job-title rule fits GoSquared (departments do not): {crm:?}"
+    );
+    assert_eq!(crm[0].name, "Sales Managers");
+    assert_eq!(
+        serde_json::Value::Array(crm[0].filters.clone()),
+        json!([{"key": "property", "path": "custom.job_title", "operator": "==", "value": "Sales Manager"}])
+    );
+    let skipped: Vec<_> = first
+        .plan
+        .units
+        .iter()
+        .filter(|u| u.target == "crm" && u.action.label() == "skip")
+        .collect();
+    assert_eq!(skipped.len(), smart - 1);
+    assert!(
+        first
+            .plan
+            .units
+            .iter()
+            .any(|u| u.source_id == job && u.target == "crm" && u.action.label() == "create")
+    );
+
+    w.gs.running.controls.clear_log();
+    w.em.running.controls.clear_log();
+    let second = p.sync_once("e2e").await.expect("run 2");
+    assert_eq!(second.plan.writes(), 0);
+    assert_eq!(
+        w.gs.running
+            .controls
+            .count(&reqwest::Method::POST, "smartgroups"),
+        0
+    );
+    assert_eq!(writes(&w).1, 0);
+}
