@@ -32,6 +32,10 @@ struct Cli {
     /// failed, 1 the run could not start. The same as `sgsync sync`.
     #[arg(long)]
     sync_now: bool,
+    /// With --sync-now: fetch, translate and print the plan, writing nothing anywhere
+    /// (the same as `sgsync plan`).
+    #[arg(long, requires = "sync_now")]
+    dry_run: bool,
     /// Log lines as `human` text or one `json` object per line (journald, Kubernetes).
     /// Default: human on a terminal, JSON otherwise. Level filter: `RUST_LOG`.
     #[arg(long, global = true, value_enum)]
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(2);
         }
+        (None, true) if cli.dry_run => Command::Plan { json: false },
         (None, true) => Command::Sync,
         (Some(command), false) => command,
         (None, false) => {

@@ -314,6 +314,13 @@ async fn operator_commands_sync_status_check_resync_forget() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out.matches("): ok").count(), 3, "{out}");
 
+    let (code, out, err) = call(vec!["--sync-now", "--dry-run"])
+        .await
+        .expect("dry run");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("11 write(s)"), "{out}");
+    assert!(w.em.groups().is_empty(), "a dry run writes nothing");
+
     let (code, out, err) = call(vec!["--sync-now"]).await.expect("sync");
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("created 11"), "{out}");
@@ -719,4 +726,74 @@ path = "{db}"
         0
     );
     assert_eq!(writes(&w).1, 0);
+}
+
+/// The run's future dropped while creates are in flight (what a crash does to it): the
+/// next run marks the dead run interrupted, resolves the intents by lookup, and ends
+/// with exactly one target group per source group and every link recorded.
+#[tokio::test]
+async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
+    let w = world("dropped").await;
+    w.em.running.controls.set_plan(FaultPlan {
+        latency: Duration::from_millis(300),
+        only_paths: vec!["groups/save".into()],
+        ..FaultPlan::default()
+    });
+    let p = connect(&w).await;
+    let cut = tokio::time::timeout(Duration::from_millis(600), p.sync_once("e2e")).await;
+    assert!(cut.is_err(), "the run was still going when dropped");
+    let in_flight = p.store.intents(None).await.expect("intents").len();
+    assert!(
+        in_flight > 0,
+        "creates were in flight when the run was dropped"
+    );
+    // Let the requests already sent land, as they would on a real server.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.em.running.controls.set_plan(FaultPlan::default());
+
+    let next = p.sync_once("e2e").await.expect("the next run");
+    assert_eq!(next.counts().failed, 0, "{:?}", next.report);
+    let names: std::collections::HashSet<_> = w.em.groups().into_iter().map(|g| g.name).collect();
+    assert_eq!(w.em.groups().len(), 9, "no duplicate");
+    assert_eq!(names.len(), 9);
+    assert_eq!(
+        p.store
+            .links(Some("newsletter"))
+            .await
+            .expect("links")
+            .len(),
+        9,
+        "no link lost"
+    );
+    assert!(p.store.intents(None).await.expect("intents").is_empty());
+    let runs = p.store.recent_runs(10).await.expect("runs");
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.outcome == RunOutcome::Interrupted)
+            .count(),
+        1,
+        "{runs:?}"
+    );
+    assert!(p.store.integrity_check().await.expect("integrity check"));
+}
+
+/// `on_source_deleted = "delete"` on iSpring, the one target that can delete.
+#[tokio::test]
+async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() {
+    let w = world("delete-policy").await;
+    let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let p = connect_with(&w, &[("SGSYNC__TARGETS__LMS__ON_SOURCE_DELETED", "delete")]).await;
+    p.sync_once("e2e").await.expect("run 1");
+    assert_eq!(w.is.smart_groups().len(), 1);
+    assert!(w.gs.remove_group(&canadians));
+    let run = p.sync_once("e2e").await.expect("run 2");
+    assert_eq!(run.counts().failed, 0, "{:?}", run.report);
+    assert!(w.is.smart_groups().is_empty(), "deleted on iSpring");
+    assert!(
+        p.store
+            .link(ProviderKind::GoSquared, &canadians, "lms")
+            .await
+            .expect("link read")
+            .is_none()
+    );
 }

@@ -131,6 +131,14 @@ impl Pipeline {
     }
 
     async fn locked_run(&self) -> Result<RunSummary, RunError> {
+        // We hold the lock, so a run still marked running died without recording its end.
+        let stale = self.store.interrupt_stale_runs().await?;
+        if stale > 0 {
+            warn!(
+                stale,
+                "earlier run(s) ended without recording their outcome; marked interrupted"
+            );
+        }
         let run_id = self.store.start_run(false).await?;
         let plan = match self.plan().await {
             Ok(plan) => plan,

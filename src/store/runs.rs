@@ -93,6 +93,23 @@ impl Store {
         Ok(done.last_insert_rowid())
     }
 
+    /// Marks every run still recorded as `running` as `interrupted`: called by the holder
+    /// of the run lock, when no other run can be going, so those runs died (killed,
+    /// crashed, or their future dropped) before they could record their end.
+    pub async fn interrupt_stale_runs(&self) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET outcome = ?, finished_at = ?, error = ? WHERE outcome = ?",
+        )
+        .bind(RunOutcome::Interrupted.as_str())
+        .bind(fmt_ts(Utc::now()))
+        .bind("the run ended before recording its outcome (process killed or crashed)")
+        .bind(RunOutcome::Running.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(query("mark stale runs"))?;
+        Ok(done.rows_affected())
+    }
+
     /// Records how a run ended; `false` if there is no run `id`.
     pub async fn finish_run(
         &self,
