@@ -3,6 +3,7 @@
 //! reads and plans only: it takes no lock and writes nothing anywhere.
 
 use super::apply::{Report, Target, apply};
+use super::materialise::{MemberOptions, MemberReport, materialise};
 use super::plan::{Plan, Snapshot, TargetPolicy, plan};
 use crate::mapping::Maps;
 use crate::providers::{Provider, ProviderError};
@@ -32,6 +33,8 @@ pub struct RunSummary {
     pub plan: Plan,
     /// `None` for a dry run.
     pub report: Option<Report>,
+    /// Membership units: done, or for a dry run planned.
+    pub membership: MemberReport,
     pub outcome: RunOutcome,
 }
 
@@ -82,10 +85,20 @@ impl Pipeline {
     /// Reads the source and plans, writing nothing anywhere.
     pub async fn dry_run(&self) -> Result<RunSummary, RunError> {
         let plan = self.plan().await?;
+        let membership = materialise(
+            &plan,
+            self.source.as_ref(),
+            &self.targets,
+            &self.store,
+            None,
+            MemberOptions::default(),
+        )
+        .await;
         Ok(RunSummary {
             run_id: None,
             plan,
             report: None,
+            membership,
             outcome: RunOutcome::Succeeded,
         })
     }
@@ -102,12 +115,21 @@ impl Pipeline {
 
     /// One full run under the run lock, recorded in the store.
     pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
+        self.sync_once_with(holder, MemberOptions::default()).await
+    }
+
+    /// [`Self::sync_once`] with options (`--allow-mass-removal`).
+    pub async fn sync_once_with(
+        &self,
+        holder: &str,
+        options: MemberOptions,
+    ) -> Result<RunSummary, RunError> {
         self.store
             .acquire_lock(holder, LOCK_LEASE, Utc::now())
             .await?;
         let renewal = self.keep_lock(holder);
         let result = self
-            .locked_run()
+            .locked_run(options)
             .instrument(info_span!("run", holder))
             .await;
         renewal.abort();
@@ -130,7 +152,7 @@ impl Pipeline {
         })
     }
 
-    async fn locked_run(&self) -> Result<RunSummary, RunError> {
+    async fn locked_run(&self, options: MemberOptions) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = self.store.interrupt_stale_runs().await?;
         if stale > 0 {
@@ -168,7 +190,18 @@ impl Pipeline {
             run_id,
         )
         .await;
-        let outcome = if report.failed() > 0 {
+        // After the groups: a group created this run gets its members in the same run.
+        let membership = materialise(
+            &plan,
+            self.source.as_ref(),
+            &self.targets,
+            &self.store,
+            Some(run_id),
+            options,
+        )
+        .await;
+        // A held mass removal is reported like a failure (exit 2): someone should look.
+        let outcome = if report.failed() > 0 || membership.failed() > 0 || membership.held() > 0 {
             RunOutcome::Partial
         } else {
             RunOutcome::Succeeded
@@ -181,6 +214,7 @@ impl Pipeline {
             run_id: Some(run_id),
             plan,
             report: Some(report),
+            membership,
             outcome,
         })
     }

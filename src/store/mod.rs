@@ -12,9 +12,11 @@
 mod intents;
 mod links;
 mod lock;
+mod members;
 mod runs;
 pub mod types;
 
+pub use members::{MemberKey, Membership, MembershipEnd};
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

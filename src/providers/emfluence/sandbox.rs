@@ -157,6 +157,35 @@ impl Sandbox {
         id
     }
 
+    /// Turns a group Static or Dynamic, as an edit in the emfluence UI would.
+    pub fn set_kind(&self, id: i64, kind: GroupKind) {
+        if let Some(g) = self.state.lock().groups.get_mut(&id) {
+            g.kind = kind;
+        }
+    }
+
+    /// The emails of a group's members, sorted: membership state for tests.
+    pub fn member_emails(&self, id: i64) -> Vec<String> {
+        let world = self.state.lock();
+        let mut emails: Vec<String> = world
+            .groups
+            .get(&id)
+            .map(|g| {
+                g.members
+                    .iter()
+                    .filter_map(|c| world.contacts.get(c).map(|c| c.email.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        emails.sort();
+        emails
+    }
+
+    /// Adds a contact as if imported by hand; returns its id.
+    pub fn add_contact(&self, email: &str, first: &str, last: &str) -> i64 {
+        self.state.lock().new_contact(email, first, last)
+    }
+
     pub fn set_protected(&self, id: i64, protected: bool) {
         if let Some(g) = self.state.lock().groups.get_mut(&id) {
             g.protected = protected;

@@ -795,6 +795,43 @@ pub fn parse_group_detail(text: &str) -> Result<GroupDetail, WireError> {
     })
 }
 
+/// A user of REST `GET /user` (`UserV2`: `userId`, `fields.email`, `fields.first_name`,
+/// `fields.last_name`; the spec shows JSON, the XML element names are [inferred] by
+/// the same pattern as the other REST answers: root `<response>`, one `<user>` each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+pub fn parse_users(text: &str) -> Result<Vec<User>, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    rest_error(&root)?;
+    root.find_all("user")
+        .into_iter()
+        .map(|u| {
+            let field = |name: &str| -> Result<Option<String>, WireError> {
+                let Some(fields) = u.child("fields")? else {
+                    return Ok(None);
+                };
+                Ok(fields
+                    .child(name)?
+                    .map(|e| e.text.trim().to_owned())
+                    .filter(|t| !t.is_empty()))
+            };
+            Ok(User {
+                id: required_text(u, "userId")?,
+                email: field("email")?,
+                first_name: field("first_name")?,
+                last_name: field("last_name")?,
+            })
+        })
+        .collect()
+}
+
 /// One `<department>` of `getDepartments` (ispring.md §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Department {
