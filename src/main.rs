@@ -36,6 +36,10 @@ struct Cli {
     /// (the same as `sgsync plan`).
     #[arg(long, requires = "sync_now")]
     dry_run: bool,
+    /// With --sync-now / `sync`: apply member removals the mass-removal guard would hold
+    /// back (a group's member count dropping by more than `max_removal_fraction`).
+    #[arg(long, global = true)]
+    allow_mass_removal: bool,
     /// Log lines as `human` text or one `json` object per line (journald, Kubernetes).
     /// Default: human on a terminal, JSON otherwise. Level filter: `RUST_LOG`.
     #[arg(long, global = true, value_enum)]
@@ -79,6 +83,10 @@ enum Command {
         /// The plan as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also the first few emails each membership unit would add (and the target
+        /// contact ids it would remove).
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Recent runs, and every link with its fidelity, last result and last error.
     Status,
@@ -148,7 +156,10 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(2);
         }
-        (None, true) if cli.dry_run => Command::Plan { json: false },
+        (None, true) if cli.dry_run => Command::Plan {
+            json: false,
+            verbose: false,
+        },
         (None, true) => Command::Sync,
         (Some(command), false) => command,
         (None, false) => {
@@ -158,9 +169,9 @@ fn main() -> ExitCode {
     };
     let outcome = match command {
         Command::Translate { from, to, file } => run_translate(from, to, config, &file),
-        Command::Sync => run_async(sync(config)),
+        Command::Sync => run_async(sync(config, cli.allow_mass_removal)),
         Command::Run { once_at_start } => run_async(serve(config, once_at_start)),
-        Command::Plan { json } => run_async(plan(config, json)),
+        Command::Plan { json, verbose } => run_async(plan(config, json, verbose)),
         Command::Status => run_async(status(config)),
         Command::Demo => run_async(demo()),
         Command::Check => run_async(check(config)),
@@ -347,10 +358,12 @@ fn holder() -> String {
     format!("sgsync pid {} on {host}", std::process::id())
 }
 
-async fn sync(config: Option<&Path>) -> Result<ExitCode> {
+async fn sync(config: Option<&Path>, allow_mass_removal: bool) -> Result<ExitCode> {
     let p = connect(config).await?;
-    let summary = p.sync_once(&holder()).await?;
+    let options = sgsync::engine::materialise::MemberOptions { allow_mass_removal };
+    let summary = p.sync_once_with(&holder(), options).await?;
     println!("{}", summary.plan);
+    print!("{}", summary.membership.render(false));
     let c = summary.counts();
     println!(
         "run {}: {} — created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
@@ -372,16 +385,31 @@ async fn sync(config: Option<&Path>) -> Result<ExitCode> {
             }
         }
     }
+    for o in &summary.membership.outcomes {
+        if let Err(e) = &o.result {
+            eprintln!("failed: {} → {} (members): {e}", o.source_id, o.target);
+        } else if o.held() {
+            eprintln!(
+                "held: {} → {} (members): removals held back; see above, or rerun with --allow-mass-removal",
+                o.source_id, o.target
+            );
+        }
+    }
     Ok(ExitCode::from(summary.exit_code()))
 }
 
-async fn plan(config: Option<&Path>, json: bool) -> Result<ExitCode> {
+async fn plan(config: Option<&Path>, json: bool, verbose: bool) -> Result<ExitCode> {
     let p = connect(config).await?;
     let summary = p.dry_run().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary.plan.summary())?);
+        let mut value = serde_json::to_value(summary.plan.summary())?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert("membership".to_owned(), summary.membership.to_json());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("{}", summary.plan);
+        print!("{}", summary.membership.render(verbose));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -426,6 +454,35 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
                 .map(|e| format!("  error: {e}"))
                 .unwrap_or_default()
         );
+    }
+    let memberships = store.memberships().await?;
+    if !memberships.is_empty() {
+        println!("Members (materialised into static groups; fidelity snapshot):");
+        for m in memberships {
+            println!(
+                "  {}:{} → {}  {} member(s){}  as of {}  {}{}{}",
+                m.source_provider,
+                m.source_id,
+                m.target,
+                m.member_count,
+                if m.without_email > 0 {
+                    format!(" ({} source people without an email)", m.without_email)
+                } else {
+                    String::new()
+                },
+                m.synced_at.map_or_else(
+                    || "never".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S").to_string()
+                ),
+                m.last_result.as_deref().unwrap_or("-"),
+                m.held_reason
+                    .map(|r| format!("  HELD ({} run(s)): {r}", m.held_runs))
+                    .unwrap_or_default(),
+                m.last_error
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default(),
+            );
+        }
     }
     let intents = store.intents(None).await?;
     if !intents.is_empty() {
@@ -529,17 +586,20 @@ async fn demo_steps(
         em.url()
     );
 
+    let dry = p.dry_run().await?;
     println!(
-        "== 1. plan: what a sync would do (nothing is written)\n{}\n",
-        p.dry_run().await?.plan
+        "== 1. plan: what a sync would do (nothing is written)\n{}\n{}",
+        dry.plan,
+        dry.membership.render(true)
     );
 
     let first = p.sync_once(&holder()).await?;
     println!(
-        "== 2. first sync: {} ({:?}), {} write call(s)\n",
+        "== 2. first sync: {} ({:?}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
         first.outcome,
         first.counts(),
-        write_calls()
+        write_calls(),
+        first.membership.render(false)
     );
     print_status(&p.store).await?;
 
@@ -564,9 +624,31 @@ async fn demo_steps(
         third.counts(),
         write_calls()
     );
-    println!("{}\n", third.plan);
+    println!("{}\n{}", third.plan, third.membership.render(false));
+
+    // People move: one new American arrives, one Canadian-now-American leaves.
+    clear();
+    gs.add_person(serde_json::json!({
+        "id": "user-demo-new",
+        "email": "Nina.Okonkwo@Example.ORG",
+        "name": "Nina Okonkwo",
+        "last": {"seen": chrono::Utc::now().to_rfc3339(), "location": {"country": {"code": "US"}}},
+        "totals": {"visits": 3},
+    }));
+    gs.set_property(
+        "user-002",
+        "last.location.country.code",
+        serde_json::json!("FR"),
+    );
+    let fourth = p.sync_once(&holder()).await?;
+    println!(
+        "== 5. people entered and left the source groups: {}, {} write call(s) — only the difference is sent\n{}",
+        fourth.outcome,
+        write_calls(),
+        fourth.membership.render(true)
+    );
     print_status(&p.store).await?;
-    Ok(ExitCode::from(third.exit_code()))
+    Ok(ExitCode::from(fourth.exit_code()))
 }
 
 async fn check(config: Option<&Path>) -> Result<ExitCode> {

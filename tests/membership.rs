@@ -563,3 +563,59 @@ path = "{db}"
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
+
+#[test]
+fn membership_settings_are_validated_with_the_key_named() {
+    let base = |target: &str| {
+        format!(
+            r#"
+[source]
+provider = "gosquared"
+[source.gosquared]
+api_key = "k"
+site_token = "t"
+{target}
+"#
+        )
+    };
+    let ispring = r#"
+[targets.lms]
+provider = "ispring"
+membership = "always"
+[targets.lms.ispring]
+soap_url = "https://lms.example/soap"
+[targets.lms.ispring.credentials]
+kind = "login"
+account_url = "https://lms.example"
+email = "a@b.c"
+password = "p"
+"#;
+    let err = load_str("m.toml", &base(ispring), &[]).unwrap_err();
+    assert_eq!(err.key(), Some("targets.lms.membership"), "{err}");
+    assert!(err.to_string().contains("only emfluence"), "{err}");
+    let emfluence = |extra: &str| {
+        base(&format!(
+            "[targets.news]\nprovider = \"emfluence\"\n{extra}\n[targets.news.emfluence]\ntoken = \"x\"\n"
+        ))
+    };
+    let err = load_str("m.toml", &emfluence("max_removal_fraction = 1.5"), &[]).unwrap_err();
+    assert_eq!(
+        err.key(),
+        Some("targets.news.max_removal_fraction"),
+        "{err}"
+    );
+    let err = load_str("m.toml", &emfluence("mass_removal_confirm_runs = 1"), &[]).unwrap_err();
+    assert_eq!(
+        err.key(),
+        Some("targets.news.mass_removal_confirm_runs"),
+        "{err}"
+    );
+    let err = load_str("m.toml", &emfluence("membership = \"sometimes\""), &[]).unwrap_err();
+    assert_eq!(err.key(), Some("targets.news.membership"), "{err}");
+    let ok = load_str("m.toml", &emfluence(""), &[]).unwrap();
+    assert_eq!(
+        ok.targets[0].membership.mode,
+        sgsync::engine::members::MembershipMode::Always,
+        "emfluence defaults to always"
+    );
+}

@@ -86,6 +86,111 @@ impl MemberReport {
     }
 }
 
+impl MemberReport {
+    /// One line per unit (`members  target  group  snapshot  +adds -removals …`), and
+    /// with `verbose` the first entering emails and leaving contact ids.
+    pub fn render(&self, verbose: bool) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for o in &self.outcomes {
+            let counts = match &o.result {
+                Ok("planned") => format!("+{} -{}", o.to_add, o.to_remove),
+                _ => format!("+{} -{}", o.added, o.removed),
+            };
+            let _ = write!(
+                out,
+                "{:<10} {:<12} {:<40} {:<10} {counts} → {} member(s) (was {})",
+                "members",
+                o.target,
+                truncate(&o.group_name, 40),
+                "snapshot",
+                o.total,
+                o.last_total,
+            );
+            if o.without_email > 0 {
+                let _ = write!(out, ", {} without an email", o.without_email);
+            }
+            match (&o.result, &o.guard) {
+                (Err(e), _) => {
+                    let _ = write!(out, "  FAILED: {e}");
+                }
+                (_, Some(Removals::Held(why) | Removals::Allowed(why))) => {
+                    let _ = write!(out, "  {why}");
+                }
+                (Ok(r), _) => {
+                    let _ = write!(out, "  {r}");
+                }
+            }
+            out.push('\n');
+            if verbose {
+                if !o.add_preview.is_empty() {
+                    let more = o.to_add.saturating_sub(o.add_preview.len());
+                    let _ = writeln!(
+                        out,
+                        "           adds: {}{}",
+                        o.add_preview.join(", "),
+                        if more > 0 {
+                            format!(" … and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                if !o.remove_preview.is_empty() {
+                    let more = o.to_remove.saturating_sub(o.remove_preview.len());
+                    let _ = writeln!(
+                        out,
+                        "           removals (target contact ids; emails are not stored): {}{}",
+                        o.remove_preview.join(", "),
+                        if more > 0 {
+                            format!(" … and {more} more")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// The units as JSON for `plan --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.outcomes
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "source_id": o.source_id,
+                        "target": o.target,
+                        "group_name": o.group_name,
+                        "fidelity": "snapshot",
+                        "members": o.total,
+                        "last_members": o.last_total,
+                        "without_email": o.without_email,
+                        "adds": o.to_add,
+                        "removals": o.to_remove,
+                        "added": o.added,
+                        "removed": o.removed,
+                        "held": match &o.guard { Some(Removals::Held(why)) => Some(why), _ => None },
+                        "error": o.result.as_ref().err(),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
 /// Why a membership unit failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MemberError {
