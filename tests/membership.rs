@@ -619,3 +619,51 @@ password = "p"
         "emfluence defaults to always"
     );
 }
+
+/// The run's future dropped while contacts are being created (what a crash does to it):
+/// the next run sends what was not recorded, and no contact or member is doubled or lost.
+#[tokio::test]
+async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
+    let w = world("dropped").await;
+    let group = w.gs.add_group("Acme people", acme());
+    for i in 0..3 {
+        w.gs.add_person(person(i, "Acme Ltd", true));
+    }
+    for i in 3..9 {
+        w.gs.add_person(person(i, "Globex", true));
+    }
+    let p = connect(&w, "", "").await;
+    p.sync_once("t").await.expect("run 1");
+    let gid = target_group(&w, &group);
+    let contacts = w.em.contacts().len();
+    for i in 3..9 {
+        join(&w, i);
+    }
+    w.em.running
+        .controls
+        .set_plan(sgsync::providers::sandbox::FaultPlan {
+            latency: Duration::from_millis(150),
+            only_paths: vec!["contacts/save".into()],
+            ..Default::default()
+        });
+    let cut = tokio::time::timeout(Duration::from_millis(700), p.sync_once("t")).await;
+    assert!(cut.is_err(), "the run was still going when dropped");
+    // Let the request already sent land, as it would on a real server.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    w.em.running.controls.set_plan(Default::default());
+    let done_before = w.em.member_emails(gid).len();
+    assert!(
+        (3..9).contains(&done_before),
+        "cut mid-way: {done_before} members"
+    );
+
+    let next = p.sync_once("t").await.expect("the next run");
+    assert_eq!(next.outcome, RunOutcome::Succeeded, "{:?}", next.membership);
+    assert_members(&w, gid, expected(0..9));
+    assert_eq!(
+        w.em.contacts().len(),
+        contacts + 6,
+        "no contact created twice"
+    );
+    assert_eq!(p.store.memberships().await.unwrap()[0].member_count, 9);
+}
