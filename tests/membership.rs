@@ -667,3 +667,47 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
     );
     assert_eq!(p.store.memberships().await.unwrap()[0].member_count, 9);
 }
+
+/// Two people whose addresses differ only in the local part's case are two members to
+/// sgsync (RFC 5321 lets a server tell them apart) but one contact to emfluence, which
+/// matches emails case-insensitively: the contact leaves the group only when both left.
+#[tokio::test]
+async fn addresses_differing_in_local_case_share_one_contact_safely() {
+    let w = world("case").await;
+    let group = w.gs.add_group("Acme people", acme());
+    for (i, email) in [(1, "Ann.Case@example.com"), (2, "ann.case@EXAMPLE.com")] {
+        w.gs.add_person(json!({
+            "id": format!("p{i:05}"), "email": email, "name": "Ann Case",
+            "company": {"name": "Acme Ltd"},
+        }));
+    }
+    let p = connect(&w, "max_removal_fraction = 1.0", "").await;
+    let first = p.sync_once("t").await.expect("run 1");
+    assert_eq!(only(&first).total, 2, "two members by hash");
+    let gid = target_group(&w, &group);
+    assert_eq!(w.em.member_emails(gid).len(), 1, "one contact");
+    leave(&w, 1);
+    w.em.running.controls.clear_log();
+    let second = p.sync_once("t").await.expect("run 2");
+    assert_eq!(
+        second.outcome,
+        RunOutcome::Succeeded,
+        "{:?}",
+        second.membership
+    );
+    assert_eq!(
+        calls(&w, "removeContacts"),
+        0,
+        "the contact still stands for p00002"
+    );
+    assert_eq!(w.em.member_emails(gid).len(), 1);
+    leave(&w, 2);
+    w.em.running.controls.clear_log();
+    p.sync_once("t").await.expect("run 3");
+    assert_eq!(calls(&w, "removeContacts"), 1);
+    assert!(w.em.member_emails(gid).is_empty());
+    w.em.running.controls.clear_log();
+    let fourth = p.sync_once("t").await.expect("run 4");
+    assert_eq!(only(&fourth).result, Ok("unchanged"));
+    assert_eq!(write_calls(&w), 0);
+}

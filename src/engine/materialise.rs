@@ -20,7 +20,7 @@ use crate::providers::members::{GroupKind, MemberSource, MemberTarget};
 use crate::providers::{Provider, ProviderError};
 use crate::store::{MemberKey, MembershipEnd, Store, StoreError};
 use chrono::Utc;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tracing::{Instrument, info, info_span, warn};
 
 use super::apply::Target;
@@ -579,23 +579,25 @@ async fn add(
         .iter()
         .filter(|m| !known.contains_key(&m.hash))
         .collect();
+    // Sorted by id: two addresses differing only in the local part's case are two
+    // members to us but may be one contact to the target; they share a batch and a row.
     let mut batch_members: Vec<(&MemberHash, &String)> = known.iter().collect();
-    batch_members.sort();
+    batch_members.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
     for chunk in batch_members.chunks(writer.batch_limit().max(1)) {
-        let ids: Vec<String> = chunk.iter().map(|(_, id)| (*id).clone()).collect();
+        let mut ids: Vec<String> = chunk.iter().map(|(_, id)| (*id).clone()).collect();
+        ids.dedup();
         let rows = writer.add(group, &ids).await?;
-        let hash_of: HashMap<&String, &MemberHash> =
-            chunk.iter().map(|(h, id)| (*id, *h)).collect();
+        let hashes_of = group_by_id(chunk);
         let mut ok = Vec::new();
         let mut stale = Vec::new();
         for row in &rows {
-            let Some(hash) = hash_of.get(&row.id) else {
+            let Some(hashes) = hashes_of.get(&row.id) else {
                 continue;
             };
             if row.ok {
-                ok.push(((*hash).clone(), row.id.clone()));
+                ok.extend(hashes.iter().map(|h| ((*h).clone(), row.id.clone())));
             } else if row.unknown_contact {
-                stale.push((*hash).clone());
+                stale.extend(hashes.iter().map(|h| (*h).clone()));
             } else {
                 done.refused
                     .push(row.error.clone().unwrap_or_else(|| "refused".to_owned()));
@@ -630,6 +632,17 @@ async fn add(
     Ok(())
 }
 
+/// The hashes behind each contact id of a batch.
+fn group_by_id<'a>(
+    chunk: &[(&'a MemberHash, &'a String)],
+) -> HashMap<&'a String, Vec<&'a MemberHash>> {
+    let mut by_id: HashMap<&String, Vec<&MemberHash>> = HashMap::new();
+    for (h, id) in chunk {
+        by_id.entry(*id).or_default().push(*h);
+    }
+    by_id
+}
+
 /// Leaving members, from the group only, in batches.
 async fn remove(
     writer: &dyn MemberTarget,
@@ -656,21 +669,45 @@ async fn remove(
         );
         store.record_removed(key, &orphans).await?;
     }
-    let mut pairs: Vec<(&MemberHash, &String)> = ids.iter().collect();
-    pairs.sort();
+    // A contact that still stands for a member who stays (an address differing only in
+    // the local part's case: one contact to the target) stays in the group; only the
+    // leaving hash is forgotten.
+    let leaving: HashSet<&MemberHash> = removes.iter().collect();
+    let contact_list: Vec<String> = ids.values().cloned().collect();
+    let still_held: HashSet<String> = store
+        .members_with_contacts(key, &contact_list)
+        .await?
+        .into_iter()
+        .filter(|(h, _)| !leaving.contains(h))
+        .map(|(_, id)| id)
+        .collect();
+    let kept: Vec<MemberHash> = ids
+        .iter()
+        .filter(|(_, id)| still_held.contains(*id))
+        .map(|(h, _)| h.clone())
+        .collect();
+    if !kept.is_empty() {
+        store.record_removed(key, &kept).await?;
+        done.removed += kept.len();
+    }
+    let mut pairs: Vec<(&MemberHash, &String)> = ids
+        .iter()
+        .filter(|(_, id)| !still_held.contains(*id))
+        .collect();
+    pairs.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
     for chunk in pairs.chunks(writer.batch_limit().max(1)) {
-        let batch: Vec<String> = chunk.iter().map(|(_, id)| (*id).clone()).collect();
+        let mut batch: Vec<String> = chunk.iter().map(|(_, id)| (*id).clone()).collect();
+        batch.dedup();
         let rows = writer.remove(group, &batch).await?;
-        let hash_of: HashMap<&String, &MemberHash> =
-            chunk.iter().map(|(h, id)| (*id, *h)).collect();
+        let hashes_of = group_by_id(chunk);
         let mut gone = Vec::new();
         for row in &rows {
-            let Some(hash) = hash_of.get(&row.id) else {
+            let Some(hashes) = hashes_of.get(&row.id) else {
                 continue;
             };
             // A contact the target no longer knows is not in the group either.
             if row.ok || row.unknown_contact {
-                gone.push((*hash).clone());
+                gone.extend(hashes.iter().map(|h| (*h).clone()));
             } else {
                 done.refused
                     .push(row.error.clone().unwrap_or_else(|| "refused".to_owned()));

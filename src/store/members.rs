@@ -289,6 +289,37 @@ impl Store {
         Ok(found)
     }
 
+    /// The link's members (hash, contact id) whose contact id is one of `ids`.
+    pub async fn members_with_contacts(
+        &self,
+        key: MemberKey<'_>,
+        ids: &[String],
+    ) -> Result<Vec<(MemberHash, String)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT m.email_hash, c.contact_id FROM members AS m
+                 JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
+                 WHERE m.source_provider = ? AND m.source_id = ? AND m.target = ?
+                   AND c.contact_id IN ({marks})"
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+                .bind(key.source_provider.as_str())
+                .bind(key.source_id)
+                .bind(key.target);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            let rows = q
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("read members by contact"))?;
+            found.extend(rows.into_iter().map(|(h, id)| (MemberHash(h), id)));
+        }
+        Ok(found)
+    }
+
     /// A contact id the target no longer knows.
     pub async fn forget_contact_ids(
         &self,
