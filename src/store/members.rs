@@ -409,3 +409,114 @@ impl Store {
         rows.into_iter().map(Membership::try_from).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Link;
+
+    fn hash(s: &str) -> MemberHash {
+        MemberHash(format!("h-{s}"))
+    }
+
+    fn link(source_id: &str) -> Link {
+        Link {
+            source_provider: ProviderKind::GoSquared,
+            source_id: source_id.to_owned(),
+            target: "news".to_owned(),
+            target_provider: ProviderKind::Emfluence,
+            target_id: "1001".to_owned(),
+            stable_key: format!("sgsync:gosquared:{source_id}"),
+            group_name: "G".to_owned(),
+            payload_hash: None,
+            fidelity: "lossy".to_owned(),
+            fidelity_reasons: String::new(),
+            last_result: None,
+            last_error: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn members_are_recorded_per_batch_counted_and_go_with_their_link() {
+        let path = std::env::temp_dir().join(format!(
+            "sgsync-store-members-{}-{}.db",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open(&path).await.unwrap();
+        store.upsert_link(&link("g1")).await.unwrap();
+        let key = MemberKey {
+            source_provider: ProviderKind::GoSquared,
+            source_id: "g1",
+            target: "news",
+        };
+        assert_eq!(store.synced_members(key).await.unwrap(), None);
+        store
+            .init_members(key, &[(hash("a"), "1".into())])
+            .await
+            .unwrap();
+        // Replaying a batch is harmless; 1000 rows cross the multi-row chunk size.
+        let batch: Vec<(MemberHash, String)> = (0..1000)
+            .map(|i| (hash(&i.to_string()), (100 + i).to_string()))
+            .collect();
+        store.record_added(key, &batch).await.unwrap();
+        store.record_added(key, &batch).await.unwrap();
+        let (hashes, held) = store.synced_members(key).await.unwrap().unwrap();
+        assert_eq!((hashes.len(), held), (1001, 0));
+        assert_eq!(store.memberships().await.unwrap()[0].member_count, 1001);
+        let ids = store
+            .contact_ids("news", &[hash("a"), hash("7"), hash("zz")])
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[&hash("7")], "107");
+        store
+            .record_removed(
+                key,
+                &batch[..400]
+                    .iter()
+                    .map(|(h, _)| h.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.memberships().await.unwrap()[0].member_count, 601);
+        let with = store
+            .members_with_contacts(key, &["1".into(), "107".into()])
+            .await
+            .unwrap();
+        assert_eq!(with, [(hash("a"), "1".to_owned())], "107 was removed");
+        store
+            .finish_members(
+                key,
+                &MembershipEnd {
+                    without_email: 3,
+                    synced_at: None,
+                    held_runs: 2,
+                    held_reason: Some("held"),
+                    result: "held",
+                    error: None,
+                },
+            )
+            .await
+            .unwrap();
+        let m = &store.memberships().await.unwrap()[0];
+        assert_eq!((m.without_email, m.held_runs), (3, 2));
+        assert_eq!(m.synced_at, None);
+        // Forgetting the link forgets its members (ON DELETE CASCADE).
+        assert!(
+            store
+                .delete_link(ProviderKind::GoSquared, "g1", "news")
+                .await
+                .unwrap()
+        );
+        assert!(store.memberships().await.unwrap().is_empty());
+        assert_eq!(store.synced_members(key).await.unwrap(), None);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}

@@ -1659,3 +1659,29 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod user_list_tests {
+    use super::*;
+
+    #[test]
+    fn users_are_read_by_local_name_with_optional_fields() {
+        let xml = r#"<?xml version="1.0"?>
+<response>
+  <user><userId>u1</userId><fields><login>ada</login><email> Ada@Example.com </email>
+    <first_name>Ada</first_name><last_name>Lovelace</last_name></fields></user>
+  <user><userId>u2</userId><fields><login>nobody</login></fields></user>
+</response>"#;
+        let users = parse_users(xml).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].email.as_deref(), Some("Ada@Example.com"));
+        assert_eq!(users[0].first_name.as_deref(), Some("Ada"));
+        assert_eq!(
+            users[1].email, None,
+            "no email: counted by the engine, not an error"
+        );
+        assert!(parse_users("<response><user><fields/></user></response>").is_err());
+        let fault = "<response><code>403</code><message>Permission denied</message></response>";
+        assert!(matches!(parse_users(fault), Err(WireError::Fault { .. })));
+    }
+}
