@@ -18,24 +18,22 @@ fn active() -> std::sync::MutexGuard<'static, Option<ProgressBar>> {
 /// One run's bar; hidden unless [`RunProgress::new`] was told to show it.
 pub struct RunProgress {
     bar: ProgressBar,
+    show: bool,
 }
 
 impl RunProgress {
     /// `show`: stderr is a terminal and the log format is human (the caller knows).
     pub fn new(show: bool) -> Self {
-        let bar = if show {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} units ({elapsed})")
-            {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_prefix("sync");
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
-        RunProgress { bar }
+        // Hidden until the run knows its units: nothing is drawn for a run that fails
+        // before planning.
+        let bar = ProgressBar::hidden();
+        if let Ok(style) =
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} units ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix("sync");
+        RunProgress { bar, show }
     }
 
     /// Removes the bar from the screen.
@@ -55,11 +53,13 @@ impl Drop for RunProgress {
 
 impl Progress for RunProgress {
     fn started(&self, units: usize) {
-        if self.bar.is_hidden() {
+        if !self.show {
             return;
         }
         self.bar.set_length(units as u64);
         self.bar.set_position(0);
+        self.bar.reset_elapsed();
+        self.bar.set_draw_target(ProgressDrawTarget::stderr());
         *active() = Some(self.bar.clone());
     }
 
