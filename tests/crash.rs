@@ -488,13 +488,19 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
         })
         .count();
     let sum = |f: fn(&TrialFigures) -> usize| all.iter().map(f).sum::<usize>();
+    let mut restarts: Vec<usize> = all.iter().map(|f| f.runs - 1).collect();
+    restarts.sort_unstable();
     println!(
-        "crash test, seed {seed}: {trials} trials, {} runs ({} restarts), {} kills mid-run, {} with intents in flight, {} runs exited 2, {lost_on_creates} creates with a lost answer",
+        "crash test, seed {seed}: {trials} trials, {} runs ({} restarts; per trial min {} median {} max {}), {} kills mid-run, {} with intents in flight, {} runs exited 2, {lost_on_creates} creates with a lost answer, {} trial(s) reached the {KILLED_RUNS}-kill cap",
         sum(|f| f.runs),
         sum(|f| f.runs - 1),
+        restarts.first().unwrap_or(&0),
+        restarts.get(restarts.len() / 2).unwrap_or(&0),
+        restarts.last().unwrap_or(&0),
         sum(|f| f.kills_mid_run),
         sum(|f| f.kills_with_intents),
         sum(|f| f.exited_2),
+        all.iter().filter(|f| f.runs > KILLED_RUNS).count(),
     );
     // The harness must have cut runs, or it proved nothing.
     assert!(sum(|f| f.kills_mid_run) > 0, "no run was killed mid-flight");
