@@ -12,8 +12,8 @@
 //! over which the kill moment is drawn).
 //!
 //! `cargo test --test crash` runs 5 trials; the full harness is
-//! `SGSYNC_CRASH_TRIALS=50 cargo test --release --test crash -- --nocapture`
-//! (`SGSYNC_CRASH_SEED=<n>` replays a seed).
+//! `SGSYNC_CRASH_TRIALS=50 cargo test --test crash killed_runs -- --nocapture`
+//! (`SGSYNC_CRASH_SEED=<n>` replays a seed; the figures in the README used 20261123).
 
 use serde_json::{Value as Json, json};
 use sgsync::providers::sandbox::{Fault, FaultPlan, Seed};
@@ -287,6 +287,8 @@ struct TrialFigures {
     kills_mid_run: usize,
     kills_with_intents: usize,
     exited_2: usize,
+    /// Runs that took the run lock over from a killed predecessor.
+    takeovers: usize,
 }
 
 /// The invariants after a completed trial, against the reference world.
@@ -448,6 +450,12 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
             let end = tokio::task::spawn_blocking(move || w.run(kill_after))
                 .await
                 .expect("join");
+            if world
+                .log_text()
+                .contains("took over the run lock from a process that is gone")
+            {
+                figures.takeovers += 1;
+            }
             match end {
                 RunEnd::Exited { code: Some(0), .. } => break,
                 RunEnd::Exited { code: Some(2), .. } => figures.exited_2 += 1,
@@ -468,12 +476,13 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
         }
         assert_converged(trial, seed, &world, &store, &reference).await;
         println!(
-            "trial {trial:2}: {change}; expected run {:>4} ms; runs {} (killed mid-run {}, with intents in flight {}, exit 2 {})",
+            "trial {trial:2}: {change}; expected run {:>4} ms; runs {} (killed mid-run {}, with intents in flight {}, exit 2 {}, lock taken over {})",
             expected.as_millis(),
             figures.runs,
             figures.kills_mid_run,
             figures.kills_with_intents,
-            figures.exited_2
+            figures.exited_2,
+            figures.takeovers
         );
         all.push(figures);
     }
@@ -491,7 +500,7 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
     let mut restarts: Vec<usize> = all.iter().map(|f| f.runs - 1).collect();
     restarts.sort_unstable();
     println!(
-        "crash test, seed {seed}: {trials} trials, {} runs ({} restarts; per trial min {} median {} max {}), {} kills mid-run, {} with intents in flight, {} runs exited 2, {lost_on_creates} creates with a lost answer, {} trial(s) reached the {KILLED_RUNS}-kill cap",
+        "crash test, seed {seed}: {trials} trials, {} runs ({} restarts; per trial min {} median {} max {}), {} kills mid-run, {} with intents in flight, {} runs exited 2, {lost_on_creates} creates with a lost answer, {} run(s) took the lock over from a killed one, {} trial(s) reached the {KILLED_RUNS}-kill cap",
         sum(|f| f.runs),
         sum(|f| f.runs - 1),
         restarts.first().unwrap_or(&0),
@@ -500,6 +509,7 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
         sum(|f| f.kills_mid_run),
         sum(|f| f.kills_with_intents),
         sum(|f| f.exited_2),
+        sum(|f| f.takeovers),
         all.iter().filter(|f| f.runs > KILLED_RUNS).count(),
     );
     // The harness must have cut runs, or it proved nothing.

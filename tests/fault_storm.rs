@@ -12,7 +12,7 @@
 //! sandboxes received.
 //!
 //! `cargo test --test fault_storm` runs one seed with a small source; the figures in the
-//! README come from `SGSYNC_STORM_SEEDS=5 cargo test --test fault_storm -- --nocapture`.
+//! README come from `SGSYNC_STORM_SEEDS=8 cargo test --test fault_storm -- --nocapture`.
 
 use serde_json::{Value as Json, json};
 use sgsync::config::load_str;
