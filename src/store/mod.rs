@@ -15,6 +15,7 @@ mod lock;
 mod runs;
 pub mod types;
 
+pub use lock::{LockGrant, ProcessId};
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
