@@ -30,6 +30,8 @@ pub const ENV_SEPARATOR: &str = "__";
 /// Every 15 minutes, at second 0 (the `cron` crate's six-field form, seconds first).
 pub const DEFAULT_CRON: &str = "0 */15 * * * *";
 pub const DEFAULT_STORE_PATH: &str = "/var/lib/sgsync/sgsync.db";
+/// Loopback only: the endpoint has no authentication.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const MAX_CONCURRENCY: usize = 64;
 /// Keys ending in this, inside a provider block, name a file holding the secret.
@@ -62,6 +64,9 @@ pub struct RawConfig {
     /// HTTP knobs shared by every provider; unset keys keep the provider's defaults.
     #[serde(default)]
     pub http: RawHttp,
+    /// The health and metrics endpoint of `sgsync run`.
+    #[serde(default)]
+    pub metrics: RawMetrics,
 }
 
 /// `[source]`: `provider` plus exactly the matching block, e.g. `[source.gosquared]`.
@@ -155,6 +160,39 @@ fn default_store_path() -> PathBuf {
     PathBuf::from(DEFAULT_STORE_PATH)
 }
 
+/// `[metrics]`: where `sgsync run` serves `/healthz`, `/readyz` and `/metrics`
+/// (`--sync-now` serves nothing; it can write a textfile instead).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Serve the endpoint at all. Default `true`.
+    #[serde(default = "default_metrics_enabled")]
+    pub enabled: bool,
+    /// An IP address and port (host names are not resolved). Default
+    /// `"127.0.0.1:9464"`: loopback only, because the endpoint has no authentication; any
+    /// other address (e.g. `"0.0.0.0:9464"` in a container scraped from outside) must be
+    /// written here. Port 0 picks a free port, which is logged.
+    #[serde(default = "default_metrics_listen")]
+    pub listen: String,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            enabled: default_metrics_enabled(),
+            listen: default_metrics_listen(),
+        }
+    }
+}
+
+fn default_metrics_enabled() -> bool {
+    true
+}
+
+fn default_metrics_listen() -> String {
+    DEFAULT_METRICS_LISTEN.to_owned()
+}
+
 /// `[http]`: every key optional; unset keys keep [`HttpSettings::for_provider`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +225,9 @@ pub struct Settings {
     /// The cron expression as written, for messages and `status`.
     pub schedule_text: String,
     pub store_path: PathBuf,
+    /// Where `sgsync run` serves its health and metrics endpoint; `None` when
+    /// `[metrics] enabled = false`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The file read, if any (the default path may be absent: environment only).
     pub file: Option<PathBuf>,
 }
@@ -611,6 +652,7 @@ impl Loader {
         if raw.store.path.as_os_str().is_empty() {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
+        let metrics_listen = self.metrics_listen(&raw.metrics)?;
         Ok(Settings {
             source,
             targets,
@@ -618,7 +660,32 @@ impl Loader {
             schedule,
             schedule_text: raw.schedule.cron,
             store_path: raw.store.path,
+            metrics_listen,
             file: self.file.clone(),
+        })
+    }
+
+    fn metrics_listen(
+        &self,
+        metrics: &RawMetrics,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        if !metrics.enabled {
+            return Ok(None);
+        }
+        let listen = metrics.listen.trim();
+        if listen.is_empty() {
+            return Err(self.invalid(
+                &["metrics", "listen"],
+                "is empty; set [metrics] enabled = false to serve no endpoint",
+            ));
+        }
+        listen.parse().map(Some).map_err(|_| {
+            self.invalid(
+                &["metrics", "listen"],
+                format!(
+                    "{listen:?} is not an IP address and port such as \"{DEFAULT_METRICS_LISTEN}\" (host names are not resolved)"
+                ),
+            )
         })
     }
 

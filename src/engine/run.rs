@@ -2,7 +2,7 @@
 //! source, plan, apply, record the outcome, let the lock go. A dry run (`sgsync plan`)
 //! reads and plans only: it takes no lock and writes nothing anywhere.
 
-use super::apply::{Report, Target, apply};
+use super::apply::{NoProgress, Progress, Report, Target, apply_with_progress};
 use super::plan::{Plan, Snapshot, TargetPolicy, plan};
 use crate::mapping::Maps;
 use crate::providers::{Provider, ProviderError};
@@ -106,6 +106,15 @@ impl Pipeline {
 
     /// One full run under the run lock, recorded in the store.
     pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
+        self.sync_once_with(holder, &NoProgress).await
+    }
+
+    /// [`Pipeline::sync_once`], telling `progress` as units finish.
+    pub async fn sync_once_with(
+        &self,
+        holder: &str,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, RunError> {
         let process = ProcessId::current();
         match self
             .store
@@ -122,7 +131,7 @@ impl Pipeline {
         }
         let renewal = self.keep_lock(holder);
         let result = self
-            .locked_run()
+            .locked_run(progress)
             .instrument(info_span!("run", holder))
             .await;
         renewal.abort();
@@ -149,7 +158,7 @@ impl Pipeline {
         })
     }
 
-    async fn locked_run(&self) -> Result<RunSummary, RunError> {
+    async fn locked_run(&self, progress: &dyn Progress) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = self.store.interrupt_stale_runs().await?;
         if stale > 0 {
@@ -179,12 +188,13 @@ impl Pipeline {
             }
         };
         info!(units = plan.units.len(), writes = plan.writes(), "planned");
-        let report = apply(
+        let report = apply_with_progress(
             &plan,
             self.source.kind(),
             &self.targets,
             &self.store,
             run_id,
+            progress,
         )
         .await;
         let outcome = if report.failed() > 0 {
