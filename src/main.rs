@@ -80,9 +80,6 @@ enum Command {
         /// Input file, or `-` for stdin.
         file: PathBuf,
     },
-    /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
-    /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
-    /// trying sgsync without touching a real account.
     /// One sync run: read the source, translate, push to every target, record it.
     /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed, 1 the run
     /// could not start (config, store, lock held, source unreachable).
@@ -133,6 +130,9 @@ enum Command {
     /// a second sync that writes nothing, then an edit at the source and the sync that
     /// carries it over. Touches nothing but loopback and a temporary file.
     Demo,
+    /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
+    /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
+    /// trying sgsync without touching a real account.
     Sandbox {
         /// What the sandboxes start with.
         #[arg(long, value_enum, default_value_t = SeedArg::Demo)]
@@ -440,13 +440,7 @@ async fn sync(
         c.orphaned,
         c.failed
     );
-    if let Some(report) = &summary.report {
-        for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
-            if let Err(e) = &o.result {
-                eprintln!("failed: {} → {} ({}): {e}", o.source_id, o.target, o.action);
-            }
-        }
-    }
+    // Failed units were logged as they happened ("unit failed", with the error).
     let code = summary.exit_code();
     Ok(ExitCode::from(if code == 0 && textfile_failed {
         1

@@ -343,6 +343,16 @@ async fn record(
         Ok(r) => (*r, None),
         Err(e) => ("failed", Some(e.as_str())),
     };
+    // Logged and recorded in one step, so JSON logs carry every failure as an event.
+    if let Some(e) = error {
+        warn!(
+            target_name = %unit.target,
+            source_id = %unit.source_id,
+            action = unit.action.label(),
+            error = %e,
+            "unit failed"
+        );
+    }
     if let Err(e) = store
         .record_event(
             run_id,
