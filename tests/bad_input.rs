@@ -855,7 +855,10 @@ async fn a_100_mb_answer_is_cut_at_the_cap() {
         (ErrorKind::BodyTooLarge, 1),
         "{err}"
     );
-    assert!(err.to_string().contains(&format!("{CAP}-byte cap")), "{err}");
+    assert!(
+        err.to_string().contains(&format!("{CAP}-byte cap")),
+        "{err}"
+    );
     drop(client);
     // The client hung up: the server could not write the 100 MB. What it did write is
     // the cap plus what the kernel's socket buffers took (up to ~36 MB on Linux with
@@ -985,4 +988,36 @@ async fn the_ispring_client_refuses_an_entity_bomb_answer() {
     assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
     assert!(err.to_string().contains("line 2: DOCTYPE refused"), "{err}");
     assert!(!err.to_string().contains("aaaaaaaaaaa"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_answer_with_a_repeated_field_is_refused() {
+    // The iSpring token answer is read into a struct: serde refuses a repeated field
+    // there by itself, so this door needs no code of ours; pinned down here.
+    let server = serve_fixed(
+        "application/json",
+        br#"{"access_token":"first","access_token":"second","expires_in":1800,"token_type":"bearer"}"#,
+    );
+    let client = ispring::client::IspringClient::new(
+        ispring::client::IspringConfig {
+            soap_url: format!("{}/soap", server.url),
+            soap_action: None,
+            rest_url: None,
+            credentials: ispring::client::IspringCredentials::Token {
+                token_url: format!("{}/api/v3/token", server.url),
+                client_id: "id".into(),
+                client_secret: secrecy::SecretString::from("s"),
+            },
+        },
+        settings(CAP),
+        Arc::new(Maps::default()),
+    )
+    .unwrap();
+    let err = client.check().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    assert!(
+        err.to_string().contains("duplicate field `access_token`"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("first") && !err.to_string().contains("second"));
 }

@@ -283,7 +283,10 @@ async fn no_secret_in_any_output_log_or_database() {
         r.stderr.len()
     );
     for dependency in ["hyper", "reqwest", "sqlx"] {
-        assert!(contains(&r.stderr, dependency), "{dependency} traces are on too");
+        assert!(
+            contains(&r.stderr, dependency),
+            "{dependency} traces are on too"
+        );
     }
     runs.push(r);
     w.gs.add_group(
