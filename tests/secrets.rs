@@ -484,4 +484,25 @@ async fn no_secret_in_any_output_log_or_database() {
         }
     }
     assert!(hits.is_empty(), "secrets leaked:\n{}", hits.join("\n"));
+
+    // In process too: the settings' Debug output, and the Display and Debug of every
+    // error a refused credential gives.
+    let settings = sgsync::config::load_with_env(Some(&wrong_secret), &[]).expect("loads");
+    let mut texts = vec![format!("{settings:?}")];
+    w.gs.set_credentials("rotated-key", "rotated-site");
+    w.em.set_token("rotated-token");
+    let maps = std::sync::Arc::new(settings.maps.clone());
+    let endpoints =
+        std::iter::once(&settings.source).chain(settings.targets.iter().map(|t| &t.endpoint));
+    for endpoint in endpoints {
+        let provider = endpoint.connect(maps.clone()).expect("client");
+        let err = provider.check().await.expect_err("refused");
+        assert_eq!(err.kind, sgsync::providers::ErrorKind::Auth, "{err}");
+        texts.push(format!("{err} {err:?}"));
+    }
+    for text in &texts {
+        for (secret, needle) in &needles {
+            assert!(!text.contains(needle.as_str()), "{secret:?} in {text}");
+        }
+    }
 }
