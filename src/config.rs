@@ -345,9 +345,22 @@ fn merged_tree(
         None => (PathBuf::from(DEFAULT_PATH), false),
     };
     let name = chosen.display().to_string();
-    match std::fs::metadata(&chosen) {
-        Ok(_) => {
-            let source = File::from(chosen.as_path()).format(FileFormat::Toml);
+    // Read here rather than by the `config` crate, which decodes lossily: a stray byte
+    // in a secret would silently become U+FFFD and fail later as "wrong credentials".
+    match std::fs::read(&chosen) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+                ConfigError::File {
+                    file: name.clone(),
+                    why: format!(
+                        "not UTF-8 text: invalid byte at line {line} (byte offset {})",
+                        valid.len()
+                    ),
+                }
+            })?;
+            let source = File::from_str(&text, FileFormat::Toml);
             Ok((Some(chosen), build(Some(source), env, &name)?))
         }
         // The default file may be absent: a container can be configured by environment
@@ -537,11 +550,11 @@ impl Loader {
             };
             let path = PathBuf::from(path);
             // The error carries the I/O reason only: the contents are never read into it.
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+            let text = read_secret_file(&path).map_err(|why| ConfigError::SecretFile {
                 whence: whence.clone(),
                 key: dotted.clone(),
                 path: path.clone(),
-                why: e.to_string(),
+                why,
             })?;
             let text = text
                 .strip_suffix("\r\n")
@@ -798,6 +811,32 @@ impl Loader {
             http: settings,
         })
     }
+}
+
+/// Largest secret file read. A secret is a short string; a path that names something
+/// else (`/dev/zero`, a log file) must fail, not fill the memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The text of a `*_file` secret, at most [`MAX_SECRET_FILE_BYTES`].
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_SECRET_FILE_BYTES} bytes; a secret file holds one short secret"
+        ));
+    }
+    // Only the position is reported: the bytes are the secret.
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The three optional provider blocks of a `[source]` or `[targets.<name>]`.
