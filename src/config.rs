@@ -30,6 +30,8 @@ pub const ENV_SEPARATOR: &str = "__";
 /// Every 15 minutes, at second 0 (the `cron` crate's six-field form, seconds first).
 pub const DEFAULT_CRON: &str = "0 */15 * * * *";
 pub const DEFAULT_STORE_PATH: &str = "/var/lib/sgsync/sgsync.db";
+/// Loopback only: the endpoint has no authentication.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 pub const DEFAULT_CONCURRENCY: usize = 4;
 pub const MAX_CONCURRENCY: usize = 64;
 /// Keys ending in this, inside a provider block, name a file holding the secret.
@@ -62,6 +64,9 @@ pub struct RawConfig {
     /// HTTP knobs shared by every provider; unset keys keep the provider's defaults.
     #[serde(default)]
     pub http: RawHttp,
+    /// The health and metrics endpoint of `sgsync run`.
+    #[serde(default)]
+    pub metrics: RawMetrics,
 }
 
 /// `[source]`: `provider` plus exactly the matching block, e.g. `[source.gosquared]`.
@@ -169,6 +174,39 @@ fn default_store_path() -> PathBuf {
     PathBuf::from(DEFAULT_STORE_PATH)
 }
 
+/// `[metrics]`: where `sgsync run` serves `/healthz`, `/readyz` and `/metrics`
+/// (`--sync-now` serves nothing; it can write a textfile instead).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// Serve the endpoint at all. Default `true`.
+    #[serde(default = "default_metrics_enabled")]
+    pub enabled: bool,
+    /// An IP address and port (host names are not resolved). Default
+    /// `"127.0.0.1:9464"`: loopback only, because the endpoint has no authentication; any
+    /// other address (e.g. `"0.0.0.0:9464"` in a container scraped from outside) must be
+    /// written here. Port 0 picks a free port, which is logged.
+    #[serde(default = "default_metrics_listen")]
+    pub listen: String,
+}
+
+impl Default for RawMetrics {
+    fn default() -> Self {
+        RawMetrics {
+            enabled: default_metrics_enabled(),
+            listen: default_metrics_listen(),
+        }
+    }
+}
+
+fn default_metrics_enabled() -> bool {
+    true
+}
+
+fn default_metrics_listen() -> String {
+    DEFAULT_METRICS_LISTEN.to_owned()
+}
+
 /// `[http]`: every key optional; unset keys keep [`HttpSettings::for_provider`].
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +239,9 @@ pub struct Settings {
     /// The cron expression as written, for messages and `status`.
     pub schedule_text: String,
     pub store_path: PathBuf,
+    /// Where `sgsync run` serves its health and metrics endpoint; `None` when
+    /// `[metrics] enabled = false`.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// The file read, if any (the default path may be absent: environment only).
     pub file: Option<PathBuf>,
 }
@@ -319,9 +360,22 @@ fn merged_tree(
         None => (PathBuf::from(DEFAULT_PATH), false),
     };
     let name = chosen.display().to_string();
-    match std::fs::metadata(&chosen) {
-        Ok(_) => {
-            let source = File::from(chosen.as_path()).format(FileFormat::Toml);
+    // Read here rather than by the `config` crate, which decodes lossily: a stray byte
+    // in a secret would silently become U+FFFD and fail later as "wrong credentials".
+    match std::fs::read(&chosen) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+                ConfigError::File {
+                    file: name.clone(),
+                    why: format!(
+                        "not UTF-8 text: invalid byte at line {line} (byte offset {})",
+                        valid.len()
+                    ),
+                }
+            })?;
+            let source = File::from_str(&text, FileFormat::Toml);
             Ok((Some(chosen), build(Some(source), env, &name)?))
         }
         // The default file may be absent: a container can be configured by environment
@@ -511,11 +565,11 @@ impl Loader {
             };
             let path = PathBuf::from(path);
             // The error carries the I/O reason only: the contents are never read into it.
-            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+            let text = read_secret_file(&path).map_err(|why| ConfigError::SecretFile {
                 whence: whence.clone(),
                 key: dotted.clone(),
                 path: path.clone(),
-                why: e.to_string(),
+                why,
             })?;
             let text = text
                 .strip_suffix("\r\n")
@@ -633,6 +687,7 @@ impl Loader {
         if raw.store.path.as_os_str().is_empty() {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
+        let metrics_listen = self.metrics_listen(&raw.metrics)?;
         Ok(Settings {
             source,
             targets,
@@ -640,6 +695,7 @@ impl Loader {
             schedule,
             schedule_text: raw.schedule.cron,
             store_path: raw.store.path,
+            metrics_listen,
             file: self.file.clone(),
         })
     }
@@ -688,6 +744,30 @@ impl Loader {
             guard.confirm_runs = n;
         }
         Ok(MembershipPolicy { mode, guard })
+    }
+
+    fn metrics_listen(
+        &self,
+        metrics: &RawMetrics,
+    ) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        if !metrics.enabled {
+            return Ok(None);
+        }
+        let listen = metrics.listen.trim();
+        if listen.is_empty() {
+            return Err(self.invalid(
+                &["metrics", "listen"],
+                "is empty; set [metrics] enabled = false to serve no endpoint",
+            ));
+        }
+        listen.parse().map(Some).map_err(|_| {
+            self.invalid(
+                &["metrics", "listen"],
+                format!(
+                    "{listen:?} is not an IP address and port such as \"{DEFAULT_METRICS_LISTEN}\" (host names are not resolved)"
+                ),
+            )
+        })
     }
 
     fn check_http(&self, http: &RawHttp) -> Result<(), ConfigError> {
@@ -806,6 +886,32 @@ struct RawMembership {
     membership: Option<MembershipMode>,
     max_removal_fraction: Option<f64>,
     mass_removal_confirm_runs: Option<u32>,
+}
+
+/// Largest secret file read. A secret is a short string; a path that names something
+/// else (`/dev/zero`, a log file) must fail, not fill the memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// The text of a `*_file` secret, at most [`MAX_SECRET_FILE_BYTES`].
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_SECRET_FILE_BYTES} bytes; a secret file holds one short secret"
+        ));
+    }
+    // Only the position is reported: the bytes are the secret.
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
 }
 
 /// The three optional provider blocks of a `[source]` or `[targets.<name>]`.

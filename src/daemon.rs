@@ -4,12 +4,13 @@
 use crate::config::Settings;
 use crate::engine::apply::Target;
 use crate::engine::plan::TargetPolicy;
-use crate::engine::run::Pipeline;
+use crate::engine::run::{Pipeline, RunError, RunSummary};
 use crate::providers::ProviderError;
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tracing::{error, info, warn};
 
 /// Why a pipeline could not be put together (exit code 1).
@@ -51,16 +52,74 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
     })
 }
 
-/// Syncs on `schedule` until `shutdown` completes. One run at a time: ticks that fall
-/// while a run is going are skipped and logged (the next run reads the whole source
-/// anyway). A stop request during a run lets it finish — its in-flight calls complete
-/// and it is recorded — then the loop ends.
+/// Told what the schedule loop does (health endpoints, metrics, systemd: see
+/// `observe`); every method does nothing by default.
+pub trait LoopObserver: Send + Sync {
+    /// The loop is about to wait for its first tick (or run at once).
+    fn loop_started(&self) {}
+    fn run_started(&self) {}
+    /// A run ended (or could not start) after `took`.
+    fn run_finished(&self, _result: &Result<RunSummary, RunError>, _took: Duration) {}
+    /// A stop was requested; a run in progress is let finish.
+    fn stopping(&self) {}
+    fn loop_ended(&self) {}
+}
+
+struct Unobserved;
+
+impl LoopObserver for Unobserved {}
+
+/// [`run_on_schedule_observed`] with nobody watching.
 pub async fn run_on_schedule(
     pipeline: &Pipeline,
     schedule: &cron::Schedule,
     once_at_start: bool,
     holder: &str,
     shutdown: impl Future<Output = ()>,
+) {
+    run_on_schedule_observed(
+        pipeline,
+        schedule,
+        once_at_start,
+        holder,
+        shutdown,
+        &Unobserved,
+    )
+    .await;
+}
+
+/// Syncs on `schedule` until `shutdown` completes. One run at a time: ticks that fall
+/// while a run is going are skipped and logged (the next run reads the whole source
+/// anyway). A stop request during a run lets it finish — its in-flight calls complete
+/// and it is recorded — then the loop ends. `observer` is told each step.
+pub async fn run_on_schedule_observed(
+    pipeline: &Pipeline,
+    schedule: &cron::Schedule,
+    once_at_start: bool,
+    holder: &str,
+    shutdown: impl Future<Output = ()>,
+    observer: &dyn LoopObserver,
+) {
+    observer.loop_started();
+    schedule_loop(
+        pipeline,
+        schedule,
+        once_at_start,
+        holder,
+        shutdown,
+        observer,
+    )
+    .await;
+    observer.loop_ended();
+}
+
+async fn schedule_loop(
+    pipeline: &Pipeline,
+    schedule: &cron::Schedule,
+    once_at_start: bool,
+    holder: &str,
+    shutdown: impl Future<Output = ()>,
+    observer: &dyn LoopObserver,
 ) {
     tokio::pin!(shutdown);
     let mut first = once_at_start;
@@ -73,20 +132,28 @@ pub async fn run_on_schedule(
             let wait = (next - Utc::now()).to_std().unwrap_or_default();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = &mut shutdown => { info!("stop requested; no run in progress"); return; }
+                _ = &mut shutdown => {
+                    info!("stop requested; no run in progress");
+                    observer.stopping();
+                    return;
+                }
             }
         }
         first = false;
         let started = Utc::now();
+        let clock = Instant::now();
+        observer.run_started();
         let run = pipeline.sync_once(holder);
         tokio::pin!(run);
         let (result, stop) = tokio::select! {
             result = &mut run => (result, false),
             _ = &mut shutdown => {
                 info!("stop requested; finishing the current run first");
+                observer.stopping();
                 (run.await, true)
             }
         };
+        observer.run_finished(&result, clock.elapsed());
         match result {
             Ok(summary) => {
                 info!(outcome = %summary.outcome, counts = ?summary.counts(), "run finished")

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod engine;
 pub mod mapping;
 pub mod model;
+pub mod observe;
 pub mod providers;
 pub mod store;
 pub mod translate;

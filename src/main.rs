@@ -2,17 +2,29 @@
 //! library, print, and turn outcomes into exit codes.
 
 use anyhow::{Context, Result, bail};
+use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use sgsync::daemon::pipeline;
-use sgsync::engine::run::Pipeline;
+use sgsync::engine::materialise::MemberOptions;
+use sgsync::engine::run::{Pipeline, RunSummary};
 use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
+use sgsync::observe::DaemonObserver;
+use sgsync::observe::health::Health;
+use sgsync::observe::metrics::Metrics;
+use sgsync::observe::notify::Notifier;
+use sgsync::observe::progress::{LogWriter, RunProgress};
+use sgsync::observe::server::Server;
+use sgsync::observe::summary::{LOCKED, RunRecord};
+use sgsync::observe::textfile;
 use sgsync::providers::sandbox::Seed;
 use sgsync::providers::{emfluence, gosquared, ispring};
 use sgsync::translate::{decode, translate};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Exit code when at least one group cannot be written in the target dialect.
 const EXIT_IMPOSSIBLE: u8 = 3;
@@ -40,6 +52,15 @@ struct Cli {
     /// back (a group's member count dropping by more than `max_removal_fraction`).
     #[arg(long, global = true)]
     allow_mass_removal: bool,
+    /// With --sync-now: also write the run's metrics to DIR/sgsync.prom for
+    /// node-exporter's textfile collector (replaced atomically).
+    #[arg(
+        long,
+        requires = "sync_now",
+        conflicts_with = "dry_run",
+        value_name = "DIR"
+    )]
+    textfile_dir: Option<PathBuf>,
     /// Log lines as `human` text or one `json` object per line (journald, Kubernetes).
     /// Default: human on a terminal, JSON otherwise. Level filter: `RUST_LOG`.
     #[arg(long, global = true, value_enum)]
@@ -64,13 +85,15 @@ enum Command {
         /// Input file, or `-` for stdin.
         file: PathBuf,
     },
-    /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
-    /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
-    /// trying sgsync without touching a real account.
     /// One sync run: read the source, translate, push to every target, record it.
     /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed, 1 the run
     /// could not start (config, store, lock held, source unreachable).
-    Sync,
+    Sync {
+        /// Also write the run's metrics to DIR/sgsync.prom for node-exporter's textfile
+        /// collector (replaced atomically).
+        #[arg(long, value_name = "DIR")]
+        textfile_dir: Option<PathBuf>,
+    },
     /// The long-running service (systemd): syncs on `[schedule] cron`, one run at a time;
     /// SIGTERM or Ctrl-C lets the current run finish and be recorded, then exits 0.
     Run {
@@ -116,6 +139,9 @@ enum Command {
     /// a second sync that writes nothing, then an edit at the source and the sync that
     /// carries it over. Touches nothing but loopback and a temporary file.
     Demo,
+    /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
+    /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
+    /// trying sgsync without touching a real account.
     Sandbox {
         /// What the sandboxes start with.
         #[arg(long, value_enum, default_value_t = SeedArg::Demo)]
@@ -147,8 +173,9 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let progress = init_logging(cli.log_format);
     let config = cli.config.as_deref();
+    let allow_mass_removal = cli.allow_mass_removal;
     let command = match (cli.command, cli.sync_now) {
         (Some(_), true) => {
             eprintln!(
@@ -160,7 +187,9 @@ fn main() -> ExitCode {
             json: false,
             verbose: false,
         },
-        (None, true) => Command::Sync,
+        (None, true) => Command::Sync {
+            textfile_dir: cli.textfile_dir,
+        },
         (Some(command), false) => command,
         (None, false) => {
             eprintln!("sgsync: no command given; see `sgsync --help`");
@@ -169,11 +198,16 @@ fn main() -> ExitCode {
     };
     let outcome = match command {
         Command::Translate { from, to, file } => run_translate(from, to, config, &file),
-        Command::Sync => run_async(sync(config, cli.allow_mass_removal)),
+        Command::Sync { textfile_dir } => run_async(sync(
+            config,
+            textfile_dir.as_deref(),
+            progress,
+            allow_mass_removal,
+        )),
         Command::Run { once_at_start } => run_async(serve(config, once_at_start)),
         Command::Plan { json, verbose } => run_async(plan(config, json, verbose)),
         Command::Status => run_async(status(config)),
-        Command::Demo => run_async(demo()),
+        Command::Demo => run_async(demo(progress)),
         Command::Check => run_async(check(config)),
         Command::Resync { target, group } => run_async(resync(config, target, group)),
         Command::Forget { target, yes } => run_async(forget(config, target, yes)),
@@ -255,23 +289,28 @@ fn load_maps(config: Option<&Path>) -> Result<Maps> {
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default: warnings and errors; `sgsync run`
-/// logs each run at info).
-fn init_logging(format: Option<LogFormat>) {
+/// logs each run at info, `--sync-now` its run summary). Returns whether a progress bar
+/// may be drawn: stderr is a terminal and the lines are human text.
+fn init_logging(format: Option<LogFormat>) -> bool {
     use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sgsync::daemon=info"));
-    let format = format.unwrap_or(if std::io::stderr().is_terminal() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("warn,sgsync::daemon=info,sgsync::observe=info")
+    });
+    let terminal = std::io::stderr().is_terminal();
+    let format = format.unwrap_or(if terminal {
         LogFormat::Human
     } else {
         LogFormat::Json
     });
+    // LogWriter lifts the progress bar off the screen while a line is written.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(LogWriter);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().with_current_span(true).try_init(),
     };
+    terminal && format == LogFormat::Human
 }
 
 fn run_async(job: impl std::future::Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
@@ -358,10 +397,63 @@ fn holder() -> String {
     format!("sgsync pid {} on {host}", std::process::id())
 }
 
-async fn sync(config: Option<&Path>, allow_mass_removal: bool) -> Result<ExitCode> {
-    let p = connect(config).await?;
-    let options = sgsync::engine::materialise::MemberOptions { allow_mass_removal };
-    let summary = p.sync_once_with(&holder(), options).await?;
+/// A run with the progress bar (when `show`).
+async fn sync_with_bar(
+    p: &Pipeline,
+    show: bool,
+) -> Result<RunSummary, sgsync::engine::run::RunError> {
+    sync_with_bar_and(p, show, MemberOptions::default()).await
+}
+
+/// [`sync_with_bar`] with membership options (`--allow-mass-removal`).
+async fn sync_with_bar_and(
+    p: &Pipeline,
+    show: bool,
+    options: MemberOptions,
+) -> Result<RunSummary, sgsync::engine::run::RunError> {
+    let progress = RunProgress::new(show);
+    let result = p
+        .sync_once_with_options(&holder(), &progress, options)
+        .await;
+    progress.finish();
+    result
+}
+
+/// `--sync-now`: one run, its summary as one log line, and with `--textfile-dir` its
+/// metrics in a textfile. Exit code: the run's (0, 2, or 1 when it could not start);
+/// a textfile that cannot be written after a run that succeeded makes it 1 — a
+/// directory unusable from the start is found before the run, which then does not start.
+async fn sync(
+    config: Option<&Path>,
+    textfile_dir: Option<&Path>,
+    show_progress: bool,
+    allow_mass_removal: bool,
+) -> Result<ExitCode> {
+    if let Some(dir) = textfile_dir {
+        textfile::check_dir(dir)?;
+    }
+    let mut settings = sgsync::config::load(config)?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.instrument(&mut settings);
+    let p = pipeline(&settings).await?;
+    let clock = Instant::now();
+    let options = MemberOptions { allow_mass_removal };
+    let result = sync_with_bar_and(&p, show_progress, options).await;
+    let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
+    record.log();
+    let mut textfile_failed = false;
+    // A run refused by the lock writes no textfile: the lock holder writes its own.
+    if let Some(dir) = textfile_dir
+        && record.outcome != LOCKED
+    {
+        metrics.record_run(&record);
+        metrics.seed_from_store(&p.store).await;
+        if let Err(e) = textfile::write(dir, &metrics.render_textfile()) {
+            eprintln!("sgsync: {e}");
+            textfile_failed = true;
+        }
+    }
+    let summary = result?;
     println!("{}", summary.plan);
     print!("{}", summary.membership.render(false));
     let c = summary.counts();
@@ -378,24 +470,13 @@ async fn sync(config: Option<&Path>, allow_mass_removal: bool) -> Result<ExitCod
         c.orphaned,
         c.failed
     );
-    if let Some(report) = &summary.report {
-        for o in report.outcomes.iter().filter(|o| o.result.is_err()) {
-            if let Err(e) = &o.result {
-                eprintln!("failed: {} → {} ({}): {e}", o.source_id, o.target, o.action);
-            }
-        }
-    }
-    for o in &summary.membership.outcomes {
-        if let Err(e) = &o.result {
-            eprintln!("failed: {} → {} (members): {e}", o.source_id, o.target);
-        } else if o.held() {
-            eprintln!(
-                "held: {} → {} (members): removals held back; see above, or rerun with --allow-mass-removal",
-                o.source_id, o.target
-            );
-        }
-    }
-    Ok(ExitCode::from(summary.exit_code()))
+    // Failed units were logged as they happened ("unit failed", with the error).
+    let code = summary.exit_code();
+    Ok(ExitCode::from(if code == 0 && textfile_failed {
+        1
+    } else {
+        code
+    }))
 }
 
 async fn plan(config: Option<&Path>, json: bool, verbose: bool) -> Result<ExitCode> {
@@ -499,7 +580,7 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
 
 const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 
-async fn demo() -> Result<ExitCode> {
+async fn demo(show_progress: bool) -> Result<ExitCode> {
     let gs = gosquared::sandbox::Sandbox::start(Seed::Demo)
         .await
         .context("starting the GoSquared sandbox")?;
@@ -544,7 +625,7 @@ async fn demo() -> Result<ExitCode> {
     .collect();
     let settings = sgsync::config::load_str("config/demo.toml", DEMO_CONFIG, &env)?;
     let p = pipeline(&settings).await?;
-    let result = demo_steps(&p, &gs, &is, &em, &canadians).await;
+    let result = demo_steps(&p, &gs, &is, &em, &canadians, show_progress).await;
     drop(p);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -558,6 +639,7 @@ async fn demo_steps(
     is: &ispring::sandbox::Sandbox,
     em: &emfluence::sandbox::Sandbox,
     canadians: &str,
+    show_progress: bool,
 ) -> Result<ExitCode> {
     let targets = [&is.running.controls, &em.running.controls];
     let write_calls = || -> usize {
@@ -593,7 +675,7 @@ async fn demo_steps(
         dry.membership.render(true)
     );
 
-    let first = p.sync_once(&holder()).await?;
+    let first = sync_with_bar(p, show_progress).await?;
     println!(
         "== 2. first sync: {} ({:?}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
         first.outcome,
@@ -604,7 +686,7 @@ async fn demo_steps(
     print_status(&p.store).await?;
 
     clear();
-    let second = p.sync_once(&holder()).await?;
+    let second = sync_with_bar(p, show_progress).await?;
     println!(
         "\n== 3. second sync, nothing changed at the source: {} ({:?}), {} write call(s)",
         second.outcome,
@@ -617,7 +699,7 @@ async fn demo_steps(
         canadians,
         vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "US"})],
     );
-    let third = p.sync_once(&holder()).await?;
+    let third = sync_with_bar(p, show_progress).await?;
     println!(
         "\n== 4. \"Canadians\" edited at the source (country is now US): {} ({:?}), {} write call(s)\n",
         third.outcome,
@@ -741,15 +823,52 @@ async fn forget(config: Option<&Path>, target: String, yes: bool) -> Result<Exit
 }
 
 async fn serve(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode> {
-    let settings = sgsync::config::load(config)?;
+    let mut settings = sgsync::config::load(config)?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
+    metrics.seed_from_store(&p.store).await;
+    let health = Arc::new(Health::default());
+    // Bound before the loop starts: a port in use is a start error (exit 1).
+    let server = match settings.metrics_listen {
+        Some(addr) => Some(Server::bind(addr, metrics.clone(), health.clone()).await?),
+        None => None,
+    };
+    let notifier = Arc::new(Notifier::new());
+    let endpoint = server.as_ref().map_or_else(
+        || "no metrics endpoint".to_owned(),
+        |s| format!("metrics on http://{}/metrics", s.local_addr()),
+    );
+    notifier.ready(&format!(
+        "{endpoint}; waiting for the schedule {}",
+        settings.schedule_text
+    ));
+    let watchdog = notifier.spawn_watchdog(health.clone());
     tracing::info!(schedule = %settings.schedule_text, "sgsync run: waiting for the schedule");
     let shutdown = async {
         if let Err(e) = wait_for_shutdown().await {
             tracing::error!("cannot listen for signals, stopping: {e:#}");
         }
     };
-    sgsync::daemon::run_on_schedule(&p, &settings.schedule, once_at_start, &holder(), shutdown)
-        .await;
+    let observer = DaemonObserver {
+        metrics,
+        health,
+        notifier,
+    };
+    sgsync::daemon::run_on_schedule_observed(
+        &p,
+        &settings.schedule,
+        once_at_start,
+        &holder(),
+        shutdown,
+        &observer,
+    )
+    .await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
+use sgsync::engine::apply::NoProgress;
 use sgsync::engine::materialise::{MemberOptions, MemberOutcome};
 use sgsync::engine::members::Removals;
 use sgsync::engine::run::{Pipeline, RunSummary};
@@ -316,7 +317,10 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
     let options = MemberOptions {
         allow_mass_removal: true,
     };
-    let second = p.sync_once_with("t", options).await.expect("run 2");
+    let second = p
+        .sync_once_with_options("t", &NoProgress, options)
+        .await
+        .expect("run 2");
     assert_eq!(only(&second).removed, 2050, "{:?}", second.membership);
     assert_eq!(calls(&w, "removeContacts"), 3);
     let sizes: Vec<usize> =
@@ -420,8 +424,9 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
 
     // Allowed by the flag.
     let allowed = p
-        .sync_once_with(
+        .sync_once_with_options(
             "t",
+            &NoProgress,
             MemberOptions {
                 allow_mass_removal: true,
             },

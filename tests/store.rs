@@ -416,6 +416,134 @@ async fn concurrent_acquirers_exactly_one_wins() {
     }
 }
 
+/// A run restarted after `kill -9` on the same machine takes the lock of the dead
+/// process at once; a live holder, a holder in another pid space and a holder that
+/// recorded no process keep it until their lease runs out.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not() {
+    use sgsync::store::{LockGrant, ProcessId};
+    let db = TempDb::new("lock-dead");
+    let store = db.open().await;
+    let lease = Duration::from_secs(300);
+    let now = Utc::now();
+    let me = ProcessId::current().expect("Linux gives a process identity");
+    let process = |pid: u32| ProcessId {
+        pid,
+        namespace: me.namespace.clone(),
+    };
+
+    // A live holder (a sleeping child process) keeps the lock.
+    let mut live = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("sleep starts");
+    let holder = process(live.id());
+    store
+        .acquire_lock_as("sgsync pid live", Some(&holder), lease, now)
+        .await
+        .unwrap();
+    let held = store
+        .acquire_lock_as("restarted", Some(&me), lease, now)
+        .await;
+    assert!(
+        matches!(held, Err(StoreError::LockHeld { ref holder, .. }) if holder == "sgsync pid live"),
+        "{held:?}"
+    );
+
+    // Killed but not yet reaped (a zombie): it runs no code, so the lock is free.
+    live.kill().unwrap();
+    // Bounded: the kernel marks the child a zombie within moments of SIGKILL.
+    for _ in 0..100 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", holder.pid)).unwrap();
+        if stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .trim_start()
+            .starts_with('Z')
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        store
+            .acquire_lock_as("restarted", Some(&me), lease, now)
+            .await
+            .unwrap(),
+        LockGrant::HolderGone {
+            previous: "sgsync pid live".into()
+        }
+    );
+    live.wait().unwrap();
+    // Now ours: a second restarted process (alive: this one) finds it held.
+    let second = store.acquire_lock_as("second", Some(&me), lease, now).await;
+    assert!(
+        matches!(second, Err(StoreError::LockHeld { .. })),
+        "{second:?}"
+    );
+    assert!(store.release_lock("restarted").await.unwrap());
+
+    // A dead pid from another pid space (another container or boot) is not judged.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let elsewhere = ProcessId {
+        pid: gone.id(),
+        namespace: "another-boot/pid:[1]".into(),
+    };
+    store
+        .acquire_lock_as("elsewhere", Some(&elsewhere), lease, now)
+        .await
+        .unwrap();
+    let held = store
+        .acquire_lock_as("restarted", Some(&me), lease, now)
+        .await;
+    assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
+    assert!(store.release_lock("elsewhere").await.unwrap());
+
+    // A holder that recorded no process is not judged either.
+    store.acquire_lock("anonymous", lease, now).await.unwrap();
+    let held = store
+        .acquire_lock_as("restarted", Some(&me), lease, now)
+        .await;
+    assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
+    assert!(store.release_lock("anonymous").await.unwrap());
+
+    // The same dead pid in our own pid space: taken over at once.
+    store
+        .acquire_lock_as("sgsync pid gone", Some(&process(gone.id())), lease, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .acquire_lock_as("restarted", Some(&me), lease, now)
+            .await
+            .unwrap(),
+        LockGrant::HolderGone {
+            previous: "sgsync pid gone".into()
+        }
+    );
+    // A renewal is a renewal, and an expired lease is reported as such.
+    assert_eq!(
+        store
+            .acquire_lock_as("restarted", Some(&me), lease, now)
+            .await
+            .unwrap(),
+        LockGrant::Renewed
+    );
+    let later = now + ChronoDuration::seconds(301);
+    assert_eq!(
+        store
+            .acquire_lock_as("next", Some(&me), lease, later)
+            .await
+            .unwrap(),
+        LockGrant::LeaseExpired {
+            previous: "restarted".into()
+        }
+    );
+}
+
 #[tokio::test]
 async fn unknown_provider_is_corrupt_not_panic() {
     let db = TempDb::new("corrupt");

@@ -490,6 +490,8 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
             "--once-at-start",
         ])
         .env("SGSYNC__SCHEDULE__CRON", "* * * * * *")
+        // A free port: the default 9464 may be taken on a shared machine.
+        .env("SGSYNC__METRICS__LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()

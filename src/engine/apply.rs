@@ -50,6 +50,20 @@ impl Report {
     }
 }
 
+/// Told how a run's units advance, e.g. to draw a progress bar; the engine knows
+/// nothing more about who listens.
+pub trait Progress: Send + Sync {
+    /// `units` are about to be applied.
+    fn started(&self, _units: usize) {}
+    /// One unit is done, whatever its result.
+    fn unit_done(&self, _outcome: &UnitOutcome) {}
+}
+
+/// Nobody listens.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
 /// Applies `plan` to `targets`, recording every unit in `store` under `run_id`.
 /// `source` is the provider the snapshot came from (it keys the links).
 pub async fn apply(
@@ -59,6 +73,19 @@ pub async fn apply(
     store: &Store,
     run_id: i64,
 ) -> Report {
+    apply_with_progress(plan, source, targets, store, run_id, &NoProgress).await
+}
+
+/// [`apply`], telling `progress` as units finish.
+pub async fn apply_with_progress(
+    plan: &Plan,
+    source: ProviderKind,
+    targets: &[Target],
+    store: &Store,
+    run_id: i64,
+    progress: &dyn Progress,
+) -> Report {
+    progress.started(plan.units.len());
     // Intents left by an earlier, interrupted run: a group found by name for one of them
     // is one we created, so it may be adopted.
     let pending: HashSet<(String, String)> = match store.intents(None).await {
@@ -107,17 +134,20 @@ pub async fn apply(
         match joined {
             Ok(outcome) => {
                 count(&mut report.counts, &outcome);
+                progress.unit_done(&outcome);
                 report.outcomes.push(outcome);
             }
             // A panicking unit must not take the run down; it counts as failed.
             Err(e) => {
                 report.counts.failed += 1;
-                report.outcomes.push(UnitOutcome {
+                let outcome = UnitOutcome {
                     source_id: String::new(),
                     target: String::new(),
                     action: "unknown",
                     result: Err(format!("unit task ended abnormally: {e}")),
-                });
+                };
+                progress.unit_done(&outcome);
+                report.outcomes.push(outcome);
             }
         }
     }
@@ -313,6 +343,16 @@ async fn record(
         Ok(r) => (*r, None),
         Err(e) => ("failed", Some(e.as_str())),
     };
+    // Logged and recorded in one step, so JSON logs carry every failure as an event.
+    if let Some(e) = error {
+        warn!(
+            target_name = %unit.target,
+            source_id = %unit.source_id,
+            action = unit.action.label(),
+            error = %e,
+            "unit failed"
+        );
+    }
     if let Err(e) = store
         .record_event(
             run_id,

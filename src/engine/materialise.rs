@@ -302,6 +302,22 @@ fn failed(unit: &super::plan::Unit, target: &Target, error: String) -> MemberOut
 }
 
 async fn record(store: &Store, run_id: i64, o: &MemberOutcome) {
+    // Logged where it is recorded, as one event: stderr stays one JSON object per line.
+    match (&o.result, &o.guard) {
+        (Err(e), _) => warn!(
+            target_name = %o.target,
+            source_id = %o.source_id,
+            error = %e,
+            "members unit failed"
+        ),
+        (Ok(_), Some(Removals::Held(why))) => warn!(
+            target_name = %o.target,
+            source_id = %o.source_id,
+            reason = %why,
+            "member removals held back (apply with --allow-mass-removal)"
+        ),
+        _ => {}
+    }
     let (result, error) = match &o.result {
         Ok(r) => (format!("{r}: +{} -{}", o.added, o.removed), None),
         Err(e) => ("failed".to_owned(), Some(e.as_str())),

@@ -2,20 +2,24 @@
 //! source, plan, apply, record the outcome, let the lock go. A dry run (`sgsync plan`)
 //! reads and plans only: it takes no lock and writes nothing anywhere.
 
-use super::apply::{Report, Target, apply};
+use super::apply::{NoProgress, Progress, Report, Target, apply_with_progress};
 use super::materialise::{MemberOptions, MemberReport, materialise};
 use super::plan::{Plan, Snapshot, TargetPolicy, plan};
 use crate::mapping::Maps;
 use crate::providers::{Provider, ProviderError};
-use crate::store::{RunCounts, RunOutcome, Store, StoreError};
+use crate::store::{LockGrant, ProcessId, RunCounts, RunOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{Instrument, info, info_span, warn};
 
-/// How long the run lock is held without renewal; renewed every third of it, so only a
-/// process that died stops renewing and its lock expires.
-const LOCK_LEASE: Duration = Duration::from_secs(300);
+/// How long the run lock is held without renewal; renewed every quarter of it, so only a
+/// process that died (or stalled for three renewals) stops renewing and its lock expires.
+/// A restart on the same machine does not wait for it: the lock records the holder's
+/// process, and a holder that is gone is taken over at once (`store::lock`). The lease
+/// is what frees the lock of a process on another machine or container (a CronJob pod
+/// killed mid-run), so it is kept short.
+const LOCK_LEASE: Duration = Duration::from_secs(60);
 
 /// Everything one run needs.
 pub struct Pipeline {
@@ -115,21 +119,43 @@ impl Pipeline {
 
     /// One full run under the run lock, recorded in the store.
     pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
-        self.sync_once_with(holder, MemberOptions::default()).await
+        self.sync_once_with(holder, &NoProgress).await
     }
 
-    /// [`Self::sync_once`] with options (`--allow-mass-removal`).
+    /// [`Pipeline::sync_once`], telling `progress` as units finish.
     pub async fn sync_once_with(
         &self,
         holder: &str,
+        progress: &dyn Progress,
+    ) -> Result<RunSummary, RunError> {
+        self.sync_once_with_options(holder, progress, MemberOptions::default())
+            .await
+    }
+
+    /// [`Pipeline::sync_once_with`] with membership options (`--allow-mass-removal`).
+    pub async fn sync_once_with_options(
+        &self,
+        holder: &str,
+        progress: &dyn Progress,
         options: MemberOptions,
     ) -> Result<RunSummary, RunError> {
-        self.store
-            .acquire_lock(holder, LOCK_LEASE, Utc::now())
-            .await?;
+        let process = ProcessId::current();
+        match self
+            .store
+            .acquire_lock_as(holder, process.as_ref(), LOCK_LEASE, Utc::now())
+            .await?
+        {
+            LockGrant::HolderGone { previous } => {
+                warn!(%previous, "took over the run lock from a process that is gone (killed or crashed)")
+            }
+            LockGrant::LeaseExpired { previous } => {
+                warn!(%previous, "took over the run lock after its holder's lease ran out")
+            }
+            LockGrant::Free | LockGrant::Renewed => {}
+        }
         let renewal = self.keep_lock(holder);
         let result = self
-            .locked_run(options)
+            .locked_run(progress, options)
             .instrument(info_span!("run", holder))
             .await;
         renewal.abort();
@@ -142,17 +168,25 @@ impl Pipeline {
 
     fn keep_lock(&self, holder: &str) -> tokio::task::JoinHandle<()> {
         let (store, holder) = (self.store.clone(), holder.to_owned());
+        let process = ProcessId::current();
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(LOCK_LEASE / 3).await;
-                if let Err(e) = store.renew_lock(&holder, LOCK_LEASE, Utc::now()).await {
+                tokio::time::sleep(LOCK_LEASE / 4).await;
+                if let Err(e) = store
+                    .acquire_lock_as(&holder, process.as_ref(), LOCK_LEASE, Utc::now())
+                    .await
+                {
                     warn!("cannot renew the run lock: {e}");
                 }
             }
         })
     }
 
-    async fn locked_run(&self, options: MemberOptions) -> Result<RunSummary, RunError> {
+    async fn locked_run(
+        &self,
+        progress: &dyn Progress,
+        options: MemberOptions,
+    ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = self.store.interrupt_stale_runs().await?;
         if stale > 0 {
@@ -182,12 +216,13 @@ impl Pipeline {
             }
         };
         info!(units = plan.units.len(), writes = plan.writes(), "planned");
-        let report = apply(
+        let report = apply_with_progress(
             &plan,
             self.source.kind(),
             &self.targets,
             &self.store,
             run_id,
+            progress,
         )
         .await;
         // After the groups: a group created this run gets its members in the same run.

@@ -15,7 +15,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AF
 use reqwest::{Method, StatusCode, Url};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use tracing::{Instrument, debug, field};
@@ -36,6 +36,76 @@ pub struct HttpSettings {
     pub max_retry_after: Duration,
     pub max_body_bytes: usize,
     pub requests_per_minute: u32,
+    /// Told about every attempt (metrics); none by default.
+    pub observer: Observer,
+}
+
+/// What one attempt of a call came back with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptStatus {
+    /// An HTTP answer with this status, whatever the client then made of its body.
+    Http(u16),
+    /// No (complete) answer: timeout, refused connection, oversized or unreadable body.
+    Error(ErrorKind),
+}
+
+/// Watches the calls [`HttpClient::send`] makes, attempt by attempt. A trait, so this
+/// layer stays free of any metrics library: `observe::metrics` implements it.
+pub trait CallObserver: Send + Sync {
+    /// One attempt ended after `elapsed` (rate-limit waits excluded).
+    fn attempt(
+        &self,
+        provider: ProviderKind,
+        operation: &str,
+        status: AttemptStatus,
+        elapsed: Duration,
+    );
+    /// The call is about to be sent again.
+    fn retry(&self, provider: ProviderKind, operation: &str);
+}
+
+/// An optional [`CallObserver`], carried in [`HttpSettings`] so every client built from
+/// the settings reports to it. Compares equal to another only when both are unset or
+/// share the same observer (settings are compared in tests).
+#[derive(Clone, Default)]
+pub struct Observer(Option<Arc<dyn CallObserver>>);
+
+impl Observer {
+    pub fn new(observer: Arc<dyn CallObserver>) -> Self {
+        Observer(Some(observer))
+    }
+
+    fn attempt(&self, provider: ProviderKind, op: &str, status: AttemptStatus, took: Duration) {
+        if let Some(o) = &self.0 {
+            o.attempt(provider, op, status, took);
+        }
+    }
+
+    fn retry(&self, provider: ProviderKind, operation: &str) {
+        if let Some(o) = &self.0 {
+            o.retry(provider, operation);
+        }
+    }
+}
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Observer(set)"
+        } else {
+            "Observer(none)"
+        })
+    }
+}
+
+impl PartialEq for Observer {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 impl HttpSettings {
@@ -55,6 +125,7 @@ impl HttpSettings {
                 ProviderKind::GoSquared => 750,
                 ProviderKind::Ispring | ProviderKind::Emfluence => 100,
             },
+            observer: Observer::default(),
         }
     }
 }
@@ -279,9 +350,16 @@ impl HttpClient {
                 self.throttle.ready().await;
                 let started = Instant::now();
                 let outcome = self.once(operation, call).await;
+                let elapsed = started.elapsed();
+                // The one place every attempt is observed (metrics count calls by status).
+                let status = match &outcome {
+                    Ok(reply) => AttemptStatus::Http(reply.status.as_u16()),
+                    Err(e) => AttemptStatus::Error(e.kind),
+                };
+                self.settings.observer.attempt(self.provider, operation, status, elapsed);
                 let span = tracing::Span::current();
                 span.record("attempt", attempt);
-                span.record("latency_ms", started.elapsed().as_millis() as u64);
+                span.record("latency_ms", elapsed.as_millis() as u64);
                 let result = outcome.and_then(|reply| {
                     span.record("status", reply.status.as_u16());
                     self.throttle.observe(&reply.headers);
@@ -303,6 +381,7 @@ impl HttpClient {
                 }
                 let wait = error.retry_after.unwrap_or_else(|| self.backoff(attempt));
                 debug!(kind = ?error.kind, attempt, wait_ms = wait.as_millis() as u64, "retrying: {error}");
+                self.settings.observer.retry(self.provider, operation);
                 tokio::time::sleep(wait).await;
             }
         }

@@ -16,6 +16,7 @@ mod members;
 mod runs;
 pub mod types;
 
+pub use lock::{LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
 pub use types::*;
 

@@ -792,8 +792,11 @@ impl Provider for IspringClient {
         }
     }
 
-    /// Deletes: iSpring has no archive (§3.4). An unknown id is `Wrong parameters` →
-    /// `InvalidRequest`, as the removeGroup page documents.
+    /// Deletes: iSpring has no archive (§3.4). An unknown id is `Wrong parameters`, as
+    /// the removeGroup page documents; since that answer also means a malformed request,
+    /// the group list decides: a group that is no longer listed is [`ErrorKind::NotFound`]
+    /// (already deleted — by an earlier attempt whose answer was lost, or by a run killed
+    /// before it recorded the deletion), one still listed keeps the `InvalidRequest`.
     #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
     async fn archive(&self, id: &str) -> Result<(), ProviderError> {
         let operation = "removeGroup";
@@ -804,9 +807,22 @@ impl Provider for IspringClient {
             // Removing twice removes nothing more.
             idempotent: true,
         };
-        match self.call(operation, request, wire::parse_success).await? {
-            true => Ok(()),
-            false => Err(update_failed(operation)),
+        match self.call(operation, request, wire::parse_success).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(update_failed(operation)),
+            Err(e) if e.kind == ErrorKind::InvalidRequest => {
+                if self.group_refs().await?.iter().any(|g| g.id == id) {
+                    Err(e)
+                } else {
+                    Err(ProviderError::new(
+                        PROVIDER,
+                        ErrorKind::NotFound,
+                        operation,
+                        format!("group {id} does not exist (any more)"),
+                    ))
+                }
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -1,0 +1,440 @@
+//! The Prometheus metrics: what `sgsync run` serves on `/metrics`, and the subset a
+//! `--sync-now` writes as a node-exporter textfile.
+//!
+//! Built on `prometheus-client`, the Prometheus organisation's crate, rather than the
+//! `metrics` facade: here a registry is a value, not a process-global recorder, so each
+//! daemon — and each test in a test binary running many at once — counts into its own,
+//! with nothing to reset between tests. The HTTP layer stays free of it: it reports
+//! every attempt through [`CallObserver`], which [`Metrics`] implements, and
+//! [`Metrics::instrument`] hands it to every client through the settings.
+
+use super::summary::{OUTCOMES, RunRecord};
+use crate::config::Settings;
+use crate::model::ProviderKind;
+use crate::providers::ErrorKind;
+use crate::providers::http::{AttemptStatus, CallObserver, Observer};
+use crate::store::{RunOutcome, Store};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::{encode, encode_registry};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+/// The content type of [`Metrics::render`]: OpenMetrics text, which Prometheus asks for.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// How far back [`Metrics::seed_from_store`] looks for the last successful run.
+const SEED_RUNS: u32 = 200;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UnitLabels {
+    target: String,
+    action: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    provider: &'static str,
+    operation: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+type FloatGauge = Gauge<f64, AtomicU64>;
+
+fn call_histogram() -> Histogram {
+    // 5 ms … 41 s: a provider call ends within the 30 s default timeout.
+    Histogram::new(exponential_buckets(0.005, 2.0, 14))
+}
+
+/// Every metric sgsync exports. Cheap to share: clone the `Arc`.
+pub struct Metrics {
+    registry: Registry,
+    /// The last-run gauges only: counters restarting from zero in every one-shot
+    /// process would mislead `rate()`, so a textfile holds none.
+    textfile: Registry,
+    runs: Family<OutcomeLabels, Counter>,
+    units: Family<UnitLabels, Counter>,
+    calls: Family<CallLabels, Counter>,
+    call_seconds: Family<ProviderLabels, Histogram, fn() -> Histogram>,
+    retries: Family<ProviderLabels, Counter>,
+    run_seconds: Histogram,
+    last_run: FloatGauge,
+    last_success: FloatGauge,
+    last_duration: FloatGauge,
+    last_outcome: Family<OutcomeLabels, Gauge>,
+    last_units: Family<UnitLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let m = Metrics {
+            registry: Registry::default(),
+            textfile: Registry::default(),
+            runs: Family::default(),
+            units: Family::default(),
+            calls: Family::default(),
+            call_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
+            retries: Family::default(),
+            // 0.1 s … 27 min.
+            run_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 15)),
+            last_run: FloatGauge::default(),
+            last_success: FloatGauge::default(),
+            last_duration: FloatGauge::default(),
+            last_outcome: Family::default(),
+            last_units: Family::default(),
+        };
+        let build_info = Family::<VersionLabels, Gauge>::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        let mut m = m;
+        for r in [&mut m.registry, &mut m.textfile] {
+            r.register(
+                "sgsync_build_info",
+                "Always 1; the version label says which sgsync is running",
+                build_info.clone(),
+            );
+            r.register(
+                "sgsync_last_run_timestamp_seconds",
+                "When the last run ended (any outcome), in Unix seconds",
+                m.last_run.clone(),
+            );
+            r.register(
+                "sgsync_last_success_timestamp_seconds",
+                "When the last run that succeeded ended, in Unix seconds (0: none known)",
+                m.last_success.clone(),
+            );
+            r.register(
+                "sgsync_last_run_duration_seconds",
+                "How long the last run took",
+                m.last_duration.clone(),
+            );
+            r.register(
+                "sgsync_last_run_outcome",
+                "1 for the last run's outcome (succeeded, partial, failed, locked), 0 for the others",
+                m.last_outcome.clone(),
+            );
+            r.register(
+                "sgsync_last_run_units",
+                "Units of the last run by target, planned action and result",
+                m.last_units.clone(),
+            );
+        }
+        let r = &mut m.registry;
+        r.register(
+            "sgsync_runs",
+            "Runs by outcome (succeeded, partial, failed, locked)",
+            m.runs.clone(),
+        );
+        r.register(
+            "sgsync_units",
+            "Units (one source group on one target) by target, planned action and result",
+            m.units.clone(),
+        );
+        r.register(
+            "sgsync_provider_calls",
+            "Provider call attempts by provider, operation and status (HTTP status, or the error kind when no answer came)",
+            m.calls.clone(),
+        );
+        r.register(
+            "sgsync_provider_call_duration_seconds",
+            "Provider call attempt latency by provider",
+            m.call_seconds.clone(),
+        );
+        r.register(
+            "sgsync_provider_retries",
+            "Provider calls sent again after a temporary failure, by provider",
+            m.retries.clone(),
+        );
+        r.register(
+            "sgsync_run_duration_seconds",
+            "How long runs take",
+            m.run_seconds.clone(),
+        );
+        for outcome in OUTCOMES {
+            m.last_outcome
+                .get_or_create(&OutcomeLabels { outcome })
+                .set(0);
+        }
+        m
+    }
+
+    /// Makes every provider client built from `settings` report its calls here.
+    pub fn instrument(self: &Arc<Self>, settings: &mut Settings) {
+        let observer = Observer::new(self.clone());
+        settings.source.http.observer = observer.clone();
+        for t in &mut settings.targets {
+            t.endpoint.http.observer = observer.clone();
+        }
+    }
+
+    /// Counts a finished run and sets the last-run gauges.
+    pub fn record_run(&self, run: &RunRecord) {
+        self.runs
+            .get_or_create(&OutcomeLabels {
+                outcome: run.outcome,
+            })
+            .inc();
+        self.last_units.clear();
+        for (target, action, result) in &run.units {
+            let labels = UnitLabels {
+                target: target.clone(),
+                action,
+                result,
+            };
+            self.units.get_or_create(&labels).inc();
+            self.last_units.get_or_create(&labels).inc();
+        }
+        let seconds = run.duration.as_secs_f64();
+        self.run_seconds.observe(seconds);
+        self.last_duration.set(seconds);
+        let ended = unix_seconds(run.finished_at);
+        self.last_run.set(ended);
+        if run.outcome == RunOutcome::Succeeded.as_str() {
+            self.last_success.set(ended);
+        }
+        for outcome in OUTCOMES {
+            self.last_outcome
+                .get_or_create(&OutcomeLabels { outcome })
+                .set(i64::from(outcome == run.outcome));
+        }
+    }
+
+    /// Sets the last-success gauge from the store's history (the newest success among
+    /// the last 200 runs), so it survives restarts and one-shot processes. A store that
+    /// cannot be read leaves the gauge as it is.
+    pub async fn seed_from_store(&self, store: &Store) {
+        match store.recent_runs(SEED_RUNS).await {
+            Ok(runs) => {
+                let last = runs
+                    .iter()
+                    .filter(|r| r.outcome == RunOutcome::Succeeded && !r.dry_run)
+                    .filter_map(|r| r.finished_at)
+                    .max();
+                if let Some(at) = last {
+                    let at = unix_seconds(at);
+                    if at > self.last_success.get() {
+                        self.last_success.set(at);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot read the run history for the metrics: {e}"),
+        }
+    }
+
+    /// Everything, in the OpenMetrics text format ([`CONTENT_TYPE`]).
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail; an encoding error would be a bug in a label.
+        if let Err(e) = encode(&mut text, &self.registry) {
+            tracing::error!("cannot encode the metrics: {e}");
+        }
+        text
+    }
+
+    /// The last-run gauges, for a node-exporter textfile: text format without the
+    /// OpenMetrics `# EOF` trailer, and only gauges, which both formats read alike.
+    pub fn render_textfile(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) = encode_registry(&mut text, &self.textfile) {
+            tracing::error!("cannot encode the metrics: {e}");
+        }
+        text
+    }
+}
+
+impl CallObserver for Metrics {
+    fn attempt(
+        &self,
+        provider: ProviderKind,
+        operation: &str,
+        status: AttemptStatus,
+        elapsed: Duration,
+    ) {
+        let provider = provider.as_str();
+        self.calls
+            .get_or_create(&CallLabels {
+                provider,
+                operation: operation.to_owned(),
+                status: status_label(status),
+            })
+            .inc();
+        self.call_seconds
+            .get_or_create(&ProviderLabels { provider })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    fn retry(&self, provider: ProviderKind, _operation: &str) {
+        self.retries
+            .get_or_create(&ProviderLabels {
+                provider: provider.as_str(),
+            })
+            .inc();
+    }
+}
+
+fn unix_seconds(at: chrono::DateTime<chrono::Utc>) -> f64 {
+    at.timestamp_millis() as f64 / 1000.0
+}
+
+/// The `status` label: the HTTP status code, or the kind of failure when no answer came.
+pub fn status_label(status: AttemptStatus) -> String {
+    match status {
+        AttemptStatus::Http(code) => code.to_string(),
+        AttemptStatus::Error(kind) => kind_label(kind).to_owned(),
+    }
+}
+
+fn kind_label(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Auth => "auth",
+        ErrorKind::PermissionDenied => "permission_denied",
+        ErrorKind::SubscriptionExpired => "subscription_expired",
+        ErrorKind::RateLimited => "rate_limited",
+        ErrorKind::InvalidRequest => "invalid_request",
+        ErrorKind::NotFound => "not_found",
+        ErrorKind::Conflict => "conflict",
+        ErrorKind::Timeout => "timeout",
+        ErrorKind::Connect => "connect",
+        ErrorKind::Server => "server",
+        ErrorKind::BodyTooLarge => "body_too_large",
+        ErrorKind::Malformed => "malformed",
+        ErrorKind::Unsupported => "unsupported",
+        ErrorKind::Config => "config",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunCounts;
+    use chrono::DateTime;
+
+    fn run(outcome: &'static str, units: &[(&str, &'static str, &'static str)]) -> RunRecord {
+        RunRecord {
+            run_id: Some(1),
+            outcome,
+            counts: RunCounts::default(),
+            units: units
+                .iter()
+                .map(|(t, a, r)| (t.to_string(), *a, *r))
+                .collect(),
+            duration: Duration::from_millis(2500),
+            finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn calls_are_counted_by_provider_operation_and_status() {
+        let m = Metrics::new();
+        let p = ProviderKind::Emfluence;
+        m.attempt(
+            p,
+            "POST groups/save",
+            AttemptStatus::Http(503),
+            Duration::ZERO,
+        );
+        m.retry(p, "POST groups/save");
+        m.attempt(
+            p,
+            "POST groups/save",
+            AttemptStatus::Http(200),
+            Duration::ZERO,
+        );
+        m.attempt(
+            p,
+            "POST groups/save",
+            AttemptStatus::Error(ErrorKind::Timeout),
+            Duration::ZERO,
+        );
+        let text = m.render();
+        for line in [
+            r#"sgsync_provider_calls_total{provider="emfluence",operation="POST groups/save",status="503"} 1"#,
+            r#"sgsync_provider_calls_total{provider="emfluence",operation="POST groups/save",status="200"} 1"#,
+            r#"sgsync_provider_calls_total{provider="emfluence",operation="POST groups/save",status="timeout"} 1"#,
+            r#"sgsync_provider_retries_total{provider="emfluence"} 1"#,
+            r#"sgsync_provider_call_duration_seconds_count{provider="emfluence"} 3"#,
+            "# TYPE sgsync_provider_calls counter",
+            "# TYPE sgsync_provider_call_duration_seconds histogram",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn a_run_sets_counters_and_replaces_the_last_run_gauges() {
+        let m = Metrics::new();
+        m.record_run(&run(
+            "partial",
+            &[("lms", "create", "created"), ("lms", "update", "failed")],
+        ));
+        m.record_run(&run("succeeded", &[("lms", "unchanged", "unchanged")]));
+        let text = m.render();
+        for line in [
+            r#"sgsync_runs_total{outcome="partial"} 1"#,
+            r#"sgsync_runs_total{outcome="succeeded"} 1"#,
+            r#"sgsync_units_total{target="lms",action="create",result="created"} 1"#,
+            r#"sgsync_units_total{target="lms",action="unchanged",result="unchanged"} 1"#,
+            r#"sgsync_last_run_units{target="lms",action="unchanged",result="unchanged"} 1"#,
+            r#"sgsync_last_run_outcome{outcome="succeeded"} 1"#,
+            r#"sgsync_last_run_outcome{outcome="partial"} 0"#,
+            "sgsync_last_success_timestamp_seconds 1700000000.0",
+            "sgsync_last_run_duration_seconds 2.5",
+            "sgsync_run_duration_seconds_count 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        assert!(
+            !text.contains(r#"sgsync_last_run_units{target="lms",action="create""#),
+            "the last run's units replace the previous run's:\n{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_run_keeps_the_last_success_time() {
+        let m = Metrics::new();
+        m.record_run(&run("succeeded", &[]));
+        let mut later = run("failed", &[]);
+        later.finished_at = DateTime::from_timestamp(1_700_000_600, 0).unwrap();
+        m.record_run(&later);
+        let text = m.render_textfile();
+        assert!(text.contains("sgsync_last_success_timestamp_seconds 1700000000.0\n"));
+        assert!(text.contains("sgsync_last_run_timestamp_seconds 1700000600.0\n"));
+        assert!(text.contains("sgsync_last_run_outcome{outcome=\"failed\"} 1\n"));
+        assert!(
+            !text.contains("_total"),
+            "no counter in a textfile:\n{text}"
+        );
+        assert!(!text.contains("# EOF"));
+    }
+}

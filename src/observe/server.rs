@@ -1,0 +1,120 @@
+//! The HTTP endpoint of `sgsync run`: `/healthz`, `/readyz` and `/metrics`, plain
+//! HTTP on the `[metrics] listen` address, bound before the schedule loop starts so a
+//! port in use stops the service at once.
+
+use super::health::{Health, Verdict};
+use super::metrics::{CONTENT_TYPE, Metrics};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The endpoint could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr} ([metrics] listen): {source}")]
+pub struct BindError {
+    pub addr: SocketAddr,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// A running endpoint; [`Server::shutdown`] stops it.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+}
+
+impl Server {
+    /// Binds `addr` and serves in the background.
+    pub async fn bind(
+        addr: SocketAddr,
+        metrics: Arc<Metrics>,
+        health: Arc<Health>,
+    ) -> Result<Server, BindError> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| BindError { addr, source })?;
+        let bound = listener
+            .local_addr()
+            .map_err(|source| BindError { addr, source })?;
+        if !bound.ip().is_loopback() {
+            tracing::warn!(
+                %bound,
+                "the health and metrics endpoint listens beyond loopback, without authentication"
+            );
+        }
+        tracing::info!(%bound, "serving /healthz, /readyz and /metrics");
+        let app = Router::new()
+            .route("/healthz", get(healthz))
+            .route("/readyz", get(readyz))
+            .route("/metrics", get(scrape))
+            .with_state(Shared { metrics, health });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serving = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serving.await {
+                tracing::error!("the health and metrics endpoint stopped: {e}");
+            }
+        });
+        Ok(Server {
+            addr: bound,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The address actually bound (port 0 resolved).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn probe(v: Verdict) -> Response {
+    let status = if v.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, format!("{}\n", v.text)).into_response()
+}
+
+async fn healthz(State(s): State<Shared>) -> Response {
+    probe(s.health.liveness())
+}
+
+async fn readyz(State(s): State<Shared>) -> Response {
+    probe(s.health.readiness())
+}
+
+async fn scrape(State(s): State<Shared>) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], s.metrics.render()).into_response()
+}

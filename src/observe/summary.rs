@@ -1,0 +1,157 @@
+//! One finished run, reduced to what operators watch: the outcome, the counts, how long
+//! it took. Metrics, readiness, systemd's `STATUS=` and the `--sync-now` summary log line
+//! all read this one record, so they cannot disagree.
+
+use crate::engine::run::{RunError, RunSummary};
+use crate::store::{RunCounts, RunOutcome};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// A run refused because another process holds the run lock.
+pub const LOCKED: &str = "locked";
+/// Every `outcome` label a finished run can have.
+/// (The first three are [`RunOutcome`]'s own words.)
+pub const OUTCOMES: [&str; 4] = ["succeeded", "partial", "failed", LOCKED];
+
+/// What one run did, as watched from outside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// `None` when the run could not start (nothing recorded in the store).
+    pub run_id: Option<i64>,
+    /// `succeeded`, `partial`, `failed` (could not start or could not read the source)
+    /// or `locked` (another process holds the run lock).
+    pub outcome: &'static str,
+    pub counts: RunCounts,
+    /// One entry per unit: (target, action, result), result `failed` for an error.
+    pub units: Vec<(String, &'static str, &'static str)>,
+    pub duration: Duration,
+    pub finished_at: DateTime<Utc>,
+    /// Why the run could not start or complete (free of secrets, as every error is).
+    pub error: Option<String>,
+}
+
+impl RunRecord {
+    pub fn new(
+        result: &Result<RunSummary, RunError>,
+        duration: Duration,
+        finished_at: DateTime<Utc>,
+    ) -> Self {
+        match result {
+            Ok(summary) => RunRecord {
+                run_id: summary.run_id,
+                outcome: summary.outcome.as_str(),
+                counts: summary.counts(),
+                units: summary
+                    .report
+                    .iter()
+                    .flat_map(|r| &r.outcomes)
+                    .map(|o| {
+                        (
+                            o.target.clone(),
+                            o.action,
+                            *o.result.as_ref().unwrap_or(&"failed"),
+                        )
+                    })
+                    .collect(),
+                duration,
+                finished_at,
+                error: None,
+            },
+            Err(e) => RunRecord {
+                run_id: None,
+                outcome: match e {
+                    RunError::LockHeld { .. } => LOCKED,
+                    _ => RunOutcome::Failed.as_str(),
+                },
+                counts: RunCounts::default(),
+                units: Vec::new(),
+                duration,
+                finished_at,
+                error: Some(e.to_string()),
+            },
+        }
+    }
+
+    /// The run did not get as far as applying anything.
+    pub fn could_not_start(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// One line for systemd's `STATUS=` (shown by `systemctl status`).
+    pub fn status_line(&self) -> String {
+        let when = self.finished_at.format("%Y-%m-%d %H:%M:%S UTC");
+        let line = match &self.error {
+            Some(e) => format!("last run at {when}: {} ({e})", self.outcome),
+            None => {
+                let c = self.counts;
+                format!(
+                    "last run{} at {when}: {} in {:.1}s; created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
+                    self.run_id.map(|id| format!(" {id}")).unwrap_or_default(),
+                    self.outcome,
+                    self.duration.as_secs_f64(),
+                    c.created,
+                    c.updated,
+                    c.unchanged,
+                    c.skipped,
+                    c.orphaned,
+                    c.failed
+                )
+            }
+        };
+        // STATUS= ends at a newline.
+        line.replace(['\n', '\r'], " ")
+    }
+
+    /// The run summary as one log event (one JSON object with `--log-format json`):
+    /// message `run summary`, fields `run_id`, `outcome`, the six counts,
+    /// `duration_seconds`, and `error` when the run could not start.
+    pub fn log(&self) {
+        let c = self.counts;
+        tracing::info!(
+            run_id = self.run_id,
+            outcome = self.outcome,
+            created = c.created,
+            updated = c.updated,
+            unchanged = c.unchanged,
+            skipped = c.skipped,
+            orphaned = c.orphaned,
+            failed = c.failed,
+            duration_seconds = self.duration.as_secs_f64(),
+            error = self.error.as_deref(),
+            "run summary"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(error: Option<&str>) -> RunRecord {
+        RunRecord {
+            run_id: error.is_none().then_some(7),
+            outcome: if error.is_some() { "failed" } else { "partial" },
+            counts: RunCounts {
+                created: 1,
+                failed: 2,
+                ..RunCounts::default()
+            },
+            units: Vec::new(),
+            duration: Duration::from_millis(1500),
+            finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            error: error.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_status_line_is_one_line_with_outcome_and_counts() {
+        let ok = record(None).status_line();
+        assert_eq!(
+            ok,
+            "last run 7 at 2023-11-14 22:13:20 UTC: partial in 1.5s; created 1, updated 0, unchanged 0, skipped 0, orphaned 0, failed 2"
+        );
+        let failed = record(Some("cannot read the source:\nHTTP 500")).status_line();
+        assert!(!failed.contains('\n'), "{failed}");
+        assert!(failed.contains("failed (cannot read the source: HTTP 500)"));
+    }
+}

@@ -1,0 +1,568 @@
+//! Crash test: `sgsync --sync-now` as a child process, killed with SIGKILL at a uniformly
+//! random moment of its run, restarted until a run completes (exit 0), over trials that
+//! change the source between them so that creates, updates and orphan actions are all
+//! cut mid-flight. The sandboxes run inside this test process and stay up across
+//! trials; some target writes have their answer lost (`Fault::LoseResponse`).
+//!
+//! After every completed trial: exactly one target group per (source group, target), no
+//! duplicate by key or by name (counted on the sandboxes' state), a link for every one of
+//! them, no intent left, `PRAGMA integrity_check` ok, and the targets hold what a
+//! fault-free sync of the same source history produces (a reference world: fresh target
+//! sandboxes synced by uncut runs; its run time is also the trial's expected duration,
+//! over which the kill moment is drawn).
+//!
+//! `cargo test --test crash` runs 5 trials; the full harness is
+//! `SGSYNC_CRASH_TRIALS=50 cargo test --test crash killed_runs -- --nocapture`
+//! (`SGSYNC_CRASH_SEED=<n>` replays a seed; the figures in the README used 20261123).
+
+use serde_json::{Value as Json, json};
+use sgsync::providers::sandbox::{Fault, FaultPlan, Seed};
+use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::store::{RunOutcome, Store};
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Source groups at the start.
+const GROUPS: usize = 30;
+/// Runs per trial before giving up (a run that never converges is a failure).
+const MAX_RUNS: usize = 15;
+/// After this many runs in a trial, runs are no longer killed, so a trial always ends.
+const KILLED_RUNS: usize = 10;
+/// Longest a single uncut run may take (sandbox latency and lost answers included).
+const RUN_DEADLINE: Duration = Duration::from_secs(120);
+/// Per-call latency of the sandboxes, so that a run lasts long enough to be cut.
+const TARGET_LATENCY: Duration = Duration::from_millis(10);
+const SOURCE_LATENCY: Duration = Duration::from_millis(5);
+/// Share of target calls whose write happens but whose answer is lost.
+const LOSE_RESPONSE_RATE: f64 = 0.04;
+
+/// A target pair (iSpring Learn, emfluence) with the state database that tracks it.
+struct Targets {
+    is: ispring::sandbox::Sandbox,
+    em: emfluence::sandbox::Sandbox,
+    db: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+}
+
+impl Targets {
+    async fn start(name: &str, source: &gosquared::sandbox::Sandbox) -> Targets {
+        let base = std::env::temp_dir().join(format!("sgsync-crash-{name}-{}", std::process::id()));
+        let t = Targets {
+            is: ispring::sandbox::Sandbox::start(Seed::Empty)
+                .await
+                .expect("iSpring sandbox"),
+            em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+                .await
+                .expect("emfluence sandbox"),
+            db: base.with_extension("db"),
+            config: base.with_extension("toml"),
+            log: base.with_extension("log"),
+        };
+        for sandbox in [&t.is.running.controls, &t.em.running.controls] {
+            sandbox.set_plan(FaultPlan {
+                latency: TARGET_LATENCY,
+                ..FaultPlan::default()
+            });
+        }
+        std::fs::write(&t.config, config(source, &t)).expect("config written");
+        t
+    }
+
+    /// One `sgsync --sync-now`, killed after `kill_after` if it is still running then.
+    /// Blocking: call from `spawn_blocking`, the sandboxes live on the runtime.
+    fn run(&self, kill_after: Option<Duration>) -> RunEnd {
+        let log = std::fs::File::create(&self.log).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
+            .args(["--config", &self.config.display().to_string(), "--sync-now"])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("sgsync starts");
+        let started = Instant::now();
+        let deadline = kill_after.unwrap_or(RUN_DEADLINE);
+        // Bounded: polls until the child exits or the deadline passes.
+        loop {
+            if let Some(status) = child.try_wait().expect("wait on sgsync") {
+                return RunEnd::Exited {
+                    code: status.code(),
+                    took: started.elapsed(),
+                };
+            }
+            if started.elapsed() >= deadline {
+                // SIGKILL on Unix; `wait` reaps it, as a supervisor would.
+                child.kill().expect("kill sgsync");
+                child.wait().expect("reap sgsync");
+                assert!(
+                    kill_after.is_some(),
+                    "an uncut run took longer than {RUN_DEADLINE:?}: {}",
+                    self.log_text()
+                );
+                return RunEnd::Killed;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// iSpring smart groups as (name, rules), sorted: ids differ between worlds.
+    fn lms(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .is
+            .smart_groups()
+            .into_iter()
+            .map(|g| (g.name, format!("{:?}", g.rules)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// emfluence groups as what sgsync writes, sorted.
+    fn newsletter(&self) -> Vec<(String, String, String, String, String)> {
+        let mut v: Vec<_> = self
+            .em
+            .groups()
+            .into_iter()
+            .map(|g| (g.external_id, g.name, g.description, g.status, g.notes))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for Targets {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
+        }
+        let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+enum RunEnd {
+    Exited { code: Option<i32>, took: Duration },
+    Killed,
+}
+
+fn config(gs: &gosquared::sandbox::Sandbox, t: &Targets) -> String {
+    format!(
+        r#"
+[source]
+provider = "gosquared"
+rate_limit_per_minute = 60000
+[source.gosquared]
+base_url = "{gs}"
+api_key = "{gs_key}"
+site_token = "{gs_site}"
+
+[targets.lms]
+provider = "ispring"
+on_lossy = "push"
+on_source_deleted = "delete"
+rate_limit_per_minute = 60000
+[targets.lms.ispring]
+soap_url = "{is}/soap"
+rest_url = "{is}"
+[targets.lms.ispring.credentials]
+kind = "token"
+token_url = "{is}/api/v3/token"
+client_id = "{is_id}"
+client_secret = "{is_secret}"
+
+[targets.newsletter]
+provider = "emfluence"
+on_lossy = "push"
+on_source_deleted = "archive"
+rate_limit_per_minute = 60000
+# Group-level crash safety; membership's has its own tests (tests/membership.rs). With
+# membership on, this harness also passes, but takes ~60 s instead of ~5 s.
+membership = "off"
+[targets.newsletter.emfluence]
+base_url = "{em}"
+token = "{em_token}"
+
+[mapping.attributes.country]
+gosquared = "last.location.country.code"
+ispring_field = "COUNTRY"
+[mapping.values.country]
+CA = "124"
+US = "840"
+GB = "826"
+DE = "276"
+[mapping.gosquared_operators]
+equals = "=="
+
+[store]
+path = "{db}"
+[http]
+timeout_secs = 1
+max_retries = 2
+base_delay_ms = 5
+max_delay_ms = 50
+"#,
+        gs = gs.url(),
+        gs_key = gosquared::sandbox::API_KEY,
+        gs_site = gosquared::sandbox::SITE_TOKEN,
+        is = t.is.url(),
+        is_id = ispring::sandbox::CLIENT_ID,
+        is_secret = ispring::sandbox::CLIENT_SECRET,
+        em = t.em.url(),
+        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        db = t.db.display(),
+    )
+}
+
+const COUNTRIES: [&str; 4] = ["CA", "US", "GB", "DE"];
+
+/// A source group's filters: exact for iSpring (a mapped country), lossy (the country
+/// and a city, which iSpring cannot state: its clause is left out) or impossible (the
+/// city alone).
+fn filters(kind: usize, country: &str, city: &str) -> Vec<Json> {
+    let country = json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": country});
+    let city =
+        json!({"key": "property", "path": "last.location.city", "operator": "==", "value": city});
+    match kind % 3 {
+        0 => vec![country],
+        1 => vec![country, city],
+        _ => vec![city],
+    }
+}
+
+/// The source as the test changes it: ids of live groups and a counter for fresh names
+/// (names are never reused: emfluence keeps archived groups' names).
+struct Source {
+    gs: gosquared::sandbox::Sandbox,
+    live: Vec<String>,
+    next: usize,
+}
+
+impl Source {
+    fn add(&mut self, rng: &mut fastrand::Rng) {
+        let n = self.next;
+        self.next += 1;
+        let id = self.gs.add_group(
+            &format!("Crash group {n:03}"),
+            filters(n, COUNTRIES[rng.usize(..COUNTRIES.len())], "Paris"),
+        );
+        self.live.push(id);
+    }
+
+    /// Edits some groups (updates), removes some (orphans), adds some (creates).
+    fn change(&mut self, rng: &mut fastrand::Rng, trial: usize) -> String {
+        let (mut edited, mut removed, mut added) = (0, 0, 0);
+        for _ in 0..4 {
+            let id = self.live[rng.usize(..self.live.len())].clone();
+            let kind = rng.usize(..2);
+            let city = format!("City {trial}");
+            assert!(self.gs.set_filters(
+                &id,
+                filters(kind, COUNTRIES[rng.usize(..COUNTRIES.len())], &city)
+            ));
+            edited += 1;
+        }
+        for _ in 0..2 {
+            if self.live.len() > GROUPS / 2 {
+                let id = self.live.swap_remove(rng.usize(..self.live.len()));
+                assert!(self.gs.remove_group(&id));
+                removed += 1;
+            }
+        }
+        for _ in 0..3 {
+            self.add(rng);
+            added += 1;
+        }
+        format!("{edited} edited, {removed} removed, {added} added")
+    }
+}
+
+/// What one trial saw.
+#[derive(Default, Debug)]
+struct TrialFigures {
+    runs: usize,
+    kills_mid_run: usize,
+    kills_with_intents: usize,
+    exited_2: usize,
+    /// Runs that took the run lock over from a killed predecessor.
+    takeovers: usize,
+}
+
+/// The invariants after a completed trial, against the reference world.
+async fn assert_converged(
+    trial: usize,
+    seed: u64,
+    world: &Targets,
+    store: &Store,
+    reference: &Targets,
+) {
+    let ctx = format!("trial {trial} (seed {seed})");
+    // Exactly one target group per (source group, target): by name and by key.
+    let lms = world.is.smart_groups();
+    let names: HashSet<_> = lms.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        names.len(),
+        lms.len(),
+        "{ctx}: duplicate iSpring names: {lms:?}"
+    );
+    let news = world.em.groups();
+    let keys: HashSet<_> = news.iter().map(|g| g.external_id.as_str()).collect();
+    assert_eq!(keys.len(), news.len(), "{ctx}: duplicate emfluence keys");
+    let names: HashSet<_> = news.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names.len(), news.len(), "{ctx}: duplicate emfluence names");
+    // The same content as a fault-free sync of the same history.
+    assert_eq!(
+        world.lms(),
+        reference.lms(),
+        "{ctx}: iSpring differs from the reference"
+    );
+    assert_eq!(
+        world.newsletter(),
+        reference.newsletter(),
+        "{ctx}: emfluence differs from the reference"
+    );
+    // Every live target group has its link, and every link its group.
+    let links = store.links(None).await.expect("links");
+    let linked: BTreeMap<(String, String), String> = links
+        .iter()
+        .map(|l| ((l.target.clone(), l.target_id.clone()), l.source_id.clone()))
+        .collect();
+    assert_eq!(
+        linked.len(),
+        links.len(),
+        "{ctx}: two links to one target group"
+    );
+    let mut expected: Vec<(String, String)> = lms
+        .iter()
+        .map(|g| ("lms".to_owned(), g.id.clone()))
+        .chain(
+            news.iter()
+                .filter(|g| g.status != "Archived")
+                .map(|g| ("newsletter".to_owned(), g.id.to_string())),
+        )
+        .collect();
+    expected.sort();
+    let got: Vec<_> = linked.keys().cloned().collect();
+    assert_eq!(got, expected, "{ctx}: links and target groups differ");
+    assert!(
+        store.intents(None).await.expect("intents").is_empty(),
+        "{ctx}: an intent was left over"
+    );
+    assert!(
+        store.integrity_check().await.expect("integrity check"),
+        "{ctx}"
+    );
+    let runs = store.recent_runs(1).await.expect("runs");
+    assert_eq!(
+        runs.first().map(|r| r.outcome),
+        Some(RunOutcome::Succeeded),
+        "{ctx}"
+    );
+}
+
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
+    let trials = env_number("SGSYNC_CRASH_TRIALS").unwrap_or(5) as usize;
+    let seed = env_number("SGSYNC_CRASH_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(7)
+    });
+    println!("crash test: {trials} trial(s), seed {seed} (SGSYNC_CRASH_SEED={seed} replays it)");
+    let mut rng = fastrand::Rng::with_seed(seed);
+
+    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+        .await
+        .expect("GoSquared sandbox");
+    gs.running.controls.set_plan(FaultPlan {
+        latency: SOURCE_LATENCY,
+        ..FaultPlan::default()
+    });
+    let mut source = Source {
+        gs,
+        live: Vec::new(),
+        next: 0,
+    };
+    for _ in 0..GROUPS {
+        source.add(&mut rng);
+    }
+    let world = std::sync::Arc::new(Targets::start("world", &source.gs).await);
+    let reference = std::sync::Arc::new(Targets::start("reference", &source.gs).await);
+    // Lost answers on some target calls, creates among them (the rate is per call; the
+    // count on creates is reported).
+    for (i, sandbox) in [&world.is.running.controls, &world.em.running.controls]
+        .into_iter()
+        .enumerate()
+    {
+        sandbox.set_plan(FaultPlan {
+            latency: TARGET_LATENCY,
+            fault_rate: LOSE_RESPONSE_RATE,
+            random_faults: vec![Fault::LoseResponse(Duration::from_millis(1500))],
+            seed: seed.wrapping_add(i as u64),
+            ..FaultPlan::default()
+        });
+    }
+    let store = Store::open(&world.db).await.expect("store opens");
+
+    let mut all = Vec::new();
+    for trial in 0..trials {
+        let change = if trial > 0 {
+            source.change(&mut rng, trial)
+        } else {
+            format!("{GROUPS} groups")
+        };
+        // The reference: a fault-free, uncut run; its length is the trial's expected
+        // run time.
+        let r = reference.clone();
+        let expected = match tokio::task::spawn_blocking(move || r.run(None))
+            .await
+            .expect("join")
+        {
+            RunEnd::Exited {
+                code: Some(0),
+                took,
+            } => took,
+            RunEnd::Exited { code, .. } => {
+                panic!("reference run exited {code:?}: {}", reference.log_text())
+            }
+            RunEnd::Killed => unreachable!("uncut runs are not killed"),
+        };
+
+        let mut figures = TrialFigures::default();
+        loop {
+            figures.runs += 1;
+            assert!(
+                figures.runs <= MAX_RUNS,
+                "trial {trial} (seed {seed}): no run completed in {MAX_RUNS} runs: {}",
+                world.log_text()
+            );
+            let kill_after = (figures.runs <= KILLED_RUNS).then(|| expected.mul_f64(rng.f64()));
+            let w = world.clone();
+            let started = chrono::Utc::now();
+            let end = tokio::task::spawn_blocking(move || w.run(kill_after))
+                .await
+                .expect("join");
+            if world
+                .log_text()
+                .contains("took over the run lock from a process that is gone")
+            {
+                figures.takeovers += 1;
+            }
+            match end {
+                RunEnd::Exited { code: Some(0), .. } => break,
+                RunEnd::Exited { code: Some(2), .. } => figures.exited_2 += 1,
+                RunEnd::Exited { code, .. } => panic!(
+                    "trial {trial} (seed {seed}): sgsync exited {code:?}: {}",
+                    world.log_text()
+                ),
+                RunEnd::Killed => {
+                    figures.kills_mid_run += 1;
+                    // An intent this run recorded and never completed: the kill fell
+                    // between an intent and the link commit of its create.
+                    let intents = store.intents(None).await.expect("intents");
+                    if intents.iter().any(|i| i.created_at >= started) {
+                        figures.kills_with_intents += 1;
+                    }
+                }
+            }
+        }
+        assert_converged(trial, seed, &world, &store, &reference).await;
+        println!(
+            "trial {trial:2}: {change}; expected run {:>4} ms; runs {} (killed mid-run {}, with intents in flight {}, exit 2 {}, lock taken over {})",
+            expected.as_millis(),
+            figures.runs,
+            figures.kills_mid_run,
+            figures.kills_with_intents,
+            figures.exited_2,
+            figures.takeovers
+        );
+        all.push(figures);
+    }
+
+    let lost_on_creates = [&world.is.running.controls, &world.em.running.controls]
+        .iter()
+        .flat_map(|c| c.requests())
+        .filter(|r| matches!(r.fault, Some(Fault::LoseResponse(_))))
+        .filter(|r| {
+            r.contains("AddSmartGroup")
+                || (r.path.contains("groups/save") && !r.contains("groupID"))
+        })
+        .count();
+    let sum = |f: fn(&TrialFigures) -> usize| all.iter().map(f).sum::<usize>();
+    let mut restarts: Vec<usize> = all.iter().map(|f| f.runs - 1).collect();
+    restarts.sort_unstable();
+    println!(
+        "crash test, seed {seed}: {trials} trials, {} runs ({} restarts; per trial min {} median {} max {}), {} kills mid-run, {} with intents in flight, {} runs exited 2, {lost_on_creates} creates with a lost answer, {} run(s) took the lock over from a killed one, {} trial(s) reached the {KILLED_RUNS}-kill cap",
+        sum(|f| f.runs),
+        sum(|f| f.runs - 1),
+        restarts.first().unwrap_or(&0),
+        restarts.get(restarts.len() / 2).unwrap_or(&0),
+        restarts.last().unwrap_or(&0),
+        sum(|f| f.kills_mid_run),
+        sum(|f| f.kills_with_intents),
+        sum(|f| f.exited_2),
+        sum(|f| f.takeovers),
+        all.iter().filter(|f| f.runs > KILLED_RUNS).count(),
+    );
+    // The harness must have cut runs, or it proved nothing.
+    assert!(sum(|f| f.kills_mid_run) > 0, "no run was killed mid-flight");
+}
+
+/// Regression (crash trial 2, seed 1795438909517586651): a run killed after iSpring's
+/// `removeGroup` took effect but before the link was dropped — or a delete whose answer
+/// was lost and whose retry found the group gone — left every later run failing with
+/// `Wrong parameters` (iSpring's answer for an unknown id), so the trial never converged.
+/// The delete is now recognised as done.
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_converges() {
+    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+        .await
+        .expect("GoSquared sandbox");
+    let canadians = gs.add_group("Canadians", filters(0, "CA", "Paris"));
+    // A source that returns nothing orphans nothing: keep one group.
+    gs.add_group("Americans", filters(0, "US", "Paris"));
+    let t = Targets::start("lost-delete", &gs).await;
+    let settings = sgsync::config::load_str("crash.toml", &config(&gs, &t), &[])
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    let p = sgsync::daemon::pipeline(&settings)
+        .await
+        .unwrap_or_else(|e| panic!("pipeline: {e}"));
+    let first = p.sync_once("crash").await.expect("run 1");
+    assert_eq!(first.counts().created, 4, "{:?}", first.report);
+    assert_eq!(t.is.smart_groups().len(), 2);
+
+    assert!(gs.remove_group(&canadians));
+    // The delete happens, its answer is lost past the 1 s timeout; the retry is told
+    // `Wrong parameters`.
+    t.is.running.controls.set_plan(FaultPlan {
+        script: [Fault::LoseResponse(Duration::from_millis(1500))].into(),
+        ..FaultPlan::default()
+    });
+    let second = p.sync_once("crash").await.expect("run 2");
+    assert_eq!(second.counts().failed, 0, "{:?}", second.report);
+    assert_eq!(second.counts().orphaned, 2, "{:?}", second.report);
+    assert_eq!(t.is.smart_groups().len(), 1);
+    assert_eq!(p.store.links(Some("lms")).await.expect("links").len(), 1);
+    let removes =
+        t.is.running
+            .controls
+            .requests()
+            .iter()
+            .filter(|r| r.contains("RemoveGroupRequest"))
+            .count();
+    assert_eq!(removes, 2, "the lost answer, then the retry");
+    // Nothing left to do: a third run writes nothing.
+    let third = p.sync_once("crash").await.expect("run 3");
+    assert_eq!(third.plan.writes(), 0);
+}

@@ -1,0 +1,188 @@
+//! The deployment files configure sgsync the way sgsync reads it: the Kubernetes
+//! ConfigMap's config with the CronJob's `*_FILE` environment, and the example config
+//! (secret lines removed, as the README says) with the systemd units' credentials, load
+//! through the real loader with every secret taken from its file. A misspelt
+//! `SGSYNC__…_FILE` key, a secret left in the config next to its `_file`, or a credential
+//! name that differs between `LoadCredential=` and `Environment=` fails here.
+//! (`deploy/check` validates the same files' syntax against systemd and Kubernetes.)
+
+use secrecy::ExposeSecret;
+use sgsync::config::{Connection, Settings, load_str};
+use sgsync::providers::ispring::client::IspringCredentials;
+use std::path::{Path, PathBuf};
+
+fn read(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A fresh directory standing in for the secrets mount / credentials directory.
+fn secrets_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sgsync-deploy-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes one file per `SGSYNC__…_FILE` variable (named after the file the variable
+/// points at, with a trailing newline as `kubectl create secret --from-file` of an
+/// `echo`ed file would have) and returns the environment with the paths moved from
+/// `mount` into `dir`.
+fn with_secret_files(vars: &[(String, String)], mount: &str, dir: &Path) -> Vec<(String, String)> {
+    vars.iter()
+        .map(|(name, value)| {
+            let file = value
+                .strip_prefix(mount)
+                .unwrap_or_else(|| panic!("{name}={value} is not under {mount}"));
+            let path = dir.join(file);
+            std::fs::write(&path, format!("secret-from-{file}\n")).unwrap();
+            (name.clone(), path.display().to_string())
+        })
+        .collect()
+}
+
+/// Every secret of the example's source and targets came from its file, newline trimmed.
+fn assert_secrets_from_files(settings: &Settings) {
+    let Connection::GoSquared(source) = &settings.source.connection else {
+        panic!("source is not GoSquared");
+    };
+    assert_eq!(
+        source.api_key.expose_secret(),
+        "secret-from-gosquared-api-key"
+    );
+    let target = |name: &str| {
+        &settings
+            .targets
+            .iter()
+            .find(|t| t.endpoint.name == name)
+            .unwrap_or_else(|| panic!("no target {name}"))
+            .endpoint
+            .connection
+    };
+    let Connection::Ispring(lms) = target("lms") else {
+        panic!("lms is not iSpring");
+    };
+    let IspringCredentials::Token { client_secret, .. } = &lms.credentials else {
+        panic!("lms does not use an API key");
+    };
+    assert_eq!(
+        client_secret.expose_secret(),
+        "secret-from-lms-client-secret"
+    );
+    let Connection::Emfluence(newsletter) = target("newsletter") else {
+        panic!("newsletter is not emfluence");
+    };
+    assert_eq!(
+        newsletter.token.expose_secret(),
+        "secret-from-newsletter-token"
+    );
+}
+
+/// The block scalar under `sgsync.toml: |` in the ConfigMap, de-indented.
+fn configmap_toml(yaml: &str) -> String {
+    let mut lines = yaml.lines().skip_while(|l| l.trim() != "sgsync.toml: |");
+    assert!(
+        lines.next().is_some(),
+        "no sgsync.toml key in the ConfigMap"
+    );
+    let block: Vec<&str> = lines
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| l.strip_prefix("    ").unwrap_or(l))
+        .collect();
+    assert!(
+        block.len() > 10,
+        "the ConfigMap's sgsync.toml is nearly empty"
+    );
+    block.join("\n")
+}
+
+/// `- name: SGSYNC__…` / `value: …` pairs of the CronJob's container env.
+fn cronjob_sgsync_env(yaml: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = yaml.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter_map(|w| {
+            let name = w[0].strip_prefix("- name: ")?;
+            let value = w[1].strip_prefix("value: ")?;
+            name.starts_with("SGSYNC__")
+                .then(|| (name.to_owned(), value.trim_matches('"').to_owned()))
+        })
+        .collect()
+}
+
+/// `Environment=SGSYNC__…=…` and `LoadCredential=` of a unit.
+fn unit_credentials(unit: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let env = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment=SGSYNC__"))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (format!("SGSYNC__{k}"), v.to_owned()))
+        .collect();
+    let creds = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("LoadCredential="))
+        .filter_map(|c| c.split_once(':'))
+        .map(|(id, _)| id.to_owned())
+        .collect();
+    (env, creds)
+}
+
+#[test]
+fn the_kubernetes_configmap_loads_with_the_cronjob_secret_files() {
+    let toml = configmap_toml(&read("deploy/kubernetes/configmap.yaml"));
+    let vars = cronjob_sgsync_env(&read("deploy/kubernetes/cronjob.yaml"));
+    assert_eq!(vars.len(), 3, "{vars:?}");
+    let dir = secrets_dir("k8s");
+    let env = with_secret_files(&vars, "/run/secrets/sgsync/", &dir);
+    let settings = load_str("configmap.yaml", &toml, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_secrets_from_files(&settings);
+    assert_eq!(
+        settings.store_path,
+        PathBuf::from("/var/lib/sgsync/sgsync.db")
+    );
+    // Every key of the Secret example is one the CronJob reads.
+    let secret = read("deploy/kubernetes/secret.example.yaml");
+    for (_, path) in &vars {
+        let key = path.trim_start_matches("/run/secrets/sgsync/");
+        assert!(
+            secret.contains(&format!("  {key}: ")),
+            "{key} not in the Secret"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_systemd_units_credentials_fill_the_example_config_without_its_secrets() {
+    // What the README tells the operator to run on the example config.
+    let toml: String = read("config/sgsync.example.toml")
+        .lines()
+        .filter(|l| {
+            !(l.starts_with("api_key = ")
+                || l.starts_with("client_secret = ")
+                || l.starts_with("token = "))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for unit in ["sgsync.service", "sgsync-sync.service"] {
+        let (vars, creds) = unit_credentials(&read(&format!("deploy/systemd/{unit}")));
+        assert_eq!(vars.len(), 3, "{unit}: {vars:?}");
+        // Each variable names a loaded credential, by %d (the credentials directory).
+        let mut named: Vec<String> = vars
+            .iter()
+            .map(|(_, v)| v.trim_start_matches("%d/").to_owned())
+            .collect();
+        let mut loaded = creds.clone();
+        named.sort();
+        loaded.sort();
+        assert_eq!(
+            named, loaded,
+            "{unit}: Environment= and LoadCredential= differ"
+        );
+        let dir = secrets_dir(unit);
+        let env = with_secret_files(&vars, "%d/", &dir);
+        let settings = load_str(unit, &toml, &env).unwrap_or_else(|e| panic!("{unit}: {e}"));
+        assert_secrets_from_files(&settings);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

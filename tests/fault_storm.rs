@@ -1,0 +1,446 @@
+//! Fault storm: every sandbox answers ~30 % of calls with a random fault — 5xx, 429 with
+//! `Retry-After: 1`, a hang past the client timeout, a truncated body, or a lost answer
+//! (the call takes effect, its answer never comes) — and sync runs repeat until they
+//! converge. Then the targets must hold exactly what a fault-free sync of the same
+//! source produces (same groups, payloads and names; no duplicate, no unit lost), a
+//! fault-free run afterwards must write nothing, and no logical call may have been tried
+//! more than `1 + [http] max_retries` times.
+//!
+//! Attempts per logical call are read from the client's own `provider_call` spans (one
+//! span per logical call, its `attempt` field recorded after every try) and checked
+//! against the sandboxes' request logs: the attempts add up to exactly the requests the
+//! sandboxes received.
+//!
+//! `cargo test --test fault_storm` runs one seed with a small source; the figures in the
+//! README come from `SGSYNC_STORM_SEEDS=8 cargo test --test fault_storm -- --nocapture`.
+
+use serde_json::{Value as Json, json};
+use sgsync::config::load_str;
+use sgsync::daemon::pipeline;
+use sgsync::engine::run::Pipeline;
+use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, Seed};
+use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::store::RunOutcome;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::span;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+const MAX_RETRIES: u32 = 3;
+/// Short, so that hangs cost little; hangs and lost answers last longer than it.
+const TIMEOUT: Duration = Duration::from_millis(400);
+const HANG: Duration = Duration::from_millis(700);
+const FAULT_RATE: f64 = 0.3;
+/// Storm runs before giving up (a storm that never converges is a failure).
+const MAX_RUNS: usize = 25;
+
+// ---------------------------------------------------------------------------------------
+// Attempts per logical call, from the HTTP client's `provider_call` spans.
+
+#[derive(Clone, Default)]
+struct Attempts(Arc<Mutex<AttemptState>>);
+
+#[derive(Default)]
+struct AttemptState {
+    open: BTreeMap<u64, u64>,
+    /// Attempts of every finished logical call.
+    done: Vec<u64>,
+}
+
+impl Attempts {
+    fn take(&self) -> Vec<u64> {
+        std::mem::take(&mut self.0.lock().unwrap().done)
+    }
+}
+
+struct AttemptVisitor(Option<u64>);
+
+impl tracing::field::Visit for AttemptVisitor {
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        if field.name() == "attempt" {
+            self.0 = Some(value);
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S> tracing_subscriber::Layer<S> for Attempts
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, _: Context<'_, S>) {
+        if attrs.metadata().name() == "provider_call" {
+            self.0.lock().unwrap().open.insert(id.into_u64(), 0);
+        }
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, _: Context<'_, S>) {
+        let mut visitor = AttemptVisitor(None);
+        values.record(&mut visitor);
+        if let Some(attempt) = visitor.0
+            && let Some(n) = self.0.lock().unwrap().open.get_mut(&id.into_u64())
+        {
+            *n = (*n).max(attempt);
+        }
+    }
+
+    fn on_close(&self, id: span::Id, _: Context<'_, S>) {
+        let mut state = self.0.lock().unwrap();
+        if let Some(n) = state.open.remove(&id.into_u64()) {
+            state.done.push(n);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The world: a GoSquared source and two targets, with their store.
+
+struct World {
+    gs: gosquared::sandbox::Sandbox,
+    is: ispring::sandbox::Sandbox,
+    em: emfluence::sandbox::Sandbox,
+    db: PathBuf,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
+        }
+    }
+}
+
+impl World {
+    async fn start(name: &str, groups: usize, seed: u64) -> World {
+        let w = World {
+            gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+                .await
+                .expect("GoSquared sandbox"),
+            is: ispring::sandbox::Sandbox::start(Seed::Empty)
+                .await
+                .expect("iSpring sandbox"),
+            em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+                .await
+                .expect("emfluence sandbox"),
+            db: std::env::temp_dir().join(format!(
+                "sgsync-storm-{name}-{seed}-{}.db",
+                std::process::id()
+            )),
+        };
+        // The same source for the same seed, in both worlds.
+        let mut rng = fastrand::Rng::with_seed(seed);
+        for n in 0..groups {
+            let country = ["CA", "US", "GB", "DE"][rng.usize(..4)];
+            w.gs.add_group(&format!("Storm group {n:03}"), filters(n, country));
+        }
+        w
+    }
+
+    fn controls(&self) -> [&Controls; 3] {
+        [
+            &self.gs.running.controls,
+            &self.is.running.controls,
+            &self.em.running.controls,
+        ]
+    }
+
+    fn requests(&self) -> usize {
+        self.controls().iter().map(|c| c.requests().len()).sum()
+    }
+
+    fn target_writes(&self) -> usize {
+        self.controls()
+            .iter()
+            .flat_map(|c| c.requests())
+            .filter(|r| {
+                ["AddSmartGroup", "pdateSmartGroup", "RemoveGroup"]
+                    .iter()
+                    .any(|m| r.contains(m))
+                    || r.path.contains("groups/save")
+                    || r.path.contains("smartgroups") && r.method == reqwest::Method::POST
+            })
+            .count()
+    }
+
+    async fn pipeline(&self) -> Pipeline {
+        let mut settings =
+            load_str("storm.toml", &config(self), &[]).unwrap_or_else(|e| panic!("config: {e}"));
+        // `[http] timeout_secs` counts whole seconds; the storm wants hangs to cost less.
+        settings.source.http.timeout = TIMEOUT;
+        for t in &mut settings.targets {
+            t.endpoint.http.timeout = TIMEOUT;
+        }
+        pipeline(&settings)
+            .await
+            .unwrap_or_else(|e| panic!("pipeline: {e}"))
+    }
+
+    fn lms(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .is
+            .smart_groups()
+            .into_iter()
+            .map(|g| (g.name, format!("{:?}", g.rules)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn newsletter(&self) -> Vec<(String, String, String, String, String)> {
+        let mut v: Vec<_> = self
+            .em
+            .groups()
+            .into_iter()
+            .map(|g| (g.external_id, g.name, g.description, g.status, g.notes))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Exact for iSpring (a mapped country), lossy (country and city: the city's clause is
+/// left out) or impossible there (the city alone); every kind reaches emfluence.
+fn filters(n: usize, country: &str) -> Vec<Json> {
+    let country = json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": country});
+    let city = json!({"key": "property", "path": "last.location.city", "operator": "==", "value": "Paris"});
+    match n % 3 {
+        0 => vec![country],
+        1 => vec![country, city],
+        _ => vec![city],
+    }
+}
+
+fn config(w: &World) -> String {
+    format!(
+        r#"
+[source]
+provider = "gosquared"
+rate_limit_per_minute = 60000
+[source.gosquared]
+base_url = "{gs}"
+api_key = "{gs_key}"
+site_token = "{gs_site}"
+
+[targets.lms]
+provider = "ispring"
+on_lossy = "push"
+rate_limit_per_minute = 60000
+[targets.lms.ispring]
+soap_url = "{is}/soap"
+rest_url = "{is}"
+[targets.lms.ispring.credentials]
+kind = "token"
+token_url = "{is}/api/v3/token"
+client_id = "{is_id}"
+client_secret = "{is_secret}"
+
+[targets.newsletter]
+provider = "emfluence"
+on_lossy = "push"
+rate_limit_per_minute = 60000
+[targets.newsletter.emfluence]
+base_url = "{em}"
+token = "{em_token}"
+
+[mapping.attributes.country]
+gosquared = "last.location.country.code"
+ispring_field = "COUNTRY"
+[mapping.values.country]
+CA = "124"
+US = "840"
+GB = "826"
+DE = "276"
+[mapping.gosquared_operators]
+equals = "=="
+
+[store]
+path = "{db}"
+[http]
+max_retries = {MAX_RETRIES}
+base_delay_ms = 10
+max_delay_ms = 100
+"#,
+        gs = w.gs.url(),
+        gs_key = gosquared::sandbox::API_KEY,
+        gs_site = gosquared::sandbox::SITE_TOKEN,
+        is = w.is.url(),
+        is_id = ispring::sandbox::CLIENT_ID,
+        is_secret = ispring::sandbox::CLIENT_SECRET,
+        em = w.em.url(),
+        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        db = w.db.display(),
+    )
+}
+
+fn storm(seed: u64) -> FaultPlan {
+    FaultPlan {
+        fault_rate: FAULT_RATE,
+        random_faults: vec![
+            Fault::Status(503),
+            Fault::Status(500),
+            Fault::RateLimited {
+                retry_after_secs: 1,
+            },
+            Fault::Hang(HANG),
+            Fault::Truncate,
+            // On a write: it happened, the answer is lost. On a read: a hang.
+            Fault::LoseResponse(HANG),
+        ],
+        seed,
+        ..FaultPlan::default()
+    }
+}
+
+/// What one seed's storm took.
+struct Figures {
+    runs: usize,
+    /// Requests to all three sandboxes during the storm runs.
+    storm_calls: usize,
+    /// The same for the fault-free reference sync.
+    reference_calls: usize,
+    /// (source group, target) units the reference sync wrote.
+    units: usize,
+    max_attempts: u64,
+    retried_calls: usize,
+}
+
+async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
+    let ctx = format!("seed {seed}");
+    // The fault-free reference.
+    let reference = World::start("reference", groups, seed).await;
+    let r = reference.pipeline().await;
+    let done = r.sync_once("reference").await.expect("reference run");
+    assert_eq!(done.outcome, RunOutcome::Succeeded, "{:?}", done.report);
+    let units = done.plan.writes();
+    let reference_calls = reference.requests();
+
+    let attempts = Attempts::default();
+    let subscriber = tracing_subscriber::registry().with(attempts.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let w = World::start("storm", groups, seed).await;
+    for (i, c) in w.controls().into_iter().enumerate() {
+        c.set_plan(storm(seed.wrapping_mul(31).wrapping_add(i as u64)));
+    }
+    let p = w.pipeline().await;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= MAX_RUNS, "{ctx}: no convergence in {MAX_RUNS} runs");
+        // A run whose source read failed is recorded as failed; the next one tries again.
+        if let Ok(run) = p.sync_once("storm").await
+            && run.outcome == RunOutcome::Succeeded
+            && run.counts().failed == 0
+            && run.plan.writes() == 0
+        {
+            break;
+        }
+    }
+    let storm_calls = w.requests();
+    let faults: usize = w
+        .controls()
+        .iter()
+        .flat_map(|c| c.requests())
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert!(faults > 0, "{ctx}: the storm injected no fault");
+
+    // Retry budget: no logical call tried more than 1 + max_retries times, and the
+    // attempts the client counted are exactly the requests the sandboxes saw.
+    let per_call = attempts.take();
+    let max_attempts = per_call.iter().copied().max().unwrap_or(0);
+    assert!(
+        max_attempts <= u64::from(1 + MAX_RETRIES),
+        "{ctx}: a call was tried {max_attempts} times"
+    );
+    assert_eq!(
+        per_call.iter().sum::<u64>() as usize,
+        storm_calls,
+        "{ctx}: attempts counted by the client vs requests logged by the sandboxes"
+    );
+    let retried_calls = per_call.iter().filter(|&&n| n > 1).count();
+
+    // A fault-free run afterwards has nothing to do.
+    for c in w.controls() {
+        c.set_plan(FaultPlan::default());
+        c.clear_log();
+    }
+    let after = p.sync_once("storm").await.expect("fault-free run");
+    assert_eq!(after.counts().failed, 0, "{ctx}: {:?}", after.report);
+    assert_eq!(
+        (after.plan.writes(), w.target_writes()),
+        (0, 0),
+        "{ctx}: writes after convergence"
+    );
+
+    // The same final state as the fault-free sync: same groups, payloads and names.
+    let lms = w.is.smart_groups();
+    let names: HashSet<_> = lms.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names.len(), lms.len(), "{ctx}: duplicate iSpring names");
+    let news = w.em.groups();
+    let keys: HashSet<_> = news.iter().map(|g| g.external_id.as_str()).collect();
+    assert_eq!(keys.len(), news.len(), "{ctx}: duplicate emfluence keys");
+    assert_eq!(w.lms(), reference.lms(), "{ctx}: iSpring differs");
+    assert_eq!(
+        w.newsletter(),
+        reference.newsletter(),
+        "{ctx}: emfluence differs"
+    );
+    // No unit lost: one link per unit the reference wrote, and the same links.
+    let links = p.store.links(None).await.expect("links");
+    let reference_links = r.store.links(None).await.expect("reference links");
+    assert_eq!(links.len(), units, "{ctx}");
+    let pairs = |ls: &[sgsync::store::Link]| -> Vec<(String, String)> {
+        let mut v: Vec<_> = ls
+            .iter()
+            .map(|l| (l.source_id.clone(), l.target.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(pairs(&links), pairs(&reference_links), "{ctx}");
+    assert!(
+        p.store.intents(None).await.expect("intents").is_empty(),
+        "{ctx}"
+    );
+    assert!(p.store.integrity_check().await.expect("integrity"), "{ctx}");
+
+    Figures {
+        runs,
+        storm_calls,
+        reference_calls,
+        units,
+        max_attempts,
+        retried_calls,
+    }
+}
+
+#[tokio::test]
+async fn runs_converge_under_a_fault_storm_within_the_retry_budget() {
+    let seeds = std::env::var("SGSYNC_STORM_SEEDS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // The default suite: one seed, a small source. The full storm: more seeds, more groups.
+    let (seeds, groups) = match seeds {
+        Some(n) => (n.max(1), 30),
+        None => (1, 9),
+    };
+    for seed in 1..=seeds {
+        let f = storm_one_seed(seed, groups).await;
+        println!(
+            "storm seed {seed}: {groups} source groups, {} units written; converged in {} run(s); {} calls ({:.2} per unit; fault-free {} calls, {:.2} per unit); {} call(s) retried, at most {} attempts (budget {})",
+            f.units,
+            f.runs,
+            f.storm_calls,
+            f.storm_calls as f64 / f.units as f64,
+            f.reference_calls,
+            f.reference_calls as f64 / f.units as f64,
+            f.retried_calls,
+            f.max_attempts,
+            1 + MAX_RETRIES,
+        );
+    }
+}
