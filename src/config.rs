@@ -112,8 +112,22 @@ pub struct RawTarget {
     pub rate_limit_per_minute: Option<u32>,
     /// Calls in flight at once against this target (1..=64, default 4).
     pub concurrency: Option<usize>,
+    /// Copy the source groups' people into static groups here: `off`,
+    /// `when_rule_impossible` (only groups whose rule the target cannot hold exactly)
+    /// or `always`. Default `always` on emfluence (its groups are static lists), `off`
+    /// elsewhere; only emfluence can hold materialised members.
+    pub membership: Option<MembershipMode>,
+    /// Hold a run's removals back when they would take away more than this share of
+    /// the members last synced (0.0–1.0, default 0.5): an empty answer from a source in
+    /// trouble must not empty the target.
+    pub max_removal_fraction: Option<f64>,
+    /// Apply held removals on the run that sees the drop for this many consecutive runs
+    /// (default 2; 0 = only `--allow-mass-removal` applies them).
+    pub mass_removal_confirm_runs: Option<u32>,
 }
 
+pub use crate::engine::members::MembershipMode;
+use crate::engine::members::{Guard, MembershipPolicy};
 pub use crate::engine::plan::{OnLossy, OnSourceDeleted};
 
 /// `[schedule]`.
@@ -259,6 +273,7 @@ pub struct Target {
     pub name_prefix: Option<String>,
     /// 1..=64.
     pub concurrency: usize,
+    pub membership: MembershipPolicy,
 }
 
 /// A configuration that cannot be used. Every message says where (file or environment
@@ -599,6 +614,11 @@ impl Loader {
         }
         let mut targets = Vec::with_capacity(raw.targets.len());
         for (name, t) in raw.targets {
+            let raw_membership = RawMembership {
+                membership: t.membership,
+                max_removal_fraction: t.max_removal_fraction,
+                mass_removal_confirm_runs: t.mass_removal_confirm_runs,
+            };
             let at = ["targets", name.as_str()];
             let endpoint = self.endpoint(
                 &at,
@@ -635,12 +655,14 @@ impl Loader {
                     format!("must be 1..={MAX_CONCURRENCY}, got {concurrency}"),
                 ));
             }
+            let membership = self.membership(&name, endpoint.provider, &raw_membership)?;
             targets.push(Target {
                 endpoint,
                 on_lossy: t.on_lossy,
                 on_source_deleted: t.on_source_deleted,
                 name_prefix: t.name_prefix,
                 concurrency,
+                membership,
             });
         }
         let maps = Maps::from_config(&raw.mapping).map_err(|MappingError { key, why }| {
@@ -676,6 +698,52 @@ impl Loader {
             metrics_listen,
             file: self.file.clone(),
         })
+    }
+
+    /// `membership`, `max_removal_fraction`, `mass_removal_confirm_runs` of one target.
+    fn membership(
+        &self,
+        name: &str,
+        provider: ProviderKind,
+        t: &RawMembership,
+    ) -> Result<MembershipPolicy, ConfigError> {
+        // Only emfluence has static groups sgsync can write (emfluence.md §3.5); GoSquared
+        // and iSpring Learn groups written by sgsync are rules.
+        let writable = provider == ProviderKind::Emfluence;
+        let mode = t.membership.unwrap_or(if writable {
+            MembershipMode::Always
+        } else {
+            MembershipMode::Off
+        });
+        if mode != MembershipMode::Off && !writable {
+            return Err(self.invalid(
+                &["targets", name, "membership"],
+                format!(
+                    "must be \"off\" on a {} target: only emfluence holds static member lists sgsync can write",
+                    provider.display_name()
+                ),
+            ));
+        }
+        let mut guard = Guard::default();
+        if let Some(f) = t.max_removal_fraction {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(self.invalid(
+                    &["targets", name, "max_removal_fraction"],
+                    format!("must be between 0.0 and 1.0, got {f}"),
+                ));
+            }
+            guard.max_removal_fraction = f;
+        }
+        if let Some(n) = t.mass_removal_confirm_runs {
+            if n == 1 {
+                return Err(self.invalid(
+                    &["targets", name, "mass_removal_confirm_runs"],
+                    "1 would apply every drop at once; use 2 or more, 0 (flag only), or max_removal_fraction = 1.0 to turn the guard off",
+                ));
+            }
+            guard.confirm_runs = n;
+        }
+        Ok(MembershipPolicy { mode, guard })
     }
 
     fn metrics_listen(
@@ -811,6 +879,13 @@ impl Loader {
             http: settings,
         })
     }
+}
+
+/// The membership keys of one `[targets.<name>]`.
+struct RawMembership {
+    membership: Option<MembershipMode>,
+    max_removal_fraction: Option<f64>,
+    mass_removal_confirm_runs: Option<u32>,
 }
 
 /// Largest secret file read. A secret is a short string; a path that names something

@@ -37,6 +37,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
                 on_lossy: t.on_lossy,
                 on_source_deleted: t.on_source_deleted,
                 name_prefix: t.name_prefix.clone(),
+                membership: t.membership,
             },
             provider,
             concurrency: t.concurrency,

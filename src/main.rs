@@ -5,6 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use sgsync::daemon::pipeline;
+use sgsync::engine::materialise::MemberOptions;
 use sgsync::engine::run::{Pipeline, RunSummary};
 use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
@@ -47,6 +48,10 @@ struct Cli {
     /// (the same as `sgsync plan`).
     #[arg(long, requires = "sync_now")]
     dry_run: bool,
+    /// With --sync-now / `sync`: apply member removals the mass-removal guard would hold
+    /// back (a group's member count dropping by more than `max_removal_fraction`).
+    #[arg(long, global = true)]
+    allow_mass_removal: bool,
     /// With --sync-now: also write the run's metrics to DIR/sgsync.prom for
     /// node-exporter's textfile collector (replaced atomically).
     #[arg(
@@ -101,6 +106,10 @@ enum Command {
         /// The plan as JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also the first few emails each membership unit would add (and the target
+        /// contact ids it would remove).
+        #[arg(long, short)]
+        verbose: bool,
     },
     /// Recent runs, and every link with its fidelity, last result and last error.
     Status,
@@ -166,6 +175,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = init_logging(cli.log_format);
     let config = cli.config.as_deref();
+    let allow_mass_removal = cli.allow_mass_removal;
     let command = match (cli.command, cli.sync_now) {
         (Some(_), true) => {
             eprintln!(
@@ -173,7 +183,10 @@ fn main() -> ExitCode {
             );
             return ExitCode::from(2);
         }
-        (None, true) if cli.dry_run => Command::Plan { json: false },
+        (None, true) if cli.dry_run => Command::Plan {
+            json: false,
+            verbose: false,
+        },
         (None, true) => Command::Sync {
             textfile_dir: cli.textfile_dir,
         },
@@ -185,11 +198,14 @@ fn main() -> ExitCode {
     };
     let outcome = match command {
         Command::Translate { from, to, file } => run_translate(from, to, config, &file),
-        Command::Sync { textfile_dir } => {
-            run_async(sync(config, textfile_dir.as_deref(), progress))
-        }
+        Command::Sync { textfile_dir } => run_async(sync(
+            config,
+            textfile_dir.as_deref(),
+            progress,
+            allow_mass_removal,
+        )),
         Command::Run { once_at_start } => run_async(serve(config, once_at_start)),
-        Command::Plan { json } => run_async(plan(config, json)),
+        Command::Plan { json, verbose } => run_async(plan(config, json, verbose)),
         Command::Status => run_async(status(config)),
         Command::Demo => run_async(demo(progress)),
         Command::Check => run_async(check(config)),
@@ -386,8 +402,19 @@ async fn sync_with_bar(
     p: &Pipeline,
     show: bool,
 ) -> Result<RunSummary, sgsync::engine::run::RunError> {
+    sync_with_bar_and(p, show, MemberOptions::default()).await
+}
+
+/// [`sync_with_bar`] with membership options (`--allow-mass-removal`).
+async fn sync_with_bar_and(
+    p: &Pipeline,
+    show: bool,
+    options: MemberOptions,
+) -> Result<RunSummary, sgsync::engine::run::RunError> {
     let progress = RunProgress::new(show);
-    let result = p.sync_once_with(&holder(), &progress).await;
+    let result = p
+        .sync_once_with_options(&holder(), &progress, options)
+        .await;
     progress.finish();
     result
 }
@@ -400,6 +427,7 @@ async fn sync(
     config: Option<&Path>,
     textfile_dir: Option<&Path>,
     show_progress: bool,
+    allow_mass_removal: bool,
 ) -> Result<ExitCode> {
     if let Some(dir) = textfile_dir {
         textfile::check_dir(dir)?;
@@ -409,7 +437,8 @@ async fn sync(
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     let clock = Instant::now();
-    let result = sync_with_bar(&p, show_progress).await;
+    let options = MemberOptions { allow_mass_removal };
+    let result = sync_with_bar_and(&p, show_progress, options).await;
     let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
     record.log();
     let mut textfile_failed = false;
@@ -426,6 +455,7 @@ async fn sync(
     }
     let summary = result?;
     println!("{}", summary.plan);
+    print!("{}", summary.membership.render(false));
     let c = summary.counts();
     println!(
         "run {}: {} — created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
@@ -449,13 +479,18 @@ async fn sync(
     }))
 }
 
-async fn plan(config: Option<&Path>, json: bool) -> Result<ExitCode> {
+async fn plan(config: Option<&Path>, json: bool, verbose: bool) -> Result<ExitCode> {
     let p = connect(config).await?;
     let summary = p.dry_run().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary.plan.summary())?);
+        let mut value = serde_json::to_value(summary.plan.summary())?;
+        if let Some(o) = value.as_object_mut() {
+            o.insert("membership".to_owned(), summary.membership.to_json());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         println!("{}", summary.plan);
+        print!("{}", summary.membership.render(verbose));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -500,6 +535,35 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
                 .map(|e| format!("  error: {e}"))
                 .unwrap_or_default()
         );
+    }
+    let memberships = store.memberships().await?;
+    if !memberships.is_empty() {
+        println!("Members (materialised into static groups; fidelity snapshot):");
+        for m in memberships {
+            println!(
+                "  {}:{} → {}  {} member(s){}  as of {}  {}{}{}",
+                m.source_provider,
+                m.source_id,
+                m.target,
+                m.member_count,
+                if m.without_email > 0 {
+                    format!(" ({} source people without an email)", m.without_email)
+                } else {
+                    String::new()
+                },
+                m.synced_at.map_or_else(
+                    || "never".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M:%S").to_string()
+                ),
+                m.last_result.as_deref().unwrap_or("-"),
+                m.held_reason
+                    .map(|r| format!("  HELD ({} run(s)): {r}", m.held_runs))
+                    .unwrap_or_default(),
+                m.last_error
+                    .map(|e| format!("  error: {e}"))
+                    .unwrap_or_default(),
+            );
+        }
     }
     let intents = store.intents(None).await?;
     if !intents.is_empty() {
@@ -604,17 +668,20 @@ async fn demo_steps(
         em.url()
     );
 
+    let dry = p.dry_run().await?;
     println!(
-        "== 1. plan: what a sync would do (nothing is written)\n{}\n",
-        p.dry_run().await?.plan
+        "== 1. plan: what a sync would do (nothing is written)\n{}\n{}",
+        dry.plan,
+        dry.membership.render(true)
     );
 
     let first = sync_with_bar(p, show_progress).await?;
     println!(
-        "== 2. first sync: {} ({:?}), {} write call(s)\n",
+        "== 2. first sync: {} ({:?}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
         first.outcome,
         first.counts(),
-        write_calls()
+        write_calls(),
+        first.membership.render(false)
     );
     print_status(&p.store).await?;
 
@@ -639,9 +706,31 @@ async fn demo_steps(
         third.counts(),
         write_calls()
     );
-    println!("{}\n", third.plan);
+    println!("{}\n{}", third.plan, third.membership.render(false));
+
+    // People move: one new American arrives, one Canadian-now-American leaves.
+    clear();
+    gs.add_person(serde_json::json!({
+        "id": "user-demo-new",
+        "email": "Nina.Okonkwo@Example.ORG",
+        "name": "Nina Okonkwo",
+        "last": {"seen": chrono::Utc::now().to_rfc3339(), "location": {"country": {"code": "US"}}},
+        "totals": {"visits": 3},
+    }));
+    gs.set_property(
+        "user-002",
+        "last.location.country.code",
+        serde_json::json!("FR"),
+    );
+    let fourth = p.sync_once(&holder()).await?;
+    println!(
+        "== 5. people entered and left the source groups: {}, {} write call(s) — only the difference is sent\n{}",
+        fourth.outcome,
+        write_calls(),
+        fourth.membership.render(true)
+    );
     print_status(&p.store).await?;
-    Ok(ExitCode::from(third.exit_code()))
+    Ok(ExitCode::from(fourth.exit_code()))
 }
 
 async fn check(config: Option<&Path>) -> Result<ExitCode> {

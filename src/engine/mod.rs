@@ -1,5 +1,7 @@
 //! The sync engine: `plan` decides (pure), `apply` acts (async).
 
 pub mod apply;
+pub mod materialise;
+pub mod members;
 pub mod plan;
 pub mod run;

@@ -2,6 +2,7 @@
 //! target) one action. Pure: the same snapshot, links and settings always give the same
 //! plan, which is why `sgsync plan` can print exactly what `sgsync sync` would do.
 
+use super::members::MembershipPolicy;
 use crate::mapping::Maps;
 use crate::model::{Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
 use crate::providers::{Capabilities, Payload};
@@ -48,6 +49,9 @@ pub struct TargetPolicy {
     pub on_source_deleted: OnSourceDeleted,
     /// Put before every group name written on this target.
     pub name_prefix: Option<String>,
+    /// Whether, and under which guard, source members are copied into static groups
+    /// here (`engine::members`).
+    pub membership: MembershipPolicy,
 }
 
 /// Every group the source holds, read completely (all pages) at one moment.
@@ -352,7 +356,11 @@ fn decide(
                 ),
             };
         }
-        (Fidelity::Lossy(_), Some(_)) if target.on_lossy == OnLossy::Skip => {
+        // A group whose members are materialised carries the audience itself (fidelity
+        // `Snapshot`): its static shell is written whatever `on_lossy` says.
+        (Fidelity::Lossy(_), Some(_))
+            if target.on_lossy == OnLossy::Skip && !target.membership.mode.applies(false) =>
+        {
             return Action::Skip {
                 reason: format!(
                     "lossy (set on_lossy = \"push\" to write it anyway): {}",
@@ -474,6 +482,7 @@ mod tests {
             on_lossy,
             on_source_deleted: gone,
             name_prefix: None,
+            membership: MembershipPolicy::default(),
         }
     }
 

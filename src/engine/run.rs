@@ -3,6 +3,7 @@
 //! reads and plans only: it takes no lock and writes nothing anywhere.
 
 use super::apply::{NoProgress, Progress, Report, Target, apply_with_progress};
+use super::materialise::{MemberOptions, MemberReport, materialise};
 use super::plan::{Plan, Snapshot, TargetPolicy, plan};
 use crate::mapping::Maps;
 use crate::providers::{Provider, ProviderError};
@@ -36,6 +37,8 @@ pub struct RunSummary {
     pub plan: Plan,
     /// `None` for a dry run.
     pub report: Option<Report>,
+    /// Membership units: done, or for a dry run planned.
+    pub membership: MemberReport,
     pub outcome: RunOutcome,
 }
 
@@ -86,10 +89,20 @@ impl Pipeline {
     /// Reads the source and plans, writing nothing anywhere.
     pub async fn dry_run(&self) -> Result<RunSummary, RunError> {
         let plan = self.plan().await?;
+        let membership = materialise(
+            &plan,
+            self.source.as_ref(),
+            &self.targets,
+            &self.store,
+            None,
+            MemberOptions::default(),
+        )
+        .await;
         Ok(RunSummary {
             run_id: None,
             plan,
             report: None,
+            membership,
             outcome: RunOutcome::Succeeded,
         })
     }
@@ -115,6 +128,17 @@ impl Pipeline {
         holder: &str,
         progress: &dyn Progress,
     ) -> Result<RunSummary, RunError> {
+        self.sync_once_with_options(holder, progress, MemberOptions::default())
+            .await
+    }
+
+    /// [`Pipeline::sync_once_with`] with membership options (`--allow-mass-removal`).
+    pub async fn sync_once_with_options(
+        &self,
+        holder: &str,
+        progress: &dyn Progress,
+        options: MemberOptions,
+    ) -> Result<RunSummary, RunError> {
         let process = ProcessId::current();
         match self
             .store
@@ -131,7 +155,7 @@ impl Pipeline {
         }
         let renewal = self.keep_lock(holder);
         let result = self
-            .locked_run(progress)
+            .locked_run(progress, options)
             .instrument(info_span!("run", holder))
             .await;
         renewal.abort();
@@ -158,7 +182,11 @@ impl Pipeline {
         })
     }
 
-    async fn locked_run(&self, progress: &dyn Progress) -> Result<RunSummary, RunError> {
+    async fn locked_run(
+        &self,
+        progress: &dyn Progress,
+        options: MemberOptions,
+    ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = self.store.interrupt_stale_runs().await?;
         if stale > 0 {
@@ -197,7 +225,18 @@ impl Pipeline {
             progress,
         )
         .await;
-        let outcome = if report.failed() > 0 {
+        // After the groups: a group created this run gets its members in the same run.
+        let membership = materialise(
+            &plan,
+            self.source.as_ref(),
+            &self.targets,
+            &self.store,
+            Some(run_id),
+            options,
+        )
+        .await;
+        // A held mass removal is reported like a failure (exit 2): someone should look.
+        let outcome = if report.failed() > 0 || membership.failed() > 0 || membership.held() > 0 {
             RunOutcome::Partial
         } else {
             RunOutcome::Succeeded
@@ -210,6 +249,7 @@ impl Pipeline {
             run_id: Some(run_id),
             plan,
             report: Some(report),
+            membership,
             outcome,
         })
     }

@@ -14,6 +14,7 @@ pub mod gosquared;
 pub mod http;
 pub mod ispring;
 pub mod json;
+pub mod members;
 pub mod sandbox;
 
 pub use error::{ErrorKind, ProviderError};
@@ -126,6 +127,15 @@ pub trait Provider: Send + Sync {
     async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError>;
     /// Archives (or, where that is all the provider has, deletes) a group sgsync created.
     async fn archive(&self, id: &str) -> Result<(), ProviderError>;
+    /// The people of its groups can be read (membership materialisation, as a source).
+    fn member_source(&self) -> Option<&dyn members::MemberSource> {
+        None
+    }
+    /// Its static groups' members can be written (membership materialisation, as a
+    /// target).
+    fn member_target(&self) -> Option<&dyn members::MemberTarget> {
+        None
+    }
 }
 
 /// The one group in `matches` (groups found by exact name), `None` when there is none.

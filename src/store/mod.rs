@@ -12,10 +12,12 @@
 mod intents;
 mod links;
 mod lock;
+mod members;
 mod runs;
 pub mod types;
 
 pub use lock::{LockGrant, ProcessId};
+pub use members::{MemberKey, Membership, MembershipEnd};
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

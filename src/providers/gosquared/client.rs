@@ -24,9 +24,11 @@
 //!     GoSquared stores no key of ours, so groups are found by exact name.
 
 use super::{dialect, wire};
+use crate::engine::members::SourcePerson;
 use crate::mapping::Maps;
 use crate::model::ProviderKind;
 use crate::providers::http::{self, Body, Call, HttpClient, HttpSettings, Reply};
+use crate::providers::members::MemberSource;
 use crate::providers::{
     Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
 };
@@ -443,6 +445,29 @@ impl Provider for GoSquaredClient {
 
     async fn archive(&self, _id: &str) -> Result<(), ProviderError> {
         Err(Self::unsupported("archive smart group"))
+    }
+
+    fn member_source(&self) -> Option<&dyn MemberSource> {
+        Some(self)
+    }
+}
+
+/// A smart group's people (`GET smartgroups/{id}/people`, `fields=id,email,name`,
+/// `limit=<offset>,250`, §2, §6). GoSquared is no membership target: its groups are
+/// rules, and no writable list is documented.
+#[async_trait]
+impl MemberSource for GoSquaredClient {
+    async fn group_people(&self, group_id: &str) -> Result<Vec<SourcePerson>, ProviderError> {
+        Ok(self
+            .group_members(group_id)
+            .await?
+            .into_iter()
+            .map(|p| SourcePerson {
+                id: p.id,
+                email: p.email,
+                name: p.name,
+            })
+            .collect())
     }
 }
 

@@ -89,6 +89,22 @@ struct StoredPerson {
 struct Data {
     groups: Vec<StoredGroup>,
     people: Vec<StoredPerson>,
+    /// Bumped by every change to `people`, so a cached selection knows it is stale
+    /// (a restore after `LoseWrite` brings the old number back with the old people).
+    people_version: u64,
+}
+
+/// The last selection a people list computed: who matches which filters, in which
+/// order. A 100 000-person group is read in 400 pages; evaluating every person for
+/// every page would make the sandbox, not sgsync, the bottleneck of the benchmark.
+#[derive(Debug, Clone, PartialEq)]
+struct Selection {
+    people_version: u64,
+    filters: String,
+    sort: String,
+    /// Relative-date rules change with time: a selection is reused for 10 s at most.
+    time_bucket: Millis,
+    indices: Arc<Vec<usize>>,
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +124,7 @@ struct Shared {
     maps: Arc<Maps>,
     /// Answers tests ask for, given before any check (see [`Sandbox::answer_next`]).
     canned: Arc<Mutex<VecDeque<Canned>>>,
+    selection: Arc<Mutex<Option<Selection>>>,
 }
 
 /// A scripted answer: status, JSON body, optional `Retry-After` seconds.
@@ -152,6 +169,7 @@ impl Sandbox {
             Seed::Demo => Data {
                 groups: demo_groups()?,
                 people: demo_people(now_ms()),
+                people_version: 0,
             },
         };
         let state = Shared {
@@ -164,6 +182,7 @@ impl Sandbox {
             base: Arc::default(),
             maps: Arc::default(),
             canned: Arc::default(),
+            selection: Arc::default(),
         };
         let running = {
             let controls = crate::providers::sandbox::Controls::default();
@@ -237,9 +256,37 @@ impl Sandbox {
             Json::Object(m) => m,
             other => Map::from_iter([("value".to_owned(), other)]),
         };
-        lock(&self.state.data)
+        let mut data = lock(&self.state.data);
+        data.people.push(StoredPerson { properties, events });
+        data.people_version += 1;
+    }
+
+    /// Sets one property (a dot path, e.g. `custom.plan`) of the person whose `id` is
+    /// `id`, as new tracking data would; false when no person has that id.
+    pub fn set_property(&self, id: &str, path: &str, value: Json) -> bool {
+        let mut data = lock(&self.state.data);
+        let Some(person) = data
             .people
-            .push(StoredPerson { properties, events });
+            .iter_mut()
+            .find(|p| p.properties.get("id").and_then(Json::as_str) == Some(id))
+        else {
+            return false;
+        };
+        insert_path(&mut person.properties, path, value);
+        data.people_version += 1;
+        true
+    }
+
+    /// Sets one property on many people at once: `(person index in insertion order,
+    /// path, value)`; for benchmarks that churn thousands of people per run.
+    pub fn set_properties_at(&self, changes: &[(usize, &str, Json)]) {
+        let mut data = lock(&self.state.data);
+        for (i, path, value) in changes {
+            if let Some(person) = data.people.get_mut(*i) {
+                insert_path(&mut person.properties, path, value.clone());
+            }
+        }
+        data.people_version += 1;
     }
 
     pub fn people_count(&self) -> usize {
@@ -550,16 +597,45 @@ fn people_page(state: &Shared, filters: Vec<Json>, params: &HashMap<String, Stri
         Ok(limit) => limit,
         Err(why) => return api_error(StatusCode::BAD_REQUEST, 4003, &why),
     };
-    let rule = rule_of(filters, &state.maps);
     let now = now_ms();
-    let data = lock(&state.data);
-    let mut members: Vec<&StoredPerson> = data
-        .people
-        .iter()
-        .filter(|p| selects(&rule, p, now))
-        .collect();
     let sort = params.get("sort").map_or("last.seen:desc", String::as_str);
-    sort_people(&mut members, sort);
+    let data = lock(&state.data);
+    let key = Selection {
+        people_version: data.people_version,
+        filters: Json::Array(filters.clone()).to_string(),
+        sort: sort.to_owned(),
+        time_bucket: now / 10_000,
+        indices: Arc::default(),
+    };
+    let cached = lock(&state.selection)
+        .as_ref()
+        .filter(|c| {
+            Selection {
+                indices: Arc::default(),
+                ..(*c).clone()
+            } == key
+        })
+        .map(|c| c.indices.clone());
+    let indices = match cached {
+        Some(indices) => indices,
+        None => {
+            let rule = rule_of(filters, &state.maps);
+            let mut selected: Vec<(usize, &StoredPerson)> = data
+                .people
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| selects(&rule, p, now))
+                .collect();
+            sort_indexed(&mut selected, sort);
+            let indices: Arc<Vec<usize>> = Arc::new(selected.iter().map(|(i, _)| *i).collect());
+            *lock(&state.selection) = Some(Selection {
+                indices: indices.clone(),
+                ..key
+            });
+            indices
+        }
+    };
+    let members: Vec<&StoredPerson> = indices.iter().filter_map(|i| data.people.get(*i)).collect();
     let fields: Option<Vec<&str>> = params.get("fields").map(|f| {
         f.split(',')
             .map(str::trim)
@@ -615,13 +691,13 @@ fn selects(rule: &Rule, person: &StoredPerson, now: Millis) -> bool {
 }
 
 /// `<path>:asc|desc`; people without the property go last, ties keep insertion order.
-fn sort_people(people: &mut [&StoredPerson], sort: &str) {
+fn sort_indexed(people: &mut [(usize, &StoredPerson)], sort: &str) {
     let (path, desc) = match sort.rsplit_once(':') {
         Some((p, dir)) => (p, dir.eq_ignore_ascii_case("desc")),
         None => (sort, false),
     };
-    people.sort_by(
-        |a, b| match (lookup(&a.properties, path), lookup(&b.properties, path)) {
+    people.sort_by(|(_, a), (_, b)| {
+        match (lookup(&a.properties, path), lookup(&b.properties, path)) {
             (Some(x), Some(y)) => {
                 let o = compare(x, y);
                 if desc { o.reverse() } else { o }
@@ -629,8 +705,8 @@ fn sort_people(people: &mut [&StoredPerson], sort: &str) {
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
-        },
-    );
+        }
+    });
 }
 
 fn compare(x: &Json, y: &Json) -> Ordering {

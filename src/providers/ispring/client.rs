@@ -39,9 +39,11 @@ use super::dialect;
 use super::wire::{
     self, Department, GroupRef, Param, ProfileField, SmartGroupXml, SoapCredentials, WireError,
 };
+use crate::engine::members::SourcePerson;
 use crate::mapping::Maps;
 use crate::model::ProviderKind;
 use crate::providers::http::{Body, Call, HttpClient, HttpSettings, Reply, validate_base_url};
+use crate::providers::members::MemberSource;
 use crate::providers::{
     Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
 };
@@ -822,6 +824,52 @@ impl Provider for IspringClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn member_source(&self) -> Option<&dyn MemberSource> {
+        Some(self)
+    }
+}
+
+/// A group's users with their e-mails: REST `GET /user?groups[]=<id>` ([spec] "Get user
+/// list", filter `groups[]`; users are `UserV2` with `fields.email`). That the filter
+/// also selects the members of a SMART group is [inferred] (a smart group is a group,
+/// §3.4). Needs `rest_url`.
+///
+/// iSpring is a membership source only: its groups written by sgsync are smart groups
+/// (rules), and writing a plain group's users needs iSpring user ids of people who must
+/// already exist in the LMS — out of scope, and not in the provider notes.
+#[async_trait]
+impl MemberSource for IspringClient {
+    async fn group_people(&self, group_id: &str) -> Result<Vec<SourcePerson>, ProviderError> {
+        let operation = "getUsers";
+        let mut url = Url::parse(&self.rest_path(operation, &["user"])?).map_err(|e| {
+            ProviderError::new(PROVIDER, ErrorKind::Config, operation, e.to_string())
+        })?;
+        url.query_pairs_mut().append_pair("groups[]", group_id);
+        let users = self
+            .call(
+                operation,
+                Request::RestGet { url: url.into() },
+                wire::parse_users,
+            )
+            .await?;
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let name = [u.first_name, u.last_name]
+                    .into_iter()
+                    .flatten()
+                    .filter(|n| !n.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                SourcePerson {
+                    id: u.id,
+                    email: u.email,
+                    name: Some(name).filter(|n| !n.is_empty()),
+                }
+            })
+            .collect())
     }
 }
 

@@ -21,7 +21,7 @@ use super::wire::{
 };
 use crate::providers::sandbox::{Controls, Running, Seed, Snapshot, serve, with_faults};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -118,6 +118,7 @@ impl Sandbox {
             .route("/api/v3/token", post(token))
             .route("/group/smart/{id}/rules", get(rest_rules))
             .route("/group/{id}", get(rest_group))
+            .route("/user", get(rest_users))
             .with_state(state.clone());
         let router = with_faults(router, controls.clone(), state.clone());
         Ok(Sandbox {
@@ -674,6 +675,50 @@ async fn rest_group(
             },
         )
         .close("response");
+    xml_response(StatusCode::OK, w.finish())
+}
+
+/// `GET /user[?groups[]=<id>…]` ([spec] "Get user list"): every user, or those in any
+/// of the groups named (smart groups by their rules). XML like the other REST answers.
+async fn rest_users(
+    State(state): State<Shared>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let world = state.lock();
+    if !rest_authorised(&world, &headers) {
+        return rest_error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let groups: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "groups[]")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let selected: Option<std::collections::HashSet<String>> =
+        (!groups.is_empty()).then(|| groups.iter().flat_map(|g| world.members(g)).collect());
+    let mut w = XmlWriter::new();
+    w.open("response", None);
+    for u in world
+        .users
+        .iter()
+        .filter(|u| selected.as_ref().is_none_or(|s| s.contains(&u.id)))
+    {
+        w.open("user", None)
+            .leaf("userId", &u.id)
+            .leaf("departmentId", &u.department_id);
+        w.open("fields", None);
+        for (key, field) in [
+            ("login", "EMAIL"),
+            ("email", "EMAIL"),
+            ("first_name", "FIRST_NAME"),
+            ("last_name", "LAST_NAME"),
+        ] {
+            if let Some(v) = u.fields.get(field) {
+                w.leaf(key, v);
+            }
+        }
+        w.close("fields").close("user");
+    }
+    w.close("response");
     xml_response(StatusCode::OK, w.finish())
 }
 

@@ -795,6 +795,43 @@ pub fn parse_group_detail(text: &str) -> Result<GroupDetail, WireError> {
     })
 }
 
+/// A user of REST `GET /user` (`UserV2`: `userId`, `fields.email`, `fields.first_name`,
+/// `fields.last_name`; the spec shows JSON, the XML element names are [inferred] by
+/// the same pattern as the other REST answers: root `<response>`, one `<user>` each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+pub fn parse_users(text: &str) -> Result<Vec<User>, WireError> {
+    let root = parse_tree(text)?;
+    check_fault(&root)?;
+    rest_error(&root)?;
+    root.find_all("user")
+        .into_iter()
+        .map(|u| {
+            let field = |name: &str| -> Result<Option<String>, WireError> {
+                let Some(fields) = u.child("fields")? else {
+                    return Ok(None);
+                };
+                Ok(fields
+                    .child(name)?
+                    .map(|e| e.text.trim().to_owned())
+                    .filter(|t| !t.is_empty()))
+            };
+            Ok(User {
+                id: required_text(u, "userId")?,
+                email: field("email")?,
+                first_name: field("first_name")?,
+                last_name: field("last_name")?,
+            })
+        })
+        .collect()
+}
+
 /// One `<department>` of `getDepartments` (ispring.md §5.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Department {
@@ -1620,5 +1657,31 @@ mod tests {
             parse_groups("<a:rules></b:rules>"),
             Err(WireError::Unclosed { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod user_list_tests {
+    use super::*;
+
+    #[test]
+    fn users_are_read_by_local_name_with_optional_fields() {
+        let xml = r#"<?xml version="1.0"?>
+<response>
+  <user><userId>u1</userId><fields><login>ada</login><email> Ada@Example.com </email>
+    <first_name>Ada</first_name><last_name>Lovelace</last_name></fields></user>
+  <user><userId>u2</userId><fields><login>nobody</login></fields></user>
+</response>"#;
+        let users = parse_users(xml).unwrap();
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].email.as_deref(), Some("Ada@Example.com"));
+        assert_eq!(users[0].first_name.as_deref(), Some("Ada"));
+        assert_eq!(
+            users[1].email, None,
+            "no email: counted by the engine, not an error"
+        );
+        assert!(parse_users("<response><user><fields/></user></response>").is_err());
+        let fault = "<response><code>403</code><message>Permission denied</message></response>";
+        assert!(matches!(parse_users(fault), Err(WireError::Fault { .. })));
     }
 }

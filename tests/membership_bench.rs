@@ -1,0 +1,244 @@
+//! Benchmark (not a test: ignored by default, asserts nothing about time):
+//! 100 000 members in one GoSquared smart group materialised into one emfluence group,
+//! 1 % churn per run (1 000 leave, 1 000 known contacts come back). For each measured
+//! run: the calls made against the minimum, the wall time against the rate-limit lower
+//! bound (GoSquared 750/min documented, emfluence 100/min default), and the peak RSS of
+//! the `sgsync sync` process.
+//!
+//! ```sh
+//! cargo test --test membership_bench -- --ignored --nocapture
+//! ```
+//!
+//! `BENCH_MEMBERS` (default 100000) and `BENCH_RUNS` (default 3) change the size.
+//! The sandboxes run in this process; sgsync runs as a child process (the debug build
+//! next to this test), so its RSS is its own.
+
+use serde_json::json;
+use sgsync::providers::emfluence::wire::GroupKind;
+use sgsync::providers::sandbox::Seed;
+use sgsync::providers::{emfluence, gosquared};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const CHURN_PERCENT: usize = 1;
+
+fn config(gs: &str, em: &str, db: &Path, gs_rpm: u32, em_rpm: u32) -> String {
+    format!(
+        r#"
+[source]
+provider = "gosquared"
+rate_limit_per_minute = {gs_rpm}
+[source.gosquared]
+base_url = "{gs}"
+api_key = "{gs_key}"
+site_token = "{gs_site}"
+
+[targets.newsletter]
+provider = "emfluence"
+rate_limit_per_minute = {em_rpm}
+[targets.newsletter.emfluence]
+base_url = "{em}"
+token = "{em_token}"
+
+[store]
+path = "{db}"
+[http]
+timeout_secs = 30
+"#,
+        gs_key = gosquared::sandbox::API_KEY,
+        gs_site = gosquared::sandbox::SITE_TOKEN,
+        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        db = db.display(),
+    )
+}
+
+struct Measured {
+    wall: Duration,
+    peak_rss_kib: u64,
+    ok: bool,
+}
+
+/// Runs `sgsync --config <file> sync`, sampling its VmHWM (peak resident set) until it exits.
+fn sync(config_file: &Path) -> Measured {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
+        .args(["--config"])
+        .arg(config_file)
+        .args(["--log-format", "json", "sync"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sgsync starts");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:"))
+        {
+            let kib: u64 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Measured {
+        wall: start.elapsed(),
+        peak_rss_kib: peak,
+        ok: status.success(),
+    }
+}
+
+/// Seconds a token bucket of `rpm` per minute with a burst of `rpm / 60` (at least 1),
+/// as the HTTP layer configures it, needs at least for `calls` calls.
+fn lower_bound(calls: usize, rpm: u32) -> f64 {
+    let burst = (rpm / 60).max(1) as usize;
+    calls.saturating_sub(burst) as f64 / (f64::from(rpm) / 60.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: cargo test --test membership_bench -- --ignored --nocapture"]
+async fn hundred_thousand_members_one_percent_churn() {
+    let members: usize = std::env::var("BENCH_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let churn = members * CHURN_PERCENT / 100;
+    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+        .await
+        .unwrap();
+    let em = emfluence::sandbox::Sandbox::start(Seed::Empty)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("sgsync-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db: PathBuf = dir.join("state.db");
+
+    // The world: `members + churn` people in GoSquared, all already emfluence contacts
+    // and members of the (adopted) emfluence group. Person i is in the smart group
+    // while their company is "Acme".
+    let setup = Instant::now();
+    let total = members + churn;
+    let group = gs.add_group(
+        "Acme people",
+        vec![json!({"key": "property", "path": "company.name", "operator": "contains", "value": "Acme"})],
+    );
+    let gid = em.add_group(
+        "Acme people",
+        &format!("sgsync:gosquared:{group}"),
+        GroupKind::Static,
+    );
+    let mut contact_ids = Vec::with_capacity(total);
+    for i in 0..total {
+        let email = format!("person.{i}@example.com");
+        gs.add_person(json!({
+            "id": format!("p{i}"),
+            "email": email,
+            "name": format!("Person {i}"),
+            "company": {"name": "Acme Ltd"},
+            "last": {"seen": "2026-11-01T00:00:00.000Z"},
+        }));
+        contact_ids.push(em.add_contact(&email, "Person", &i.to_string()));
+    }
+    em.add_members(gid, &contact_ids);
+
+    // Setup runs at sandbox speed: adopt the group and read its members once (the
+    // baseline), then the last `churn` people leave, so the measured runs start from
+    // exactly `members` members with every contact id known.
+    let fast = dir.join("fast.toml");
+    let slow = dir.join("slow.toml");
+    std::fs::File::create(&fast)
+        .unwrap()
+        .write_all(config(&gs.url(), &em.url(), &db, 1_000_000, 1_000_000).as_bytes())
+        .unwrap();
+    std::fs::File::create(&slow)
+        .unwrap()
+        .write_all(config(&gs.url(), &em.url(), &db, 750, 100).as_bytes())
+        .unwrap();
+    let first = sync(&fast);
+    assert!(first.ok, "setup run 1");
+    let changes: Vec<(usize, &str, serde_json::Value)> = (members..total)
+        .map(|i| (i, "company.name", json!("Globex")))
+        .collect();
+    gs.set_properties_at(&changes);
+    assert!(sync(&fast).ok, "setup run 2");
+    assert_eq!(em.group(gid).unwrap().members.len(), members);
+    println!(
+        "setup: {total} people and contacts, baseline read and first churn in {:.1} s (setup run 1 peak RSS {} MiB)",
+        setup.elapsed().as_secs_f64(),
+        first.peak_rss_kib / 1024
+    );
+    println!(
+        "| run | adds | removes | GoSquared reads | emfluence calls (lookup/add/remove/save/search) | total calls | minimum | wall s | rate-limit bound s | peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+
+    // Measured runs at the real limits: each run the `churn` people outside come back
+    // and `churn` members leave (a sliding window).
+    let mut out: Vec<usize> = (members..total).collect();
+    for run in 1..=runs {
+        let leaving: Vec<usize> = ((run - 1) * churn..run * churn).collect();
+        let mut changes: Vec<(usize, &str, serde_json::Value)> = Vec::new();
+        changes.extend(out.iter().map(|&i| (i, "company.name", json!("Acme Ltd"))));
+        changes.extend(
+            leaving
+                .iter()
+                .map(|&i| (i, "company.name", json!("Globex"))),
+        );
+        gs.set_properties_at(&changes);
+        out = leaving;
+        gs.running.controls.clear_log();
+        em.running.controls.clear_log();
+        let m = sync(&slow);
+        assert!(m.ok, "run {run} failed");
+        let reads = gs.running.controls.requests().len();
+        let count = |p: &str| em.running.controls.count(&reqwest::Method::POST, p);
+        let (lookup, add, remove, save, search) = (
+            count("groups/lookup"),
+            count("addContacts"),
+            count("removeContacts"),
+            count("contacts/save"),
+            count("contacts/search"),
+        );
+        let em_calls = lookup + add + remove + save + search;
+        // The minimum: every source page (ceil((members+1)/250): the paging rule stops on
+        // a short page) plus the group list, and ceil(n/1000) batches each way.
+        let pages = members / 250 + 1;
+        let minimum = 1 + pages + churn.div_ceil(1000) * 2;
+        let bound = lower_bound(reads, 750) + lower_bound(em_calls, 100);
+        assert_eq!(em.group(gid).unwrap().members.len(), members);
+        println!(
+            "| {run} | {churn} | {churn} | {reads} | {em_calls} ({lookup}/{add}/{remove}/{save}/{search}) | {} | {minimum} | {:.1} | {:.1} | {} |",
+            reads + em_calls,
+            m.wall.as_secs_f64(),
+            bound,
+            m.peak_rss_kib / 1024
+        );
+    }
+
+    // And a run with nothing changed: reads only, zero writes.
+    gs.running.controls.clear_log();
+    em.running.controls.clear_log();
+    let m = sync(&slow);
+    assert!(m.ok);
+    println!(
+        "no change: {} GoSquared reads, {} emfluence calls, {:.1} s (bound {:.1} s), peak RSS {} MiB",
+        gs.running.controls.requests().len(),
+        em.running.controls.requests().len(),
+        m.wall.as_secs_f64(),
+        lower_bound(gs.running.controls.requests().len(), 750),
+        m.peak_rss_kib / 1024
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
