@@ -147,6 +147,10 @@ struct BenchArgs {
     /// The report as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Run each sync under this command, e.g. "heaptrack -o /tmp/sync" (split on
+    /// spaces); peak RSS is then the wrapper's.
+    #[arg(long, value_name = "COMMAND")]
+    wrap: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -311,6 +315,10 @@ async fn bench(args: BenchArgs) -> Result<ExitCode> {
         rpm_emfluence: args.rpm_emfluence,
         concurrency: args.concurrency,
         exe: std::env::current_exe().context("finding the sgsync binary")?,
+        wrap: args
+            .wrap
+            .map(|w| w.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
     };
     let report = sgsync::bench::run(&opts).await?;
     if args.json {

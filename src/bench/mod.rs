@@ -44,6 +44,9 @@ pub struct Options {
     pub concurrency: usize,
     /// The sgsync binary to run as the child.
     pub exe: PathBuf,
+    /// A command the child is run under (a profiler: `heaptrack`, `valgrind
+    /// --tool=massif`); its peak RSS is then the wrapper's.
+    pub wrap: Vec<String>,
 }
 
 /// Why the bench could not measure.
@@ -106,7 +109,10 @@ pub struct Phase {
     pub wall_ms: u64,
     /// Spawn of the process → first request seen by any sandbox.
     pub first_request_ms: Option<u64>,
+    /// Peak RSS of the sync process (`VmHWM`).
     pub max_rss_bytes: Option<u64>,
+    /// `wait4`'s `ru_maxrss`, which also counts the bench's image from before `execve`.
+    pub ru_maxrss_bytes: Option<u64>,
     pub db_bytes: u64,
     pub wal_bytes: u64,
     pub calls: PerProvider<Calls>,
@@ -339,13 +345,14 @@ impl Rig<'_> {
             deadline,
         } = *self;
         world.clear_logs();
-        let (exe, config_path, stderr) = (
+        let (exe, wrap, config_path, stderr) = (
             opts.exe.clone(),
+            opts.wrap.clone(),
             config.to_path_buf(),
             dir.join(format!("{}.stderr", name.replace(['%', ' '], ""))),
         );
         let run = tokio::task::spawn_blocking(move || {
-            child::sync_now(&exe, &config_path, &stderr, deadline)
+            child::sync_now(&wrap, &exe, &config_path, &stderr, deadline)
         })
         .await
         .map_err(|e| {
@@ -380,6 +387,7 @@ impl Rig<'_> {
                     .as_millis() as u64
             }),
             max_rss_bytes: run.max_rss_bytes,
+            ru_maxrss_bytes: run.ru_maxrss_bytes,
             db_bytes: size(db.to_path_buf()),
             wal_bytes: size(db.with_extension("db-wal")),
             calls: PerProvider {
