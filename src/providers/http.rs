@@ -367,7 +367,12 @@ impl HttpClient {
         if response.content_length().is_some_and(|n| n > cap as u64) {
             return Err(too_large());
         }
-        let mut body = Vec::new();
+        // Sized once when the length is announced: growing by doubling would hold up
+        // to twice a large answer (a 10,000-group list is ~8 MB) while it is read.
+        let announced = response
+            .content_length()
+            .and_then(|n| usize::try_from(n).ok());
+        let mut body = Vec::with_capacity(announced.unwrap_or(0).min(cap));
         while let Some(chunk) = response
             .chunk()
             .await
