@@ -1,6 +1,7 @@
 //! sgsync: keeps smart groups (saved, rule-defined audiences) in step across GoSquared,
 //! iSpring Learn and emfluence. See `../shared/DESIGN.md` for the map of the crate.
 
+pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod engine;

@@ -139,6 +139,11 @@ enum Command {
     /// a second sync that writes nothing, then an edit at the source and the sync that
     /// carries it over. Touches nothing but loopback and a temporary file.
     Demo,
+    /// Measures a sync end to end: sandboxes on loopback with N source groups, latency
+    /// and rate limits, then `--sync-now` as a child process three times (initial,
+    /// no-op, 10 % changed): wall time vs its lower bound, calls per provider, peak RSS,
+    /// SQLite size, time to the first request. Build with --release to measure.
+    Bench(BenchArgs),
     /// Serve the three sandbox providers (GoSquared, iSpring Learn, emfluence) on
     /// 127.0.0.1 until Ctrl-C or SIGTERM: stateful imitations of the documented APIs, for
     /// trying sgsync without touching a real account.
@@ -151,6 +156,35 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Source groups (GoSquared), a mix of exact, lossy and impossible translations.
+    #[arg(long, default_value_t = 1000)]
+    groups: usize,
+    /// Latency every sandbox adds to each answer, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// GoSquared requests per minute, for the client and its sandbox (documented: 750).
+    #[arg(long, default_value_t = 750)]
+    rpm_gosquared: u32,
+    /// iSpring Learn requests per minute (none published; sgsync's default is 100).
+    #[arg(long, default_value_t = 100)]
+    rpm_ispring: u32,
+    /// emfluence requests per minute (about 100, inferred: emfluence.md §6).
+    #[arg(long, default_value_t = 100)]
+    rpm_emfluence: u32,
+    /// Calls in flight at once per target (the sync's `concurrency`, 1..=64).
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// The report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Run each sync under this command, e.g. "heaptrack -o /tmp/sync" (split on
+    /// spaces); peak RSS is then the wrapper's.
+    #[arg(long, value_name = "COMMAND")]
+    wrap: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -212,6 +246,7 @@ fn main() -> ExitCode {
         Command::Resync { target, group } => run_async(resync(config, target, group)),
         Command::Forget { target, yes } => run_async(forget(config, target, yes)),
         Command::Sandbox { seed, port } => run_async(run_sandbox(seed, port)),
+        Command::Bench(args) => run_async(bench(args)),
     };
     match outcome {
         Ok(code) => code,
@@ -319,6 +354,29 @@ fn run_async(job: impl std::future::Future<Output = Result<ExitCode>>) -> Result
         .build()
         .context("starting the async runtime")?
         .block_on(job)
+}
+
+async fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let opts = sgsync::bench::Options {
+        groups: args.groups,
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        rpm_gosquared: args.rpm_gosquared,
+        rpm_ispring: args.rpm_ispring,
+        rpm_emfluence: args.rpm_emfluence,
+        concurrency: args.concurrency,
+        exe: std::env::current_exe().context("finding the sgsync binary")?,
+        wrap: args
+            .wrap
+            .map(|w| w.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default(),
+    };
+    let report = sgsync::bench::run(&opts).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run_sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {

@@ -801,3 +801,51 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() 
             .is_none()
     );
 }
+
+/// A first sync lists each target once instead of looking every new group up before
+/// creating it; a name the listing holds is still looked up, so a same-named group
+/// that is not sgsync's is refused, never adopted.
+#[tokio::test]
+async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours() {
+    let w = world("listing").await;
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
+    w.gs.add_group("Americans", vec![country_is("US")]);
+    // Made by hand on emfluence under the name sgsync would give "Most Active".
+    w.em.add_group(
+        "Most Active",
+        "someone-else",
+        emfluence::wire::GroupKind::Static,
+    );
+    let p = connect(&w).await;
+    let run = p.sync_once("e2e").await.expect("run");
+    let failures: Vec<_> = run
+        .report
+        .iter()
+        .flat_map(|r| &r.outcomes)
+        .filter(|o| o.result.is_err())
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].target, "newsletter");
+    assert!(
+        format!("{:?}", failures[0].result).contains("not sgsync's"),
+        "{failures:?}"
+    );
+    // emfluence: one listing, plus the lookup (search + lookup) of the one listed name;
+    // the other ten groups are created without a lookup each.
+    let em = &w.em.running.controls;
+    assert_eq!(em.count(&reqwest::Method::POST, "groups/search"), 2);
+    assert_eq!(em.count(&reqwest::Method::POST, "groups/lookup"), 1);
+    assert_eq!(em.count(&reqwest::Method::POST, "groups/save"), 10);
+    // iSpring: one getGroups for both creates.
+    let is = w.is.running.controls.requests();
+    assert_eq!(
+        is.iter().filter(|r| r.contains("GetGroupsRequest")).count(),
+        1
+    );
+    assert_eq!(writes(&w), (2, 10));
+    assert_eq!(
+        w.em.groups().len(),
+        11,
+        "the hand-made group and ten of ours"
+    );
+}

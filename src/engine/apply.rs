@@ -6,6 +6,27 @@
 //! only if absent, then record the link and clear the intent in one transaction. A crash
 //! anywhere leaves either nothing (no intent), or an intent the next run resolves by the
 //! same lookup, so no run creates a duplicate and no created group is lost.
+//!
+//! One lookup per create doubles a first sync's calls, so a target with many creates
+//! is listed once instead (`NameCheck`: every group name it holds, read under the run
+//! lock before this run's first create there), and only a name that listing holds is
+//! looked up. That is as safe as the lookup it replaces, because the listing is only
+//! trusted to say "no group of this name", and only where nothing but this run could
+//! have made one since:
+//! - a unit with an intent left by an earlier run is always looked up on the provider:
+//!   that run's create may have landed after the listing (a request still in flight
+//!   from a killed process, a lost response);
+//! - without such an intent, no earlier run created the group: every create is preceded
+//!   by a committed intent, which goes only with the link recorded (then the unit is
+//!   not a create) or once the provider's answer proves nothing was made;
+//! - no other sgsync writes meanwhile (the run lock), and two units of this run with
+//!   the same name never both skip the lookup: the second finds the name claimed and
+//!   looks it up, as before;
+//! - names are compared trimmed and case-folded, looser than any provider's own match,
+//!   so "absent" in the listing means absent for `find_by_key` too.
+//!
+//! What neither design sees is a same-named group made by hand during the run, after
+//! the listing (or after the lookup): the listing only makes that window longer.
 
 use super::plan::{Action, OnSourceDeleted, Plan, TargetPolicy, Unit};
 use crate::model::{Fidelity, ProviderKind};
@@ -13,8 +34,8 @@ use crate::providers::{ErrorKind, Payload, Provider, ProviderError};
 use crate::store::{Intent, Link, RunCounts, Store, StoreError};
 use chrono::Utc;
 use std::collections::HashSet;
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OnceCell, Semaphore};
 use tokio::task::JoinSet;
 use tracing::{Instrument, info_span, warn};
 
@@ -99,38 +120,74 @@ pub async fn apply_with_progress(
         }
     };
     let pending = Arc::new(pending);
-    let mut tasks = JoinSet::new();
+    let mut queues = Vec::with_capacity(targets.len());
     for target in targets {
-        let permits = Arc::new(Semaphore::new(target.concurrency.max(1)));
-        for unit in plan.units.iter().filter(|u| u.target == target.policy.name) {
-            let (unit, target, store, permits, pending) = (
-                unit.clone(),
-                target.clone(),
-                store.clone(),
-                permits.clone(),
-                pending.clone(),
-            );
-            let span = info_span!("unit", source_id = %unit.source_id, target = %unit.target, action = unit.action.label());
-            tasks.spawn(
-                async move {
-                    // A closed semaphore cannot happen (we never close it); run anyway.
-                    let _permit = permits.acquire_owned().await.ok();
-                    let result = apply_unit(&unit, source, &target, &store, &pending).await;
-                    let outcome = UnitOutcome {
-                        source_id: unit.source_id.clone(),
-                        target: unit.target.clone(),
-                        action: unit.action.label(),
-                        result: result.map_err(|e| e.to_string()),
-                    };
-                    record(&store, run_id, &unit, source, &outcome).await;
-                    outcome
-                }
-                .instrument(span),
-            );
-        }
+        let units: Vec<&Unit> = plan
+            .units
+            .iter()
+            .filter(|u| u.target == target.policy.name)
+            .collect();
+        // Creates the listing could answer; it is worth reading only when it takes
+        // fewer calls than looking each of them up.
+        let fresh = units
+            .iter()
+            .filter(|u| {
+                matches!(u.action, Action::Create { .. })
+                    && !pending.contains(&(u.source_id.clone(), u.target.clone()))
+            })
+            .count();
+        queues.push(Queue {
+            target,
+            permits: Arc::new(Semaphore::new(target.concurrency.max(1))),
+            names: Arc::new(NameCheck {
+                max_calls: fresh.saturating_sub(1),
+                listing: OnceCell::new(),
+            }),
+            units: units.into_iter(),
+        });
     }
+    // A unit's task is spawned only once its target has a free slot, so at most
+    // `concurrency` unit tasks per target exist at a time: memory stays flat however
+    // many groups there are (a task per unit up front cost ~3 KB each). Each completed
+    // unit frees a slot, and the loop refills every target's slots before it waits.
+    let mut tasks = JoinSet::new();
     let mut report = Report::default();
-    while let Some(joined) = tasks.join_next().await {
+    loop {
+        for q in &mut queues {
+            while let Ok(permit) = q.permits.clone().try_acquire_owned() {
+                let Some(unit) = q.units.next() else {
+                    break;
+                };
+                let (unit, target, store, pending, names) = (
+                    unit.clone(),
+                    q.target.clone(),
+                    store.clone(),
+                    pending.clone(),
+                    q.names.clone(),
+                );
+                let span = info_span!("unit", source_id = %unit.source_id, target = %unit.target, action = unit.action.label());
+                tasks.spawn(
+                    async move {
+                        let _permit = permit;
+                        let result =
+                            apply_unit(&unit, source, &target, &store, &pending, &names).await;
+                        let outcome = UnitOutcome {
+                            source_id: unit.source_id.clone(),
+                            target: unit.target.clone(),
+                            action: unit.action.label(),
+                            result: result.map_err(|e| e.to_string()),
+                        };
+                        record(&store, run_id, &unit, source, &outcome).await;
+                        outcome
+                    }
+                    .instrument(span),
+                );
+            }
+        }
+        let Some(joined) = tasks.join_next().await else {
+            // Nothing running and nothing left to start.
+            break;
+        };
         match joined {
             Ok(outcome) => {
                 count(&mut report.counts, &outcome);
@@ -156,6 +213,14 @@ pub async fn apply_with_progress(
         .outcomes
         .sort_by(|a, b| (&a.target, &a.source_id).cmp(&(&b.target, &b.source_id)));
     report
+}
+
+/// One target's units still to start, and its slots.
+struct Queue<'a> {
+    target: &'a Target,
+    permits: Arc<Semaphore>,
+    names: Arc<NameCheck>,
+    units: std::vec::IntoIter<&'a Unit>,
 }
 
 fn count(c: &mut RunCounts, o: &UnitOutcome) {
@@ -192,6 +257,7 @@ async fn apply_unit(
     target: &Target,
     store: &Store,
     pending: &HashSet<(String, String)>,
+    names: &NameCheck,
 ) -> Result<&'static str, UnitError> {
     let provider = target.provider.as_ref();
     match &unit.action {
@@ -199,7 +265,15 @@ async fn apply_unit(
         Action::Skip { .. } => Ok("skipped"),
         Action::Create { payload, hash } => {
             let prior_intent = pending.contains(&(unit.source_id.clone(), unit.target.clone()));
-            create(unit, source, target, store, payload, hash, prior_intent).await
+            // Known absent only without an earlier intent (see the module comment).
+            let absent = !prior_intent && names.absent(provider, &unit.group_name).await;
+            let create_unit = CreateUnit {
+                payload,
+                hash,
+                prior_intent,
+                absent,
+            };
+            create(unit, source, target, store, create_unit).await
         }
         Action::Update {
             target_id,
@@ -233,15 +307,84 @@ async fn apply_unit(
     }
 }
 
+/// A target's group names as listed once in this run, and the names this run's units
+/// have claimed since; `None` inside when no listing was cheap enough or it failed.
+struct NameCheck {
+    /// Calls the listing may take: fewer than the lookups it saves.
+    max_calls: usize,
+    listing: OnceCell<Option<Names>>,
+}
+
+struct Names {
+    /// Trimmed and case-folded.
+    listed: HashSet<String>,
+    claimed: Mutex<HashSet<String>>,
+}
+
+fn fold(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl NameCheck {
+    /// True when no group named `name` can be on the target: neither listed nor claimed
+    /// by another unit of this run; then the name is claimed for the caller. The first
+    /// caller reads the listing; the others wait for it.
+    async fn absent(&self, provider: &dyn Provider, name: &str) -> bool {
+        let names = self
+            .listing
+            .get_or_init(|| async {
+                match provider.group_names(self.max_calls).await {
+                    Ok(listed) => listed.map(|listed| Names {
+                        listed: listed.iter().map(|n| fold(n)).collect(),
+                        claimed: Mutex::default(),
+                    }),
+                    Err(e) => {
+                        warn!(
+                            "cannot list the target's groups; looking each new one up instead: {e}"
+                        );
+                        None
+                    }
+                }
+            })
+            .await;
+        let Some(names) = names else {
+            return false;
+        };
+        let folded = fold(name);
+        if names.listed.contains(&folded) {
+            return false;
+        }
+        names
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(folded)
+    }
+}
+
+/// What a create needs besides the unit.
+struct CreateUnit<'a> {
+    payload: &'a Payload,
+    hash: &'a str,
+    /// An earlier run recorded the intent to create this group.
+    prior_intent: bool,
+    /// The target is known to hold no group of this name, so no lookup is needed.
+    absent: bool,
+}
+
 async fn create(
     unit: &Unit,
     source: ProviderKind,
     target: &Target,
     store: &Store,
-    payload: &Payload,
-    hash: &str,
-    prior_intent: bool,
+    c: CreateUnit<'_>,
 ) -> Result<&'static str, UnitError> {
+    let CreateUnit {
+        payload,
+        hash,
+        prior_intent,
+        absent,
+    } = c;
     let provider = target.provider.as_ref();
     // Committed before any call to the target: from here on, a crash is recoverable.
     store
@@ -256,10 +399,14 @@ async fn create(
             created_at: Utc::now(),
         })
         .await?;
-    if let Some(found) = provider
-        .find_by_key(&unit.group_name, &unit.stable_key)
-        .await?
-    {
+    let found = if absent {
+        None
+    } else {
+        provider
+            .find_by_key(&unit.group_name, &unit.stable_key)
+            .await?
+    };
+    if let Some(found) = found {
         // Ours for sure when the target stores our key; by name only when an earlier
         // run recorded the intent to create it (it crashed before recording the link).
         let ours = found.key.as_deref() == Some(unit.stable_key.as_str()) || prior_intent;

@@ -273,6 +273,10 @@ pub fn payload_hash(payload: &Payload) -> String {
 /// source no longer has.
 pub fn plan(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], maps: &Maps) -> Plan {
     let mut plan = Plan::default();
+    // One unit per group and target: sized once, not doubled (units are large and a
+    // run may plan tens of thousands).
+    plan.units
+        .reserve_exact(snapshot.groups.len() * targets.len());
     for source in &snapshot.groups {
         let Some(source_id) = source.group.id.as_deref() else {
             plan.notes.push(format!(

@@ -120,6 +120,14 @@ pub trait Provider: Send + Sync {
         name: &str,
         key: &str,
     ) -> Result<Option<RemoteGroup>, ProviderError>;
+    /// The name of every group the target holds, in every status (an archived group
+    /// keeps its name), if one listing of at most `max_calls` calls can read them all;
+    /// `None` when it cannot (or the provider has no such listing). The engine reads it
+    /// once per run instead of looking every new group up (see `engine::apply`).
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        let _ = max_calls;
+        Ok(None)
+    }
     /// Creates a group; returns its id. Not retried blindly: a create that may have
     /// happened is reported, and the caller looks the key up before trying again.
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;

@@ -282,6 +282,20 @@ impl EmfluenceClient {
         name: Option<&str>,
         status: &'static str,
     ) -> Result<Vec<Group>, ProviderError> {
+        Ok(self
+            .search_within(name, status, u32::MAX)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// [`Self::search`], or `None` when the first page's `totalPages` says the answer
+    /// takes more than `max_pages` pages.
+    async fn search_within(
+        &self,
+        name: Option<&str>,
+        status: &'static str,
+        max_pages: u32,
+    ) -> Result<Option<Vec<Group>>, ProviderError> {
         let mut groups = Vec::new();
         let mut page = 1;
         loop {
@@ -291,18 +305,22 @@ impl EmfluenceClient {
                 rpp: PAGE_SIZE,
                 page,
             };
-            let (batch, more) = self
+            let (batch, more, pages) = self
                 .post("groups/search", &body, true, |data| {
                     let batch = match data.get("records") {
                         None | Some(Json::Null) => Vec::new(),
                         Some(_) => wire::groups_in(&data, "data")?,
                     };
-                    Ok((batch, wire::has_next_page(&data, page.into())?))
+                    let pages = wire::paging_in(&data)?.map(|p| p.total_pages);
+                    Ok((batch, wire::has_next_page(&data, page.into())?, pages))
                 })
                 .await?;
+            if page == 1 && pages.is_some_and(|p| p > i64::from(max_pages)) {
+                return Ok(None);
+            }
             groups.extend(batch);
             if !more {
-                return Ok(groups);
+                return Ok(Some(groups));
             }
             page += 1;
         }
@@ -542,6 +560,18 @@ impl Provider for EmfluenceClient {
                 ),
             )),
         }
+    }
+
+    /// Every status, as `find_by_key` searches (§3.3: a substring search with no name
+    /// matches every group); `None` past `max_calls` pages of 250.
+    #[instrument(skip_all)]
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        if max_calls == 0 {
+            return Ok(None);
+        }
+        let max_pages = u32::try_from(max_calls).unwrap_or(u32::MAX);
+        let groups = self.search_within(None, "All", max_pages).await?;
+        Ok(groups.map(|groups| groups.into_iter().map(|g| g.group_name).collect()))
     }
 
     /// `groups/save` without `groupID` (§3.1); not resent after an unclear failure.

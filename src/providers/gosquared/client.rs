@@ -393,6 +393,16 @@ impl Provider for GoSquaredClient {
         single_named(PROVIDER, "find smart group by name", name, matches)
     }
 
+    /// One call: the list is not paged (§3).
+    #[tracing::instrument(skip_all, fields(provider = "gosquared"))]
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        if max_calls == 0 {
+            return Ok(None);
+        }
+        let groups = self.list_groups().await?;
+        Ok(Some(groups.into_iter().map(|g| g.name).collect()))
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "gosquared"))]
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError> {
         let operation = "create smart group";

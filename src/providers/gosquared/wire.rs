@@ -15,7 +15,7 @@
 //!   server and is not copied (§1).
 
 use crate::providers::json::{self, JsonError, kind_of};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use thiserror::Error;
 
@@ -74,6 +74,9 @@ pub struct GroupList {
 
 /// Like [`parse_groups`], keeping the envelope's `cardinality`.
 pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
+    if let Some(list) = parse_plain_list(text) {
+        return list;
+    }
     let json = parse_answer(text)?;
     match &json {
         Json::Array(items) => Ok(GroupList {
@@ -101,6 +104,80 @@ pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
                 kind_of(other)
             ),
         )),
+    }
+}
+
+/// The list envelope read straight into the fields that matter, the usual answer of
+/// `GET smartgroups`. `prefs` and `_links` — most of each group's bytes — are skipped
+/// by the parser instead of being built as JSON values first: at 10,000 groups that
+/// is tens of megabytes less at the peak of a sync. `None` for anything else (another
+/// shape, an error envelope, a syntax error, a duplicate key): the general path below
+/// reads it and says what is wrong, so both paths agree on every answer.
+fn parse_plain_list(text: &str) -> Option<Result<GroupList, WireError>> {
+    let plain: PlainList = serde_json::from_str(text).ok()?;
+    if plain.code.0.is_some() || plain.success.0.is_some() || plain.error.0.is_some() {
+        return None;
+    }
+    let mut envelope = serde_json::Map::new();
+    if let Some(n) = plain.cardinality.0 {
+        envelope.insert("cardinality".to_owned(), n);
+    }
+    let cardinality = match cardinality(&envelope) {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut groups = Vec::with_capacity(plain.list.len());
+    for (i, g) in plain.list.into_iter().enumerate() {
+        let mut obj = serde_json::Map::new();
+        for (key, value) in [("id", g.id), ("name", g.name), ("filters", g.filters)] {
+            if let Some(v) = value.0 {
+                obj.insert(key.to_owned(), v);
+            }
+        }
+        match read_group(&Json::Object(obj), &format!("list[{i}]")) {
+            Ok(group) => groups.push(group),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(GroupList {
+        groups,
+        cardinality,
+    }))
+}
+
+/// `{"list": [...], "cardinality": n}`; other keys are skipped unread.
+#[derive(Deserialize)]
+struct PlainList {
+    list: Vec<PlainGroup>,
+    #[serde(default)]
+    cardinality: Present,
+    // Keys of an error envelope (§7): their presence sends the answer the general way.
+    #[serde(default)]
+    code: Present,
+    #[serde(default)]
+    success: Present,
+    #[serde(default)]
+    error: Present,
+}
+
+#[derive(Deserialize)]
+struct PlainGroup {
+    #[serde(default)]
+    id: Present,
+    #[serde(default)]
+    name: Present,
+    #[serde(default)]
+    filters: Present,
+}
+
+/// A key's value, `null` included; `None` only when the key is absent (which
+/// `Option<Json>` would not tell apart from `null`).
+#[derive(Default)]
+struct Present(Option<Json>);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Json::deserialize(d).map(|v| Present(Some(v)))
     }
 }
 
@@ -321,6 +398,52 @@ mod tests {
     use super::*;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/gosquared/smartgroups_2016.json");
+
+    #[test]
+    fn the_plain_list_path_reads_what_the_general_path_reads() {
+        use serde_json::json;
+        let general = |text: &str| {
+            let json = parse_answer(text).unwrap();
+            let items = json["list"].as_array().unwrap().clone();
+            read_groups(&items, "list").map(|g| g.len())
+        };
+        // The real answer, prefs and links included, takes the plain path.
+        assert!(parse_plain_list(FIXTURE).is_some());
+        assert_eq!(
+            parse_groups(FIXTURE).unwrap().len(),
+            general(FIXTURE).unwrap()
+        );
+        // A null name is "expected a string", a missing one "is missing", either way.
+        for group in [
+            json!({"id": "a", "name": null, "filters": []}),
+            json!({"id": "a", "filters": []}),
+        ] {
+            let text = json!({"list": [group], "cardinality": 1}).to_string();
+            let plain = parse_group_list(&text).unwrap_err().to_string();
+            assert_eq!(plain, general(&text).unwrap_err().to_string());
+        }
+        // Error envelopes, other shapes and duplicate keys go the general way.
+        for text in [
+            r#"{"code": 4001, "message": "no"}"#,
+            r#"{"success": false, "error": {"code": 4002, "message": "slow down"}}"#,
+            r#"[{"id": "a", "name": "A", "filters": []}]"#,
+            r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#,
+        ] {
+            assert!(parse_plain_list(text).is_none(), "{text}");
+        }
+        assert!(matches!(
+            parse_group_list(r#"{"code": 4001, "message": "no"}"#),
+            Err(WireError::Api { code: 4001, .. })
+        ));
+        assert_eq!(
+            parse_group_list(r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#)
+                .unwrap()
+                .groups
+                .len(),
+            1,
+            "the last duplicate wins, as before"
+        );
+    }
 
     #[test]
     fn reads_the_real_list_envelope() {

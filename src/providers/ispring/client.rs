@@ -758,6 +758,17 @@ impl Provider for IspringClient {
         single_named(PROVIDER, "findByName", name, found)
     }
 
+    /// One `getGroups` call: every group, smart or not, at once (§3.4) — the same
+    /// names `find_by_key` searches.
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        if max_calls == 0 {
+            return Ok(None);
+        }
+        let refs = self.group_refs().await?;
+        Ok(Some(refs.into_iter().map(|g| g.name).collect()))
+    }
+
     #[tracing::instrument(skip_all, fields(provider = "ispring"))]
     async fn create(&self, _key: &str, payload: &Payload) -> Result<String, ProviderError> {
         let operation = "addSmartGroup";

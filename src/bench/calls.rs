@@ -1,0 +1,78 @@
+//! Calls counted from a sandbox's request log: reads, writes, token requests, and the
+//! ones the sandbox refused for going over its rate limit.
+
+use crate::model::ProviderKind;
+use crate::providers::sandbox::{Fault, LoggedRequest};
+use serde::Serialize;
+use std::time::SystemTime;
+
+/// What one provider received during one sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Calls {
+    /// Requests that change nothing (lists, lookups).
+    pub reads: u64,
+    /// Requests that create, update, archive or delete (or change membership).
+    pub writes: u64,
+    /// Token requests (iSpring's OAuth endpoint).
+    pub auth: u64,
+    /// Requests the sandbox answered 429 for (the client went over the limit).
+    pub rate_limited: u64,
+}
+
+impl Calls {
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes + self.auth
+    }
+}
+
+/// Whether `r` changes state on `provider`: the write calls each client makes.
+pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
+    match provider {
+        ProviderKind::GoSquared => r.method == axum::http::Method::POST,
+        ProviderKind::Ispring => {
+            r.path.ends_with("/soap")
+                && [
+                    "AddSmartGroup",
+                    "UpdateSmartGroup",
+                    "RemoveGroup",
+                    "updateSmartGroup",
+                ]
+                .iter()
+                .any(|m| r.contains(m))
+        }
+        ProviderKind::Emfluence => [
+            "groups/save",
+            "groups/addContacts",
+            "groups/removeContacts",
+            "contacts/save",
+        ]
+        .iter()
+        .any(|p| r.path.contains(p)),
+    }
+}
+
+fn is_auth(provider: ProviderKind, r: &LoggedRequest) -> bool {
+    provider == ProviderKind::Ispring && r.path.ends_with("/token")
+}
+
+/// Counts `log` (the requests one sandbox saw) for `provider`.
+pub fn count(provider: ProviderKind, log: &[LoggedRequest]) -> Calls {
+    let mut c = Calls::default();
+    for r in log {
+        if matches!(r.fault, Some(Fault::RateLimited { .. })) {
+            c.rate_limited += 1;
+        } else if is_auth(provider, r) {
+            c.auth += 1;
+        } else if is_write(provider, r) {
+            c.writes += 1;
+        } else {
+            c.reads += 1;
+        }
+    }
+    c
+}
+
+/// When the first of these requests arrived.
+pub fn first_arrival<'a>(logs: impl IntoIterator<Item = &'a LoggedRequest>) -> Option<SystemTime> {
+    logs.into_iter().map(|r| r.at).min()
+}

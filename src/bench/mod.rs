@@ -1,0 +1,554 @@
+//! `sgsync bench`: how fast, how frugal and how small a sync is, measured end to end.
+//!
+//! The bench process hosts the three sandbox providers on loopback (GoSquared seeded with
+//! N groups of a realistic mix, see [`mix`]; iSpring Learn and emfluence empty), each
+//! answering after a latency L and refusing (429) past the same per-minute limit the
+//! client is configured with. It then runs `sgsync --config F --sync-now` as a CHILD
+//! process three times — initial sync, no-op resync, resync after 10 % of the source
+//! groups changed — and reports for each: wall time, calls per provider counted from the
+//! sandbox request logs (reads, writes, token requests, 429s), peak RSS of the child
+//! (`wait4`), the SQLite file size, and the time from spawn to the first request. The
+//! initial sync is compared with its lower bound ([`bound`]).
+//!
+//! Nothing here is a test: figures depend on the machine, so they are printed, never
+//! asserted. Every loop is bounded (three runs, each killed past a deadline).
+
+pub mod bound;
+pub mod calls;
+pub mod child;
+pub mod mix;
+
+use crate::model::ProviderKind;
+use crate::providers::sandbox::{FaultPlan, LoggedRequest, Seed};
+use crate::providers::{emfluence, gosquared, ispring};
+use bound::{Load, lower_bound};
+use calls::Calls;
+use mix::{Class, Mix};
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What to measure, and under which limits.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Source groups (N).
+    pub groups: usize,
+    /// Added by every sandbox before each answer (L).
+    pub latency: Duration,
+    /// Requests per minute, for the client and its sandbox alike.
+    pub rpm_gosquared: u32,
+    pub rpm_ispring: u32,
+    pub rpm_emfluence: u32,
+    /// Calls in flight at once per target.
+    pub concurrency: usize,
+    /// The sgsync binary to run as the child.
+    pub exe: PathBuf,
+    /// A command the child is run under (a profiler: `heaptrack`, `valgrind
+    /// --tool=massif`); its peak RSS is then the wrapper's.
+    pub wrap: Vec<String>,
+}
+
+/// Why the bench could not measure.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("starting the {0} sandbox: {1}")]
+    Sandbox(&'static str, std::io::Error),
+    #[error("{what} {}: {source}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("running {}: {source}", exe.display())]
+    Spawn {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {phase} sync exited with {code:?}; its last log lines:\n{tail}")]
+    SyncFailed {
+        phase: &'static str,
+        code: Option<i32>,
+        tail: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The three providers, in report order.
+const PROVIDERS: [ProviderKind; 3] = [
+    ProviderKind::GoSquared,
+    ProviderKind::Ispring,
+    ProviderKind::Emfluence,
+];
+
+/// Calls per provider, in [`PROVIDERS`] order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PerProvider<T> {
+    pub gosquared: T,
+    pub ispring: T,
+    pub emfluence: T,
+}
+
+impl<T: Copy> PerProvider<T> {
+    fn get(&self, p: ProviderKind) -> T {
+        match p {
+            ProviderKind::GoSquared => self.gosquared,
+            ProviderKind::Ispring => self.ispring,
+            ProviderKind::Emfluence => self.emfluence,
+        }
+    }
+}
+
+/// One measured sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: &'static str,
+    pub wall_ms: u64,
+    /// Spawn of the process → first request seen by any sandbox.
+    pub first_request_ms: Option<u64>,
+    /// Peak RSS of the sync process (`VmHWM`).
+    pub max_rss_bytes: Option<u64>,
+    /// `wait4`'s `ru_maxrss`, which also counts the bench's image from before `execve`.
+    pub ru_maxrss_bytes: Option<u64>,
+    pub db_bytes: u64,
+    pub wal_bytes: u64,
+    pub calls: PerProvider<Calls>,
+    /// The writes this phase must make, from the mix alone (not from sgsync's plan).
+    pub expected_writes: PerProvider<u64>,
+}
+
+impl Phase {
+    fn writes(&self) -> PerProvider<u64> {
+        PerProvider {
+            gosquared: self.calls.gosquared.writes,
+            ispring: self.calls.ispring.writes,
+            emfluence: self.calls.emfluence.writes,
+        }
+    }
+}
+
+/// Everything one `sgsync bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub groups: usize,
+    pub latency_ms: u64,
+    pub rpm: PerProvider<u32>,
+    pub concurrency: usize,
+    /// Source groups by fidelity towards iSpring: (exact, lossy, impossible).
+    pub mix_exact_lossy_impossible: (usize, usize, usize),
+    /// The fewest calls the initial sync can make: one list call per source page, one
+    /// write per planned write unit.
+    pub minimum_calls: PerProvider<u64>,
+    /// The initial sync's lower bound from the minimum calls, and from the calls made.
+    pub lower_bound_ms: u64,
+    pub bound_for_calls_made_ms: u64,
+    /// Initial sync wall time ÷ lower bound (goal ≤ 1.2).
+    pub ratio: f64,
+    pub phases: Vec<Phase>,
+}
+
+/// Runs the whole bench.
+pub async fn run(opts: &Options) -> Result<Report, BenchError> {
+    if opts.groups == 0 || opts.concurrency == 0 {
+        return Err(BenchError::Invalid(
+            "--groups and --concurrency must be at least 1".into(),
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("sgsync-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|source| BenchError::File {
+        what: "creating",
+        path: dir.clone(),
+        source,
+    })?;
+    let result = run_in(opts, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+struct World {
+    gs: gosquared::sandbox::Sandbox,
+    is: ispring::sandbox::Sandbox,
+    em: emfluence::sandbox::Sandbox,
+}
+
+impl World {
+    fn logs(&self) -> [(ProviderKind, Vec<LoggedRequest>); 3] {
+        [
+            (ProviderKind::GoSquared, self.gs.running.controls.requests()),
+            (ProviderKind::Ispring, self.is.running.controls.requests()),
+            (ProviderKind::Emfluence, self.em.running.controls.requests()),
+        ]
+    }
+
+    fn clear_logs(&self) {
+        self.gs.running.controls.clear_log();
+        self.is.running.controls.clear_log();
+        self.em.running.controls.clear_log();
+    }
+}
+
+async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
+    let n = opts.groups;
+    let mix = Mix::new();
+    let world = World {
+        gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+            .await
+            .map_err(|e| BenchError::Sandbox("GoSquared", e))?,
+        is: ispring::sandbox::Sandbox::start(Seed::Empty)
+            .await
+            .map_err(|e| BenchError::Sandbox("iSpring Learn", e))?,
+        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+            .await
+            .map_err(|e| BenchError::Sandbox("emfluence", e))?,
+    };
+    let ids: Vec<String> = (0..n)
+        .map(|i| {
+            let g = mix.group(i, 0);
+            world.gs.add_group(&g.name, g.filters)
+        })
+        .collect();
+    for (controls, rpm) in [
+        (&world.gs.running.controls, opts.rpm_gosquared),
+        (&world.is.running.controls, opts.rpm_ispring),
+        (&world.em.running.controls, opts.rpm_emfluence),
+    ] {
+        controls.set_plan(FaultPlan {
+            latency: opts.latency,
+            rate_limit_per_minute: Some(rpm),
+            ..FaultPlan::default()
+        });
+    }
+    let db = dir.join("state.db");
+    let config = dir.join("bench.toml");
+    std::fs::write(&config, config_toml(opts, &world, &db)).map_err(|source| BenchError::File {
+        what: "writing",
+        path: config.clone(),
+        source,
+    })?;
+
+    let class_count = |c| (0..n).filter(|&i| Mix::class(i) == c).count();
+    let (exact, lossy, impossible) = (
+        class_count(Class::Exact),
+        class_count(Class::Lossy),
+        class_count(Class::Impossible),
+    );
+    let initial_writes = PerProvider {
+        gosquared: 0,
+        ispring: (exact + lossy) as u64,
+        emfluence: n as u64,
+    };
+    let changed: Vec<usize> = (0..n).filter(|&i| Mix::changed(i)).collect();
+    let changed_writes = PerProvider {
+        gosquared: 0,
+        ispring: changed
+            .iter()
+            .filter(|&&i| Mix::class(i) != Class::Impossible)
+            .count() as u64,
+        emfluence: changed.len() as u64,
+    };
+
+    // GoSquared answers the whole list in one call (no paging is documented).
+    let minimum_calls = PerProvider {
+        gosquared: 1,
+        ispring: initial_writes.ispring,
+        emfluence: initial_writes.emfluence,
+    };
+    let load = |p: ProviderKind, calls: u64| Load {
+        calls,
+        latency: opts.latency,
+        concurrency: if p == ProviderKind::GoSquared {
+            1
+        } else {
+            opts.concurrency as u64
+        },
+        per_minute: u64::from(match p {
+            ProviderKind::GoSquared => opts.rpm_gosquared,
+            ProviderKind::Ispring => opts.rpm_ispring,
+            ProviderKind::Emfluence => opts.rpm_emfluence,
+        }),
+    };
+    let bound_of = |calls: &dyn Fn(ProviderKind) -> u64| {
+        lower_bound(
+            &load(ProviderKind::GoSquared, calls(ProviderKind::GoSquared)),
+            &[
+                load(ProviderKind::Ispring, calls(ProviderKind::Ispring)),
+                load(ProviderKind::Emfluence, calls(ProviderKind::Emfluence)),
+            ],
+        )
+    };
+    let bound = bound_of(&|p| minimum_calls.get(p));
+    // Bounded in time: a sync taking three times its lower bound (plus a minute for
+    // start-up on a loaded machine) is killed and reported as failed.
+    let deadline = bound * 3 + Duration::from_secs(60);
+    let rig = Rig {
+        opts,
+        dir,
+        world: &world,
+        db: &db,
+        config: &config,
+        deadline,
+    };
+    let mut phases = Vec::new();
+    phases.push(rig.measure("initial", initial_writes).await?);
+    phases.push(rig.measure("no-op", PerProvider::default()).await?);
+    for &i in &changed {
+        world.gs.set_filters(&ids[i], mix.group(i, 1).filters);
+    }
+    phases.push(rig.measure("10% changed", changed_writes).await?);
+
+    let made = phases[0].calls;
+    let bound_made = bound_of(&|p| made.get(p).total());
+    let ratio = phases[0].wall_ms as f64 / (bound.as_millis().max(1) as f64);
+    Ok(Report {
+        groups: n,
+        latency_ms: opts.latency.as_millis() as u64,
+        rpm: PerProvider {
+            gosquared: opts.rpm_gosquared,
+            ispring: opts.rpm_ispring,
+            emfluence: opts.rpm_emfluence,
+        },
+        concurrency: opts.concurrency,
+        mix_exact_lossy_impossible: (exact, lossy, impossible),
+        minimum_calls,
+        lower_bound_ms: bound.as_millis() as u64,
+        bound_for_calls_made_ms: bound_made.as_millis() as u64,
+        ratio,
+        phases,
+    })
+}
+
+/// What every measured sync shares.
+struct Rig<'a> {
+    opts: &'a Options,
+    dir: &'a Path,
+    world: &'a World,
+    db: &'a Path,
+    config: &'a Path,
+    deadline: Duration,
+}
+
+impl Rig<'_> {
+    async fn measure(
+        &self,
+        name: &'static str,
+        expected_writes: PerProvider<u64>,
+    ) -> Result<Phase, BenchError> {
+        let Rig {
+            opts,
+            dir,
+            world,
+            db,
+            config,
+            deadline,
+        } = *self;
+        world.clear_logs();
+        let (exe, wrap, config_path, stderr) = (
+            opts.exe.clone(),
+            opts.wrap.clone(),
+            config.to_path_buf(),
+            dir.join(format!("{}.stderr", name.replace(['%', ' '], ""))),
+        );
+        let run = tokio::task::spawn_blocking(move || {
+            child::sync_now(&wrap, &exe, &config_path, &stderr, deadline)
+        })
+        .await
+        .map_err(|e| {
+            BenchError::Invalid(format!("the {name} sync's waiter ended abnormally: {e}"))
+        })?
+        .map_err(|source| BenchError::Spawn {
+            exe: opts.exe.clone(),
+            source,
+        })?;
+        if run.exit_code != Some(0) {
+            return Err(BenchError::SyncFailed {
+                phase: name,
+                code: run.exit_code,
+                tail: run.stderr_tail,
+            });
+        }
+        let logs = world.logs();
+        let first = calls::first_arrival(logs.iter().flat_map(|(_, log)| log.iter()));
+        let count_of = |p: ProviderKind| {
+            logs.iter()
+                .find(|(q, _)| *q == p)
+                .map(|(_, log)| calls::count(p, log))
+                .unwrap_or_default()
+        };
+        let size = |path: PathBuf| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        Ok(Phase {
+            name,
+            wall_ms: run.wall.as_millis() as u64,
+            first_request_ms: first.map(|t| {
+                t.duration_since(run.spawned_at)
+                    .unwrap_or_default()
+                    .as_millis() as u64
+            }),
+            max_rss_bytes: run.max_rss_bytes,
+            ru_maxrss_bytes: run.ru_maxrss_bytes,
+            db_bytes: size(db.to_path_buf()),
+            wal_bytes: size(db.with_extension("db-wal")),
+            calls: PerProvider {
+                gosquared: count_of(ProviderKind::GoSquared),
+                ispring: count_of(ProviderKind::Ispring),
+                emfluence: count_of(ProviderKind::Emfluence),
+            },
+            expected_writes,
+        })
+    }
+}
+
+/// The child's config: the sandboxes, the bench's limits and mapping, both targets
+/// pushing lossy translations (so Exact, Lossy and Impossible all show).
+fn config_toml(opts: &Options, w: &World, db: &Path) -> String {
+    format!(
+        r#"# Written by `sgsync bench`.
+[source]
+provider = "gosquared"
+rate_limit_per_minute = {rpm_gs}
+[source.gosquared]
+base_url = "{gs}"
+api_key = "{gs_key}"
+site_token = "{gs_site}"
+
+[targets.lms]
+provider = "ispring"
+on_lossy = "push"
+rate_limit_per_minute = {rpm_is}
+concurrency = {conc}
+[targets.lms.ispring]
+soap_url = "{is}/soap"
+rest_url = "{is}"
+[targets.lms.ispring.credentials]
+kind = "token"
+token_url = "{is}/api/v3/token"
+client_id = "{is_id}"
+client_secret = "{is_secret}"
+
+[targets.newsletter]
+provider = "emfluence"
+on_lossy = "push"
+rate_limit_per_minute = {rpm_em}
+concurrency = {conc}
+[targets.newsletter.emfluence]
+base_url = "{em}"
+token = "{em_token}"
+
+[mapping.attributes.country]
+gosquared = "last.location.country.code"
+ispring_field = "COUNTRY"
+[mapping.attributes."custom.job_title"]
+ispring_field = "JOB_TITLE"
+[mapping.values.country]
+{countries}
+[mapping.gosquared_operators]
+equals = "=="
+
+[store]
+path = "{db}"
+"#,
+        rpm_gs = opts.rpm_gosquared,
+        rpm_is = opts.rpm_ispring,
+        rpm_em = opts.rpm_emfluence,
+        conc = opts.concurrency,
+        gs = w.gs.url(),
+        gs_key = gosquared::sandbox::API_KEY,
+        gs_site = gosquared::sandbox::SITE_TOKEN,
+        is = w.is.url(),
+        is_id = ispring::sandbox::CLIENT_ID,
+        is_secret = ispring::sandbox::CLIENT_SECRET,
+        em = w.em.url(),
+        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        countries = mix::COUNTRIES
+            .iter()
+            .map(|(code, id)| format!("{code} = \"{id}\""))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        db = db.display(),
+    )
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (e, l, i) = self.mix_exact_lossy_impossible;
+        writeln!(
+            f,
+            "sgsync bench: N = {} groups (towards iSpring: {e} exact, {l} lossy, {i} impossible; all {} to emfluence), latency {} ms, concurrency {} per target",
+            self.groups, self.groups, self.latency_ms, self.concurrency
+        )?;
+        writeln!(
+            f,
+            "rate limits (client = sandbox): GoSquared {}/min, iSpring {}/min, emfluence {}/min\n",
+            self.rpm.gosquared, self.rpm.ispring, self.rpm.emfluence
+        )?;
+        writeln!(
+            f,
+            "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  calls: reads/writes/auth/429 (expected writes)",
+            "phase", "wall", "1st req", "peak RSS", "db+wal", ""
+        )?;
+        for p in &self.phases {
+            let c = |q: ProviderKind| {
+                let k = p.calls.get(q);
+                format!(
+                    "{}/{}/{}/{} ({})",
+                    k.reads,
+                    k.writes,
+                    k.auth,
+                    k.rate_limited,
+                    p.expected_writes.get(q)
+                )
+            };
+            writeln!(
+                f,
+                "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  GoSquared {}  iSpring {}  emfluence {}",
+                p.name,
+                secs(p.wall_ms),
+                p.first_request_ms
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
+                p.max_rss_bytes.map_or_else(|| "-".to_owned(), mib),
+                mib(p.db_bytes + p.wal_bytes),
+                if p.writes() == p.expected_writes {
+                    "ok"
+                } else {
+                    "MISSED"
+                },
+                c(ProviderKind::GoSquared),
+                c(ProviderKind::Ispring),
+                c(ProviderKind::Emfluence),
+            )?;
+        }
+        if let Some(initial) = self.phases.first() {
+            let made: u64 = PROVIDERS
+                .iter()
+                .map(|&p| initial.calls.get(p).total())
+                .sum();
+            let min: u64 = PROVIDERS.iter().map(|&p| self.minimum_calls.get(p)).sum();
+            writeln!(
+                f,
+                "\ninitial sync: {} vs lower bound {} (ratio {:.2}; {} for the calls made)",
+                secs(initial.wall_ms),
+                secs(self.lower_bound_ms),
+                self.ratio,
+                secs(self.bound_for_calls_made_ms)
+            )?;
+            writeln!(
+                f,
+                "calls made {made} vs minimum {min} (GoSquared {}, iSpring {}, emfluence {})",
+                self.minimum_calls.gosquared,
+                self.minimum_calls.ispring,
+                self.minimum_calls.emfluence
+            )?;
+        }
+        Ok(())
+    }
+}
