@@ -435,14 +435,12 @@ mod tests {
             parse_group_list(r#"{"code": 4001, "message": "no"}"#),
             Err(WireError::Api { code: 4001, .. })
         ));
-        assert_eq!(
-            parse_group_list(r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#)
-                .unwrap()
-                .groups
-                .len(),
-            1,
-            "the last duplicate wins, as before"
-        );
+        // A repeated key is refused on the general path (providers::json), so the fast
+        // path must not quietly pick one of them either.
+        assert!(matches!(
+            parse_group_list(r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#),
+            Err(WireError::Json(JsonError::DuplicateKey { .. }))
+        ));
     }
 
     #[test]
