@@ -158,24 +158,14 @@ fn config(gs: &gosquared::sandbox::Sandbox, t: &Targets) -> String {
 [source]
 provider = "gosquared"
 rate_limit_per_minute = 60000
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.lms]
 provider = "ispring"
 on_lossy = "push"
 on_source_deleted = "delete"
 rate_limit_per_minute = 60000
-[targets.lms.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[targets.lms.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.newsletter]
 provider = "emfluence"
@@ -185,9 +175,7 @@ rate_limit_per_minute = 60000
 # Group-level crash safety; membership's has its own tests (tests/membership.rs). With
 # membership on, this harness also passes, but takes ~60 s instead of ~5 s.
 membership = "off"
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [mapping.attributes.country]
 gosquared = "last.location.country.code"
@@ -208,14 +196,9 @@ max_retries = 2
 base_delay_ms = 5
 max_delay_ms = 50
 "#,
-        gs = gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        is = t.is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = t.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = gs.config_toml("source.gosquared"),
+        is_tables = t.is.config_toml("targets.lms.ispring"),
+        em_tables = t.em.config_toml("targets.newsletter.emfluence"),
         db = t.db.display(),
     )
 }

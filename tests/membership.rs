@@ -49,18 +49,13 @@ fn config(w: &World, extra: &str, http: &str) -> String {
 [source]
 provider = "gosquared"
 rate_limit_per_minute = 60000
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.newsletter]
 provider = "emfluence"
 rate_limit_per_minute = 60000
 {extra}
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [store]
 path = "{db}"
@@ -70,11 +65,8 @@ base_delay_ms = 5
 max_delay_ms = 20
 {http}
 "#,
-        gs = w.gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        em = w.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = w.gs.config_toml("source.gosquared"),
+        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
         db = w.db.display(),
     )
 }
@@ -516,29 +508,17 @@ async fn ispring_group_users_become_emfluence_members() {
 [source]
 provider = "ispring"
 rate_limit_per_minute = 60000
-[source.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[source.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.newsletter]
 provider = "emfluence"
 rate_limit_per_minute = 60000
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 [store]
 path = "{db}"
 "#,
-        is = is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        is_tables = is.config_toml("source.ispring"),
+        em_tables = em.config_toml("targets.newsletter.emfluence"),
         db = db.display(),
     );
     let settings = load_str("is.toml", &toml, &[]).unwrap_or_else(|e| panic!("{e}"));

@@ -71,22 +71,12 @@ fn config(w: &World, cron: &str) -> String {
 [source]
 provider = "gosquared"
 rate_limit_per_minute = 60000
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.lms]
 provider = "ispring"
 rate_limit_per_minute = 60000
-[targets.lms.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[targets.lms.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.newsletter]
 provider = "emfluence"
@@ -94,9 +84,7 @@ on_lossy = "push"
 rate_limit_per_minute = 60000
 # These tests count group units; membership has its own suite (tests/membership.rs).
 membership = "off"
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [mapping.attributes.country]
 gosquared = "last.location.country.code"
@@ -117,14 +105,9 @@ max_delay_ms = 50
 [metrics]
 listen = "127.0.0.1:0"
 "#,
-        gs = w.gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        is = w.is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = w.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = w.gs.config_toml("source.gosquared"),
+        is_tables = w.is.config_toml("targets.lms.ispring"),
+        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
         db = w.db.display(),
     )
 }

@@ -51,23 +51,13 @@ fn config(w: &World) -> String {
 [source]
 provider = "gosquared"
 rate_limit_per_minute = 60000
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.lms]
 provider = "ispring"
 on_lossy = "skip"
 rate_limit_per_minute = 60000
-[targets.lms.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[targets.lms.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.newsletter]
 provider = "emfluence"
@@ -76,9 +66,7 @@ on_source_deleted = "archive"
 rate_limit_per_minute = 60000
 # These tests count group writes; membership has its own suite (tests/membership.rs).
 membership = "off"
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [mapping.attributes.country]
 gosquared = "last.location.country.code"
@@ -96,14 +84,9 @@ timeout_secs = 5
 base_delay_ms = 5
 max_delay_ms = 50
 "#,
-        gs = w.gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        is = w.is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = w.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = w.gs.config_toml("source.gosquared"),
+        is_tables = w.is.config_toml("targets.lms.ispring"),
+        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
         db = w.db.display(),
     )
 }
@@ -636,30 +619,18 @@ async fn ispring_as_the_source() {
 [source]
 provider = "ispring"
 rate_limit_per_minute = 60000
-[source.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[source.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.crm]
 provider = "gosquared"
 rate_limit_per_minute = 60000
-[targets.crm.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.newsletter]
 provider = "emfluence"
 on_lossy = "push"
 rate_limit_per_minute = 60000
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [mapping.attributes.job_title]
 gosquared = "custom.job_title"
@@ -669,14 +640,9 @@ equals = "=="
 [store]
 path = "{db}"
 "#,
-        gs = w.gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        is = w.is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = w.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = w.gs.config_toml("targets.crm.gosquared"),
+        is_tables = w.is.config_toml("source.ispring"),
+        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
         db = w.db.display(),
     );
     let settings =

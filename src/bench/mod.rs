@@ -401,40 +401,31 @@ impl Rig<'_> {
 }
 
 /// The child's config: the sandboxes, the bench's limits and mapping, both targets
-/// pushing lossy translations (so Exact, Lossy and Impossible all show).
+/// pushing lossy translations (so Exact, Lossy and Impossible all show). Membership is
+/// off: this bench measures the group sync; members have their own
+/// (`tests/membership_bench.rs`), and N source groups' people would add N reads here.
 fn config_toml(opts: &Options, w: &World, db: &Path) -> String {
     format!(
         r#"# Written by `sgsync bench`.
 [source]
 provider = "gosquared"
 rate_limit_per_minute = {rpm_gs}
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
+{gs_tables}
 
 [targets.lms]
 provider = "ispring"
 on_lossy = "push"
 rate_limit_per_minute = {rpm_is}
 concurrency = {conc}
-[targets.lms.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[targets.lms.ispring.credentials]
-kind = "token"
-token_url = "{is}/api/v3/token"
-client_id = "{is_id}"
-client_secret = "{is_secret}"
+{is_tables}
 
 [targets.newsletter]
 provider = "emfluence"
 on_lossy = "push"
+membership = "off"
 rate_limit_per_minute = {rpm_em}
 concurrency = {conc}
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
+{em_tables}
 
 [mapping.attributes.country]
 gosquared = "last.location.country.code"
@@ -453,14 +444,9 @@ path = "{db}"
         rpm_is = opts.rpm_ispring,
         rpm_em = opts.rpm_emfluence,
         conc = opts.concurrency,
-        gs = w.gs.url(),
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        is = w.is.url(),
-        is_id = ispring::sandbox::CLIENT_ID,
-        is_secret = ispring::sandbox::CLIENT_SECRET,
-        em = w.em.url(),
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_tables = w.gs.config_toml("source.gosquared"),
+        is_tables = w.is.config_toml("targets.lms.ispring"),
+        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
         countries = mix::COUNTRIES
             .iter()
             .map(|(code, id)| format!("{code} = \"{id}\""))

@@ -126,6 +126,15 @@ impl Sandbox {
         format!("{}/v1", self.running.url())
     }
 
+    /// The `[<table>]` of a config file (e.g. `targets.newsletter.emfluence`) that
+    /// reaches this sandbox with its token.
+    pub fn config_toml(&self, table: &str) -> String {
+        format!(
+            "[{table}]\nbase_url = \"{}\"\ntoken = \"{SANDBOX_TOKEN}\"\n",
+            self.url()
+        )
+    }
+
     /// A client configuration pointing here with the sandbox's token.
     pub fn config(&self) -> EmfluenceConfig {
         EmfluenceConfig {

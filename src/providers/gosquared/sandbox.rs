@@ -208,6 +208,15 @@ impl Sandbox {
         self.running.url()
     }
 
+    /// The `[<table>]` of a config file (e.g. `source.gosquared`) that reaches this
+    /// sandbox with its credentials: demo, bench and tests write their configs with it.
+    pub fn config_toml(&self, table: &str) -> String {
+        format!(
+            "[{table}]\nbase_url = \"{}\"\napi_key = \"{API_KEY}\"\nsite_token = \"{SITE_TOKEN}\"\n",
+            self.url()
+        )
+    }
+
     /// Every group, in insertion order.
     pub fn groups(&self) -> Vec<WireGroup> {
         lock(&self.state.data)

@@ -131,6 +131,17 @@ impl Sandbox {
         self.running.url()
     }
 
+    /// The `[<table>]` of a config file (e.g. `targets.lms.ispring`) that reaches this
+    /// sandbox as [`Sandbox::config`] does: token form, REST read.
+    pub fn config_toml(&self, table: &str) -> String {
+        let url = self.url();
+        format!(
+            "[{table}]\nsoap_url = \"{url}/soap\"\nrest_url = \"{url}\"\n\
+             [{table}.credentials]\nkind = \"token\"\ntoken_url = \"{url}/api/v3/token\"\n\
+             client_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n"
+        )
+    }
+
     /// A client config with the token form and the REST read (nested rules).
     pub fn config(&self) -> IspringConfig {
         IspringConfig {
