@@ -9,6 +9,7 @@ use sgsync::engine::apply::NoProgress;
 use sgsync::engine::materialise::{MemberOptions, MemberOutcome};
 use sgsync::engine::members::Removals;
 use sgsync::engine::run::{Pipeline, RunSummary};
+use sgsync::observe::summary::RunRecord;
 use sgsync::providers::emfluence::wire::GroupKind;
 use sgsync::providers::sandbox::{Fault, Seed};
 use sgsync::providers::{emfluence, gosquared, ispring};
@@ -233,6 +234,15 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     assert_eq!(second.outcome, RunOutcome::Succeeded);
     assert_eq!(only(&second).result, Ok("unchanged"));
     assert_eq!(w.em.running.controls.requests().len(), 0);
+    // Metrics and the run summary count membership units as action "members".
+    let record = RunRecord::new(&Ok(second), Duration::ZERO, chrono::Utc::now());
+    assert!(
+        record
+            .units
+            .contains(&("newsletter".to_owned(), "members", "unchanged")),
+        "{:?}",
+        record.units
+    );
 
     // 3. Two leave, two enter: exactly those changes. Person 12 is an existing contact
     //    (kept name), person 13 is new.

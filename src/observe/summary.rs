@@ -52,6 +52,15 @@ impl RunRecord {
                             *o.result.as_ref().unwrap_or(&"failed"),
                         )
                     })
+                    // Membership units count as action "members": synced, unchanged,
+                    // held (mass-removal guard) or failed.
+                    .chain(summary.membership.outcomes.iter().map(|o| {
+                        (
+                            o.target.clone(),
+                            "members",
+                            *o.result.as_ref().unwrap_or(&"failed"),
+                        )
+                    }))
                     .collect(),
                 duration,
                 finished_at,
