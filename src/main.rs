@@ -605,7 +605,7 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
                 m.target,
                 m.member_count,
                 if m.without_email > 0 {
-                    format!(" ({} source people without an email)", m.without_email)
+                    format!(" ({} without an email in the source)", m.without_email)
                 } else {
                     String::new()
                 },
