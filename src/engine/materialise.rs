@@ -63,6 +63,32 @@ pub struct MemberOutcome {
 }
 
 impl MemberOutcome {
+    /// A unit with nothing counted yet.
+    fn new(
+        source_id: &str,
+        target: &str,
+        group_name: &str,
+        result: Result<&'static str, String>,
+    ) -> Self {
+        MemberOutcome {
+            source_id: source_id.to_owned(),
+            target: target.to_owned(),
+            group_name: group_name.to_owned(),
+            total: 0,
+            last_total: 0,
+            without_email: 0,
+            to_add: 0,
+            to_remove: 0,
+            added: 0,
+            removed: 0,
+            by_email: 0,
+            add_preview: Vec::new(),
+            remove_preview: Vec::new(),
+            guard: None,
+            result,
+        }
+    }
+
     pub fn held(&self) -> bool {
         matches!(self.guard, Some(Removals::Held(_)))
     }
@@ -282,23 +308,12 @@ pub async fn materialise(
 }
 
 fn failed(unit: &super::plan::Unit, target: &Target, error: String) -> MemberOutcome {
-    MemberOutcome {
-        source_id: unit.source_id.clone(),
-        target: target.policy.name.clone(),
-        group_name: unit.group_name.clone(),
-        total: 0,
-        last_total: 0,
-        without_email: 0,
-        to_add: 0,
-        to_remove: 0,
-        added: 0,
-        removed: 0,
-        by_email: 0,
-        add_preview: Vec::new(),
-        remove_preview: Vec::new(),
-        guard: None,
-        result: Err(error),
-    }
+    MemberOutcome::new(
+        &unit.source_id,
+        &target.policy.name,
+        &unit.group_name,
+        Err(error),
+    )
 }
 
 async fn record(store: &Store, run_id: i64, o: &MemberOutcome) {
@@ -359,23 +374,12 @@ async fn one(
         source_id: job.source_id,
         target: &job.target.policy.name,
     };
-    let mut outcome = MemberOutcome {
-        source_id: job.source_id.to_owned(),
-        target: job.target.policy.name.clone(),
-        group_name: job.group_name.to_owned(),
-        total: 0,
-        last_total: 0,
-        without_email: 0,
-        to_add: 0,
-        to_remove: 0,
-        added: 0,
-        removed: 0,
-        by_email: 0,
-        add_preview: Vec::new(),
-        remove_preview: Vec::new(),
-        guard: None,
-        result: Ok("planned"),
-    };
+    let mut outcome = MemberOutcome::new(
+        job.source_id,
+        &job.target.policy.name,
+        job.group_name,
+        Ok("planned"),
+    );
     let mut done = Done::default();
     let result = run_unit(
         job,

@@ -205,15 +205,8 @@ impl Store {
         key: MemberKey<'_>,
         baseline: &[(MemberHash, String)],
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin init members"))?;
-        ensure_row(&mut tx, key).await?;
-        insert_members(&mut tx, key, baseline).await?;
-        recount(&mut tx, key).await?;
-        tx.commit().await.map_err(query("commit init members"))
+        // The same write as an add batch: rows in, count refreshed, one transaction.
+        self.record_added(key, baseline).await
     }
 
     /// One successful add batch (or one created contact): the members and their ids.
