@@ -15,6 +15,9 @@
 //! `SGSYNC_CRASH_TRIALS=50 cargo test --test crash killed_runs -- --nocapture`
 //! (`SGSYNC_CRASH_SEED=<n>` replays a seed; the figures in the README used 20261123).
 
+#[path = "common/state.rs"]
+mod state;
+
 use serde_json::{Value as Json, json};
 use sgsync::providers::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::providers::{emfluence, gosquared, ispring};
@@ -110,30 +113,6 @@ impl Targets {
 
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// iSpring smart groups as (name, rules), sorted: ids differ between worlds.
-    fn lms(&self) -> Vec<(String, String)> {
-        let mut v: Vec<_> = self
-            .is
-            .smart_groups()
-            .into_iter()
-            .map(|g| (g.name, format!("{:?}", g.rules)))
-            .collect();
-        v.sort();
-        v
-    }
-
-    /// emfluence groups as what sgsync writes, sorted.
-    fn newsletter(&self) -> Vec<(String, String, String, String, String)> {
-        let mut v: Vec<_> = self
-            .em
-            .groups()
-            .into_iter()
-            .map(|g| (g.external_id, g.name, g.description, g.status, g.notes))
-            .collect();
-        v.sort();
-        v
     }
 }
 
@@ -301,13 +280,13 @@ async fn assert_converged(
     assert_eq!(names.len(), news.len(), "{ctx}: duplicate emfluence names");
     // The same content as a fault-free sync of the same history.
     assert_eq!(
-        world.lms(),
-        reference.lms(),
+        state::lms_state(&world.is),
+        state::lms_state(&reference.is),
         "{ctx}: iSpring differs from the reference"
     );
     assert_eq!(
-        world.newsletter(),
-        reference.newsletter(),
+        state::newsletter_state(&world.em),
+        state::newsletter_state(&reference.em),
         "{ctx}: emfluence differs from the reference"
     );
     // Every live target group has its link, and every link its group.
