@@ -512,7 +512,9 @@ async fn sync(
         }
     }
     let summary = result?;
-    println!("{}", summary.plan);
+    if let Some(report) = &summary.report {
+        println!("{report}");
+    }
     print!("{}", summary.membership.render(false));
     let c = summary.counts();
     println!(
@@ -764,7 +766,10 @@ async fn demo_steps(
         third.counts(),
         write_calls()
     );
-    println!("{}\n{}", third.plan, third.membership.render(false));
+    if let Some(report) = &third.report {
+        println!("{report}");
+    }
+    println!("{}", third.membership.render(false));
 
     // People move: one new American arrives, one Canadian-now-American leaves.
     clear();

@@ -537,13 +537,22 @@ async fn metrics_equal_the_sandbox_logs_and_the_report() {
         sum(&after, "sgsync_runs_total", &[("outcome", "partial")]),
         1.0
     );
-    let mut expected: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    for o in &report.outcomes {
-        let result = o.result.as_ref().map_or("failed", |r| *r);
-        *expected
-            .entry((o.target.clone(), o.action.to_owned(), result.to_owned()))
-            .or_insert(0.0) += 1.0;
-    }
+    // Every unit, the skipped ones (only counted in the report) included.
+    let expected: BTreeMap<(String, String, String), f64> = report
+        .tally
+        .iter()
+        .map(|((target, action, result), n)| {
+            (
+                (target.clone(), (*action).to_owned(), (*result).to_owned()),
+                *n as f64,
+            )
+        })
+        .collect();
+    assert_eq!(
+        expected.values().sum::<f64>(),
+        20.0,
+        "ten groups, two targets: {expected:?}"
+    );
     let units: BTreeMap<(String, String, String), f64> = after
         .iter()
         .filter(|s| s.name == "sgsync_units_total")

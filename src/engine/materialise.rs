@@ -14,7 +14,7 @@
 //! nothing is lost and nothing is duplicated.
 
 use super::members::{self, Email, MemberHash, MemberSet, Removals, Synced};
-use super::plan::{Action, Plan};
+use super::plan::{Action, Planner};
 use crate::model::ProviderKind;
 use crate::providers::members::{GroupKind, MemberSource, MemberTarget};
 use crate::providers::{Provider, ProviderError};
@@ -251,9 +251,10 @@ struct Job<'a> {
     target_group: Option<String>,
 }
 
-/// The membership units of `plan`, applied (`run_id` given) or only planned (`None`).
+/// The membership units of what `planner` plans, applied (`run_id` given) or only
+/// planned (`None`).
 pub async fn materialise(
-    plan: &Plan,
+    planner: Planner<'_>,
     source: &dyn Provider,
     targets: &[Target],
     store: &Store,
@@ -262,13 +263,13 @@ pub async fn materialise(
 ) -> MemberReport {
     let mut report = MemberReport::default();
     let from = source.kind();
-    for target in targets {
+    for (t, target) in targets.iter().enumerate() {
         let policy = &target.policy.membership;
         if target.provider.member_target().is_none() || policy.mode == members::MembershipMode::Off
         {
             continue;
         }
-        for unit in plan.units.iter().filter(|u| u.target == target.policy.name) {
+        for unit in planner.units_for(t) {
             let Some(fidelity) = &unit.fidelity else {
                 continue; // an orphan: its source group is gone
             };
@@ -280,7 +281,7 @@ pub async fn materialise(
             let link = match store.link(from, &unit.source_id, &unit.target).await {
                 Ok(link) => link,
                 Err(e) => {
-                    report.outcomes.push(failed(unit, target, e.to_string()));
+                    report.outcomes.push(failed(&unit, target, e.to_string()));
                     continue;
                 }
             };

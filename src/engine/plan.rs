@@ -10,7 +10,7 @@ use crate::store::Link;
 use crate::translate::translate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// Policy for a `Lossy` translation on one target (`on_lossy`).
@@ -179,6 +179,22 @@ impl Plan {
     }
 }
 
+/// What a plan holds, counted without keeping it (a sync plans unit by unit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOverview {
+    pub units: usize,
+    pub writes: usize,
+    /// Decisions about the run as a whole, e.g. orphan handling suspended.
+    pub notes: Vec<String>,
+}
+
+impl PlanOverview {
+    /// How many units will write to a target.
+    pub fn writes(&self) -> usize {
+        self.writes
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PlanSummary<'a> {
     pub units: Vec<UnitSummary<'a>>,
@@ -252,7 +268,7 @@ impl fmt::Display for Plan {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
@@ -263,84 +279,263 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The hash that decides "changed since the last push": SHA-256 of the payload exactly
-/// as the provider would read it.
+/// as the provider would read it, in hex as the store keeps it.
 pub fn payload_hash(payload: &Payload) -> String {
-    let digest = Sha256::digest(payload.render().as_bytes());
+    hex(&payload_digest(payload))
+}
+
+fn payload_digest(payload: &Payload) -> [u8; 32] {
+    Sha256::digest(payload.render().as_bytes()).into()
+}
+
+fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A stored hex hash as bytes; `None` for anything else (then the group is pushed again,
+/// which is always safe).
+fn parse_hex(text: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (byte, pair) in digest.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(digest)
+}
+
+/// What the planner needs of one stored link: far less than a [`Link`], because a run
+/// over tens of thousands of groups holds one of these per (group, target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    pub target_id: Box<str>,
+    /// For an orphan's line in the plan.
+    pub group_name: Box<str>,
+    /// `None` after `resync` (or for an adopted group): pushed again.
+    pub payload_hash: Option<[u8; 32]>,
+}
+
+impl Linked {
+    pub fn new(target_id: &str, group_name: &str, payload_hash: Option<&str>) -> Self {
+        Linked {
+            target_id: target_id.into(),
+            group_name: group_name.into(),
+            payload_hash: payload_hash.and_then(parse_hex),
+        }
+    }
+}
+
+/// The source's links by source id and target, in source-id order (so orphans come out
+/// in a stable order).
+#[derive(Debug, Clone, Default)]
+pub struct LinkIndex {
+    targets: Vec<String>,
+    by_source: BTreeMap<Box<str>, Box<[Option<Linked>]>>,
+    /// Every link of this source, also those of targets no longer configured.
+    total: usize,
+}
+
+impl LinkIndex {
+    /// An empty index for these targets (their order is the index's).
+    pub fn new(targets: &[TargetPolicy]) -> Self {
+        LinkIndex {
+            targets: targets.iter().map(|t| t.name.clone()).collect(),
+            ..LinkIndex::default()
+        }
+    }
+
+    /// The index of `links`, keeping those whose source is `source`.
+    pub fn of(source: ProviderKind, links: &[Link], targets: &[TargetPolicy]) -> Self {
+        let mut index = LinkIndex::new(targets);
+        for l in links.iter().filter(|l| l.source_provider == source) {
+            index.insert(
+                &l.source_id,
+                &l.target,
+                Linked::new(&l.target_id, &l.group_name, l.payload_hash.as_deref()),
+            );
+        }
+        index
+    }
+
+    /// Adds one link of the source. A target not configured any more is only counted:
+    /// its links are left alone (`sgsync forget`).
+    pub fn insert(&mut self, source_id: &str, target: &str, linked: Linked) {
+        self.total += 1;
+        let Some(t) = self.targets.iter().position(|n| n == target) else {
+            return;
+        };
+        let width = self.targets.len();
+        let slots = self
+            .by_source
+            .entry(source_id.into())
+            .or_insert_with(|| vec![None; width].into_boxed_slice());
+        slots[t] = Some(linked);
+    }
+
+    fn get(&self, source_id: &str, target: usize) -> Option<&Linked> {
+        self.by_source.get(source_id)?.get(target)?.as_ref()
+    }
+}
+
+/// Plans unit by unit, on demand: a run over many groups never holds more of its plan
+/// than the units in flight. Pure, like [`plan`], which is every unit of it at once.
+#[derive(Clone, Copy)]
+pub struct Planner<'a> {
+    snapshot: &'a Snapshot,
+    links: &'a LinkIndex,
+    targets: &'a [TargetPolicy],
+    maps: &'a Maps,
+    /// `false` when the source returned nothing while links exist (see `notes`).
+    orphans_allowed: bool,
+}
+
+impl<'a> Planner<'a> {
+    /// `links` must have been built for `targets`, in the same order.
+    pub fn new(
+        snapshot: &'a Snapshot,
+        links: &'a LinkIndex,
+        targets: &'a [TargetPolicy],
+        maps: &'a Maps,
+    ) -> Self {
+        let any_group = snapshot.groups.iter().any(|g| g.group.id.is_some());
+        Planner {
+            snapshot,
+            links,
+            targets,
+            maps,
+            // An empty answer while links exist is far more likely an outage than a
+            // deletion of everything: a source outage must not wipe the targets.
+            orphans_allowed: any_group || links.total == 0,
+        }
+    }
+
+    pub fn targets(&self) -> &'a [TargetPolicy] {
+        self.targets
+    }
+
+    /// Decisions about the run as a whole.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = self
+            .snapshot
+            .groups
+            .iter()
+            .filter(|g| g.group.id.is_none())
+            .map(|g| {
+                format!(
+                    "source group {:?} has no id and cannot be tracked; skipped",
+                    g.group.name
+                )
+            })
+            .collect();
+        if !self.orphans_allowed {
+            notes.push(format!(
+                "the source returned no groups while {} link(s) exist: no orphan action this run",
+                self.links.total
+            ));
+        }
+        notes
+    }
+
+    /// The units of target number `t` (its position in `targets`), in source order, then
+    /// its orphans.
+    pub fn units_for(self, t: usize) -> impl Iterator<Item = Unit> + Send + 'a {
+        let target = &self.targets[t];
+        self.snapshot
+            .groups
+            .iter()
+            .filter_map(move |g| {
+                let id = g.group.id.as_deref()?;
+                Some(self.unit(g, id, t))
+            })
+            .chain(
+                self.orphans_for(t)
+                    .map(move |(id, linked)| orphan(self.snapshot.source, id, linked, target)),
+            )
+    }
+
+    /// Every unit: source order, then target order, then orphans.
+    pub fn plan(self) -> Plan {
+        let mut units = Vec::with_capacity(self.snapshot.groups.len() * self.targets.len());
+        for g in &self.snapshot.groups {
+            if let Some(id) = g.group.id.as_deref() {
+                units.extend((0..self.targets.len()).map(|t| self.unit(g, id, t)));
+            }
+        }
+        for (t, target) in self.targets.iter().enumerate() {
+            units.extend(
+                self.orphans_for(t)
+                    .map(|(id, linked)| orphan(self.snapshot.source, id, linked, target)),
+            );
+        }
+        Plan {
+            units,
+            notes: self.notes(),
+        }
+    }
+
+    fn unit(&self, source: &SourceGroup, source_id: &str, t: usize) -> Unit {
+        let target = &self.targets[t];
+        let from = self.snapshot.source;
+        let group_name = format!(
+            "{}{}",
+            target.name_prefix.as_deref().unwrap_or(""),
+            source.group.name
+        );
+        let renamed = SourceGroup {
+            group: SmartGroup {
+                name: group_name.clone(),
+                ..source.group.clone()
+            },
+            ..source.clone()
+        };
+        let translation = translate(&renamed, target.provider, self.maps);
+        let link = self.links.get(source_id, t);
+        let action = decide(&translation.fidelity, translation.payload, target, link);
+        Unit {
+            source_id: source_id.to_owned(),
+            target: target.name.clone(),
+            target_provider: target.provider,
+            group_name,
+            stable_key: stable_key(from, source_id),
+            fidelity: Some(translation.fidelity),
+            action,
+        }
+    }
+
+    /// Target `t`'s links whose source group is gone.
+    fn orphans_for(self, t: usize) -> impl Iterator<Item = (&'a str, &'a Linked)> + Send + 'a {
+        let present: HashSet<&str> = if self.orphans_allowed {
+            self.snapshot
+                .groups
+                .iter()
+                .filter_map(|g| g.group.id.as_deref())
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let allowed = self.orphans_allowed;
+        self.links
+            .by_source
+            .iter()
+            .filter(move |(id, _)| allowed && !present.contains(&***id))
+            .filter_map(move |(id, slots)| Some((&**id, slots.get(t)?.as_ref()?)))
+    }
 }
 
 /// One action per (source group, target), plus orphan actions for linked groups the
 /// source no longer has.
 pub fn plan(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], maps: &Maps) -> Plan {
-    let mut plan = Plan::default();
-    // One unit per group and target: sized once, not doubled (units are large and a
-    // run may plan tens of thousands).
-    plan.units
-        .reserve_exact(snapshot.groups.len() * targets.len());
-    for source in &snapshot.groups {
-        let Some(source_id) = source.group.id.as_deref() else {
-            plan.notes.push(format!(
-                "source group {:?} has no id and cannot be tracked; skipped",
-                source.group.name
-            ));
-            continue;
-        };
-        for target in targets {
-            plan.units.push(plan_unit(
-                snapshot.source,
-                source,
-                source_id,
-                target,
-                links,
-                maps,
-            ));
-        }
-    }
-    plan_orphans(snapshot, links, targets, &mut plan);
-    plan
-}
-
-fn plan_unit(
-    from: ProviderKind,
-    source: &SourceGroup,
-    source_id: &str,
-    target: &TargetPolicy,
-    links: &[Link],
-    maps: &Maps,
-) -> Unit {
-    let group_name = format!(
-        "{}{}",
-        target.name_prefix.as_deref().unwrap_or(""),
-        source.group.name
-    );
-    let renamed = SourceGroup {
-        group: SmartGroup {
-            name: group_name.clone(),
-            ..source.group.clone()
-        },
-        ..source.clone()
-    };
-    let translation = translate(&renamed, target.provider, maps);
-    let link = links
-        .iter()
-        .find(|l| l.source_provider == from && l.source_id == source_id && l.target == target.name);
-    let action = decide(&translation.fidelity, translation.payload, target, link);
-    Unit {
-        source_id: source_id.to_owned(),
-        target: target.name.clone(),
-        target_provider: target.provider,
-        group_name,
-        stable_key: stable_key(from, source_id),
-        fidelity: Some(translation.fidelity),
-        action,
-    }
+    let index = LinkIndex::of(snapshot.source, links, targets);
+    Planner::new(snapshot, &index, targets, maps).plan()
 }
 
 fn decide(
     fidelity: &Fidelity,
     payload: Option<Payload>,
     target: &TargetPolicy,
-    link: Option<&Link>,
+    link: Option<&Linked>,
 ) -> Action {
     let reasons = || {
         fidelity
@@ -374,11 +569,14 @@ fn decide(
         }
         (_, Some(payload)) => payload,
     };
-    let hash = payload_hash(&payload);
+    let digest = payload_digest(&payload);
     match link {
-        None => Action::Create { payload, hash },
-        Some(link) if link.payload_hash.as_deref() == Some(hash.as_str()) => Action::Unchanged {
-            target_id: link.target_id.clone(),
+        None => Action::Create {
+            payload,
+            hash: hex(&digest),
+        },
+        Some(link) if link.payload_hash == Some(digest) => Action::Unchanged {
+            target_id: link.target_id.to_string(),
         },
         Some(_) if !target.capabilities.update => Action::Skip {
             reason: format!(
@@ -387,69 +585,44 @@ fn decide(
             ),
         },
         Some(link) => Action::Update {
-            target_id: link.target_id.clone(),
+            target_id: link.target_id.to_string(),
             payload,
-            hash,
+            hash: hex(&digest),
         },
     }
 }
 
-/// Links whose source group is gone. If the source returned nothing at all while links
-/// exist, that is far more likely an outage than a deletion of everything: no orphan
-/// action is taken that run (a source outage must not wipe the targets).
-fn plan_orphans(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], plan: &mut Plan) {
-    let present: HashSet<&str> = snapshot
-        .groups
-        .iter()
-        .filter_map(|g| g.group.id.as_deref())
-        .collect();
-    let ours: Vec<&Link> = links
-        .iter()
-        .filter(|l| l.source_provider == snapshot.source)
-        .collect();
-    if present.is_empty() && !ours.is_empty() {
-        plan.notes.push(format!(
-            "the source returned no groups while {} link(s) exist: no orphan action this run",
-            ours.len()
-        ));
-        return;
-    }
-    for link in ours
-        .into_iter()
-        .filter(|l| !present.contains(l.source_id.as_str()))
-    {
-        let Some(target) = targets.iter().find(|t| t.name == link.target) else {
-            // A target removed from the config: its links are left alone (`sgsync forget`).
-            continue;
-        };
-        let possible = match target.on_source_deleted {
-            OnSourceDeleted::Keep => true,
-            OnSourceDeleted::Archive => target.capabilities.archive,
-            OnSourceDeleted::Delete => target.capabilities.delete,
-        };
-        let action = if possible {
-            Action::Orphaned {
-                target_id: link.target_id.clone(),
-                then: target.on_source_deleted,
-            }
-        } else {
-            Action::Skip {
-                reason: format!(
-                    "source group gone, but {} cannot {:?} a group; left in place",
-                    target.provider.display_name(),
-                    target.on_source_deleted
-                ),
-            }
-        };
-        plan.units.push(Unit {
-            source_id: link.source_id.clone(),
-            target: link.target.clone(),
-            target_provider: link.target_provider,
-            group_name: link.group_name.clone(),
-            stable_key: link.stable_key.clone(),
-            fidelity: None,
-            action,
-        });
+/// The unit for a linked group whose source group is gone.
+fn orphan(from: ProviderKind, source_id: &str, linked: &Linked, target: &TargetPolicy) -> Unit {
+    let possible = match target.on_source_deleted {
+        OnSourceDeleted::Keep => true,
+        OnSourceDeleted::Archive => target.capabilities.archive,
+        OnSourceDeleted::Delete => target.capabilities.delete,
+    };
+    let action = if possible {
+        Action::Orphaned {
+            target_id: linked.target_id.to_string(),
+            then: target.on_source_deleted,
+        }
+    } else {
+        Action::Skip {
+            reason: format!(
+                "source group gone, but {} cannot {:?} a group; left in place",
+                target.provider.display_name(),
+                target.on_source_deleted
+            ),
+        }
+    };
+    Unit {
+        source_id: source_id.to_owned(),
+        target: target.name.clone(),
+        target_provider: target.provider,
+        group_name: linked.group_name.to_string(),
+        // Every link's key is the stable key of its source group (both written from
+        // `stable_key`).
+        stable_key: stable_key(from, source_id),
+        fidelity: None,
+        action,
     }
 }
 

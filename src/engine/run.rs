@@ -4,7 +4,7 @@
 
 use super::apply::{NoProgress, Progress, Report, Target, apply_with_progress};
 use super::materialise::{MemberOptions, MemberReport, materialise};
-use super::plan::{Plan, Snapshot, TargetPolicy, plan};
+use super::plan::{LinkIndex, Linked, Plan, PlanOverview, Planner, Snapshot, TargetPolicy};
 use crate::mapping::Maps;
 use crate::providers::{Provider, ProviderError};
 use crate::store::{LockGrant, ProcessId, RunCounts, RunOutcome, Store, StoreError};
@@ -32,14 +32,33 @@ pub struct Pipeline {
 /// What a run did.
 #[derive(Debug)]
 pub struct RunSummary {
-    /// `None` for a dry run (nothing is recorded).
     pub run_id: Option<i64>,
-    pub plan: Plan,
-    /// `None` for a dry run.
+    /// What was planned, counted (the units themselves were planned one at a time).
+    pub plan: PlanOverview,
     pub report: Option<Report>,
-    /// Membership units: done, or for a dry run planned.
     pub membership: MemberReport,
     pub outcome: RunOutcome,
+}
+
+/// What a run would do: every unit, and the membership units planned.
+#[derive(Debug)]
+pub struct DryRun {
+    pub plan: Plan,
+    pub membership: MemberReport,
+}
+
+/// What a run reads before it plans: the source's groups and the links stored for
+/// them, held for the whole run (the units themselves are planned one at a time).
+struct Inputs {
+    snapshot: Snapshot,
+    policies: Vec<TargetPolicy>,
+    links: LinkIndex,
+}
+
+impl Inputs {
+    fn planner<'a>(&'a self, maps: &'a Maps) -> Planner<'a> {
+        Planner::new(&self.snapshot, &self.links, &self.policies, maps)
+    }
 }
 
 impl RunSummary {
@@ -87,10 +106,11 @@ impl Pipeline {
     }
 
     /// Reads the source and plans, writing nothing anywhere.
-    pub async fn dry_run(&self) -> Result<RunSummary, RunError> {
-        let plan = self.plan().await?;
+    pub async fn dry_run(&self) -> Result<DryRun, RunError> {
+        let inputs = self.read_inputs().await?;
+        let planner = inputs.planner(&self.maps);
         let membership = materialise(
-            &plan,
+            planner,
             self.source.as_ref(),
             &self.targets,
             &self.store,
@@ -98,23 +118,34 @@ impl Pipeline {
             MemberOptions::default(),
         )
         .await;
-        Ok(RunSummary {
-            run_id: None,
-            plan,
-            report: None,
+        Ok(DryRun {
+            plan: planner.plan(),
             membership,
-            outcome: RunOutcome::Succeeded,
         })
     }
 
-    async fn plan(&self) -> Result<Plan, RunError> {
+    async fn read_inputs(&self) -> Result<Inputs, RunError> {
         let groups = self.source.list_groups().await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
             groups: groups.into_iter().map(|g| g.decoded).collect(),
         };
-        let links = self.store.links(None).await?;
-        Ok(plan(&snapshot, &links, &self.policies(), &self.maps))
+        let policies = self.policies();
+        let mut links = LinkIndex::new(&policies);
+        self.store
+            .each_link(snapshot.source, |l| {
+                links.insert(
+                    l.source_id,
+                    l.target,
+                    Linked::new(l.target_id, l.group_name, l.payload_hash),
+                )
+            })
+            .await?;
+        Ok(Inputs {
+            snapshot,
+            policies,
+            links,
+        })
     }
 
     /// One full run under the run lock, recorded in the store.
@@ -196,8 +227,8 @@ impl Pipeline {
             );
         }
         let run_id = self.store.start_run(false).await?;
-        let plan = match self.plan().await {
-            Ok(plan) => plan,
+        let inputs = match self.read_inputs().await {
+            Ok(inputs) => inputs,
             Err(e) => {
                 let text = e.to_string();
                 if let Err(store_error) = self
@@ -215,9 +246,9 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        info!(units = plan.units.len(), writes = plan.writes(), "planned");
+        let planner = inputs.planner(&self.maps);
         let report = apply_with_progress(
-            &plan,
+            planner,
             self.source.kind(),
             &self.targets,
             &self.store,
@@ -227,7 +258,7 @@ impl Pipeline {
         .await;
         // After the groups: a group created this run gets its members in the same run.
         let membership = materialise(
-            &plan,
+            planner,
             self.source.as_ref(),
             &self.targets,
             &self.store,
@@ -247,7 +278,7 @@ impl Pipeline {
         info!(?outcome, counts = ?report.counts, "run finished");
         Ok(RunSummary {
             run_id: Some(run_id),
-            plan,
+            plan: report.planned.clone(),
             report: Some(report),
             membership,
             outcome,

@@ -204,14 +204,16 @@ impl Metrics {
             })
             .inc();
         self.last_units.clear();
-        for (target, action, result) in &run.units {
+        for (target, action, result, n) in &run.units {
             let labels = UnitLabels {
                 target: target.clone(),
                 action,
                 result,
             };
-            self.units.get_or_create(&labels).inc();
-            self.last_units.get_or_create(&labels).inc();
+            self.units.get_or_create(&labels).inc_by(*n as u64);
+            self.last_units
+                .get_or_create(&labels)
+                .inc_by(i64::try_from(*n).unwrap_or(i64::MAX));
         }
         let seconds = run.duration.as_secs_f64();
         self.run_seconds.observe(seconds);
@@ -345,7 +347,7 @@ mod tests {
             counts: RunCounts::default(),
             units: units
                 .iter()
-                .map(|(t, a, r)| (t.to_string(), *a, *r))
+                .map(|(t, a, r)| (t.to_string(), *a, *r, 1))
                 .collect(),
             duration: Duration::from_millis(2500),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),

@@ -107,6 +107,7 @@ mod tests {
         p.unit_done(&UnitOutcome {
             source_id: "g".into(),
             target: "t".into(),
+            group_name: "G".into(),
             action: "create",
             result: Ok("created"),
         });

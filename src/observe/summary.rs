@@ -22,8 +22,9 @@ pub struct RunRecord {
     /// or `locked` (another process holds the run lock).
     pub outcome: &'static str,
     pub counts: RunCounts,
-    /// One entry per unit: (target, action, result), result `failed` for an error.
-    pub units: Vec<(String, &'static str, &'static str)>,
+    /// Units counted by (target, action, result, how many), result `failed` for an
+    /// error.
+    pub units: Vec<(String, &'static str, &'static str, usize)>,
     pub duration: Duration,
     pub finished_at: DateTime<Utc>,
     /// Why the run could not start or complete (free of secrets, as every error is).
@@ -44,14 +45,8 @@ impl RunRecord {
                 units: summary
                     .report
                     .iter()
-                    .flat_map(|r| &r.outcomes)
-                    .map(|o| {
-                        (
-                            o.target.clone(),
-                            o.action,
-                            *o.result.as_ref().unwrap_or(&"failed"),
-                        )
-                    })
+                    .flat_map(|r| &r.tally)
+                    .map(|((target, action, result), n)| (target.clone(), *action, *result, *n))
                     // Membership units count as action "members": synced, unchanged,
                     // held (mass-removal guard) or failed.
                     .chain(summary.membership.outcomes.iter().map(|o| {
@@ -59,6 +54,7 @@ impl RunRecord {
                             o.target.clone(),
                             "members",
                             *o.result.as_ref().unwrap_or(&"failed"),
+                            1,
                         )
                     }))
                     .collect(),

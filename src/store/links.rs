@@ -3,11 +3,22 @@
 use super::{Link, Store, StoreError, fmt_ts, parse_provider, parse_ts, query};
 use crate::model::ProviderKind;
 use chrono::Utc;
-use sqlx::SqliteConnection;
+use futures_util::TryStreamExt;
+use sqlx::{Row, SqliteConnection};
 
 const COLUMNS: &str = "source_provider, source_id, target, target_provider, target_id, \
      stable_key, group_name, payload_hash, fidelity, fidelity_reasons, last_result, \
      last_error, created_at, updated_at";
+
+/// The fields of a link a run plans from, borrowed from the row being read.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkSummary<'r> {
+    pub source_id: &'r str,
+    pub target: &'r str,
+    pub target_id: &'r str,
+    pub group_name: &'r str,
+    pub payload_hash: Option<&'r str>,
+}
 
 /// A `links` row as stored; [`Link`] is what it must decode into.
 #[derive(sqlx::FromRow)]
@@ -106,6 +117,33 @@ impl Store {
             .await
             .map_err(query("list links"))?;
         rows.into_iter().map(Link::try_from).collect()
+    }
+
+    /// Every link of `source`, one row at a time into `each`: what a run plans from.
+    /// Streamed, and only the fields the planner reads, because a run over tens of
+    /// thousands of groups would otherwise hold every full row twice at once.
+    pub async fn each_link(
+        &self,
+        source: ProviderKind,
+        mut each: impl FnMut(LinkSummary<'_>) + Send,
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query(
+            "SELECT source_id, target, target_id, group_name, payload_hash FROM links
+             WHERE source_provider = ? ORDER BY target, source_id",
+        )
+        .bind(source.as_str())
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(query("list links"))? {
+            let summary = LinkSummary {
+                source_id: row.try_get(0).map_err(query("read link"))?,
+                target: row.try_get(1).map_err(query("read link"))?,
+                target_id: row.try_get(2).map_err(query("read link"))?,
+                group_name: row.try_get(3).map_err(query("read link"))?,
+                payload_hash: row.try_get(4).map_err(query("read link"))?,
+            };
+            each(summary);
+        }
+        Ok(())
     }
 
     pub async fn link(

@@ -16,8 +16,10 @@ mod members;
 mod runs;
 pub mod types;
 
+pub use links::LinkSummary;
 pub use lock::{LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
+pub use runs::UnitRecord;
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

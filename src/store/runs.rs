@@ -1,7 +1,23 @@
 //! The run history: one row per run, and one event per operation on a unit.
 
 use super::{Event, Run, RunCounts, RunOutcome, Store, StoreError, fmt_ts, parse_ts, query};
+use crate::model::ProviderKind;
 use chrono::Utc;
+
+/// What [`Store::record_units`] records of one finished unit.
+#[derive(Debug, Clone, Copy)]
+pub struct UnitRecord<'a> {
+    pub source_id: &'a str,
+    pub target: &'a str,
+    pub action: &'a str,
+    /// `failed` for an error.
+    pub result: &'a str,
+    pub error: Option<&'a str>,
+    /// Add an event (the unit did something, or failed).
+    pub event: bool,
+    /// Set the result on the unit's link (the unit did not write the link itself).
+    pub link_result: bool,
+}
 
 #[derive(sqlx::FromRow)]
 struct RunRow {
@@ -178,6 +194,64 @@ impl Store {
         .await
         .map_err(query("record event"))?;
         Ok(done.last_insert_rowid())
+    }
+
+    /// What a batch of finished units leaves behind besides their own writes, in one
+    /// transaction: an event for each unit that did something (or failed), and the
+    /// result on each linked group's row that its unit did not write itself. A link's
+    /// row is rewritten only when that result differs from what it holds, so a run in
+    /// which nothing changed adds nothing to the database, however many groups.
+    pub async fn record_units(
+        &self,
+        run_id: i64,
+        source_provider: ProviderKind,
+        units: &[UnitRecord<'_>],
+    ) -> Result<(), StoreError> {
+        if units.is_empty() {
+            return Ok(());
+        }
+        let now = fmt_ts(Utc::now());
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(query("begin record units"))?;
+        for u in units {
+            if u.event {
+                sqlx::query(
+                    "INSERT INTO events (run_id, source_id, target, action, result, error, at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(run_id)
+                .bind(u.source_id)
+                .bind(u.target)
+                .bind(u.action)
+                .bind(u.result)
+                .bind(u.error)
+                .bind(&now)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("record event"))?;
+            }
+            if u.link_result {
+                sqlx::query(
+                    "UPDATE links SET last_result = ?1, last_error = ?2, updated_at = ?3
+                     WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
+                       AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
+                )
+                .bind(u.result)
+                .bind(u.error)
+                .bind(&now)
+                .bind(source_provider.as_str())
+                .bind(u.source_id)
+                .bind(u.target)
+                .execute(&mut *tx)
+                .await
+                .map_err(query("set link result"))?;
+            }
+        }
+        tx.commit().await.map_err(query("commit record units"))?;
+        Ok(())
     }
 
     /// The events of one run, in the order they happened.

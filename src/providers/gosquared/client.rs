@@ -323,7 +323,10 @@ impl Provider for GoSquaredClient {
         let list = self
             .http
             .send(operation, &call, |reply| {
-                self.interpret(operation, reply, wire::parse_group_list)
+                // Decoded group by group while the answer is read (see the wire reader).
+                self.interpret(operation, reply, |text| {
+                    wire::parse_group_list_with(text, |g| self.remote(g, None))
+                })
             })
             .await?;
         let malformed = |message: String| {
@@ -339,10 +342,7 @@ impl Provider for GoSquaredClient {
         list.groups
             .into_iter()
             .enumerate()
-            .map(|(i, g)| {
-                self.remote(g, None)
-                    .ok_or_else(|| malformed(format!("list[{i}] has no id")))
-            })
+            .map(|(i, g)| g.ok_or_else(|| malformed(format!("list[{i}] has no id"))))
             .collect()
     }
 

@@ -66,55 +66,75 @@ pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
 
 /// The groups of an answer, with the `cardinality` the list envelope states (§3), if any.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupList {
-    pub groups: Vec<SmartGroup>,
+pub struct GroupList<G = SmartGroup> {
+    pub groups: Vec<G>,
     /// How many groups the server says exist; `None` for a bare group or array.
     pub cardinality: Option<u64>,
 }
 
 /// Like [`parse_groups`], keeping the envelope's `cardinality`.
 pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
-    if let Some(list) = parse_plain_list(text) {
+    parse_group_list_with(text, |g| g)
+}
+
+/// [`parse_group_list`], turning each group into what the caller keeps (e.g. the
+/// canonical model) as soon as it is read: a list of 10,000 groups is then never held
+/// as JSON values all at once. `each` may be called again for a group if the answer
+/// turns out to need the general reader, so it must not have effects.
+pub fn parse_group_list_with<G>(
+    text: &str,
+    mut each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    if let Some(list) = parse_plain_list(text, &mut each) {
         return list;
     }
     let json = parse_answer(text)?;
-    match &json {
-        Json::Array(items) => Ok(GroupList {
-            groups: read_groups(items, "")?,
-            cardinality: None,
-        }),
+    let (groups, cardinality) = match &json {
+        Json::Array(items) => (read_groups(items, "")?, None),
         Json::Object(obj) => match obj.get("list") {
-            Some(Json::Array(items)) => Ok(GroupList {
-                groups: read_groups(items, "list")?,
-                cardinality: cardinality(obj)?,
-            }),
-            Some(other) => Err(WireError::shape(
-                "list",
-                format!("expected an array, found {}", kind_of(other)),
-            )),
-            None => Ok(GroupList {
-                groups: vec![read_group(&json, "")?],
-                cardinality: None,
-            }),
+            Some(Json::Array(items)) => (read_groups(items, "list")?, cardinality(obj)?),
+            Some(other) => {
+                return Err(WireError::shape(
+                    "list",
+                    format!("expected an array, found {}", kind_of(other)),
+                ));
+            }
+            None => (vec![read_group(&json, "")?], None),
         },
-        other => Err(WireError::shape(
-            "$",
-            format!(
-                "expected a smart group, a list of them or an error, found {}",
-                kind_of(other)
-            ),
-        )),
-    }
+        other => {
+            return Err(WireError::shape(
+                "$",
+                format!(
+                    "expected a smart group, a list of them or an error, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    Ok(GroupList {
+        groups: groups.into_iter().map(each).collect(),
+        cardinality,
+    })
 }
 
 /// The list envelope read straight into the fields that matter, the usual answer of
-/// `GET smartgroups`. `prefs` and `_links` — most of each group's bytes — are skipped
-/// by the parser instead of being built as JSON values first: at 10,000 groups that
-/// is tens of megabytes less at the peak of a sync. `None` for anything else (another
-/// shape, an error envelope, a syntax error, a duplicate key): the general path below
-/// reads it and says what is wrong, so both paths agree on every answer.
-fn parse_plain_list(text: &str) -> Option<Result<GroupList, WireError>> {
-    let plain: PlainList = serde_json::from_str(text).ok()?;
+/// `GET smartgroups`. The list is first read as borrowed raw elements (a slice of the
+/// answer each), then one group at a time into its fields and through `each`; `prefs`
+/// and `_links` — most of each group's bytes — are skipped by the parser instead of
+/// being built as JSON values. At 10,000 groups that keeps megabytes of JSON values
+/// off the peak of a sync. `None` for anything else (another shape, an error envelope,
+/// a syntax error, a duplicate key): the general path reads it and says what is wrong,
+/// so both paths agree on every answer.
+fn parse_plain_list<G>(
+    text: &str,
+    each: &mut impl FnMut(SmartGroup) -> G,
+) -> Option<Result<GroupList<G>, WireError>> {
+    // Objects only: serde would also read a struct from an array of its fields.
+    let object = |json: &str| json.trim_start().starts_with('{');
+    if !object(text) {
+        return None;
+    }
+    let plain: PlainList<'_> = serde_json::from_str(text).ok()?;
     if plain.code.0.is_some() || plain.success.0.is_some() || plain.error.0.is_some() {
         return None;
     }
@@ -127,7 +147,11 @@ fn parse_plain_list(text: &str) -> Option<Result<GroupList, WireError>> {
         Err(e) => return Some(Err(e)),
     };
     let mut groups = Vec::with_capacity(plain.list.len());
-    for (i, g) in plain.list.into_iter().enumerate() {
+    for (i, raw) in plain.list.iter().enumerate() {
+        if !object(raw.get()) {
+            return None;
+        }
+        let g: PlainGroup = serde_json::from_str(raw.get()).ok()?;
         let mut obj = serde_json::Map::new();
         for (key, value) in [("id", g.id), ("name", g.name), ("filters", g.filters)] {
             if let Some(v) = value.0 {
@@ -135,7 +159,7 @@ fn parse_plain_list(text: &str) -> Option<Result<GroupList, WireError>> {
             }
         }
         match read_group(&Json::Object(obj), &format!("list[{i}]")) {
-            Ok(group) => groups.push(group),
+            Ok(group) => groups.push(each(group)),
             Err(e) => return Some(Err(e)),
         }
     }
@@ -147,8 +171,9 @@ fn parse_plain_list(text: &str) -> Option<Result<GroupList, WireError>> {
 
 /// `{"list": [...], "cardinality": n}`; other keys are skipped unread.
 #[derive(Deserialize)]
-struct PlainList {
-    list: Vec<PlainGroup>,
+struct PlainList<'a> {
+    #[serde(borrow)]
+    list: Vec<&'a serde_json::value::RawValue>,
     #[serde(default)]
     cardinality: Present,
     // Keys of an error envelope (§7): their presence sends the answer the general way.
@@ -408,7 +433,7 @@ mod tests {
             read_groups(&items, "list").map(|g| g.len())
         };
         // The real answer, prefs and links included, takes the plain path.
-        assert!(parse_plain_list(FIXTURE).is_some());
+        assert!(parse_plain_list(FIXTURE, &mut |g| g).is_some());
         assert_eq!(
             parse_groups(FIXTURE).unwrap().len(),
             general(FIXTURE).unwrap()
@@ -428,9 +453,19 @@ mod tests {
             r#"{"success": false, "error": {"code": 4002, "message": "slow down"}}"#,
             r#"[{"id": "a", "name": "A", "filters": []}]"#,
             r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#,
+            // serde reads a struct from an array of its fields too; the general path
+            // calls these what they are.
+            r#"[["a", "A", []]]"#,
+            r#"{"list": [["a", "A", []]]}"#,
         ] {
-            assert!(parse_plain_list(text).is_none(), "{text}");
+            assert!(parse_plain_list(text, &mut |g| g).is_none(), "{text}");
         }
+        assert!(
+            parse_group_list(r#"{"list": [["a", "A", []]]}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("expected a smart group object, found an array")
+        );
         assert!(matches!(
             parse_group_list(r#"{"code": 4001, "message": "no"}"#),
             Err(WireError::Api { code: 4001, .. })
