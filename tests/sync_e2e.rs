@@ -193,6 +193,22 @@ async fn initial_sync_no_op_edit_and_delete() {
     assert_eq!(writes(&w), (0, 0), "a no-op run writes nothing");
     assert_eq!(second.counts().unchanged, 11);
     assert_eq!(second.plan.writes(), 0);
+    // Nor does it grow the store: no event, no link rewritten, for a unit that did
+    // nothing (the run record counts them). A third no-op run proves the second one
+    // left every link as it found it.
+    let links_before = p.store.links(None).await.expect("links");
+    let second_id = second.run_id.expect("a sync has an id");
+    let again = p.sync_once("e2e").await.expect("run 2 again");
+    assert!(
+        p.store.events(second_id).await.expect("events").is_empty()
+            && p.store
+                .events(again.run_id.expect("id"))
+                .await
+                .expect("events")
+                .is_empty()
+    );
+    assert_eq!(p.store.links(None).await.expect("links"), links_before);
+    assert_eq!(again.counts().unchanged, 11);
     assert_eq!(
         w.gs.running
             .controls
@@ -227,7 +243,7 @@ async fn initial_sync_no_op_edit_and_delete() {
     assert_eq!(writes(&w), (0, 1));
 
     let runs = p.store.recent_runs(10).await.expect("runs are recorded");
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5);
     assert!(
         p.store
             .integrity_check()

@@ -128,8 +128,10 @@ impl Store {
         mut each: impl FnMut(LinkSummary<'_>) + Send,
     ) -> Result<(), StoreError> {
         let mut rows = sqlx::query(
+            // No ORDER BY: the caller's index orders them, and SQLite would otherwise
+            // sort every link in memory first.
             "SELECT source_id, target, target_id, group_name, payload_hash FROM links
-             WHERE source_provider = ? ORDER BY target, source_id",
+             WHERE source_provider = ?",
         )
         .bind(source.as_str())
         .fetch(&self.pool);

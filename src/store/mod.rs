@@ -121,8 +121,10 @@ impl Store {
         // fails on a table the winner just created. Each migration runs in a transaction,
         // so a failed attempt leaves nothing behind, and a retry finds it applied.
         let pool = retried(|| {
+            // Two: SQLite writes one at a time anyway, and each connection is a thread
+            // with a page cache of its own (up to 2 MiB), so more only cost memory.
             SqlitePoolOptions::new()
-                .max_connections(4)
+                .max_connections(2)
                 .connect_with(options.clone())
         })
         .await
