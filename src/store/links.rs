@@ -62,6 +62,40 @@ impl TryFrom<LinkRow> for Link {
     }
 }
 
+/// One unit's result, for [`set_link_result_in`].
+pub(super) struct LinkResult<'a> {
+    pub source_provider: ProviderKind,
+    pub source_id: &'a str,
+    pub target: &'a str,
+    pub result: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// Sets a link's last result, only when it differs from the one held (so a run in which
+/// nothing changed rewrites no row). `false` when nothing was written. Takes a
+/// connection so batches can share one transaction.
+pub(super) async fn set_link_result_in(
+    conn: &mut SqliteConnection,
+    unit: &LinkResult<'_>,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE links SET last_result = ?1, last_error = ?2, updated_at = ?3
+         WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
+           AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
+    )
+    .bind(unit.result)
+    .bind(unit.error)
+    .bind(now)
+    .bind(unit.source_provider.as_str())
+    .bind(unit.source_id)
+    .bind(unit.target)
+    .execute(conn)
+    .await
+    .map_err(query("set link result"))?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Inserts `link`, or replaces the row with its key; an existing row keeps its
 /// `created_at` (the group was created then, whatever the caller remembers).
 /// Takes a connection so callers can make it part of a larger transaction.
@@ -174,7 +208,8 @@ impl Store {
         upsert_link_in(&mut conn, link).await
     }
 
-    /// Records the outcome of the last attempt on one unit; `false` if no such link.
+    /// Records the outcome of the last attempt on one unit; `false` if there is no such
+    /// link or it holds this result already (then nothing is written).
     pub async fn set_link_result(
         &self,
         source_provider: ProviderKind,
@@ -183,20 +218,19 @@ impl Store {
         result: &str,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE links SET last_result = ?, last_error = ?, updated_at = ?
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
-        )
-        .bind(result)
-        .bind(error)
-        .bind(fmt_ts(Utc::now()))
-        .bind(source_provider.as_str())
-        .bind(source_id)
-        .bind(target)
-        .execute(&self.pool)
-        .await
-        .map_err(query("set link result"))?;
-        Ok(done.rows_affected() > 0)
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(query("set link result"))?;
+        let unit = LinkResult {
+            source_provider,
+            source_id,
+            target,
+            result,
+            error,
+        };
+        set_link_result_in(&mut conn, &unit, &fmt_ts(Utc::now())).await
     }
 
     /// `sgsync resync`: forgets the pushed-payload hash of the matching links (all when

@@ -1,5 +1,6 @@
 //! The run history: one row per run, and one event per operation on a unit.
 
+use super::links::{LinkResult, set_link_result_in};
 use super::{Event, Run, RunCounts, RunOutcome, Store, StoreError, fmt_ts, parse_ts, query};
 use crate::model::ProviderKind;
 use chrono::Utc;
@@ -234,20 +235,14 @@ impl Store {
                 .map_err(query("record event"))?;
             }
             if u.link_result {
-                sqlx::query(
-                    "UPDATE links SET last_result = ?1, last_error = ?2, updated_at = ?3
-                     WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
-                       AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
-                )
-                .bind(u.result)
-                .bind(u.error)
-                .bind(&now)
-                .bind(source_provider.as_str())
-                .bind(u.source_id)
-                .bind(u.target)
-                .execute(&mut *tx)
-                .await
-                .map_err(query("set link result"))?;
+                let unit = LinkResult {
+                    source_provider,
+                    source_id: u.source_id,
+                    target: u.target,
+                    result: u.result,
+                    error: u.error,
+                };
+                set_link_result_in(&mut tx, &unit, &now).await?;
             }
         }
         tx.commit().await.map_err(query("commit record units"))?;
