@@ -67,6 +67,27 @@ pub struct RawConfig {
     /// The health and metrics endpoint of `sgsync run`.
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// What a run may do on its own: the orphan guard and a cap on creates.
+    #[serde(default)]
+    pub sync: RawSync,
+}
+
+/// `[sync]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    /// Hold archiving and deleting back when more than this share of the links lose
+    /// their source group in one run (0.0–1.0, default 0.2; 0 holds every one until
+    /// `--allow-mass-delete`): a source that answers part of its groups must not delete
+    /// the rest on the targets.
+    pub max_orphan_fraction: Option<f64>,
+    /// Apply held archives and deletes on the run that sees the loss for this many
+    /// consecutive runs (default 2; 0 = only `--allow-mass-delete` applies them).
+    pub orphan_confirm_runs: Option<u32>,
+    /// At most this many creates per target in one run; the rest wait for the next run
+    /// (reported, exit 2). Unset: no cap. A guard against a first sync of an
+    /// unexpectedly large source.
+    pub max_creates_per_run: Option<usize>,
 }
 
 /// `[source]`: `provider` plus exactly the matching block, e.g. `[source.gosquared]`.
@@ -126,9 +147,12 @@ pub struct RawTarget {
     pub mass_removal_confirm_runs: Option<u32>,
 }
 
+use crate::engine::lease::LeaseSettings;
 pub use crate::engine::members::MembershipMode;
 use crate::engine::members::{Guard, MembershipPolicy};
+use crate::engine::plan::OrphanGuard;
 pub use crate::engine::plan::{OnLossy, OnSourceDeleted};
+pub use crate::engine::run::SyncPolicy;
 
 /// `[schedule]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -160,12 +184,22 @@ pub struct RawStore {
     /// `/var/lib/sgsync/sgsync.db`.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
+    /// How long the run lock holds without renewal, in seconds (default 180). A run on
+    /// another machine whose holder died waits at most this long; it must exceed
+    /// `lock_renew_secs` plus a whole provider call (`[http] timeout_secs` × (1 +
+    /// `max_retries`)), so that a run paused past its lease has no call left in flight
+    /// when another takes over.
+    pub lock_lease_secs: Option<u64>,
+    /// How often a run renews its lock, in seconds (default 15).
+    pub lock_renew_secs: Option<u64>,
 }
 
 impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             path: default_store_path(),
+            lock_lease_secs: None,
+            lock_renew_secs: None,
         }
     }
 }
@@ -244,6 +278,8 @@ pub struct Settings {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// The file read, if any (the default path may be absent: environment only).
     pub file: Option<PathBuf>,
+    /// The run lock's lease, the orphan guard, the cap on creates.
+    pub sync: SyncPolicy,
 }
 
 /// One provider account to talk to.
@@ -688,6 +724,8 @@ impl Loader {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
         let metrics_listen = self.metrics_listen(&raw.metrics)?;
+        let endpoints = std::iter::once(&source).chain(targets.iter().map(|t| &t.endpoint));
+        let sync = self.sync_policy(&raw.sync, &raw.store, endpoints)?;
         Ok(Settings {
             source,
             targets,
@@ -697,6 +735,83 @@ impl Loader {
             store_path: raw.store.path,
             metrics_listen,
             file: self.file.clone(),
+            sync,
+        })
+    }
+
+    /// `[sync]` and the run lock's timings in `[store]`.
+    fn sync_policy<'e>(
+        &self,
+        sync: &RawSync,
+        store: &RawStore,
+        endpoints: impl Iterator<Item = &'e Endpoint>,
+    ) -> Result<SyncPolicy, ConfigError> {
+        let mut orphans = OrphanGuard::default();
+        if let Some(f) = sync.max_orphan_fraction {
+            if !(0.0..=1.0).contains(&f) {
+                return Err(self.invalid(
+                    &["sync", "max_orphan_fraction"],
+                    format!("must be between 0.0 and 1.0, got {f}"),
+                ));
+            }
+            orphans.max_fraction = f;
+        }
+        if let Some(n) = sync.orphan_confirm_runs {
+            if n == 1 {
+                return Err(self.invalid(
+                    &["sync", "orphan_confirm_runs"],
+                    "1 would apply every loss at once; use 2 or more, 0 (flag only), or max_orphan_fraction = 1.0 to turn the guard off",
+                ));
+            }
+            orphans.confirm_runs = n;
+        }
+        if sync.max_creates_per_run == Some(0) {
+            return Err(self.invalid(
+                &["sync", "max_creates_per_run"],
+                "must be at least 1; leave it out for no cap",
+            ));
+        }
+        let mut lease = LeaseSettings::default();
+        for (key, value) in [
+            ("lock_lease_secs", store.lock_lease_secs),
+            ("lock_renew_secs", store.lock_renew_secs),
+        ] {
+            if value == Some(0) {
+                return Err(self.invalid(&["store", key], "must be at least 1"));
+            }
+        }
+        if let Some(s) = store.lock_lease_secs {
+            lease.length = Duration::from_secs(s);
+        }
+        if let Some(s) = store.lock_renew_secs {
+            lease.renew_every = Duration::from_secs(s);
+        }
+        // The longest one call may keep going: every attempt to its timeout.
+        let longest_call = endpoints
+            .map(|e| {
+                e.http
+                    .timeout
+                    .saturating_mul(e.http.max_retries.saturating_add(1))
+            })
+            .max()
+            .unwrap_or_default();
+        let needed = lease.renew_every.saturating_add(longest_call);
+        if lease.length <= needed {
+            return Err(self.invalid(
+                &["store", "lock_lease_secs"],
+                format!(
+                    "{} s is too short: it must exceed lock_renew_secs ({} s) plus the longest provider call ([http] timeout_secs × (1 + max_retries) = {} s), so that a run paused past its lease has nothing in flight when another takes over; use at least {} or shorten the HTTP timeout",
+                    lease.length.as_secs(),
+                    lease.renew_every.as_secs(),
+                    longest_call.as_secs(),
+                    needed.as_secs() + 1
+                ),
+            ));
+        }
+        Ok(SyncPolicy {
+            lease,
+            orphans,
+            max_creates_per_run: sync.max_creates_per_run,
         })
     }
 

@@ -34,6 +34,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
                 name: t.endpoint.name.clone(),
                 provider: t.endpoint.provider,
                 capabilities: provider.capabilities(),
+                limits: provider.limits(),
                 on_lossy: t.on_lossy,
                 on_source_deleted: t.on_source_deleted,
                 name_prefix: t.name_prefix.clone(),
@@ -49,6 +50,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
         targets,
         maps,
         store,
+        policy: settings.sync,
     })
 }
 

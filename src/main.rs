@@ -5,8 +5,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use sgsync::daemon::pipeline;
-use sgsync::engine::materialise::MemberOptions;
-use sgsync::engine::run::{Pipeline, RunSummary};
+use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
 use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
 use sgsync::observe::DaemonObserver;
@@ -52,6 +51,12 @@ struct Cli {
     /// back (a group's member count dropping by more than `max_removal_fraction`).
     #[arg(long, global = true)]
     allow_mass_removal: bool,
+    /// With --sync-now / `sync`: archive or delete the target groups of vanished source
+    /// groups even when the orphan guard holds them back (more than
+    /// `max_orphan_fraction` of the links losing their source at once, or a source that
+    /// answered no group at all).
+    #[arg(long, global = true)]
+    allow_mass_delete: bool,
     /// With --sync-now: also write the run's metrics to DIR/sgsync.prom for
     /// node-exporter's textfile collector (replaced atomically).
     #[arg(
@@ -124,6 +129,12 @@ enum Command {
         /// Only links of this source group id.
         #[arg(long)]
         group: Option<String>,
+    },
+    /// Writes a consistent copy of the state database to FILE (SQLite `VACUUM INTO`),
+    /// safe while a sync runs; restore by putting the copy in place while no sgsync runs.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        file: PathBuf,
     },
     /// Drops every link to a target that was reset by hand, so the next run recreates
     /// (or re-adopts) its groups. Asks for confirmation unless `--yes`.
@@ -206,10 +217,14 @@ fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 }
 
 fn main() -> ExitCode {
+    disable_core_dumps();
     let cli = Cli::parse();
     let progress = init_logging(cli.log_format);
     let config = cli.config.as_deref();
-    let allow_mass_removal = cli.allow_mass_removal;
+    let allow = Allow {
+        mass_removal: cli.allow_mass_removal,
+        mass_delete: cli.allow_mass_delete,
+    };
     let command = match (cli.command, cli.sync_now) {
         (Some(_), true) => {
             eprintln!(
@@ -232,12 +247,9 @@ fn main() -> ExitCode {
     };
     let outcome = match command {
         Command::Translate { from, to, file } => run_translate(from, to, config, &file),
-        Command::Sync { textfile_dir } => run_async(sync(
-            config,
-            textfile_dir.as_deref(),
-            progress,
-            allow_mass_removal,
-        )),
+        Command::Sync { textfile_dir } => {
+            run_async(sync(config, textfile_dir.as_deref(), progress, allow))
+        }
         Command::Run { once_at_start } => run_async(serve(config, once_at_start)),
         Command::Plan { json, verbose } => run_async(plan(config, json, verbose)),
         Command::Status => run_async(status(config)),
@@ -245,6 +257,7 @@ fn main() -> ExitCode {
         Command::Check => run_async(check(config)),
         Command::Resync { target, group } => run_async(resync(config, target, group)),
         Command::Forget { target, yes } => run_async(forget(config, target, yes)),
+        Command::Backup { file } => run_async(backup(config, &file)),
         Command::Sandbox { seed, port } => run_async(run_sandbox(seed, port)),
         Command::Bench(args) => run_async(bench(args)),
     };
@@ -255,6 +268,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Secrets live in this process's memory; a core dump would write them to disk. Off
+/// unless `SGSYNC_ALLOW_CORE_DUMPS=1` (for debugging a crash on a test account).
+fn disable_core_dumps() {
+    if std::env::var_os("SGSYNC_ALLOW_CORE_DUMPS").is_some_and(|v| v == "1") {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{DumpableBehavior, Resource, Rlimit, set_dumpable_behavior};
+        // Not dumpable: no core file, and no ptrace by other processes of the same user.
+        let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
+        let _ = rustix::process::setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: Some(0),
+                maximum: Some(0),
+            },
+        );
+    }
+}
+
+/// What the operator allowed the guards to let through this run.
+#[derive(Clone, Copy, Default)]
+struct Allow {
+    mass_removal: bool,
+    mass_delete: bool,
 }
 
 fn run_translate(
@@ -449,8 +490,15 @@ async fn connect(config: Option<&Path>) -> Result<Pipeline> {
     Ok(pipeline(&settings).await?)
 }
 
-/// Who holds the run lock: enough to find the process that does.
+/// Who holds the run lock, for people: enough to find the process. (The lock itself
+/// knows its holder by a random token.)
 fn holder() -> String {
+    #[cfg(target_os = "linux")]
+    let host = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned();
+    #[cfg(not(target_os = "linux"))]
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
     format!("sgsync pid {} on {host}", std::process::id())
 }
@@ -459,20 +507,15 @@ fn holder() -> String {
 async fn sync_with_bar(
     p: &Pipeline,
     show: bool,
-) -> Result<RunSummary, sgsync::engine::run::RunError> {
-    sync_with_bar_and(p, show, MemberOptions::default()).await
-}
-
-/// [`sync_with_bar`] with membership options (`--allow-mass-removal`).
-async fn sync_with_bar_and(
-    p: &Pipeline,
-    show: bool,
-    options: MemberOptions,
+    allow: Allow,
 ) -> Result<RunSummary, sgsync::engine::run::RunError> {
     let progress = RunProgress::new(show);
-    let result = p
-        .sync_once_with_options(&holder(), &progress, options)
-        .await;
+    let options = RunOptions {
+        progress: &progress,
+        allow_mass_removal: allow.mass_removal,
+        allow_mass_delete: allow.mass_delete,
+    };
+    let result = p.sync(&holder(), options).await;
     progress.finish();
     result
 }
@@ -485,7 +528,7 @@ async fn sync(
     config: Option<&Path>,
     textfile_dir: Option<&Path>,
     show_progress: bool,
-    allow_mass_removal: bool,
+    allow: Allow,
 ) -> Result<ExitCode> {
     if let Some(dir) = textfile_dir {
         textfile::check_dir(dir)?;
@@ -495,8 +538,7 @@ async fn sync(
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     let clock = Instant::now();
-    let options = MemberOptions { allow_mass_removal };
-    let result = sync_with_bar_and(&p, show_progress, options).await;
+    let result = sync_with_bar(&p, show_progress, allow).await;
     let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
     record.log();
     let mut textfile_failed = false;
@@ -516,20 +558,17 @@ async fn sync(
         println!("{report}");
     }
     print!("{}", summary.membership.render(false));
-    let c = summary.counts();
     println!(
-        "run {}: {} — created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
+        "run {}: {} — {}",
         summary
             .run_id
             .map_or_else(|| "-".to_owned(), |id| id.to_string()),
         summary.outcome,
-        c.created,
-        c.updated,
-        c.unchanged,
-        c.skipped,
-        c.orphaned,
-        c.failed
+        summary.counts()
     );
+    if let Some(why) = &summary.stopped {
+        eprintln!("sgsync: {why}");
+    }
     // Failed units were logged as they happened ("unit failed", with the error).
     let code = summary.exit_code();
     Ok(ExitCode::from(if code == 0 && textfile_failed {
@@ -565,18 +604,12 @@ async fn status(config: Option<&Path>) -> Result<ExitCode> {
 async fn print_status(store: &sgsync::store::Store) -> Result<()> {
     println!("Recent runs:");
     for r in store.recent_runs(10).await? {
-        let c = r.counts;
         println!(
-            "  #{:<5} {}  {:<11} created {} updated {} unchanged {} skipped {} orphaned {} failed {}{}",
+            "  #{:<5} {}  {:<11} {}{}",
             r.id,
             r.started_at.format("%Y-%m-%d %H:%M:%S"),
             r.outcome.to_string(),
-            c.created,
-            c.updated,
-            c.unchanged,
-            c.skipped,
-            c.orphaned,
-            c.failed,
+            r.counts,
             r.error.map(|e| format!("  error: {e}")).unwrap_or_default()
         );
     }
@@ -630,9 +663,41 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
         println!("Creates in flight (resolved by the next run):");
         for i in intents {
             println!(
-                "  {}:{} → {} {:?}",
-                i.source_provider, i.source_id, i.target, i.group_name
+                "  {}:{} → {} \"{}\"  {}",
+                i.source_provider,
+                i.source_id,
+                i.target,
+                i.group_name,
+                if i.sent {
+                    "create sent, not confirmed: the next run looks it up and links it"
+                } else {
+                    "not sent yet (the lookup before it failed): the next run looks again"
+                }
             );
+        }
+    }
+    let (held_runs, reason) = store.guard(sgsync::store::ORPHAN_GUARD).await?;
+    if let Some(reason) = reason {
+        println!("Orphan guard: holding archives and deletes ({held_runs} run(s)): {reason}");
+    }
+    if let Some(run) = store.recent_runs(1).await?.first() {
+        let failed: Vec<_> = store
+            .events(run.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.error.is_some())
+            .collect();
+        if !failed.is_empty() {
+            println!("Units that failed in run #{}:", run.id);
+            for e in failed {
+                println!(
+                    "  {} → {} ({}): {}",
+                    e.source_id,
+                    e.target,
+                    e.action,
+                    e.error.unwrap_or_default()
+                );
+            }
         }
     }
     Ok(())
@@ -735,9 +800,9 @@ async fn demo_steps(
         dry.membership.render(true)
     );
 
-    let first = sync_with_bar(p, show_progress).await?;
+    let first = sync_with_bar(p, show_progress, Allow::default()).await?;
     println!(
-        "== 2. first sync: {} ({:?}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
+        "== 2. first sync: {} ({}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
         first.outcome,
         first.counts(),
         write_calls(),
@@ -746,9 +811,9 @@ async fn demo_steps(
     print_status(&p.store).await?;
 
     clear();
-    let second = sync_with_bar(p, show_progress).await?;
+    let second = sync_with_bar(p, show_progress, Allow::default()).await?;
     println!(
-        "\n== 3. second sync, nothing changed at the source: {} ({:?}), {} write call(s)",
+        "\n== 3. second sync, nothing changed at the source: {} ({}), {} write call(s)",
         second.outcome,
         second.counts(),
         write_calls()
@@ -759,9 +824,9 @@ async fn demo_steps(
         canadians,
         vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "US"})],
     );
-    let third = sync_with_bar(p, show_progress).await?;
+    let third = sync_with_bar(p, show_progress, Allow::default()).await?;
     println!(
-        "\n== 4. \"Canadians\" edited at the source (country is now US): {} ({:?}), {} write call(s)\n",
+        "\n== 4. \"Canadians\" edited at the source (country is now US): {} ({}), {} write call(s)\n",
         third.outcome,
         third.counts(),
         write_calls()
@@ -838,6 +903,17 @@ async fn check(config: Option<&Path>) -> Result<ExitCode> {
 async fn open_store(config: Option<&Path>) -> Result<sgsync::store::Store> {
     let settings = sgsync::config::load(config)?;
     Ok(sgsync::store::Store::open(&settings.store_path).await?)
+}
+
+async fn backup(config: Option<&Path>, file: &Path) -> Result<ExitCode> {
+    let store = open_store(config).await?;
+    store.backup(file).await?;
+    println!(
+        "state database {} copied to {}",
+        store.path().display(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn resync(
@@ -930,6 +1006,7 @@ async fn serve(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode> {
     if let Some(server) = server {
         server.shutdown().await;
     }
+    p.store.close().await;
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }

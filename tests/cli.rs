@@ -210,7 +210,7 @@ fn demo_syncs_then_writes_nothing_then_carries_an_edit_over() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("updated: 2"),
+        stdout.contains("updated 2,"),
         "one update per target: {stdout}"
     );
     assert!(

@@ -293,11 +293,11 @@ async fn create_update_and_read_back_round_trip() {
     );
     assert!(c.find_by_key("renamed", "k").await.unwrap().is_none());
 
-    c.archive(&id).await.unwrap();
+    c.delete(&id).await.unwrap();
     assert!(s.smart_groups().is_empty(), "archive deletes");
     // Deleting again (the first answer lost, or a run killed before recording it) is
     // NotFound, which the engine takes as done; never a lasting InvalidRequest.
-    assert_eq!(c.archive(&id).await.unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(c.delete(&id).await.unwrap_err().kind, ErrorKind::NotFound);
     assert!(c.get_group(&id).await.unwrap().is_none());
     let caps = c.capabilities();
     assert!(caps.delete && !caps.archive && caps.holds_rules && !caps.stores_key);
@@ -547,7 +547,7 @@ async fn every_documented_fault_maps_to_its_kind_and_is_not_retried() {
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
     // removeGroup answers `Wrong parameters` for an unknown id; the group list, read
     // once, shows it is absent: NotFound, so a delete that already happened converges.
-    let err = c.archive("no-such-group").await.unwrap_err();
+    let err = c.delete("no-such-group").await.unwrap_err();
     assert_eq!(
         err.kind,
         ErrorKind::NotFound,

@@ -174,6 +174,10 @@ timeout_secs = 1
 max_retries = 2
 base_delay_ms = 5
 max_delay_ms = 50
+# This harness removes source groups on purpose, a third at a time; the orphan guard has
+# tests of its own (tests/integrity.rs).
+[sync]
+max_orphan_fraction = 1.0
 "#,
         gs_tables = gs.config_toml("source.gosquared"),
         is_tables = t.is.config_toml("targets.lms.ispring"),

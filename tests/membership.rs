@@ -5,10 +5,9 @@
 use serde_json::{Value, json};
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
-use sgsync::engine::apply::NoProgress;
-use sgsync::engine::materialise::{MemberOptions, MemberOutcome, MemberReport};
+use sgsync::engine::materialise::{MemberOutcome, MemberReport};
 use sgsync::engine::members::Removals;
-use sgsync::engine::run::{Pipeline, RunSummary};
+use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
 use sgsync::observe::summary::RunRecord;
 use sgsync::providers::emfluence::wire::GroupKind;
 use sgsync::providers::sandbox::{Fault, Seed};
@@ -315,13 +314,11 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
         leave(&w, i);
     }
     w.em.running.controls.clear_log();
-    let options = MemberOptions {
+    let options = RunOptions {
         allow_mass_removal: true,
+        ..RunOptions::default()
     };
-    let second = p
-        .sync_once_with_options("t", &NoProgress, options)
-        .await
-        .expect("run 2");
+    let second = p.sync("t", options).await.expect("run 2");
     assert_eq!(only(&second).removed, 2050, "{:?}", second.membership);
     assert_eq!(calls(&w, "removeContacts"), 3);
     let sizes: Vec<usize> =
@@ -425,11 +422,11 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
 
     // Allowed by the flag.
     let allowed = p
-        .sync_once_with_options(
+        .sync(
             "t",
-            &NoProgress,
-            MemberOptions {
+            RunOptions {
                 allow_mass_removal: true,
+                ..RunOptions::default()
             },
         )
         .await

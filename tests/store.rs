@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use sgsync::model::ProviderKind;
-use sgsync::store::{Intent, Link, RunCounts, RunOutcome, Store, StoreError};
+use sgsync::store::{Holder, Intent, Link, RunCounts, RunOutcome, Store, StoreError};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -74,6 +74,7 @@ fn intent(source_id: &str, target: &str) -> Intent {
         group_name: format!("Group {source_id}"),
         payload_hash: "abc".to_owned(),
         created_at: at(5),
+        sent: false,
     }
 }
 
@@ -281,6 +282,8 @@ async fn runs_and_events_round_trip() {
         skipped: 4,
         orphaned: 5,
         failed: 6,
+        held: 7,
+        deferred: 8,
     };
     assert!(
         store
@@ -348,21 +351,27 @@ async fn run_outcome_text_round_trips() {
     assert!("done".parse::<RunOutcome>().is_err());
 }
 
+/// A holder that recorded no process: only its lease or its release frees the lock.
+fn anonymous(name: &str) -> Holder {
+    Holder::with_process(name, None).unwrap()
+}
+
 #[tokio::test]
 async fn lock_lease_holder_and_release() {
     let db = TempDb::new("lock");
     let store = db.open().await;
     let lease = Duration::from_secs(60);
     let now = at(0);
-    store.acquire_lock("cron-a", lease, now).await.unwrap();
+    let (a, b) = (anonymous("cron-a"), anonymous("cron-b"));
+    store.acquire_lock(&a, lease, now).await.unwrap();
     // Renewal by the same holder.
     store
-        .renew_lock("cron-a", lease, now + ChronoDuration::seconds(30))
+        .renew_lock(&a, lease, now + ChronoDuration::seconds(30))
         .await
         .unwrap();
 
     match store
-        .acquire_lock("cron-b", lease, now + ChronoDuration::seconds(60))
+        .acquire_lock(&b, lease, now + ChronoDuration::seconds(60))
         .await
     {
         Err(StoreError::LockHeld { holder, until }) => {
@@ -371,21 +380,67 @@ async fn lock_lease_holder_and_release() {
         }
         other => panic!("expected LockHeld, got {other:?}"),
     }
+    // Someone else's renewal is refused: it does not hold the lock.
+    assert!(matches!(
+        store.renew_lock(&b, lease, now).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
 
     // Only the holder can release.
-    assert!(!store.release_lock("cron-b").await.unwrap());
-    // After the lease runs out, another holder takes over.
+    assert!(!store.release_lock(&b).await.unwrap());
+    // After the lease runs out, another holder takes over, and the old one cannot
+    // renew any more.
     store
-        .acquire_lock("cron-b", lease, now + ChronoDuration::seconds(91))
+        .acquire_lock(&b, lease, now + ChronoDuration::seconds(91))
         .await
         .unwrap();
-    assert!(!store.release_lock("cron-a").await.unwrap());
-    assert!(store.release_lock("cron-b").await.unwrap());
+    assert!(matches!(
+        store
+            .renew_lock(&a, lease, now + ChronoDuration::seconds(92))
+            .await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    assert!(!store.release_lock(&a).await.unwrap());
+    assert!(store.release_lock(&b).await.unwrap());
     // Released: anyone may take it at once.
     store
-        .acquire_lock("cron-a", lease, now + ChronoDuration::seconds(92))
+        .acquire_lock(&a, lease, now + ChronoDuration::seconds(92))
         .await
         .unwrap();
+}
+
+/// Two containers on one volume are both pid 1 with the same host name: the lock knows
+/// its holder by a random token, so the second is refused however alike they look.
+#[tokio::test]
+async fn two_holders_with_the_same_pid_and_host_string_do_not_share_the_lock() {
+    use sgsync::store::ProcessId;
+    let db = TempDb::new("lock-twins");
+    let store = db.open().await;
+    let lease = Duration::from_secs(60);
+    let now = Utc::now();
+    let pid1 = ProcessId {
+        pid: 1,
+        namespace: "container-boot/pid:[4026532000]".into(),
+    };
+    let first = Holder::with_process("sgsync pid 1 on localhost", Some(pid1.clone())).unwrap();
+    let second = Holder::with_process("sgsync pid 1 on localhost", Some(pid1)).unwrap();
+    store.acquire_lock(&first, lease, now).await.unwrap();
+    let refused = store.acquire_lock(&second, lease, now).await;
+    assert!(
+        matches!(refused, Err(StoreError::LockHeld { .. })),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        store.renew_lock(&second, lease, now).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    // And a store fenced with the second one's token writes nothing.
+    let fenced = store.fenced(second.token());
+    assert!(matches!(
+        fenced.start_run(false).await,
+        Err(StoreError::LeaseLost { .. })
+    ));
+    store.fenced(first.token()).start_run(false).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -395,10 +450,11 @@ async fn concurrent_acquirers_exactly_one_wins() {
     let b = db.open().await;
     let now = Utc::now();
     let lease = Duration::from_secs(300);
+    let (ha, hb) = (anonymous("process-a"), anonymous("process-b"));
     for round in 0..5 {
         let (ra, rb) = tokio::join!(
-            a.acquire_lock("process-a", lease, now),
-            b.acquire_lock("process-b", lease, now)
+            a.acquire_lock(&ha, lease, now),
+            b.acquire_lock(&hb, lease, now)
         );
         let wins = [ra.is_ok(), rb.is_ok()];
         assert_eq!(
@@ -411,7 +467,7 @@ async fn concurrent_acquirers_exactly_one_wins() {
             matches!(loser, Err(StoreError::LockHeld { .. })),
             "{loser:?}"
         );
-        let winner = if wins[0] { "process-a" } else { "process-b" };
+        let winner = if wins[0] { &ha } else { &hb };
         assert!(a.release_lock(winner).await.unwrap());
     }
 }
@@ -432,20 +488,16 @@ async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not() {
         pid,
         namespace: me.namespace.clone(),
     };
+    let restarted = Holder::with_process("restarted", Some(me.clone())).unwrap();
 
     // A live holder (a sleeping child process) keeps the lock.
     let mut live = std::process::Command::new("sleep")
         .arg("30")
         .spawn()
         .expect("sleep starts");
-    let holder = process(live.id());
-    store
-        .acquire_lock_as("sgsync pid live", Some(&holder), lease, now)
-        .await
-        .unwrap();
-    let held = store
-        .acquire_lock_as("restarted", Some(&me), lease, now)
-        .await;
+    let live_holder = Holder::with_process("sgsync pid live", Some(process(live.id()))).unwrap();
+    store.acquire_lock(&live_holder, lease, now).await.unwrap();
+    let held = store.acquire_lock(&restarted, lease, now).await;
     assert!(
         matches!(held, Err(StoreError::LockHeld { ref holder, .. }) if holder == "sgsync pid live"),
         "{held:?}"
@@ -455,7 +507,7 @@ async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not() {
     live.kill().unwrap();
     // Bounded: the kernel marks the child a zombie within moments of SIGKILL.
     for _ in 0..100 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", holder.pid)).unwrap();
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", live.id())).unwrap();
         if stat
             .rsplit_once(')')
             .unwrap()
@@ -468,76 +520,75 @@ async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert_eq!(
-        store
-            .acquire_lock_as("restarted", Some(&me), lease, now)
-            .await
-            .unwrap(),
+        store.acquire_lock(&restarted, lease, now).await.unwrap(),
         LockGrant::HolderGone {
             previous: "sgsync pid live".into()
         }
     );
     live.wait().unwrap();
-    // Now ours: a second restarted process (alive: this one) finds it held.
-    let second = store.acquire_lock_as("second", Some(&me), lease, now).await;
+    // Now ours: a second holder of this (live) process finds it held.
+    let second = Holder::with_process("second", Some(me.clone())).unwrap();
+    let refused = store.acquire_lock(&second, lease, now).await;
     assert!(
-        matches!(second, Err(StoreError::LockHeld { .. })),
-        "{second:?}"
+        matches!(refused, Err(StoreError::LockHeld { .. })),
+        "{refused:?}"
     );
-    assert!(store.release_lock("restarted").await.unwrap());
+    // A holder of this process that is gone (a run whose future was dropped) is free
+    // at once: the process knows its live holders exactly.
+    drop(second);
+    let dropped = Holder::with_process("dropped run", Some(me.clone())).unwrap();
+    assert!(store.release_lock(&restarted).await.unwrap());
+    store.acquire_lock(&dropped, lease, now).await.unwrap();
+    drop(dropped);
+    assert_eq!(
+        store.acquire_lock(&restarted, lease, now).await.unwrap(),
+        LockGrant::HolderGone {
+            previous: "dropped run".into()
+        }
+    );
+    assert!(store.release_lock(&restarted).await.unwrap());
 
     // A dead pid from another pid space (another container or boot) is not judged.
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     gone.wait().unwrap();
-    let elsewhere = ProcessId {
-        pid: gone.id(),
-        namespace: "another-boot/pid:[1]".into(),
-    };
-    store
-        .acquire_lock_as("elsewhere", Some(&elsewhere), lease, now)
-        .await
-        .unwrap();
-    let held = store
-        .acquire_lock_as("restarted", Some(&me), lease, now)
-        .await;
+    let elsewhere = Holder::with_process(
+        "elsewhere",
+        Some(ProcessId {
+            pid: gone.id(),
+            namespace: "another-boot/pid:[1]".into(),
+        }),
+    )
+    .unwrap();
+    store.acquire_lock(&elsewhere, lease, now).await.unwrap();
+    let held = store.acquire_lock(&restarted, lease, now).await;
     assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
-    assert!(store.release_lock("elsewhere").await.unwrap());
+    assert!(store.release_lock(&elsewhere).await.unwrap());
 
     // A holder that recorded no process is not judged either.
-    store.acquire_lock("anonymous", lease, now).await.unwrap();
-    let held = store
-        .acquire_lock_as("restarted", Some(&me), lease, now)
-        .await;
+    let nobody = anonymous("anonymous");
+    store.acquire_lock(&nobody, lease, now).await.unwrap();
+    let held = store.acquire_lock(&restarted, lease, now).await;
     assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
-    assert!(store.release_lock("anonymous").await.unwrap());
+    assert!(store.release_lock(&nobody).await.unwrap());
 
     // The same dead pid in our own pid space: taken over at once.
-    store
-        .acquire_lock_as("sgsync pid gone", Some(&process(gone.id())), lease, now)
-        .await
-        .unwrap();
+    let dead = Holder::with_process("sgsync pid gone", Some(process(gone.id()))).unwrap();
+    store.acquire_lock(&dead, lease, now).await.unwrap();
     assert_eq!(
-        store
-            .acquire_lock_as("restarted", Some(&me), lease, now)
-            .await
-            .unwrap(),
+        store.acquire_lock(&restarted, lease, now).await.unwrap(),
         LockGrant::HolderGone {
             previous: "sgsync pid gone".into()
         }
     );
     // A renewal is a renewal, and an expired lease is reported as such.
     assert_eq!(
-        store
-            .acquire_lock_as("restarted", Some(&me), lease, now)
-            .await
-            .unwrap(),
+        store.acquire_lock(&restarted, lease, now).await.unwrap(),
         LockGrant::Renewed
     );
     let later = now + ChronoDuration::seconds(301);
+    let next = Holder::with_process("next", Some(me)).unwrap();
     assert_eq!(
-        store
-            .acquire_lock_as("next", Some(&me), lease, later)
-            .await
-            .unwrap(),
+        store.acquire_lock(&next, lease, later).await.unwrap(),
         LockGrant::LeaseExpired {
             previous: "restarted".into()
         }

@@ -256,8 +256,9 @@ async fn initial_sync_no_op_edit_and_delete() {
 async fn a_run_while_another_holds_the_lock_does_not_start() {
     let w = world("lock").await;
     let p = connect(&w).await;
+    let someone = sgsync::store::Holder::with_process("someone-else", None).expect("a holder");
     p.store
-        .acquire_lock("someone-else", Duration::from_secs(60), chrono::Utc::now())
+        .acquire_lock(&someone, Duration::from_secs(60), chrono::Utc::now())
         .await
         .expect("first holder takes the lock");
     let err = p.sync_once("e2e").await.expect_err("the lock is held");
@@ -437,6 +438,8 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
             group_name: unit.group_name.clone(),
             payload_hash: "interrupted".into(),
             created_at: chrono::Utc::now(),
+            // The create was sent (and answered) before the crash.
+            sent: true,
         })
         .await
         .expect("intent recorded");
@@ -469,7 +472,7 @@ async fn a_same_named_group_without_an_intent_is_not_adopted() {
         .filter(|o| o.result.is_err())
         .collect();
     assert_eq!(failures.len(), 1, "{failures:?}");
-    assert!(format!("{:?}", failures[0].result).contains("not created by sgsync"));
+    assert!(format!("{:?}", failures[0].result).contains("sgsync cannot prove it made it"));
     assert_eq!(run.exit_code(), 2);
     assert!(p.store.links(Some("lms")).await.expect("links").is_empty());
 }

@@ -28,14 +28,16 @@
 //! What neither design sees is a same-named group made by hand during the run, after
 //! the listing (or after the lookup): the listing only makes that window longer.
 
+use super::lease::Fence;
 use super::plan::{Action, OnSourceDeleted, PlanOverview, Planner, TargetPolicy, Unit, truncate};
 use crate::model::{Fidelity, ProviderKind};
-use crate::providers::{ErrorKind, Payload, Provider, ProviderError};
+use crate::providers::{ErrorKind, Payload, Provider, ProviderError, fence};
 use crate::store::{Intent, Link, RunCounts, Store, StoreError, UnitRecord};
 use chrono::Utc;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
 use tracing::{Instrument, info, info_span, warn};
@@ -57,7 +59,7 @@ pub struct UnitOutcome {
     pub group_name: String,
     pub action: &'static str,
     /// `Ok(result)` (`created`, `adopted`, `updated`, `unchanged`, `skipped`, `archived`,
-    /// `kept`) or `Err(error text, free of secrets)`.
+    /// `deleted`, `kept`, `held`, `deferred`) or `Err(error text, free of secrets)`.
     pub result: Result<&'static str, String>,
 }
 
@@ -80,6 +82,8 @@ pub struct Report {
     /// Every unit by (target, action, result); `failed` for an error.
     pub tally: BTreeMap<(String, &'static str, &'static str), usize>,
     pub counts: RunCounts,
+    /// Units never started because the run stopped writing (see `lease::Fence`).
+    pub not_started: usize,
 }
 
 impl Report {
@@ -120,6 +124,13 @@ impl fmt::Display for Report {
         for note in &self.planned.notes {
             writeln!(f, "note: {note}")?;
         }
+        if self.not_started > 0 {
+            writeln!(
+                f,
+                "{} unit(s) not started: the run stopped writing",
+                self.not_started
+            )?;
+        }
         let c = &self.counts;
         write!(
             f,
@@ -143,43 +154,49 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// Applies what `planner` plans to `targets` (the planner's targets, in the same
-/// order), recording every unit in `store` under `run_id`. `source` is the provider the
-/// snapshot came from (it keys the links).
-pub async fn apply(
-    planner: Planner<'_>,
-    source: ProviderKind,
-    targets: &[Target],
-    store: &Store,
-    run_id: i64,
-) -> Report {
-    apply_with_progress(planner, source, targets, store, run_id, &NoProgress).await
+/// What [`apply`] works with besides the plan.
+#[derive(Clone, Copy)]
+pub struct Apply<'a> {
+    /// The provider the snapshot came from (it keys the links).
+    pub source: ProviderKind,
+    /// The planner's targets, in the same order.
+    pub targets: &'a [Target],
+    pub store: &'a Store,
+    pub run_id: i64,
+    pub progress: &'a dyn Progress,
+    /// Every unit and every provider call asks it first; a store failure closes it.
+    pub fence: &'a Arc<Fence>,
+    /// At most this many creates per target in this run (`[sync] max_creates_per_run`).
+    pub max_creates: Option<usize>,
 }
 
-/// [`apply`], telling `progress` as units finish.
+/// Applies what `planner` plans, recording every unit in the store under the run.
 ///
 /// Units are planned as they are started, one target's at a time each, so the run
 /// holds only the units in flight: memory does not grow with the number of groups
 /// beyond the snapshot and the link index. A first pass only counts (for the log, the
 /// progress bar and the listing decision); planning is pure and cheap next to a call.
-pub async fn apply_with_progress(
-    planner: Planner<'_>,
-    source: ProviderKind,
-    targets: &[Target],
-    store: &Store,
-    run_id: i64,
-    progress: &dyn Progress,
-) -> Report {
-    // Intents left by an earlier, interrupted run: a group found by name for one of them
-    // is one we created, so it may be adopted.
-    let pending: HashSet<(String, String)> = match store.intents(None).await {
+pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
+    let Apply {
+        source,
+        targets,
+        store,
+        run_id,
+        progress,
+        fence,
+        max_creates,
+    } = ctx;
+    // Intents left by an earlier, interrupted run, and whether their create was sent:
+    // only a group found by name for a *sent* create may be one we created.
+    let pending: HashMap<(String, String), bool> = match store.intents(None).await {
         Ok(intents) => intents
             .into_iter()
-            .map(|i| (i.source_id, i.target))
+            .map(|i| ((i.source_id, i.target), i.sent))
             .collect(),
         Err(e) => {
-            warn!("cannot read pending intents, treating none as pending: {e}");
-            HashSet::new()
+            // Without them a crashed create could be made twice: write nothing.
+            fence.store_failed(store, &e);
+            HashMap::new()
         }
     };
     let pending = Arc::new(pending);
@@ -200,14 +217,16 @@ pub async fn apply_with_progress(
             report.planned.units += 1;
             report.planned.writes += usize::from(u.action.writes());
             if matches!(u.action, Action::Create { .. })
-                && !pending.contains(&(u.source_id, u.target))
+                && !pending.contains_key(&(u.source_id, u.target))
             {
                 fresh += 1;
             }
         }
+        let fresh = max_creates.map_or(fresh, |cap| fresh.min(cap));
         queues.push(Queue {
             target,
             running: 0,
+            creates_left: max_creates,
             names: Arc::new(NameCheck {
                 max_calls: fresh.saturating_sub(1),
                 listing: OnceCell::new(),
@@ -233,32 +252,54 @@ pub async fn apply_with_progress(
     loop {
         for (i, q) in queues.iter_mut().enumerate() {
             while q.running < q.target.concurrency.max(1) {
+                // Nothing new starts once the run cannot prove its lease or record
+                // what it does; what is in flight ends on its own.
+                if fence.check(Duration::ZERO).is_err() {
+                    report.not_started += q.units.by_ref().count();
+                    break;
+                }
                 let Some(unit) = q.units.next() else {
                     break;
                 };
-                let (target, store, pending, names) = (
-                    q.target.clone(),
-                    store.clone(),
-                    pending.clone(),
-                    q.names.clone(),
-                );
-                let span = info_span!("unit", source_id = %unit.source_id, target = %unit.target, action = unit.action.label());
-                let task = tasks.spawn(
-                    async move {
-                        let result =
-                            apply_unit(&unit, source, &target, &store, &pending, &names).await;
+                if matches!(unit.action, Action::Create { .. }) {
+                    if q.creates_left == Some(0) {
                         let outcome = UnitOutcome {
                             source_id: unit.source_id,
                             target: unit.target,
                             group_name: unit.group_name,
                             action: unit.action.label(),
-                            result: result.map_err(|e| e.to_string()),
+                            result: Ok("deferred"),
                         };
-                        log_failure(&outcome);
-                        outcome
+                        progress.unit_done(&outcome);
+                        finished.push(outcome);
+                        continue;
                     }
-                    .instrument(span),
+                    q.creates_left = q.creates_left.map(|n| n - 1);
+                }
+                let (target, store, pending, names, unit_fence) = (
+                    q.target.clone(),
+                    store.clone(),
+                    pending.clone(),
+                    q.names.clone(),
+                    fence.clone(),
                 );
+                let span = info_span!("unit", source_id = %unit.source_id, target = %unit.target, action = unit.action.label());
+                let work = async move {
+                    let result = apply_unit(&unit, source, &target, &store, &pending, &names).await;
+                    if let Err(UnitError::Store(e)) = &result {
+                        unit_fence.store_failed(&store, e);
+                    }
+                    let outcome = UnitOutcome {
+                        source_id: unit.source_id,
+                        target: unit.target,
+                        group_name: unit.group_name,
+                        action: unit.action.label(),
+                        result: result.map_err(|e| e.to_string()),
+                    };
+                    log_failure(&outcome);
+                    outcome
+                };
+                let task = tasks.spawn(fence::scope(fence.clone(), work).instrument(span));
                 queue_of.insert(task.id(), i);
                 q.running += 1;
             }
@@ -294,11 +335,11 @@ pub async fn apply_with_progress(
         progress.unit_done(&outcome);
         finished.push(outcome);
         if finished.len() >= RECORD_BATCH {
-            record(store, run_id, source, &finished).await;
+            record(store, run_id, source, &finished, fence).await;
             finished.drain(..).for_each(|o| report.add(o));
         }
     }
-    record(store, run_id, source, &finished).await;
+    record(store, run_id, source, &finished, fence).await;
     finished.into_iter().for_each(|o| report.add(o));
     // Stable order for reports and tests.
     report
@@ -312,6 +353,8 @@ struct Queue<'a> {
     target: &'a Target,
     /// Units started and not yet joined.
     running: usize,
+    /// Creates this target may still start this run (`None`: no cap).
+    creates_left: Option<usize>,
     names: Arc<NameCheck>,
     units: Box<dyn Iterator<Item = Unit> + Send + 'a>,
 }
@@ -322,7 +365,9 @@ fn count(c: &mut RunCounts, o: &UnitOutcome) {
         Ok("created" | "adopted") => c.created += 1,
         Ok("updated") => c.updated += 1,
         Ok("unchanged") => c.unchanged += 1,
-        Ok("archived" | "kept") => c.orphaned += 1,
+        Ok("archived" | "deleted" | "kept") => c.orphaned += 1,
+        Ok("held") => c.held += 1,
+        Ok("deferred") => c.deferred += 1,
         Ok(_) => c.skipped += 1,
     }
 }
@@ -335,9 +380,12 @@ enum UnitError {
     #[error("state store: {0}")]
     Store(#[from] StoreError),
     #[error(
-        "a group named {0:?} already exists on the target and was not created by sgsync; rename one of them"
+        "a group named {} already exists on the target and sgsync cannot prove it made it; rename one of them (sgsync never adopts, changes or removes a group it did not create)",
+        super::plan::quoted(.0)
     )]
     NotOurs(String),
+    #[error("{0}")]
+    Refused(String),
     #[error(
         "the linked group {0} no longer exists on the target; run `sgsync forget` for it or recreate it by hand"
     )]
@@ -349,21 +397,25 @@ async fn apply_unit(
     source: ProviderKind,
     target: &Target,
     store: &Store,
-    pending: &HashSet<(String, String)>,
+    pending: &HashMap<(String, String), bool>,
     names: &NameCheck,
 ) -> Result<&'static str, UnitError> {
     let provider = target.provider.as_ref();
     match &unit.action {
         Action::Unchanged { .. } => Ok("unchanged"),
         Action::Skip { .. } => Ok("skipped"),
+        Action::Held { .. } => Ok("held"),
+        Action::Refused { reason } => Err(UnitError::Refused(reason.clone())),
         Action::Create { payload, hash } => {
-            let prior_intent = pending.contains(&(unit.source_id.clone(), unit.target.clone()));
+            let prior = pending
+                .get(&(unit.source_id.clone(), unit.target.clone()))
+                .copied();
             // Known absent only without an earlier intent (see the module comment).
-            let absent = !prior_intent && names.absent(provider, &unit.group_name).await;
+            let absent = prior.is_none() && names.absent(provider, &unit.group_name).await;
             let create_unit = CreateUnit {
                 payload,
                 hash,
-                prior_intent,
+                prior_sent: prior == Some(true),
                 absent,
             };
             create(unit, source, target, store, create_unit).await
@@ -384,19 +436,21 @@ async fn apply_unit(
                 .await?;
             Ok("updated")
         }
-        Action::Orphaned { target_id, then } => match then {
-            OnSourceDeleted::Keep => Ok("kept"),
-            OnSourceDeleted::Archive | OnSourceDeleted::Delete => {
-                match provider.archive(target_id).await {
-                    Err(e) if e.kind == ErrorKind::NotFound => {}
-                    other => other?,
-                }
-                store
-                    .delete_link(source, &unit.source_id, &unit.target)
-                    .await?;
-                Ok("archived")
+        Action::Orphaned { target_id, then } => {
+            let done = match then {
+                OnSourceDeleted::Keep => return Ok("kept"),
+                OnSourceDeleted::Archive => provider.archive(target_id).await,
+                OnSourceDeleted::Delete => provider.delete(target_id).await,
+            };
+            match done {
+                Err(e) if e.kind == ErrorKind::NotFound => {}
+                other => other?,
             }
-        },
+            store
+                .delete_link(source, &unit.source_id, &unit.target)
+                .await?;
+            Ok(then.past())
+        }
     }
 }
 
@@ -459,8 +513,8 @@ impl NameCheck {
 struct CreateUnit<'a> {
     payload: &'a Payload,
     hash: &'a str,
-    /// An earlier run recorded the intent to create this group.
-    prior_intent: bool,
+    /// An earlier run of this store sent a create for this group (it may have landed).
+    prior_sent: bool,
     /// The target is known to hold no group of this name, so no lookup is needed.
     absent: bool,
 }
@@ -475,7 +529,7 @@ async fn create(
     let CreateUnit {
         payload,
         hash,
-        prior_intent,
+        prior_sent,
         absent,
     } = c;
     let provider = target.provider.as_ref();
@@ -490,19 +544,35 @@ async fn create(
             group_name: unit.group_name.clone(),
             payload_hash: hash.to_owned(),
             created_at: Utc::now(),
+            sent: false,
         })
         .await?;
     let found = if absent {
         None
     } else {
-        provider
+        match provider
             .find_by_key(&unit.group_name, &unit.stable_key)
-            .await?
+            .await
+        {
+            Ok(found) => found,
+            // Several groups answer to the name: none can be proven ours, so the intent
+            // goes (the unit fails every run, with the reason, until one is renamed).
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                store
+                    .drop_intent(source, &unit.source_id, &unit.target)
+                    .await?;
+                return Err(e.into());
+            }
+            // The lookup failed: nothing was sent, and the intent still says so.
+            Err(e) => return Err(e.into()),
+        }
     };
     if let Some(found) = found {
-        // Ours for sure when the target stores our key; by name only when an earlier
-        // run recorded the intent to create it (it crashed before recording the link).
-        let ours = found.key.as_deref() == Some(unit.stable_key.as_str()) || prior_intent;
+        // Ours for sure when the target stores our key; by name only when this store
+        // sent a create for it (a run that crashed, or lost the answer, before
+        // recording the link). An intent that was never sent proves nothing: the
+        // group was made by someone else.
+        let ours = found.key.as_deref() == Some(unit.stable_key.as_str()) || prior_sent;
         if !ours {
             store
                 .drop_intent(source, &unit.source_id, &unit.target)
@@ -516,6 +586,10 @@ async fn create(
         store.complete_intent(&adopted).await?;
         return Ok("adopted");
     }
+    // Committed before the call: from here on a same-named group may be ours.
+    store
+        .mark_intent_sent(source, &unit.source_id, &unit.target)
+        .await?;
     match provider.create(&unit.stable_key, payload).await {
         Ok(id) => {
             store
@@ -589,9 +663,16 @@ fn log_failure(outcome: &UnitOutcome) {
 }
 
 /// The events of `finished` units that did something or failed, and their results on
-/// the links they did not write themselves. A store failure here is logged, not fatal:
-/// the units' own writes are already committed, and this is their history.
-async fn record(store: &Store, run_id: i64, source: ProviderKind, finished: &[UnitOutcome]) {
+/// the links they did not write themselves. The units' own writes are already
+/// committed, but a store that cannot take this history cannot take the next unit's
+/// writes either: the run stops writing.
+async fn record(
+    store: &Store,
+    run_id: i64,
+    source: ProviderKind,
+    finished: &[UnitOutcome],
+    fence: &Fence,
+) {
     let records: Vec<UnitRecord<'_>> = finished
         .iter()
         .map(|o| UnitRecord {
@@ -601,7 +682,10 @@ async fn record(store: &Store, run_id: i64, source: ProviderKind, finished: &[Un
             result: o.result.as_ref().map_or("failed", |r| *r),
             error: o.result.as_ref().err().map(String::as_str),
             event: o.notable(),
-            link_result: !matches!(o.result, Ok("created" | "adopted" | "updated" | "archived")),
+            link_result: !matches!(
+                o.result,
+                Ok("created" | "adopted" | "updated" | "archived" | "deleted")
+            ),
         })
         .collect();
     if let Err(e) = store.record_units(run_id, source, &records).await {
@@ -609,5 +693,6 @@ async fn record(store: &Store, run_id: i64, source: ProviderKind, finished: &[Un
             "cannot record the results of {} unit(s): {e}",
             finished.len()
         );
+        fence.store_failed(store, &e);
     }
 }

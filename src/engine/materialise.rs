@@ -13,6 +13,7 @@
 //! point leaves at most one batch unrecorded, which the next run's diff sends again:
 //! nothing is lost and nothing is duplicated.
 
+use super::lease::Fence;
 use super::members::{self, Email, MemberHash, MemberSet, Removals, Synced};
 use super::plan::{Action, Planner};
 use crate::model::ProviderKind;
@@ -252,7 +253,8 @@ struct Job<'a> {
 }
 
 /// The membership units of what `planner` plans, applied (`run_id` given) or only
-/// planned (`None`).
+/// planned (`None`). Nothing starts once `fence` is closed, and a failed store write
+/// closes it.
 pub async fn materialise(
     planner: Planner<'_>,
     source: &dyn Provider,
@@ -260,6 +262,7 @@ pub async fn materialise(
     store: &Store,
     run_id: Option<i64>,
     options: MemberOptions,
+    fence: &Fence,
 ) -> MemberReport {
     let mut report = MemberReport::default();
     let from = source.kind();
@@ -270,6 +273,9 @@ pub async fn materialise(
             continue;
         }
         for unit in planner.units_for(t) {
+            if fence.check(std::time::Duration::ZERO).is_err() {
+                return report;
+            }
             let Some(fidelity) = &unit.fidelity else {
                 continue; // an orphan: its source group is gone
             };
@@ -281,6 +287,7 @@ pub async fn materialise(
             let link = match store.link(from, &unit.source_id, &unit.target).await {
                 Ok(link) => link,
                 Err(e) => {
+                    fence.store_failed(store, &e);
                     report.outcomes.push(failed(&unit, target, e.to_string()));
                     continue;
                 }
@@ -296,11 +303,11 @@ pub async fn materialise(
                 target_group: link.map(|l| l.target_id),
             };
             let span = info_span!("members", source_id = %unit.source_id, target = %unit.target);
-            let outcome = one(&job, source, from, store, run_id.is_some(), options)
+            let outcome = one(&job, source, from, store, run_id.is_some(), options, fence)
                 .instrument(span)
                 .await;
             if let Some(run_id) = run_id {
-                record(store, run_id, &outcome).await;
+                record(store, run_id, &outcome, fence).await;
             }
             report.outcomes.push(outcome);
         }
@@ -317,7 +324,7 @@ fn failed(unit: &super::plan::Unit, target: &Target, error: String) -> MemberOut
     )
 }
 
-async fn record(store: &Store, run_id: i64, o: &MemberOutcome) {
+async fn record(store: &Store, run_id: i64, o: &MemberOutcome, fence: &Fence) {
     // Logged where it is recorded, as one event: stderr stays one JSON object per line.
     match (&o.result, &o.guard) {
         (Err(e), _) => warn!(
@@ -346,6 +353,7 @@ async fn record(store: &Store, run_id: i64, o: &MemberOutcome) {
             "cannot record the members event for {}/{}: {e}",
             o.target, o.source_id
         );
+        fence.store_failed(store, &e);
     }
 }
 
@@ -369,6 +377,7 @@ async fn one(
     store: &Store,
     apply: bool,
     options: MemberOptions,
+    fence: &Fence,
 ) -> MemberOutcome {
     let key = MemberKey {
         source_provider: from,
@@ -393,6 +402,9 @@ async fn one(
         &mut done,
     )
     .await;
+    if let Err(MemberError::Store(e)) = &result {
+        fence.store_failed(store, e);
+    }
     outcome.added = done.added;
     outcome.removed = done.removed;
     outcome.by_email = done.by_email;
@@ -430,6 +442,7 @@ async fn one(
                 "cannot record membership of {}/{}: {e}",
                 key.target, key.source_id
             );
+            fence.store_failed(store, &e);
         }
         if synced
             && let Err(e) = store
@@ -449,6 +462,7 @@ async fn one(
                 "cannot record the fidelity of {}/{}: {e}",
                 key.target, key.source_id
             );
+            fence.store_failed(store, &e);
         }
     }
     outcome

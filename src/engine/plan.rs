@@ -10,7 +10,7 @@ use crate::store::Link;
 use crate::translate::translate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 /// Policy for a `Lossy` translation on one target (`on_lossy`).
@@ -38,6 +38,77 @@ pub enum OnSourceDeleted {
     Delete,
 }
 
+impl OnSourceDeleted {
+    /// The policy as written in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnSourceDeleted::Keep => "keep",
+            OnSourceDeleted::Archive => "archive",
+            OnSourceDeleted::Delete => "delete",
+        }
+    }
+
+    /// What the policy does, as a verb: `keep`, `archive`, `delete`.
+    pub fn verb(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// What the policy did: `kept`, `archived`, `deleted` (a unit's result).
+    pub fn past(self) -> &'static str {
+        match self {
+            OnSourceDeleted::Keep => "kept",
+            OnSourceDeleted::Archive => "archived",
+            OnSourceDeleted::Delete => "deleted",
+        }
+    }
+}
+
+/// The orphan guard (`[sync] max_orphan_fraction`, `orphan_confirm_runs`): when more
+/// than `max_fraction` of the links lose their source group in one run, archiving and
+/// deleting are held back until the loss is seen on `confirm_runs` consecutive runs (or
+/// allowed by `--allow-mass-delete`). A source answering a fraction of its groups —
+/// a partial outage, a permission change — must not delete the rest on the targets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrphanGuard {
+    /// 0.0–1.0; 0 holds every archive and delete until the flag allows it.
+    pub max_fraction: f64,
+    /// Consecutive runs that confirm a held loss; 0 = only the flag does.
+    pub confirm_runs: u32,
+}
+
+impl Default for OrphanGuard {
+    fn default() -> Self {
+        OrphanGuard {
+            max_fraction: 0.2,
+            confirm_runs: 2,
+        }
+    }
+}
+
+/// The orphan guard as one run sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OrphanPolicy {
+    pub guard: OrphanGuard,
+    /// Consecutive runs before this one that held orphans back (from the store).
+    pub held_runs: u32,
+    /// `--allow-mass-delete`.
+    pub allow: bool,
+}
+
+/// What the orphan guard decided for this run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrphanVerdict {
+    /// Orphans follow their target's policy; `confirmed` when a held loss was confirmed
+    /// (by the flag or by consecutive runs).
+    Apply { confirmed: bool },
+    /// Archive and delete are held back; `held_runs` counts this run.
+    Held { reason: String, held_runs: u32 },
+}
+
+/// Largest name, description and payload a target takes: what it documents, or a sane
+/// cap where it documents none (`Provider::limits`).
+pub use crate::providers::Limits;
+
 /// One target as the planner needs it.
 #[derive(Debug, Clone)]
 pub struct TargetPolicy {
@@ -45,6 +116,7 @@ pub struct TargetPolicy {
     pub name: String,
     pub provider: ProviderKind,
     pub capabilities: Capabilities,
+    pub limits: Limits,
     pub on_lossy: OnLossy,
     pub on_source_deleted: OnSourceDeleted,
     /// Put before every group name written on this target.
@@ -88,6 +160,18 @@ pub enum Action {
         target_id: String,
         then: OnSourceDeleted,
     },
+    /// The source group is gone, but the orphan guard holds `then` back this run (too
+    /// many links lost their source at once); reported, and the run exits 2.
+    Held {
+        target_id: String,
+        then: OnSourceDeleted,
+        reason: String,
+    },
+    /// This unit cannot be applied as it stands (a duplicated source id, a name or rule
+    /// beyond what the target takes): it fails, with the reason, and the others go on.
+    Refused {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -98,6 +182,8 @@ impl Action {
             Action::Unchanged { .. } => "unchanged",
             Action::Skip { .. } => "skip",
             Action::Orphaned { .. } => "orphaned",
+            Action::Held { .. } => "held",
+            Action::Refused { .. } => "refused",
         }
     }
 
@@ -106,7 +192,10 @@ impl Action {
         match self {
             Action::Create { .. } | Action::Update { .. } => true,
             Action::Orphaned { then, .. } => *then != OnSourceDeleted::Keep,
-            Action::Unchanged { .. } | Action::Skip { .. } => false,
+            Action::Unchanged { .. }
+            | Action::Skip { .. }
+            | Action::Held { .. }
+            | Action::Refused { .. } => false,
         }
     }
 }
@@ -155,7 +244,8 @@ impl Plan {
                     target_id: match &u.action {
                         Action::Update { target_id, .. }
                         | Action::Unchanged { target_id }
-                        | Action::Orphaned { target_id, .. } => Some(target_id),
+                        | Action::Orphaned { target_id, .. }
+                        | Action::Held { target_id, .. } => Some(target_id),
                         _ => None,
                     },
                     hash: match &u.action {
@@ -163,11 +253,13 @@ impl Plan {
                         _ => None,
                     },
                     reason: match &u.action {
-                        Action::Skip { reason } => Some(reason),
+                        Action::Skip { reason }
+                        | Action::Held { reason, .. }
+                        | Action::Refused { reason } => Some(reason),
                         _ => None,
                     },
                     then: match &u.action {
-                        Action::Orphaned { then, .. } => Some(*then),
+                        Action::Orphaned { then, .. } | Action::Held { then, .. } => Some(*then),
                         _ => None,
                     },
                     fidelity: u.fidelity.as_ref(),
@@ -243,8 +335,19 @@ impl fmt::Display for Plan {
                 }
                 Action::Skip { reason } => reason.clone(),
                 Action::Orphaned { target_id, then } => {
-                    format!("id {target_id}: source group gone, {then:?}")
+                    format!("id {target_id}: source group gone, {}", then.verb())
                 }
+                Action::Held {
+                    target_id,
+                    then,
+                    reason,
+                } => {
+                    format!(
+                        "id {target_id}: source group gone; not {} this run: {reason}",
+                        then.past()
+                    )
+                }
+                Action::Refused { reason } => format!("refused: {reason}"),
             };
             writeln!(
                 f,
@@ -278,16 +381,7 @@ pub(crate) fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-/// The hash that decides "changed since the last push": SHA-256 of the payload exactly
-/// as the provider would read it, in hex as the store keeps it.
-pub fn payload_hash(payload: &Payload) -> String {
-    hex(&payload_digest(payload))
-}
-
-fn payload_digest(payload: &Payload) -> [u8; 32] {
-    Sha256::digest(payload.render().as_bytes()).into()
-}
-
+/// A digest in hex, as the store keeps payload hashes.
 fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -387,32 +481,145 @@ pub struct Planner<'a> {
     links: &'a LinkIndex,
     targets: &'a [TargetPolicy],
     maps: &'a Maps,
-    /// `false` when the source returned nothing while links exist (see `notes`).
-    orphans_allowed: bool,
+    /// What the planner worked out once for the whole run.
+    facts: &'a RunFacts,
+}
+
+/// What holds for the whole run, worked out once from the snapshot and the links.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    /// Source ids present in the snapshot.
+    present: HashSet<String>,
+    /// Source ids the snapshot holds more than once: those units fail.
+    duplicated: BTreeSet<String>,
+    /// Links (of configured targets) whose source group is gone.
+    orphan_links: usize,
+    /// Links of configured targets.
+    linked: usize,
+    verdict: OrphanVerdict,
+    /// The guard as this run saw it.
+    policy: OrphanPolicy,
+}
+
+impl RunFacts {
+    /// The facts of `snapshot` against `links`, with the orphan guard's `policy`.
+    pub fn new(snapshot: &Snapshot, links: &LinkIndex, policy: OrphanPolicy) -> RunFacts {
+        let mut present = HashSet::with_capacity(snapshot.groups.len());
+        let mut duplicated = BTreeSet::new();
+        for id in snapshot.groups.iter().filter_map(|g| g.group.id.as_deref()) {
+            if !present.insert(id.to_owned()) {
+                duplicated.insert(id.to_owned());
+            }
+        }
+        let (mut linked, mut orphan_links) = (0, 0);
+        for (id, slots) in &links.by_source {
+            let n = slots.iter().filter(|s| s.is_some()).count();
+            linked += n;
+            if !present.contains(&**id) {
+                orphan_links += n;
+            }
+        }
+        let verdict = verdict(present.is_empty(), linked, orphan_links, policy);
+        RunFacts {
+            present,
+            duplicated,
+            orphan_links,
+            linked,
+            verdict,
+            policy,
+        }
+    }
+
+    pub fn verdict(&self) -> &OrphanVerdict {
+        &self.verdict
+    }
+
+    /// Consecutive runs that had held orphans back before this one.
+    pub fn held_before(&self) -> u32 {
+        self.policy.held_runs
+    }
+
+    /// Links of the configured targets, and how many of them lost their source group.
+    pub fn orphan_links(&self) -> (usize, usize) {
+        (self.orphan_links, self.linked)
+    }
+}
+
+/// The orphan guard's decision for a run in which `orphans` of `linked` links lost
+/// their source group (`empty`: the source answered no group at all).
+fn verdict(empty: bool, linked: usize, orphans: usize, policy: OrphanPolicy) -> OrphanVerdict {
+    let OrphanPolicy {
+        guard,
+        held_runs,
+        allow,
+    } = policy;
+    if orphans == 0 {
+        return OrphanVerdict::Apply { confirmed: false };
+    }
+    if empty {
+        // An empty answer while links exist is far more likely an outage than a deletion
+        // of everything: only the flag acts on it, never a count of runs.
+        return if allow {
+            OrphanVerdict::Apply { confirmed: true }
+        } else {
+            OrphanVerdict::Held {
+                reason: format!(
+                    "the source returned no groups while {linked} link(s) exist; if every group was really deleted, run once with --allow-mass-delete"
+                ),
+                held_runs: held_runs.saturating_add(1),
+            }
+        };
+    }
+    let fraction = orphans as f64 / linked.max(1) as f64;
+    if fraction <= guard.max_fraction && guard.max_fraction > 0.0 {
+        return OrphanVerdict::Apply { confirmed: false };
+    }
+    let now_held = held_runs.saturating_add(1);
+    if allow || (guard.confirm_runs > 0 && now_held >= guard.confirm_runs) {
+        return OrphanVerdict::Apply { confirmed: true };
+    }
+    let confirm = if guard.confirm_runs > 0 {
+        format!(
+            "applied once seen on {} consecutive runs (this is run {now_held}), or",
+            guard.confirm_runs
+        )
+    } else {
+        "applied only".to_owned()
+    };
+    OrphanVerdict::Held {
+        reason: format!(
+            "{orphans} of {linked} link(s) lost their source group in one run (more than max_orphan_fraction = {}); {confirm} with --allow-mass-delete",
+            guard.max_fraction
+        ),
+        held_runs: now_held,
+    }
 }
 
 impl<'a> Planner<'a> {
-    /// `links` must have been built for `targets`, in the same order.
+    /// `links` must have been built for `targets`, in the same order, and `facts` from
+    /// the same snapshot and links.
     pub fn new(
         snapshot: &'a Snapshot,
         links: &'a LinkIndex,
         targets: &'a [TargetPolicy],
         maps: &'a Maps,
+        facts: &'a RunFacts,
     ) -> Self {
-        let any_group = snapshot.groups.iter().any(|g| g.group.id.is_some());
         Planner {
             snapshot,
             links,
             targets,
             maps,
-            // An empty answer while links exist is far more likely an outage than a
-            // deletion of everything: a source outage must not wipe the targets.
-            orphans_allowed: any_group || links.total == 0,
+            facts,
         }
     }
 
     pub fn targets(&self) -> &'a [TargetPolicy] {
         self.targets
+    }
+
+    pub fn facts(&self) -> &'a RunFacts {
+        self.facts
     }
 
     /// Decisions about the run as a whole.
@@ -424,15 +631,20 @@ impl<'a> Planner<'a> {
             .filter(|g| g.group.id.is_none())
             .map(|g| {
                 format!(
-                    "source group {:?} has no id and cannot be tracked; skipped",
-                    g.group.name
+                    "source group {} has no id and cannot be tracked; skipped",
+                    quoted(&g.group.name)
                 )
             })
             .collect();
-        if !self.orphans_allowed {
+        if !self.facts.duplicated.is_empty() {
             notes.push(format!(
-                "the source returned no groups while {} link(s) exist: no orphan action this run",
-                self.links.total
+                "the source answered these group ids more than once: {}; their units fail until it answers each once",
+                self.facts.duplicated.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+        if let OrphanVerdict::Held { reason, .. } = &self.facts.verdict {
+            notes.push(format!(
+                "archiving and deleting held back this run: {reason}"
             ));
         }
         notes
@@ -442,6 +654,7 @@ impl<'a> Planner<'a> {
     /// its orphans.
     pub fn units_for(self, t: usize) -> impl Iterator<Item = Unit> + Send + 'a {
         let target = &self.targets[t];
+        let facts = self.facts;
         self.snapshot
             .groups
             .iter()
@@ -449,10 +662,9 @@ impl<'a> Planner<'a> {
                 let id = g.group.id.as_deref()?;
                 Some(self.unit(g, id, t))
             })
-            .chain(
-                self.orphans_for(t)
-                    .map(move |(id, linked)| orphan(self.snapshot.source, id, linked, target)),
-            )
+            .chain(self.orphans_for(t).map(move |(id, linked)| {
+                orphan(self.snapshot.source, id, linked, target, &facts.verdict)
+            }))
     }
 
     /// Every unit: source order, then target order, then orphans.
@@ -464,10 +676,15 @@ impl<'a> Planner<'a> {
             }
         }
         for (t, target) in self.targets.iter().enumerate() {
-            units.extend(
-                self.orphans_for(t)
-                    .map(|(id, linked)| orphan(self.snapshot.source, id, linked, target)),
-            );
+            units.extend(self.orphans_for(t).map(|(id, linked)| {
+                orphan(
+                    self.snapshot.source,
+                    id,
+                    linked,
+                    target,
+                    &self.facts.verdict,
+                )
+            }));
         }
         Plan {
             units,
@@ -483,9 +700,30 @@ impl<'a> Planner<'a> {
             target.name_prefix.as_deref().unwrap_or(""),
             source.group.name
         );
+        let base = Unit {
+            source_id: source_id.to_owned(),
+            target: target.name.clone(),
+            target_provider: target.provider,
+            group_name,
+            stable_key: stable_key(from, source_id),
+            fidelity: None,
+            action: Action::Skip {
+                reason: String::new(),
+            },
+        };
+        if self.facts.duplicated.contains(source_id) {
+            return Unit {
+                action: Action::Refused {
+                    reason: format!(
+                        "the source answered group id {source_id:?} more than once; nothing is written for it until each id is unique"
+                    ),
+                },
+                ..base
+            };
+        }
         let renamed = SourceGroup {
             group: SmartGroup {
-                name: group_name.clone(),
+                name: base.group_name.clone(),
                 ..source.group.clone()
             },
             ..source.clone()
@@ -494,41 +732,34 @@ impl<'a> Planner<'a> {
         let link = self.links.get(source_id, t);
         let action = decide(&translation.fidelity, translation.payload, target, link);
         Unit {
-            source_id: source_id.to_owned(),
-            target: target.name.clone(),
-            target_provider: target.provider,
-            group_name,
-            stable_key: stable_key(from, source_id),
             fidelity: Some(translation.fidelity),
             action,
+            ..base
         }
     }
 
     /// Target `t`'s links whose source group is gone.
     fn orphans_for(self, t: usize) -> impl Iterator<Item = (&'a str, &'a Linked)> + Send + 'a {
-        let present: HashSet<&str> = if self.orphans_allowed {
-            self.snapshot
-                .groups
-                .iter()
-                .filter_map(|g| g.group.id.as_deref())
-                .collect()
-        } else {
-            HashSet::new()
-        };
-        let allowed = self.orphans_allowed;
+        let present = &self.facts.present;
         self.links
             .by_source
             .iter()
-            .filter(move |(id, _)| allowed && !present.contains(&***id))
+            .filter(move |(id, _)| !present.contains(&***id))
             .filter_map(move |(id, slots)| Some((&**id, slots.get(t)?.as_ref()?)))
     }
+}
+
+/// `name` in quotes, cut to a readable length (a source may send a megabyte of name).
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", truncate(name, 80))
 }
 
 /// One action per (source group, target), plus orphan actions for linked groups the
 /// source no longer has.
 pub fn plan(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy], maps: &Maps) -> Plan {
     let index = LinkIndex::of(snapshot.source, links, targets);
-    Planner::new(snapshot, &index, targets, maps).plan()
+    let facts = RunFacts::new(snapshot, &index, OrphanPolicy::default());
+    Planner::new(snapshot, &index, targets, maps, &facts).plan()
 }
 
 fn decide(
@@ -569,7 +800,13 @@ fn decide(
         }
         (_, Some(payload)) => payload,
     };
-    let digest = payload_digest(&payload);
+    let rendered = payload.render();
+    if let Some(reason) = beyond_limits(&payload, &rendered, target) {
+        return Action::Refused { reason };
+    }
+    // The hash that decides "changed since the last push": SHA-256 of the payload
+    // exactly as the provider reads it.
+    let digest: [u8; 32] = Sha256::digest(rendered.as_bytes()).into();
     match link {
         None => Action::Create {
             payload,
@@ -592,26 +829,66 @@ fn decide(
     }
 }
 
+/// Why `payload` is more than `target` takes, if it is: a name, description or rule
+/// beyond its limits is refused before anything is sent or stored.
+fn beyond_limits(payload: &Payload, rendered: &str, target: &TargetPolicy) -> Option<String> {
+    let limits = &target.limits;
+    let provider = target.provider.display_name();
+    let name = payload.name().chars().count();
+    if name > limits.name_chars {
+        return Some(format!(
+            "the group name has {name} characters; {provider} takes at most {}",
+            limits.name_chars
+        ));
+    }
+    if let Some(description) = payload.description() {
+        let chars = description.chars().count();
+        if chars > limits.description_chars {
+            return Some(format!(
+                "the group description has {chars} characters; {provider} takes at most {}",
+                limits.description_chars
+            ));
+        }
+    }
+    if rendered.len() > limits.payload_bytes {
+        return Some(format!(
+            "the group's definition is {} bytes; {provider} takes at most {} (simplify the rule)",
+            rendered.len(),
+            limits.payload_bytes
+        ));
+    }
+    None
+}
+
 /// The unit for a linked group whose source group is gone.
-fn orphan(from: ProviderKind, source_id: &str, linked: &Linked, target: &TargetPolicy) -> Unit {
-    let possible = match target.on_source_deleted {
+fn orphan(
+    from: ProviderKind,
+    source_id: &str,
+    linked: &Linked,
+    target: &TargetPolicy,
+    verdict: &OrphanVerdict,
+) -> Unit {
+    let then = target.on_source_deleted;
+    let possible = match then {
         OnSourceDeleted::Keep => true,
         OnSourceDeleted::Archive => target.capabilities.archive,
         OnSourceDeleted::Delete => target.capabilities.delete,
     };
-    let action = if possible {
-        Action::Orphaned {
-            target_id: linked.target_id.to_string(),
-            then: target.on_source_deleted,
-        }
-    } else {
-        Action::Skip {
+    let target_id = linked.target_id.to_string();
+    let action = match verdict {
+        _ if !possible => Action::Skip {
             reason: format!(
-                "source group gone, but {} cannot {:?} a group; left in place",
+                "source group gone, but {} cannot {} a group; left in place",
                 target.provider.display_name(),
-                target.on_source_deleted
+                then.verb()
             ),
-        }
+        },
+        OrphanVerdict::Held { reason, .. } if then != OnSourceDeleted::Keep => Action::Held {
+            target_id,
+            then,
+            reason: reason.clone(),
+        },
+        _ => Action::Orphaned { target_id, then },
     };
     Unit {
         source_id: source_id.to_owned(),
@@ -656,6 +933,7 @@ mod tests {
             name: name.into(),
             provider,
             capabilities: caps,
+            limits: Limits::default(),
             on_lossy,
             on_source_deleted: gone,
             name_prefix: None,
@@ -816,28 +1094,40 @@ mod tests {
         assert_eq!(p.writes(), 1, "exactly one update: {p}");
     }
 
+    /// The plan of `snapshot` against `links` with the orphan guard as `policy`.
+    fn plan_guarded(snapshot: &Snapshot, links: &[Link], policy: OrphanPolicy) -> Plan {
+        let t = targets();
+        let index = LinkIndex::of(snapshot.source, links, &t);
+        let facts = RunFacts::new(snapshot, &index, policy);
+        Planner::new(snapshot, &index, &t, &Maps::default(), &facts).plan()
+    }
+
+    fn orphans_of<'p>(p: &'p Plan, id: &str) -> Vec<(&'p str, &'p Action)> {
+        p.units
+            .iter()
+            .filter(|u| u.source_id == id)
+            .map(|u| (u.target.as_str(), &u.action))
+            .collect()
+    }
+
+    /// Ten groups linked, and the source now answering only `kept` of them.
+    fn ten_linked_then(kept: usize) -> (Snapshot, Vec<Link>) {
+        let ids: Vec<String> = (0..10).map(|i| format!("g{i}")).collect();
+        let all = snapshot(ids.iter().map(|id| group(id, id)).collect());
+        let first = plan(&all, &[], &targets(), &Maps::default());
+        let now = snapshot(ids[..kept].iter().map(|id| group(id, id)).collect());
+        (now, links_after(&first))
+    }
+
     #[test]
     fn a_deleted_source_group_follows_each_policy() {
-        let first = plan(
-            &snapshot(vec![group("a", "x"), group("b", "y")]),
-            &[],
-            &targets(),
-            &Maps::default(),
-        );
-        let p = plan(
-            &snapshot(vec![group("b", "y")]),
-            &links_after(&first),
-            &targets(),
-            &Maps::default(),
-        );
-        let orphans: Vec<_> = p
-            .units
-            .iter()
-            .filter(|u| u.source_id == "a")
-            .map(|u| (u.target.as_str(), u.action.clone()))
-            .collect();
+        // One of ten gone: 10 % of the links, under the guard's 20 %.
+        let (now, links) = ten_linked_then(9);
+        let p = plan_guarded(&now, &links, OrphanPolicy::default());
+        let orphans = orphans_of(&p, "g9");
         assert!(
-            matches!(&orphans[0], ("crm", Action::Skip { reason }) if reason.contains("cannot Archive"))
+            matches!(&orphans[0], ("crm", Action::Skip { reason }) if reason.contains("cannot archive")),
+            "{orphans:?}"
         );
         assert!(matches!(
             &orphans[1],
@@ -852,27 +1142,135 @@ mod tests {
         assert_eq!(
             orphans.len(),
             2,
-            "news-strict never linked a (lossy skipped)"
+            "news-strict never linked g9 (lossy skipped)"
         );
     }
 
     #[test]
-    fn an_empty_source_never_orphans_anything() {
-        let first = plan(
-            &snapshot(vec![group("a", "x")]),
+    fn a_source_answering_a_fraction_of_its_groups_holds_every_archive() {
+        // One of ten answered: nine links lose their source at once.
+        let (now, links) = ten_linked_then(1);
+        let first = plan_guarded(&now, &links, OrphanPolicy::default());
+        assert_eq!(first.writes(), 0, "{first}");
+        let held: Vec<_> = first
+            .units
+            .iter()
+            .filter(|u| matches!(u.action, Action::Held { .. }))
+            .collect();
+        assert_eq!(held.len(), 9, "{first}");
+        assert!(
+            first
+                .notes
+                .iter()
+                .any(|n| n.contains("18 of 20 link(s)") && n.contains("--allow-mass-delete")),
+            "{:?}",
+            first.notes
+        );
+        // Seen again on the next run (held once before): confirmed, applied.
+        let second = plan_guarded(
+            &now,
+            &links,
+            OrphanPolicy {
+                held_runs: 1,
+                ..OrphanPolicy::default()
+            },
+        );
+        assert_eq!(second.writes(), 9, "{second}");
+        // Or allowed by the flag at once.
+        let allowed = plan_guarded(
+            &now,
+            &links,
+            OrphanPolicy {
+                allow: true,
+                ..OrphanPolicy::default()
+            },
+        );
+        assert_eq!(allowed.writes(), 9);
+        // 0 confirm runs: only the flag applies it, however many runs see it.
+        let flag_only = plan_guarded(
+            &now,
+            &links,
+            OrphanPolicy {
+                guard: OrphanGuard {
+                    confirm_runs: 0,
+                    ..OrphanGuard::default()
+                },
+                held_runs: 7,
+                allow: false,
+            },
+        );
+        assert_eq!(flag_only.writes(), 0);
+    }
+
+    #[test]
+    fn an_empty_source_never_orphans_anything_without_the_flag() {
+        let (now, links) = ten_linked_then(0);
+        for held_runs in [0, 1, 5] {
+            let p = plan_guarded(
+                &now,
+                &links,
+                OrphanPolicy {
+                    held_runs,
+                    ..OrphanPolicy::default()
+                },
+            );
+            assert_eq!(p.writes(), 0, "{p}");
+            assert!(
+                p.notes.iter().any(|n| n.contains("returned no groups")),
+                "{:?}",
+                p.notes
+            );
+        }
+        let allowed = plan_guarded(
+            &now,
+            &links,
+            OrphanPolicy {
+                allow: true,
+                ..OrphanPolicy::default()
+            },
+        );
+        assert_eq!(allowed.writes(), 10);
+    }
+
+    #[test]
+    fn duplicated_source_ids_are_refused_and_the_others_go_on() {
+        let p = plan(
+            &snapshot(vec![group("a", "x"), group("b", "y"), group("a", "z")]),
             &[],
             &targets(),
             &Maps::default(),
         );
-        let p = plan(
-            &snapshot(vec![]),
-            &links_after(&first),
-            &targets(),
-            &Maps::default(),
+        let refused: Vec<_> = p
+            .units
+            .iter()
+            .filter(|u| matches!(u.action, Action::Refused { .. }))
+            .map(|u| u.source_id.as_str())
+            .collect();
+        assert_eq!(refused, ["a"; 6], "both copies of a, on every target: {p}");
+        assert!(
+            p.units
+                .iter()
+                .any(|u| u.source_id == "b" && matches!(u.action, Action::Create { .. }))
         );
-        assert!(p.units.is_empty(), "{p}");
+        assert!(p.notes.iter().any(|n| n.contains("more than once: a")));
+    }
+
+    #[test]
+    fn a_name_beyond_the_targets_limit_is_refused_before_anything_is_sent() {
+        let mut g = group("a", "x");
+        g.group.name = "n".repeat(1024 * 1024);
+        let p = plan(&snapshot(vec![g]), &[], &targets(), &Maps::default());
+        for u in &p.units {
+            match &u.action {
+                Action::Refused { reason } => {
+                    assert!(reason.contains("1048576 characters"), "{reason}")
+                }
+                // news-strict skips the lossy group before its size matters.
+                Action::Skip { .. } => assert_eq!(u.target, "news-strict"),
+                other => panic!("{}: {other:?}", u.target),
+            }
+        }
         assert_eq!(p.writes(), 0);
-        assert!(p.notes[0].contains("no orphan action this run"));
     }
 
     #[test]

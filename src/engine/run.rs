@@ -2,24 +2,29 @@
 //! source, plan, apply, record the outcome, let the lock go. A dry run (`sgsync plan`)
 //! reads and plans only: it takes no lock and writes nothing anywhere.
 
-use super::apply::{NoProgress, Progress, Report, Target, apply_with_progress};
+use super::apply::{Apply, NoProgress, Progress, Report, Target, apply};
+use super::lease::{Fence, LeaseSettings, RunLease, Stop};
 use super::materialise::{MemberOptions, MemberReport, materialise};
-use super::plan::{LinkIndex, Linked, Plan, PlanOverview, Planner, Snapshot, TargetPolicy};
+use super::plan::{
+    LinkIndex, Linked, OrphanGuard, OrphanPolicy, OrphanVerdict, Plan, PlanOverview, Planner,
+    RunFacts, Snapshot, TargetPolicy,
+};
 use crate::mapping::Maps;
-use crate::providers::{Provider, ProviderError};
-use crate::store::{LockGrant, ProcessId, RunCounts, RunOutcome, Store, StoreError};
+use crate::providers::{Provider, ProviderError, fence};
+use crate::store::{LockGrant, ORPHAN_GUARD, RunCounts, RunOutcome, Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use std::time::Duration;
 use tracing::{Instrument, info, info_span, warn};
 
-/// How long the run lock is held without renewal; renewed every quarter of it, so only a
-/// process that died (or stalled for three renewals) stops renewing and its lock expires.
-/// A restart on the same machine does not wait for it: the lock records the holder's
-/// process, and a holder that is gone is taken over at once (`store::lock`). The lease
-/// is what frees the lock of a process on another machine or container (a CronJob pod
-/// killed mid-run), so it is kept short.
-const LOCK_LEASE: Duration = Duration::from_secs(60);
+/// What a pipeline's runs may do on their own, and how they hold the run lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SyncPolicy {
+    pub lease: LeaseSettings,
+    /// Holds archiving and deleting back when many links lose their source at once.
+    pub orphans: OrphanGuard,
+    /// At most this many creates per target in one run (`None`: no cap).
+    pub max_creates_per_run: Option<usize>,
+}
 
 /// Everything one run needs.
 pub struct Pipeline {
@@ -27,6 +32,28 @@ pub struct Pipeline {
     pub targets: Vec<Target>,
     pub maps: Arc<Maps>,
     pub store: Store,
+    pub policy: SyncPolicy,
+}
+
+/// What a caller asks of one run.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// Told as units finish (a progress bar).
+    pub progress: &'a dyn Progress,
+    /// Apply member removals the mass-removal guard would hold back.
+    pub allow_mass_removal: bool,
+    /// Archive or delete orphans the orphan guard would hold back.
+    pub allow_mass_delete: bool,
+}
+
+impl Default for RunOptions<'static> {
+    fn default() -> Self {
+        RunOptions {
+            progress: &NoProgress,
+            allow_mass_removal: false,
+            allow_mass_delete: false,
+        }
+    }
 }
 
 /// What a run did.
@@ -38,6 +65,8 @@ pub struct RunSummary {
     pub report: Option<Report>,
     pub membership: MemberReport,
     pub outcome: RunOutcome,
+    /// Why the run stopped writing before its end (lease lost, store failed), if it did.
+    pub stopped: Option<String>,
 }
 
 /// What a run would do: every unit, and the membership units planned.
@@ -53,16 +82,24 @@ struct Inputs {
     snapshot: Snapshot,
     policies: Vec<TargetPolicy>,
     links: LinkIndex,
+    facts: RunFacts,
 }
 
 impl Inputs {
     fn planner<'a>(&'a self, maps: &'a Maps) -> Planner<'a> {
-        Planner::new(&self.snapshot, &self.links, &self.policies, maps)
+        Planner::new(
+            &self.snapshot,
+            &self.links,
+            &self.policies,
+            maps,
+            &self.facts,
+        )
     }
 }
 
 impl RunSummary {
-    /// 0: every unit succeeded or was skipped on purpose; 2: some units failed.
+    /// 0: every unit succeeded or was skipped on purpose; 2: some units failed (or were
+    /// held back by a guard); 1: the run could not complete.
     pub fn exit_code(&self) -> u8 {
         match self.outcome {
             RunOutcome::Partial => 2,
@@ -107,7 +144,7 @@ impl Pipeline {
 
     /// Reads the source and plans, writing nothing anywhere.
     pub async fn dry_run(&self) -> Result<DryRun, RunError> {
-        let inputs = self.read_inputs().await?;
+        let inputs = self.read_inputs(&self.store, false).await?;
         let planner = inputs.planner(&self.maps);
         let membership = materialise(
             planner,
@@ -116,6 +153,7 @@ impl Pipeline {
             &self.store,
             None,
             MemberOptions::default(),
+            &Fence::open(),
         )
         .await;
         Ok(DryRun {
@@ -124,7 +162,11 @@ impl Pipeline {
         })
     }
 
-    async fn read_inputs(&self) -> Result<Inputs, RunError> {
+    async fn read_inputs(
+        &self,
+        store: &Store,
+        allow_mass_delete: bool,
+    ) -> Result<Inputs, RunError> {
         let groups = self.source.list_groups().await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
@@ -132,7 +174,7 @@ impl Pipeline {
         };
         let policies = self.policies();
         let mut links = LinkIndex::new(&policies);
-        self.store
+        store
             .each_link(snapshot.source, |l| {
                 links.insert(
                     l.source_id,
@@ -141,41 +183,35 @@ impl Pipeline {
                 )
             })
             .await?;
+        let (held_runs, _) = store.guard(ORPHAN_GUARD).await?;
+        let orphans = OrphanPolicy {
+            guard: self.policy.orphans,
+            held_runs,
+            allow: allow_mass_delete,
+        };
+        let facts = RunFacts::new(&snapshot, &links, orphans);
         Ok(Inputs {
             snapshot,
             policies,
             links,
+            facts,
         })
     }
 
     /// One full run under the run lock, recorded in the store.
     pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
-        self.sync_once_with(holder, &NoProgress).await
+        self.sync(holder, RunOptions::default()).await
     }
 
-    /// [`Pipeline::sync_once`], telling `progress` as units finish.
-    pub async fn sync_once_with(
+    /// One full run under the run lock (taken for `holder`, a name for people), recorded
+    /// in the store.
+    pub async fn sync(
         &self,
         holder: &str,
-        progress: &dyn Progress,
+        options: RunOptions<'_>,
     ) -> Result<RunSummary, RunError> {
-        self.sync_once_with_options(holder, progress, MemberOptions::default())
-            .await
-    }
-
-    /// [`Pipeline::sync_once_with`] with membership options (`--allow-mass-removal`).
-    pub async fn sync_once_with_options(
-        &self,
-        holder: &str,
-        progress: &dyn Progress,
-        options: MemberOptions,
-    ) -> Result<RunSummary, RunError> {
-        let process = ProcessId::current();
-        match self
-            .store
-            .acquire_lock_as(holder, process.as_ref(), LOCK_LEASE, Utc::now())
-            .await?
-        {
+        let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease).await?;
+        match grant {
             LockGrant::HolderGone { previous } => {
                 warn!(%previous, "took over the run lock from a process that is gone (killed or crashed)")
             }
@@ -184,55 +220,41 @@ impl Pipeline {
             }
             LockGrant::Free | LockGrant::Renewed => {}
         }
-        let renewal = self.keep_lock(holder);
-        let result = self
-            .locked_run(progress, options)
+        // Every write of this run proves the lock is still its own, and every provider
+        // call inside the run asks the fence first.
+        let store = self.store.fenced(lease.token());
+        let gate = lease.fence().clone();
+        let result = fence::scope(gate.clone(), self.locked_run(&store, &gate, options))
             .instrument(info_span!("run", holder))
             .await;
-        renewal.abort();
-        if let Err(e) = self.store.release_lock(holder).await {
-            // The lease runs out by itself; the next run waits at most LOCK_LEASE.
-            warn!("cannot release the run lock: {e}");
+        lease.release().await;
+        // After every run the database file alone holds the state.
+        if let Err(e) = self.store.checkpoint().await {
+            warn!("cannot checkpoint the state database: {e}");
         }
         result
     }
 
-    fn keep_lock(&self, holder: &str) -> tokio::task::JoinHandle<()> {
-        let (store, holder) = (self.store.clone(), holder.to_owned());
-        let process = ProcessId::current();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(LOCK_LEASE / 4).await;
-                if let Err(e) = store
-                    .acquire_lock_as(&holder, process.as_ref(), LOCK_LEASE, Utc::now())
-                    .await
-                {
-                    warn!("cannot renew the run lock: {e}");
-                }
-            }
-        })
-    }
-
     async fn locked_run(
         &self,
-        progress: &dyn Progress,
-        options: MemberOptions,
+        store: &Store,
+        gate: &Arc<Fence>,
+        options: RunOptions<'_>,
     ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
-        let stale = self.store.interrupt_stale_runs().await?;
+        let stale = store.interrupt_stale_runs().await?;
         if stale > 0 {
             warn!(
                 stale,
                 "earlier run(s) ended without recording their outcome; marked interrupted"
             );
         }
-        let run_id = self.store.start_run(false).await?;
-        let inputs = match self.read_inputs().await {
+        let run_id = store.start_run(false).await?;
+        let inputs = match self.read_inputs(store, options.allow_mass_delete).await {
             Ok(inputs) => inputs,
             Err(e) => {
                 let text = e.to_string();
-                if let Err(store_error) = self
-                    .store
+                if let Err(store_error) = store
                     .finish_run(
                         run_id,
                         RunOutcome::Failed,
@@ -247,13 +269,17 @@ impl Pipeline {
             }
         };
         let planner = inputs.planner(&self.maps);
-        let report = apply_with_progress(
+        let report = apply(
             planner,
-            self.source.kind(),
-            &self.targets,
-            &self.store,
-            run_id,
-            progress,
+            Apply {
+                source: self.source.kind(),
+                targets: &self.targets,
+                store,
+                run_id,
+                progress: options.progress,
+                fence: gate,
+                max_creates: self.policy.max_creates_per_run,
+            },
         )
         .await;
         // After the groups: a group created this run gets its members in the same run.
@@ -261,27 +287,67 @@ impl Pipeline {
             planner,
             self.source.as_ref(),
             &self.targets,
-            &self.store,
+            store,
             Some(run_id),
-            options,
+            MemberOptions {
+                allow_mass_removal: options.allow_mass_removal,
+            },
+            gate,
         )
         .await;
-        // A held mass removal is reported like a failure (exit 2): someone should look.
-        let outcome = if report.failed() > 0 || membership.failed() > 0 || membership.held() > 0 {
-            RunOutcome::Partial
-        } else {
-            RunOutcome::Succeeded
+        self.remember_orphan_guard(store, gate, &inputs.facts).await;
+        let stopped = gate.stopped();
+        let c = report.counts;
+        // A held removal or a deferred create is reported like a failure (exit 2):
+        // someone should look.
+        let outcome = match &stopped {
+            Some(Stop::Store(_)) => RunOutcome::Failed,
+            Some(_) => RunOutcome::Interrupted,
+            None if report.failed() > 0
+                || c.held > 0
+                || c.deferred > 0
+                || membership.failed() > 0
+                || membership.held() > 0 =>
+            {
+                RunOutcome::Partial
+            }
+            None => RunOutcome::Succeeded,
         };
-        self.store
-            .finish_run(run_id, outcome, report.counts, None)
-            .await?;
-        info!(?outcome, counts = ?report.counts, "run finished");
+        let stopped = stopped.map(|s| s.to_string());
+        if let Err(e) = store
+            .finish_run(run_id, outcome, report.counts, stopped.as_deref())
+            .await
+        {
+            // A run that stopped because of the store (or lost its lock) cannot record
+            // its end either; the next run marks it interrupted.
+            if stopped.is_none() {
+                return Err(e.into());
+            }
+            warn!("cannot record the end of the run: {e}");
+        }
+        info!(outcome = %outcome, counts = %report.counts, "run finished");
         Ok(RunSummary {
             run_id: Some(run_id),
             plan: report.planned.clone(),
             report: Some(report),
             membership,
             outcome,
+            stopped,
         })
+    }
+
+    /// The orphan guard's memory for the next run: how many consecutive runs held.
+    async fn remember_orphan_guard(&self, store: &Store, gate: &Fence, facts: &RunFacts) {
+        let (held_runs, reason) = match facts.verdict() {
+            OrphanVerdict::Held { reason, held_runs } => (*held_runs, Some(reason.as_str())),
+            OrphanVerdict::Apply { .. } => (0, None),
+        };
+        // A run in which the guard neither held nor was holding writes nothing here.
+        if held_runs == 0 && facts.held_before() == 0 {
+            return;
+        }
+        if let Err(e) = store.set_guard(ORPHAN_GUARD, held_runs, reason).await {
+            gate.store_failed(store, &e);
+        }
     }
 }

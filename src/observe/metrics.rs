@@ -316,22 +316,7 @@ pub fn status_label(status: AttemptStatus) -> String {
 }
 
 fn kind_label(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Auth => "auth",
-        ErrorKind::PermissionDenied => "permission_denied",
-        ErrorKind::SubscriptionExpired => "subscription_expired",
-        ErrorKind::RateLimited => "rate_limited",
-        ErrorKind::InvalidRequest => "invalid_request",
-        ErrorKind::NotFound => "not_found",
-        ErrorKind::Conflict => "conflict",
-        ErrorKind::Timeout => "timeout",
-        ErrorKind::Connect => "connect",
-        ErrorKind::Server => "server",
-        ErrorKind::BodyTooLarge => "body_too_large",
-        ErrorKind::Malformed => "malformed",
-        ErrorKind::Unsupported => "unsupported",
-        ErrorKind::Config => "config",
-    }
+    kind.as_str()
 }
 
 #[cfg(test)]

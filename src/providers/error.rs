@@ -37,9 +37,32 @@ pub enum ErrorKind {
     Unsupported,
     /// The payload is for another provider, or the configuration is unusable.
     Config,
+    /// Not sent: the run stopped writing (it lost its lease, or the state store failed).
+    Stopped,
 }
 
 impl ErrorKind {
+    /// A short name in snake case, for metrics labels and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::SubscriptionExpired => "subscription_expired",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Server => "server",
+            ErrorKind::BodyTooLarge => "body_too_large",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Config => "config",
+            ErrorKind::Stopped => "stopped",
+        }
+    }
+
     /// Whether the same call may succeed if tried again later.
     pub fn is_temporary(self) -> bool {
         matches!(
@@ -55,7 +78,10 @@ impl ErrorKind {
     /// Whether the provider certainly did not act on the request, so even a
     /// non-idempotent write may be sent again.
     pub fn request_not_processed(self) -> bool {
-        matches!(self, ErrorKind::RateLimited | ErrorKind::Connect)
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Connect | ErrorKind::Stopped
+        )
     }
 }
 

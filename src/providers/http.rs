@@ -353,6 +353,14 @@ impl HttpClient {
             loop {
                 attempt += 1;
                 self.throttle.ready().await;
+                // Asked right before each attempt (after any wait), so a run that lost
+                // its lease while paused or backing off sends nothing more.
+                if let Err(why) = super::fence::permit(self.settings.timeout) {
+                    let mut error =
+                        ProviderError::new(self.provider, ErrorKind::Stopped, operation, why);
+                    error.attempts = attempt;
+                    return Err(error);
+                }
                 let started = Instant::now();
                 let outcome = self.once(operation, call).await;
                 let elapsed = started.elapsed();

@@ -10,6 +10,7 @@
 
 pub mod emfluence;
 pub mod error;
+pub mod fence;
 pub mod gosquared;
 pub mod http;
 pub mod ispring;
@@ -51,6 +52,14 @@ impl Payload {
         }
     }
 
+    /// The description the payload writes, where the provider holds one.
+    pub fn description(&self) -> Option<&str> {
+        match self {
+            Payload::GoSquared(_) | Payload::Ispring(_) => None,
+            Payload::Emfluence(p) => Some(p.description.as_str()),
+        }
+    }
+
     /// The group name the payload writes.
     pub fn name(&self) -> &str {
         match self {
@@ -66,6 +75,29 @@ fn pretty_json(value: &impl serde::Serialize) -> String {
     // failing Serialize impls); say so rather than panic if that ever changes.
     serde_json::to_string_pretty(value)
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
+}
+
+/// The largest group a provider takes. None of the three documents a limit on names,
+/// descriptions or rule sizes (provider notes), so these are sane caps: far above any
+/// real group, far below what would hurt (a megabyte of name pushed and stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters in a group name (prefix included).
+    pub name_chars: usize,
+    /// Characters in a group description.
+    pub description_chars: usize,
+    /// Bytes of the payload as sent (rules included).
+    pub payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            name_chars: 255,
+            description_chars: 4000,
+            payload_bytes: 256 * 1024,
+        }
+    }
 }
 
 /// What a provider can truly do through its API (provider notes in `../shared/providers/`).
@@ -107,6 +139,10 @@ pub struct RemoteGroup {
 pub trait Provider: Send + Sync {
     fn kind(&self) -> ProviderKind;
     fn capabilities(&self) -> Capabilities;
+    /// The largest group it takes.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
     /// A read-only call that proves the credentials work.
     async fn check(&self) -> Result<(), ProviderError>;
     /// Every group (all pages).
@@ -133,8 +169,26 @@ pub trait Provider: Send + Sync {
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;
     /// Replaces the group's definition with `payload`.
     async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError>;
-    /// Archives (or, where that is all the provider has, deletes) a group sgsync created.
-    async fn archive(&self, id: &str) -> Result<(), ProviderError>;
+    /// Archives a group sgsync created (hidden, not deleted: emfluence `Archived`).
+    async fn archive(&self, id: &str) -> Result<(), ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            self.kind(),
+            ErrorKind::Unsupported,
+            "archive group",
+            format!("{} cannot archive a group", self.kind().display_name()),
+        ))
+    }
+    /// Deletes a group sgsync created, for good (iSpring `removeGroup`).
+    async fn delete(&self, id: &str) -> Result<(), ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            self.kind(),
+            ErrorKind::Unsupported,
+            "delete group",
+            format!("{} cannot delete a group", self.kind().display_name()),
+        ))
+    }
     /// The people of its groups can be read (membership materialisation, as a source).
     fn member_source(&self) -> Option<&dyn members::MemberSource> {
         None

@@ -16,6 +16,7 @@ struct IntentRow {
     group_name: String,
     payload_hash: String,
     created_at: String,
+    sent: bool,
 }
 
 impl TryFrom<IntentRow> for Intent {
@@ -31,6 +32,7 @@ impl TryFrom<IntentRow> for Intent {
             group_name: r.group_name,
             payload_hash: r.payload_hash,
             created_at: parse_ts(WHAT, &r.created_at)?,
+            sent: r.sent,
         })
     }
 }
@@ -54,19 +56,23 @@ async fn delete_intent_in(
 }
 
 impl Store {
-    /// Records a create about to be sent; commits before returning, which is the point.
-    /// A second intent for the same unit replaces the first.
+    /// Records a create about to be looked up and maybe sent; commits before returning,
+    /// which is the point. A second intent for the same unit replaces the first but
+    /// keeps its `sent` mark: a create an earlier run sent may still have landed.
     pub async fn record_intent(&self, intent: &Intent) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("record intent").await?;
         sqlx::query(
             "INSERT INTO intents (source_provider, source_id, target, target_provider,
-                 stable_key, group_name, payload_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 stable_key, group_name, payload_hash, created_at, sent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
                  target_provider = excluded.target_provider,
                  stable_key = excluded.stable_key,
                  group_name = excluded.group_name,
                  payload_hash = excluded.payload_hash,
-                 created_at = excluded.created_at",
+                 created_at = excluded.created_at,
+                 -- once sent, always sent: that create may still land
+                 sent = max(intents.sent, excluded.sent)",
         )
         .bind(intent.source_provider.as_str())
         .bind(&intent.source_id)
@@ -76,17 +82,46 @@ impl Store {
         .bind(&intent.group_name)
         .bind(&intent.payload_hash)
         .bind(fmt_ts(intent.created_at))
-        .execute(&self.pool)
+        .bind(intent.sent)
+        .execute(tx.conn())
         .await
         .map_err(query("record intent"))?;
-        Ok(())
+        tx.commit().await
+    }
+
+    /// The create is about to be sent: from now on a same-named group on the target may
+    /// be the one this store created. Committed before the call it announces.
+    pub async fn mark_intent_sent(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("mark intent sent").await?;
+        let done = sqlx::query(
+            "UPDATE intents SET sent = 1
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("mark intent sent"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Corrupt {
+                what: "intent",
+                why: format!("no intent for {source_id} → {target} to mark as sent"),
+            });
+        }
+        tx.commit().await
     }
 
     /// Creates that were sent but never confirmed, or those of one target.
     pub async fn intents(&self, target: Option<&str>) -> Result<Vec<Intent>, StoreError> {
         let rows: Vec<IntentRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, target_provider, stable_key,
-                 group_name, payload_hash, created_at
+                 group_name, payload_hash, created_at, sent
              FROM intents WHERE (?1 IS NULL OR target = ?1)
              ORDER BY target, source_provider, source_id",
         )
@@ -101,26 +136,29 @@ impl Store {
     /// crash leaves either the intent (looked up again next run) or the link, never
     /// neither.
     pub async fn complete_intent(&self, link: &Link) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin complete intent"))?;
-        delete_intent_in(&mut tx, link.source_provider, &link.source_id, &link.target).await?;
-        upsert_link_in(&mut tx, link).await?;
-        tx.commit().await.map_err(query("commit complete intent"))?;
-        Ok(())
+        let mut tx = self.begin_write("complete intent").await?;
+        delete_intent_in(
+            tx.conn(),
+            link.source_provider,
+            &link.source_id,
+            &link.target,
+        )
+        .await?;
+        upsert_link_in(tx.conn(), link).await?;
+        tx.commit().await
     }
 
-    /// The create failed for sure (the target said no): forget the intent. `false` if
-    /// there was none.
+    /// The create failed for sure (the target said no), or was never sent: forget the
+    /// intent. `false` if there was none.
     pub async fn drop_intent(
         &self,
         source_provider: ProviderKind,
         source_id: &str,
         target: &str,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(query("drop intent"))?;
-        delete_intent_in(&mut conn, source_provider, source_id, target).await
+        let mut tx = self.begin_write("drop intent").await?;
+        let dropped = delete_intent_in(tx.conn(), source_provider, source_id, target).await?;
+        tx.commit().await?;
+        Ok(dropped)
     }
 }

@@ -204,8 +204,9 @@ impl Store {
 
     /// Inserts or replaces the link by (source provider, source id, target).
     pub async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.map_err(query("upsert link"))?;
-        upsert_link_in(&mut conn, link).await
+        let mut tx = self.begin_write("upsert link").await?;
+        upsert_link_in(tx.conn(), link).await?;
+        tx.commit().await
     }
 
     /// Records the outcome of the last attempt on one unit; `false` if there is no such
@@ -218,11 +219,7 @@ impl Store {
         result: &str,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(query("set link result"))?;
+        let mut tx = self.begin_write("set link result").await?;
         let unit = LinkResult {
             source_provider,
             source_id,
@@ -230,7 +227,9 @@ impl Store {
             result,
             error,
         };
-        set_link_result_in(&mut conn, &unit, &fmt_ts(Utc::now())).await
+        let written = set_link_result_in(tx.conn(), &unit, &fmt_ts(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// `sgsync resync`: forgets the pushed-payload hash of the matching links (all when
@@ -240,26 +239,30 @@ impl Store {
         target: Option<&str>,
         source_id: Option<&str>,
     ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("forget hashes").await?;
         let done = sqlx::query(
             "UPDATE links SET payload_hash = NULL
              WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR source_id = ?2)",
         )
         .bind(target)
         .bind(source_id)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
         .map_err(query("forget hashes"))?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
     /// `sgsync forget`: drops every link of one target (the groups there are left as
     /// they are). Returns how many.
     pub async fn forget_links(&self, target: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("forget links").await?;
         let done = sqlx::query("DELETE FROM links WHERE target = ?")
             .bind(target)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await
             .map_err(query("forget links"))?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -270,15 +273,17 @@ impl Store {
         source_id: &str,
         target: &str,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("delete link").await?;
         let done = sqlx::query(
             "DELETE FROM links WHERE source_provider = ? AND source_id = ? AND target = ?",
         )
         .bind(source_provider.as_str())
         .bind(source_id)
         .bind(target)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
         .map_err(query("delete link"))?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 }

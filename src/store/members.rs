@@ -215,15 +215,11 @@ impl Store {
         key: MemberKey<'_>,
         rows: &[(MemberHash, String)],
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin add members"))?;
-        ensure_row(&mut tx, key).await?;
-        insert_members(&mut tx, key, rows).await?;
-        recount(&mut tx, key).await?;
-        tx.commit().await.map_err(query("commit add members"))
+        let mut tx = self.begin_write("add members").await?;
+        ensure_row(tx.conn(), key).await?;
+        insert_members(tx.conn(), key, rows).await?;
+        recount(tx.conn(), key).await?;
+        tx.commit().await
     }
 
     /// One successful remove batch.
@@ -232,11 +228,7 @@ impl Store {
         key: MemberKey<'_>,
         hashes: &[MemberHash],
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin remove members"))?;
+        let mut tx = self.begin_write("remove members").await?;
         for chunk in hashes.chunks(CHUNK) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql = format!(
@@ -250,10 +242,12 @@ impl Store {
             for h in chunk {
                 q = q.bind(&h.0);
             }
-            q.execute(&mut *tx).await.map_err(query("remove members"))?;
+            q.execute(tx.conn())
+                .await
+                .map_err(query("remove members"))?;
         }
-        recount(&mut tx, key).await?;
-        tx.commit().await.map_err(query("commit remove members"))
+        recount(tx.conn(), key).await?;
+        tx.commit().await
     }
 
     /// The target's contact ids known for `hashes`.
@@ -319,6 +313,7 @@ impl Store {
         target: &str,
         hashes: &[MemberHash],
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("forget contact ids").await?;
         for chunk in hashes.chunks(CHUNK) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let sql =
@@ -327,11 +322,11 @@ impl Store {
             for h in chunk {
                 q = q.bind(&h.0);
             }
-            q.execute(&self.pool)
+            q.execute(tx.conn())
                 .await
                 .map_err(query("forget contact ids"))?;
         }
-        Ok(())
+        tx.commit().await
     }
 
     /// The end of a membership unit: counts, guard memory, result.
@@ -340,12 +335,8 @@ impl Store {
         key: MemberKey<'_>,
         end: &MembershipEnd<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin finish members"))?;
-        ensure_row(&mut tx, key).await?;
+        let mut tx = self.begin_write("finish members").await?;
+        ensure_row(tx.conn(), key).await?;
         sqlx::query(
             "UPDATE membership SET without_email = ?, synced_at = coalesce(?, synced_at),
                  held_runs = ?, held_reason = ?, last_result = ?, last_error = ?, updated_at = ?
@@ -361,10 +352,10 @@ impl Store {
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(query("finish members"))?;
-        tx.commit().await.map_err(query("commit finish members"))
+        tx.commit().await
     }
 
     /// What the link's fidelity says: `snapshot` once its members are materialised.
@@ -374,6 +365,7 @@ impl Store {
         fidelity: &str,
         reasons: &str,
     ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("set link fidelity").await?;
         sqlx::query(
             "UPDATE links SET fidelity = ?, fidelity_reasons = ?
              WHERE source_provider = ? AND source_id = ? AND target = ?",
@@ -383,10 +375,10 @@ impl Store {
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
         .map_err(query("set link fidelity"))?;
-        Ok(())
+        tx.commit().await
     }
 
     /// Every link's membership record, in a stable order.

@@ -9,15 +9,18 @@
 //! Rows are decoded into plain text first and then validated, so a row this build does
 //! not understand is a [`StoreError::Corrupt`], never a panic.
 
+mod guards;
 mod intents;
 mod links;
 mod lock;
 mod members;
 mod runs;
 pub mod types;
+mod write;
 
+pub use guards::ORPHANS as ORPHAN_GUARD;
 pub use links::LinkSummary;
-pub use lock::{LockGrant, ProcessId};
+pub use lock::{Holder, LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
 pub use runs::UnitRecord;
 pub use types::*;
@@ -26,6 +29,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a connection waits for another writer before giving up with "database is
@@ -60,6 +64,9 @@ where
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    path: Arc<PathBuf>,
+    /// The run lock's token every write must prove it still holds ([`Store::fenced`]).
+    lease: Option<Arc<str>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +96,17 @@ pub enum StoreError {
     },
     #[error("state database: a {what} row cannot be read: {why}")]
     Corrupt { what: &'static str, why: String },
+    /// A write of a run whose run lock another run has taken over (this one stalled past
+    /// its lease): refused, so a stale run never overwrites the state of the one that
+    /// replaced it.
+    #[error(
+        "state database: {what}: this run no longer holds the run lock (another run took it over)"
+    )]
+    LeaseLost { what: &'static str },
+    #[error("cannot make a random lock token: {why}")]
+    Random { why: String },
+    #[error("cannot back the state database up to {}: {why}", to.display())]
+    Backup { to: PathBuf, why: String },
 }
 
 impl Store {
@@ -135,7 +153,70 @@ impl Store {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            path: Arc::new(path.to_path_buf()),
+            lease: None,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This store, with every write first checking that the run lock is still held under
+    /// `token` (fencing: a run that stalled past its lease cannot overwrite the state of
+    /// the run that took over).
+    pub fn fenced(&self, token: &str) -> Store {
+        Store {
+            lease: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Moves everything in the write-ahead log into the database file and empties the
+    /// log: after a run, the file alone holds all state (a copy of it, or a lost `-wal`,
+    /// then loses nothing). Readers in other processes may keep part of the log in use;
+    /// then what they hold stays in the log, which is still consistent.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(query("checkpoint"))?;
+        Ok(())
+    }
+
+    /// Checkpoints and closes every connection (at shutdown).
+    pub async fn close(&self) {
+        if let Err(e) = self.checkpoint().await {
+            tracing::warn!(
+                "cannot checkpoint the state database {}: {e}",
+                self.path.display()
+            );
+        }
+        self.pool.close().await;
+    }
+
+    /// A consistent copy of the whole database at `to` (which must not exist yet), taken
+    /// while other runs may be writing: `VACUUM INTO`, never a file copy.
+    pub async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        let fail = |why: String| StoreError::Backup {
+            to: to.to_path_buf(),
+            why,
+        };
+        if to.exists() {
+            return Err(fail("it exists already; name a new file".to_owned()));
+        }
+        let target = to
+            .to_str()
+            .ok_or_else(|| fail("the path is not UTF-8 text".to_owned()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(())
     }
 
     /// The underlying pool, for checks (pragmas) and tests that need raw SQL.

@@ -4,6 +4,7 @@ use super::links::{LinkResult, set_link_result_in};
 use super::{Event, Run, RunCounts, RunOutcome, Store, StoreError, fmt_ts, parse_ts, query};
 use crate::model::ProviderKind;
 use chrono::Utc;
+use sqlx::SqliteConnection;
 
 /// What [`Store::record_units`] records of one finished unit.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +21,40 @@ pub struct UnitRecord<'a> {
     pub link_result: bool,
 }
 
+/// One event as inserted.
+struct EventRecord<'a> {
+    run_id: i64,
+    source_id: &'a str,
+    target: &'a str,
+    action: &'a str,
+    result: &'a str,
+    error: Option<&'a str>,
+}
+
+/// Inserts one event at `at`; its id. Takes a connection so a batch shares one
+/// transaction (the one event INSERT, for single events and batches alike).
+async fn insert_event_in(
+    conn: &mut SqliteConnection,
+    e: &EventRecord<'_>,
+    at: &str,
+) -> Result<i64, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO events (run_id, source_id, target, action, result, error, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.run_id)
+    .bind(e.source_id)
+    .bind(e.target)
+    .bind(e.action)
+    .bind(e.result)
+    .bind(e.error)
+    .bind(at)
+    .execute(conn)
+    .await
+    .map_err(query("record event"))?;
+    Ok(done.last_insert_rowid())
+}
+
 #[derive(sqlx::FromRow)]
 struct RunRow {
     id: i64,
@@ -33,6 +68,8 @@ struct RunRow {
     skipped: i64,
     orphaned: i64,
     failed: i64,
+    held: i64,
+    deferred: i64,
     error: Option<String>,
 }
 
@@ -63,6 +100,8 @@ impl TryFrom<RunRow> for Run {
                 skipped: count(r.skipped)?,
                 orphaned: count(r.orphaned)?,
                 failed: count(r.failed)?,
+                held: count(r.held)?,
+                deferred: count(r.deferred)?,
             },
             error: r.error,
         })
@@ -100,13 +139,15 @@ impl TryFrom<EventRow> for Event {
 impl Store {
     /// Records the start of a run (outcome `running`) and returns its id.
     pub async fn start_run(&self, dry_run: bool) -> Result<i64, StoreError> {
+        let mut tx = self.begin_write("start run").await?;
         let done = sqlx::query("INSERT INTO runs (started_at, outcome, dry_run) VALUES (?, ?, ?)")
             .bind(fmt_ts(Utc::now()))
             .bind(RunOutcome::Running.as_str())
             .bind(dry_run)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await
             .map_err(query("start run"))?;
+        tx.commit().await?;
         Ok(done.last_insert_rowid())
     }
 
@@ -114,6 +155,7 @@ impl Store {
     /// of the run lock, when no other run can be going, so those runs died (killed,
     /// crashed, or their future dropped) before they could record their end.
     pub async fn interrupt_stale_runs(&self) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("mark stale runs").await?;
         let done = sqlx::query(
             "UPDATE runs SET outcome = ?, finished_at = ?, error = ? WHERE outcome = ?",
         )
@@ -121,9 +163,10 @@ impl Store {
         .bind(fmt_ts(Utc::now()))
         .bind("the run ended before recording its outcome (process killed or crashed)")
         .bind(RunOutcome::Running.as_str())
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
         .map_err(query("mark stale runs"))?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -135,9 +178,11 @@ impl Store {
         counts: RunCounts,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("finish run").await?;
         let done = sqlx::query(
             "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,
-                 unchanged = ?, skipped = ?, orphaned = ?, failed = ?, error = ?
+                 unchanged = ?, skipped = ?, orphaned = ?, failed = ?, held = ?,
+                 deferred = ?, error = ?
              WHERE id = ?",
         )
         .bind(fmt_ts(Utc::now()))
@@ -148,11 +193,14 @@ impl Store {
         .bind(counts.skipped)
         .bind(counts.orphaned)
         .bind(counts.failed)
+        .bind(counts.held)
+        .bind(counts.deferred)
         .bind(error)
         .bind(id)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await
         .map_err(query("finish run"))?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -160,7 +208,7 @@ impl Store {
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
-                 unchanged, skipped, orphaned, failed, error
+                 unchanged, skipped, orphaned, failed, held, deferred, error
              FROM runs ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)
@@ -180,21 +228,18 @@ impl Store {
         result: &str,
         error: Option<&str>,
     ) -> Result<i64, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO events (run_id, source_id, target, action, result, error, at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(run_id)
-        .bind(source_id)
-        .bind(target)
-        .bind(action)
-        .bind(result)
-        .bind(error)
-        .bind(fmt_ts(Utc::now()))
-        .execute(&self.pool)
-        .await
-        .map_err(query("record event"))?;
-        Ok(done.last_insert_rowid())
+        let mut tx = self.begin_write("record event").await?;
+        let event = EventRecord {
+            run_id,
+            source_id,
+            target,
+            action,
+            result,
+            error,
+        };
+        let id = insert_event_in(tx.conn(), &event, &fmt_ts(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// What a batch of finished units leaves behind besides their own writes, in one
@@ -212,27 +257,18 @@ impl Store {
             return Ok(());
         }
         let now = fmt_ts(Utc::now());
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(query("begin record units"))?;
+        let mut tx = self.begin_write("record units").await?;
         for u in units {
             if u.event {
-                sqlx::query(
-                    "INSERT INTO events (run_id, source_id, target, action, result, error, at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(run_id)
-                .bind(u.source_id)
-                .bind(u.target)
-                .bind(u.action)
-                .bind(u.result)
-                .bind(u.error)
-                .bind(&now)
-                .execute(&mut *tx)
-                .await
-                .map_err(query("record event"))?;
+                let event = EventRecord {
+                    run_id,
+                    source_id: u.source_id,
+                    target: u.target,
+                    action: u.action,
+                    result: u.result,
+                    error: u.error,
+                };
+                insert_event_in(tx.conn(), &event, &now).await?;
             }
             if u.link_result {
                 let unit = LinkResult {
@@ -242,11 +278,10 @@ impl Store {
                     result: u.result,
                     error: u.error,
                 };
-                set_link_result_in(&mut tx, &unit, &now).await?;
+                set_link_result_in(tx.conn(), &unit, &now).await?;
             }
         }
-        tx.commit().await.map_err(query("commit record units"))?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The events of one run, in the order they happened.

@@ -45,6 +45,8 @@ pub struct Intent {
     pub group_name: String,
     pub payload_hash: String,
     pub created_at: DateTime<Utc>,
+    /// The create was sent (it may have landed); until then only looked up.
+    pub sent: bool,
 }
 
 /// How a run ended.
@@ -70,6 +72,29 @@ pub struct RunCounts {
     pub skipped: u32,
     pub orphaned: u32,
     pub failed: u32,
+    /// Orphans whose archive or delete the orphan guard held back.
+    pub held: u32,
+    /// Creates left for a later run by `max_creates_per_run`.
+    pub deferred: u32,
+}
+
+/// `created 11, updated 0, unchanged 9, skipped 9, orphaned 0, failed 0` (and the held
+/// and deferred units when there are any): the one wording of a run's counts.
+impl std::fmt::Display for RunCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "created {}, updated {}, unchanged {}, skipped {}, orphaned {}, failed {}",
+            self.created, self.updated, self.unchanged, self.skipped, self.orphaned, self.failed
+        )?;
+        if self.held > 0 {
+            write!(f, ", held {}", self.held)?;
+        }
+        if self.deferred > 0 {
+            write!(f, ", deferred {}", self.deferred)?;
+        }
+        Ok(())
+    }
 }
 
 impl RunOutcome {

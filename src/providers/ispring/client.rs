@@ -705,7 +705,7 @@ impl Provider for IspringClient {
             get: true,
             create: true,
             update: true,
-            // No archive in iSpring: `archive()` deletes (removeGroup, §3.4).
+            // No archive in iSpring, only removeGroup (§3.4).
             archive: false,
             delete: true,
             holds_rules: true,
@@ -803,13 +803,13 @@ impl Provider for IspringClient {
         }
     }
 
-    /// Deletes: iSpring has no archive (§3.4). An unknown id is `Wrong parameters`, as
+    /// Deletes for good: iSpring has no archive (§3.4). An unknown id is `Wrong parameters`, as
     /// the removeGroup page documents; since that answer also means a malformed request,
     /// the group list decides: a group that is no longer listed is [`ErrorKind::NotFound`]
     /// (already deleted — by an earlier attempt whose answer was lost, or by a run killed
     /// before it recorded the deletion), one still listed keeps the `InvalidRequest`.
     #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
-    async fn archive(&self, id: &str) -> Result<(), ProviderError> {
+    async fn delete(&self, id: &str) -> Result<(), ProviderError> {
         let operation = "removeGroup";
         let params = [Param::Text("groupId", id)];
         let request = Request::Soap {

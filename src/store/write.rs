@@ -1,0 +1,103 @@
+//! The one way the store writes: a `BEGIN IMMEDIATE` transaction on a connection of its
+//! own, which first proves that this run still holds the run lock (when the store was
+//! handed a lease token), and which is thrown away — never returned to the pool — if
+//! anything in it fails.
+//!
+//! Why not sqlx's `Transaction`: after a failed `COMMIT` (SQLITE_FULL on a full disk)
+//! SQLite may keep the transaction open, and a connection that went back to the pool in
+//! that state swallowed every later write of the run without committing it (issue 13:
+//! "created 65", 0 links stored). Closing the connection is the only state that is
+//! certainly clean: SQLite rolls an open transaction back when its connection closes.
+
+use super::{Store, StoreError, query};
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection};
+
+/// An open write transaction. Commit it with [`WriteTx::commit`]; dropped without a
+/// commit (an error on the way), its connection is closed instead of reused.
+pub(crate) struct WriteTx {
+    conn: Option<PoolConnection<Sqlite>>,
+    what: &'static str,
+}
+
+impl WriteTx {
+    /// The connection to run the transaction's statements on.
+    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+        // `conn` is only `None` after `commit` consumed `self`.
+        self.conn
+            .as_deref_mut()
+            .map(|c| c as &mut SqliteConnection)
+            .unwrap_or_else(|| unreachable!("a WriteTx is used after commit"))
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(());
+        };
+        match sqlx::query("COMMIT").execute(&mut *conn).await {
+            Ok(_) => Ok(()),
+            Err(source) => {
+                // Whatever state the failed COMMIT left behind goes with the connection.
+                discard(conn);
+                Err(StoreError::Query {
+                    what: self.what,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            discard(conn);
+        }
+    }
+}
+
+/// Takes `conn` out of the pool and closes it (dropping a detached connection closes it;
+/// SQLite rolls back whatever transaction it had open).
+fn discard(conn: PoolConnection<Sqlite>) {
+    drop(conn.detach());
+}
+
+impl Store {
+    /// Opens a write transaction for `what` (named in errors). With a lease token
+    /// ([`Store::fenced`]), it fails with [`StoreError::LeaseLost`] unless the run lock
+    /// is still held under that token: checked inside the transaction, which holds
+    /// SQLite's write lock, so no takeover can slip in between the check and the writes.
+    pub(crate) async fn begin_write(&self, what: &'static str) -> Result<WriteTx, StoreError> {
+        self.begin(what, self.lease.as_deref()).await
+    }
+
+    /// [`Store::begin_write`] checking `lease` (the run lock's own writes check nothing:
+    /// they decide who holds it).
+    pub(crate) async fn begin(
+        &self,
+        what: &'static str,
+        lease: Option<&str>,
+    ) -> Result<WriteTx, StoreError> {
+        let conn = self.pool.acquire().await.map_err(query(what))?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            what,
+        };
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(tx.conn())
+            .await
+            .map_err(query(what))?;
+        if let Some(token) = lease {
+            let held: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM run_lock WHERE id = 1 AND token = ?")
+                    .bind(token)
+                    .fetch_optional(tx.conn())
+                    .await
+                    .map_err(query(what))?;
+            if held.is_none() {
+                return Err(StoreError::LeaseLost { what });
+            }
+        }
+        Ok(tx)
+    }
+}
