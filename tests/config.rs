@@ -506,3 +506,64 @@ fn secrets_never_appear_in_debug_or_errors() {
     assert!(text.contains("source.gosquared.api_keys"), "{text}");
     assert!(!text.contains(SECRET), "{text}");
 }
+
+#[test]
+fn the_run_lock_lease_must_outlast_a_whole_call() {
+    // Defaults: 180 s > 15 s + 30 s × 5 attempts.
+    let s = load(&minimal(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.sync.lease.length, std::time::Duration::from_secs(180));
+    // 60 s is shorter than 15 s + 30 s × 5: a paused run could still have a call in
+    // flight when another takes over.
+    let e = err(&minimal("[store]\nlock_lease_secs = 60"), &[]);
+    assert!(e.contains("store.lock_lease_secs"), "{e}");
+    assert!(e.contains("use at least 166"), "{e}");
+    // A shorter HTTP timeout makes a shorter lease possible.
+    let s = load(
+        &minimal("[store]\nlock_lease_secs = 10\nlock_renew_secs = 2\n[http]\ntimeout_secs = 2\nmax_retries = 1"),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.sync.lease.renew_every, std::time::Duration::from_secs(2));
+    let e = err(&minimal("[store]\nlock_renew_secs = 0"), &[]);
+    assert!(e.contains("store.lock_renew_secs"), "{e}");
+}
+
+#[test]
+fn the_orphan_guard_and_the_create_cap_are_validated() {
+    let s = load(&minimal(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.sync.orphans.max_fraction, 0.2);
+    assert_eq!(s.sync.orphans.confirm_runs, 2);
+    assert_eq!(s.sync.max_creates_per_run, None);
+    let s = load(
+        &minimal(
+            "[sync]\nmax_orphan_fraction = 0.5\norphan_confirm_runs = 0\nmax_creates_per_run = 100",
+        ),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            s.sync.orphans.max_fraction,
+            s.sync.orphans.confirm_runs,
+            s.sync.max_creates_per_run
+        ),
+        (0.5, 0, Some(100))
+    );
+    for (toml, key) in [
+        (
+            "[sync]\nmax_orphan_fraction = 1.5",
+            "sync.max_orphan_fraction",
+        ),
+        (
+            "[sync]\norphan_confirm_runs = 1",
+            "sync.orphan_confirm_runs",
+        ),
+        (
+            "[sync]\nmax_creates_per_run = 0",
+            "sync.max_creates_per_run",
+        ),
+    ] {
+        let e = err(&minimal(toml), &[]);
+        assert!(e.contains(key), "{toml}: {e}");
+    }
+}

@@ -695,6 +695,24 @@ impl<'a> Planner<'a> {
     fn unit(&self, source: &SourceGroup, source_id: &str, t: usize) -> Unit {
         let target = &self.targets[t];
         let from = self.snapshot.source;
+        let id_chars = source_id.chars().count();
+        if id_chars > MAX_SOURCE_ID_CHARS {
+            // Nothing of it is kept whole: not in a key, a link, an event or a log line.
+            let shown = truncate(source_id, 40);
+            return Unit {
+                source_id: shown.clone(),
+                target: target.name.clone(),
+                target_provider: target.provider,
+                group_name: truncate(&source.group.name, 80),
+                stable_key: stable_key(from, &shown),
+                fidelity: None,
+                action: Action::Refused {
+                    reason: format!(
+                        "the source group id has {id_chars} characters; sgsync tracks ids of up to {MAX_SOURCE_ID_CHARS}"
+                    ),
+                },
+            };
+        }
         let group_name = format!(
             "{}{}",
             target.name_prefix.as_deref().unwrap_or(""),
@@ -748,6 +766,10 @@ impl<'a> Planner<'a> {
             .filter_map(move |(id, slots)| Some((&**id, slots.get(t)?.as_ref()?)))
     }
 }
+
+/// The longest source group id sgsync keeps (ids are slugs, UUIDs and numbers; one
+/// beyond this is a broken source, and would be copied into every key, link and log).
+pub const MAX_SOURCE_ID_CHARS: usize = 255;
 
 /// `name` in quotes, cut to a readable length (a source may send a megabyte of name).
 pub fn quoted(name: &str) -> String {

@@ -123,15 +123,22 @@ pub enum RunError {
     },
     #[error("cannot read the source: {0}")]
     Source(#[from] ProviderError),
-    #[error("state store: {0}")]
-    Store(StoreError),
+    #[error("the state database {} failed: {source}", path.display())]
+    Store {
+        path: std::path::PathBuf,
+        source: StoreError,
+    },
 }
 
-impl From<StoreError> for RunError {
-    fn from(e: StoreError) -> Self {
+impl RunError {
+    /// A store error of the database at `path` (a held lock is its own kind).
+    fn store(path: &std::path::Path, e: StoreError) -> RunError {
         match e {
             StoreError::LockHeld { holder, until } => RunError::LockHeld { holder, until },
-            other => RunError::Store(other),
+            source => RunError::Store {
+                path: path.to_path_buf(),
+                source,
+            },
         }
     }
 }
@@ -182,8 +189,12 @@ impl Pipeline {
                     Linked::new(l.target_id, l.group_name, l.payload_hash),
                 )
             })
-            .await?;
-        let (held_runs, _) = store.guard(ORPHAN_GUARD).await?;
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
+        let (held_runs, _) = store
+            .guard(ORPHAN_GUARD)
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
         let orphans = OrphanPolicy {
             guard: self.policy.orphans,
             held_runs,
@@ -210,7 +221,9 @@ impl Pipeline {
         holder: &str,
         options: RunOptions<'_>,
     ) -> Result<RunSummary, RunError> {
-        let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease).await?;
+        let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease)
+            .await
+            .map_err(|e| RunError::store(self.store.path(), e))?;
         match grant {
             LockGrant::HolderGone { previous } => {
                 warn!(%previous, "took over the run lock from a process that is gone (killed or crashed)")
@@ -242,14 +255,20 @@ impl Pipeline {
         options: RunOptions<'_>,
     ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
-        let stale = store.interrupt_stale_runs().await?;
+        let stale = store
+            .interrupt_stale_runs()
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
         if stale > 0 {
             warn!(
                 stale,
                 "earlier run(s) ended without recording their outcome; marked interrupted"
             );
         }
-        let run_id = store.start_run(false).await?;
+        let run_id = store
+            .start_run(false)
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
         let inputs = match self.read_inputs(store, options.allow_mass_delete).await {
             Ok(inputs) => inputs,
             Err(e) => {
@@ -321,7 +340,7 @@ impl Pipeline {
             // A run that stopped because of the store (or lost its lock) cannot record
             // its end either; the next run marks it interrupted.
             if stopped.is_none() {
-                return Err(e.into());
+                return Err(RunError::store(store.path(), e));
             }
             warn!("cannot record the end of the run: {e}");
         }

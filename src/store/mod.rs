@@ -89,6 +89,13 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// Another process held SQLite's write lock for the whole busy timeout: a run that
+    /// is stuck, or paused, in the middle of a write.
+    #[error(
+        "state database: {what}: another process kept the database locked for {} s (an sgsync paused or stuck mid-write?); nothing was written, try again",
+        BUSY_TIMEOUT.as_secs()
+    )]
+    Busy { what: &'static str },
     #[error("another sgsync run holds the lock: {holder} until {until}")]
     LockHeld {
         holder: String,
@@ -236,7 +243,20 @@ impl Store {
 
 /// Maps a sqlx error to [`StoreError::Query`] naming what was being done.
 fn query(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { what, source }
+    move |source| {
+        // SQLITE_BUSY (5) and its extended codes (261, 517, 773): another connection held
+        // the write lock for all of `busy_timeout`.
+        let busy = source
+            .as_database_error()
+            .and_then(|d| d.code())
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == 5);
+        if busy {
+            StoreError::Busy { what }
+        } else {
+            StoreError::Query { what, source }
+        }
+    }
 }
 
 /// Fixed-width RFC 3339 in UTC, so that text order is time order in SQL comparisons.
