@@ -16,7 +16,7 @@ use sgsync::providers::emfluence::sandbox::{SANDBOX_TOKEN, Sandbox};
 use sgsync::providers::emfluence::wire::{GroupKind, GroupSave};
 use sgsync::providers::gosquared::wire::NewSmartGroup;
 use sgsync::providers::http::HttpSettings;
-use sgsync::providers::sandbox::{Controls, Fault, LoggedRequest, Seed, serve};
+use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed, serve};
 use sgsync::providers::{ErrorKind, Payload, Provider};
 use std::sync::Arc;
 use std::time::Duration;
@@ -642,4 +642,195 @@ async fn the_token_reaches_no_log_error_or_debug_and_only_the_auth_header() {
             "token outside the header: {r:?}"
         );
     }
+}
+
+/// Every request to a path containing `path` (each attempt of a retried read too) is
+/// answered `body` at HTTP 200 instead of by the sandbox.
+fn answer_with(controls: &Controls, path: &str, body: &str) {
+    controls.set_plan(FaultPlan {
+        only_paths: vec![path.to_owned()],
+        script: std::iter::repeat_n(
+            Fault::Body {
+                status: 200,
+                body: body.to_owned(),
+            },
+            20,
+        )
+        .collect(),
+        ..FaultPlan::default()
+    });
+}
+
+const SUCCESS_WITHOUT_DATA: &str = r#"{"success":1,"code":0}"#;
+
+#[tokio::test]
+async fn a_search_answering_success_without_data_is_an_error_not_no_groups() {
+    let (sandbox, client) = started(Seed::Demo).await;
+    let c = &sandbox.running.controls;
+    let groups = client.list_groups().await.unwrap();
+    let name = groups[0].name.clone();
+    let key = groups[0].key.clone().unwrap_or_default();
+    answer_with(c, "groups/search", SUCCESS_WITHOUT_DATA);
+    let list = client.list_groups().await.unwrap_err();
+    let names = client.group_names(10).await.unwrap_err();
+    let found = client.find_by_key(&name, &key).await.unwrap_err();
+    for err in [list, names, found] {
+        assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+        assert_eq!(err.operation, "POST groups/search");
+        assert_eq!(
+            err.message, "data: is missing, though the answer says success",
+            "{err}"
+        );
+    }
+    // `data` without `records` is no better than no `data`.
+    answer_with(
+        c,
+        "groups/search",
+        r#"{"success":1,"code":0,"data":{"paging":{"next":"","page":1,"rpp":250,"totalPages":1,"totalRecords":0,"prev":""}}}"#,
+    );
+    let err = client.group_names(10).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    assert!(err.message.starts_with("data.records: is missing"), "{err}");
+    // Records without paging could be the first of many pages.
+    answer_with(
+        c,
+        "groups/search",
+        r#"{"success":1,"code":0,"data":{"records":[{"groupID":1,"groupName":"A","type":"Static"}]}}"#,
+    );
+    let err = client.list_groups().await.unwrap_err();
+    assert!(err.message.starts_with("data.paging: is missing"), "{err}");
+    // The empty page the server sent is an empty list.
+    answer_with(
+        c,
+        "groups/search",
+        r#"{"success":1,"code":0,"data":{"paging":{"next":"","page":1,"rpp":250,"totalPages":0,"totalRecords":0,"prev":""},"records":[]}}"#,
+    );
+    assert_eq!(client.list_groups().await.unwrap(), []);
+    assert_eq!(client.group_names(10).await.unwrap(), Some(vec![]));
+    assert_eq!(client.find_by_key(&name, &key).await.unwrap(), None);
+    c.set_plan(FaultPlan::default());
+    assert_eq!(client.list_groups().await.unwrap(), groups);
+}
+
+#[tokio::test]
+async fn a_lookup_missing_a_group_or_its_id_is_an_error_never_absent_or_a_create() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let c = &sandbox.running.controls;
+    let id = client.create(KEY, &payload("Team A")).await.unwrap();
+    // The search finds "Team A"; a lookup that leaves it out must not read as "none".
+    for body in [r#"{"success":1,"code":0,"data":[]}"#, SUCCESS_WITHOUT_DATA] {
+        answer_with(c, "groups/lookup", body);
+        let err = client.find_by_key("Team A", KEY).await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.operation.as_str()),
+            (ErrorKind::Malformed, "POST groups/lookup"),
+            "{err}"
+        );
+    }
+    answer_with(c, "groups/lookup", r#"{"success":1,"code":0,"data":[]}"#);
+    let err = client.find_by_key("Team A", KEY).await.unwrap_err();
+    assert_eq!(
+        err.message,
+        format!("data: has no group for groupID {id} (1 asked for, 0 answered)")
+    );
+    // get_group: no `data` is not "the group is gone".
+    answer_with(c, "groups/lookup", SUCCESS_WITHOUT_DATA);
+    let err = client.get_group(&id).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    // A looked-up group without its groupID: an update must not turn into a create.
+    answer_with(
+        c,
+        "groups/lookup",
+        r#"{"success":1,"code":0,"data":{"groupName":"Team A","type":"Static","externalID":"sgsync:gosquared:team-a"}}"#,
+    );
+    c.clear_log();
+    let err = client
+        .update(&id, KEY, &payload("Team A (renamed)"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    assert!(err.message.starts_with("data.groupID: is missing"), "{err}");
+    assert!(calls(c, "groups/save").is_empty(), "nothing was written");
+    assert_eq!(sandbox.groups().len(), 1);
+    c.set_plan(FaultPlan::default());
+    assert_eq!(
+        client.find_by_key("Team A", KEY).await.unwrap().unwrap().id,
+        id
+    );
+}
+
+#[tokio::test]
+async fn membership_answers_missing_rows_or_records_are_errors() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let c = &sandbox.running.controls;
+    let group = client.create(KEY, &payload("Team A")).await.unwrap();
+    let ids = sandbox.add_contacts(3);
+    let strings: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let target = client.member_target().unwrap();
+    for body in [
+        r#"{"success":1,"code":0,"data":{"totalSuccess":3,"totalErrors":0}}"#.to_owned(),
+        SUCCESS_WITHOUT_DATA.to_owned(),
+        format!(
+            r#"{{"success":1,"code":0,"data":{{"totalSuccess":1,"totalErrors":0,"contactResults":[{{"contactID":{},"success":1,"errors":[]}}]}}}}"#,
+            ids[0]
+        ),
+    ] {
+        answer_with(c, "groups/addContacts", &body);
+        let err = client.add_contacts(&group, &ids).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+        let err = target.add(&group, &strings).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+        assert!(err.message.starts_with("data"), "{err}");
+    }
+    answer_with(c, "groups/removeContacts", SUCCESS_WITHOUT_DATA);
+    let err = target.remove(&group, &strings).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    // A member list without records is not an empty group.
+    answer_with(c, "contacts/search", r#"{"success":1,"code":0,"data":{}}"#);
+    let err = target.members(&group).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    assert!(err.message.starts_with("data.records: is missing"), "{err}");
+    c.set_plan(FaultPlan::default());
+    assert_eq!(client.add_contacts(&group, &ids).await.unwrap().len(), 3);
+    assert_eq!(target.members(&group).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_saved_contact_whose_answer_leaves_its_name_out_keeps_its_name() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let c = &sandbox.running.controls;
+    let group = client.create(KEY, &payload("Team A")).await.unwrap();
+    let contact = sandbox.add_contact("ada@example.com", "Ada", "Lovelace");
+    // The save's answer holds no firstName/lastName: the name is unknown, not blank.
+    c.set_plan(FaultPlan {
+        only_paths: vec!["contacts/save".to_owned()],
+        script: [Fault::Body {
+            status: 200,
+            body: format!(
+                r#"{{"success":1,"code":0,"data":{{"contactID":{contact},"email":"ada@example.com"}}}}"#
+            ),
+        }]
+        .into(),
+        ..FaultPlan::default()
+    });
+    let target = client.member_target().unwrap();
+    let id = target
+        .add_by_email(&group, "ada@example.com", Some("Someone Else"))
+        .await
+        .unwrap();
+    assert_eq!(id, contact.to_string());
+    assert_eq!(
+        calls(c, "contacts/save").len(),
+        1,
+        "no second save, no rename"
+    );
+    let saved = sandbox
+        .contacts()
+        .into_iter()
+        .find(|x| x.id == contact)
+        .unwrap();
+    assert_eq!(
+        (saved.first_name.as_str(), saved.last_name.as_str()),
+        ("Ada", "Lovelace")
+    );
 }

@@ -705,3 +705,52 @@ async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_group_list_answer_without_its_list_is_an_error_not_one_group_or_none() {
+    use sgsync::providers::sandbox::FaultPlan;
+    let (sandbox, client) = start(Seed::Demo).await;
+    let controls = &sandbox.running.controls;
+    let answer = |body: &str| {
+        // Every attempt of the (retried) read gets it.
+        controls.set_plan(FaultPlan {
+            only_paths: vec!["/people/v1/smartgroups".to_owned()],
+            script: std::iter::repeat_n(
+                Fault::Body {
+                    status: 200,
+                    body: body.to_owned(),
+                },
+                10,
+            )
+            .collect(),
+            ..FaultPlan::default()
+        });
+    };
+    // A bare group where the list was asked for: the other eight would look deleted,
+    // and absent to a create's lookup by name.
+    let bare = r#"{"id":"most-active","name":"Most Active","filters":[]}"#;
+    answer(bare);
+    let list = client.list_groups().await.unwrap_err();
+    answer(bare);
+    let names = client.group_names(1).await.unwrap_err();
+    answer(bare);
+    let found = client.find_by_key("Test Group", "k").await.unwrap_err();
+    for err in [list, names, found] {
+        assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+        assert!(
+            err.message
+                .starts_with("unexpected answer: list: is missing"),
+            "{err}"
+        );
+    }
+    answer(r#"{"cardinality":9}"#);
+    let err = client.list_groups().await.unwrap_err();
+    assert!(err.message.contains("list: is missing"), "{err}");
+    // The empty list GoSquared sent is an empty list.
+    answer(r#"{"list":[],"cardinality":0}"#);
+    assert_eq!(client.list_groups().await.unwrap(), []);
+    answer(r#"{"list":[],"cardinality":0}"#);
+    assert_eq!(client.find_by_key("Test Group", "k").await.unwrap(), None);
+    controls.set_plan(FaultPlan::default());
+    assert_eq!(client.list_groups().await.unwrap().len(), 9);
+}

@@ -733,3 +733,84 @@ async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() 
         }
     }
 }
+
+/// Every request to a path containing `path` (each attempt of a retried read too) is
+/// answered `body` at HTTP 200 instead of by the sandbox.
+fn answer_with(s: &Sandbox, path: &str, body: &str) {
+    s.running
+        .controls
+        .set_plan(sgsync::providers::sandbox::FaultPlan {
+            only_paths: vec![path.to_owned()],
+            script: std::iter::repeat_n(
+                Fault::Body {
+                    status: 200,
+                    body: body.to_owned(),
+                },
+                4,
+            )
+            .collect(),
+            ..Default::default()
+        });
+}
+
+#[tokio::test]
+async fn a_group_list_without_its_result_element_is_an_error_not_no_groups() {
+    let s = demo().await;
+    let c = client(s.login_config());
+    let groups = c.list_groups().await.unwrap();
+    let name = groups[0].name.clone();
+    // A SOAP answer whose Body lacks the GetGroupsResult: no groups is not what it says.
+    let empty_body = wire::soap_envelope(wire::SERVICE_NAMESPACE, "");
+    answer_with(&s, "/soap", &empty_body);
+    let list = c.list_groups().await.unwrap_err();
+    answer_with(&s, "/soap", &empty_body);
+    let names = c.group_names(1).await.unwrap_err();
+    answer_with(&s, "/soap", &empty_body);
+    let found = c.find_by_key(&name, "k").await.unwrap_err();
+    for err in [list, names, found] {
+        assert_eq!(
+            (err.kind, err.operation.as_str(), err.attempts),
+            (ErrorKind::Malformed, "getGroups", 4),
+            "{err}"
+        );
+        assert_eq!(err.message, "response: has no <GetGroupsResult>");
+    }
+    // The empty result iSpring sent is an empty list.
+    let none = wire::soap_envelope(wire::SERVICE_NAMESPACE, "<GetGroupsResult/>\n");
+    answer_with(&s, "/soap", &none);
+    assert_eq!(c.group_names(1).await.unwrap(), Some(vec![]));
+    s.running.controls.set_plan(Default::default());
+    assert_eq!(c.list_groups().await.unwrap(), groups);
+}
+
+#[tokio::test]
+async fn a_member_list_that_is_no_user_list_is_an_error_and_the_older_shape_is_read() {
+    let s = demo().await;
+    let c = client(s.config());
+    let group = s.smart_groups()[0].id.clone();
+    let source = c.member_source().unwrap();
+    let people = source.group_people(&group).await.unwrap();
+    assert!(!people.is_empty());
+    answer_with(&s, "/user", "<html><body>Service unavailable</body></html>");
+    let err = source.group_people(&group).await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.operation.as_str()),
+        (ErrorKind::Malformed, "getUsers"),
+        "{err}"
+    );
+    // The older GET /user answer (ispring.md §10.3) holds the same people.
+    answer_with(
+        &s,
+        "/user",
+        "<users><userProfile><userId>u1</userId><fields><email>a@x.test</email><first_name>A</first_name></fields></userProfile></users>",
+    );
+    let read = source.group_people(&group).await.unwrap();
+    assert_eq!(
+        (
+            read.len(),
+            read[0].email.as_deref(),
+            read[0].name.as_deref()
+        ),
+        (1, Some("a@x.test"), Some("A"))
+    );
+}

@@ -31,6 +31,8 @@ pub enum Fault {
     Truncate,
     /// Answer 200 with a body that is not what the API speaks.
     Malformed,
+    /// Answer this status and body; the handler never runs.
+    Body { status: u16, body: String },
     /// Let the handler run and answer as usual, but undo its state change: "success but
     /// the write was lost".
     LoseWrite,
@@ -251,6 +253,11 @@ async fn apply_faults<S: Snapshot + Clone>(
         Some(Fault::Malformed) => {
             (StatusCode::OK, "<<< not what this API speaks >>>").into_response()
         }
+        Some(Fault::Body { status, body }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+            .into_response(),
         Some(Fault::LoseWrite) => {
             let saved = state.save();
             let response = next.run(request).await;

@@ -197,8 +197,9 @@ impl EmfluenceClient {
         group_id: &str,
         ids: &[i64],
     ) -> Result<Vec<ContactResult>, ProviderError> {
-        let group = self.writable_group(path, group_id).await?;
-        let group_id = group.group_id.unwrap_or_default();
+        self.writable_group(path, group_id).await?;
+        // The id asked for, which the lookup confirmed (`wire::lookup_one_in`).
+        let group_id = parse_id(group_id)?;
         let mut results = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(MEMBERSHIP_BATCH) {
             let body = MembershipChange {
@@ -207,7 +208,9 @@ impl EmfluenceClient {
             };
             // Adding a member twice or removing a non-member changes nothing: safe to resend.
             let rows = self
-                .post(path, &body, true, |data| wire::contact_results_in(&data))
+                .post(path, &body, true, |data| {
+                    wire::contact_results_for(&data, chunk)
+                })
                 .await?;
             results.extend(rows);
         }
@@ -241,15 +244,14 @@ impl EmfluenceClient {
 
     /// `groups/lookup {groupID}`. An unknown id is `None`: the real answer is unknown
     /// (§3.2); the sandbox says `success: 0` "not found", and an empty `data` is read
-    /// the same way in case the real API answers that.
+    /// the same way in case the real API answers that. An answer without `data`, or
+    /// with a group lacking its `groupID`, is `Malformed` (`wire::lookup_one_in`).
     async fn lookup(&self, id: &str) -> Result<Option<Group>, ProviderError> {
-        let body = GroupLookup::One(parse_id(id)?);
+        let asked = parse_id(id)?;
+        let body = GroupLookup::One(asked);
         let found = self
             .post("groups/lookup", &body, true, |data| {
-                if is_empty(&data) {
-                    return Ok(None);
-                }
-                Ok(wire::groups_in(&data, "data")?.into_iter().next())
+                wire::lookup_one_in(&data, asked)
             })
             .await;
         match found {
@@ -258,17 +260,15 @@ impl EmfluenceClient {
         }
     }
 
-    /// Full groups (with `externalID`) for these ids, ≤ 25 per call (§3.2).
+    /// Full groups (with `externalID`) for these ids, ≤ 25 per call (§3.2). Every id
+    /// must come back: one left out could be ours (`wire::lookup_groups_in`).
     async fn lookup_many(&self, ids: &[i64]) -> Result<Vec<Group>, ProviderError> {
         let mut groups = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(LOOKUP_BATCH) {
             let body = GroupLookup::Many(chunk.to_vec());
             let batch = self
                 .post("groups/lookup", &body, true, |data| {
-                    if is_empty(&data) {
-                        return Ok(Vec::new());
-                    }
-                    wire::groups_in(&data, "data")
+                    wire::lookup_groups_in(&data, chunk)
                 })
                 .await?;
             groups.extend(batch);
@@ -307,12 +307,11 @@ impl EmfluenceClient {
             };
             let (batch, more, pages) = self
                 .post("groups/search", &body, true, |data| {
-                    let batch = match data.get("records") {
-                        None | Some(Json::Null) => Vec::new(),
-                        Some(_) => wire::groups_in(&data, "data")?,
-                    };
-                    let pages = wire::paging_in(&data)?.map(|p| p.total_pages);
-                    Ok((batch, wire::has_next_page(&data, page.into())?, pages))
+                    // `records` (and, on a page with records, `paging`) are required: a
+                    // page without them is not "no groups" (`wire::page_in`).
+                    let found = wire::page_in(&data, page.into())?;
+                    let batch = wire::search_groups_in(found.records)?;
+                    Ok((batch, found.more, found.total_pages))
                 })
                 .await?;
             if page == 1 && pages.is_some_and(|p| p > i64::from(max_pages)) {
@@ -326,13 +325,38 @@ impl EmfluenceClient {
         }
     }
 
-    /// One JSON POST through the shared HTTP layer; `read` decodes the envelope's `data`.
+    /// One JSON POST through the shared HTTP layer; `read` decodes the envelope's `data`,
+    /// which the answer must hold (an answer without it is `Malformed`, never read as
+    /// an empty one).
     async fn post<T>(
         &self,
         path: &'static str,
         body: &impl Serialize,
         idempotent: bool,
         read: impl Fn(Json) -> Result<T, WireError>,
+    ) -> Result<T, ProviderError> {
+        self.exchange(path, body, idempotent, |data| {
+            read(wire::required_data(data)?)
+        })
+        .await
+    }
+
+    /// A POST whose answer only has to say `success: 1`: its `data`, if any, is not read.
+    async fn post_ignoring_data(
+        &self,
+        path: &'static str,
+        body: &impl Serialize,
+        idempotent: bool,
+    ) -> Result<(), ProviderError> {
+        self.exchange(path, body, idempotent, |_| Ok(())).await
+    }
+
+    async fn exchange<T>(
+        &self,
+        path: &'static str,
+        body: &impl Serialize,
+        idempotent: bool,
+        read: impl Fn(Option<Json>) -> Result<T, WireError>,
     ) -> Result<T, ProviderError> {
         let operation = format!("POST {path}");
         let bytes = serde_json::to_vec(body).map_err(|e| {
@@ -367,7 +391,7 @@ impl EmfluenceClient {
 fn interpret<T>(
     operation: &str,
     reply: Reply,
-    read: &impl Fn(Json) -> Result<T, WireError>,
+    read: &impl Fn(Option<Json>) -> Result<T, WireError>,
 ) -> Result<T, ProviderError> {
     if reply.status != StatusCode::OK {
         return Err(reply.status_error(PROVIDER, operation));
@@ -377,7 +401,7 @@ fn interpret<T>(
     let text = reply
         .text()
         .map_err(|e| malformed(format!("answer is not UTF-8: {e}")))?;
-    let data = wire::read_envelope(text).map_err(|e| wire_error(operation, e))?;
+    let data = wire::read_success(text).map_err(|e| wire_error(operation, e))?;
     read(data).map_err(|e| wire_error(operation, e))
 }
 
@@ -408,16 +432,6 @@ pub fn classify(code: i64, errors: &str) -> ErrorKind {
         ErrorKind::Conflict
     } else {
         ErrorKind::InvalidRequest
-    }
-}
-
-fn is_empty(data: &Json) -> bool {
-    match data {
-        Json::Null | Json::Bool(false) => true,
-        Json::Object(o) => o.is_empty(),
-        Json::Array(a) => a.is_empty(),
-        Json::String(s) => s.is_empty(),
-        _ => false,
     }
 }
 
@@ -493,7 +507,7 @@ impl Provider for EmfluenceClient {
     /// `helper/ping {}` (§1), as the vendor library does.
     #[instrument(skip_all)]
     async fn check(&self) -> Result<(), ProviderError> {
-        self.post("helper/ping", &serde_json::json!({}), true, |_| Ok(()))
+        self.post_ignoring_data("helper/ping", &serde_json::json!({}), true)
             .await
     }
 
@@ -528,13 +542,27 @@ impl Provider for EmfluenceClient {
         name: &str,
         key: &str,
     ) -> Result<Option<RemoteGroup>, ProviderError> {
+        // A record with the name but no `groupID` cannot be looked up, and dropping it
+        // would read as "no such group" (then a create): an error instead.
         let ids: Vec<i64> = self
             .search(Some(name), "All")
             .await?
             .into_iter()
             .filter(|g| same_name(&g.group_name, name))
-            .filter_map(|g| g.group_id)
-            .collect();
+            .map(|g| {
+                g.group_id.ok_or_else(|| {
+                    ProviderError::new(
+                        PROVIDER,
+                        ErrorKind::Malformed,
+                        "POST groups/search",
+                        format!(
+                            "data.records: the group named {:?} has no groupID",
+                            g.group_name
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
         if ids.is_empty() {
             return Ok(None);
         }
@@ -601,14 +629,15 @@ impl Provider for EmfluenceClient {
     #[instrument(skip_all, fields(id = %id))]
     async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError> {
         let save = save_body("update group", payload)?;
-        let group = self.writable_group("update group", id).await?;
+        self.writable_group("update group", id).await?;
         let body = GroupSave {
-            group_id: group.group_id,
+            // The id asked for, which the lookup confirmed: never `None`, which creates.
+            group_id: Some(parse_id(id)?),
             external_id: Some(key.to_owned()),
             status: "Active".to_owned(),
             ..save.clone()
         };
-        self.post("groups/save", &body, true, |_| Ok(())).await
+        self.post_ignoring_data("groups/save", &body, true).await
     }
 
     /// `status: Archived` and `protected: 0` in one save (§3.4: protected groups cannot
@@ -620,7 +649,7 @@ impl Provider for EmfluenceClient {
             status: "Archived",
             protected: 0,
         };
-        self.post("groups/save", &body, true, |_| Ok(())).await
+        self.post_ignoring_data("groups/save", &body, true).await
     }
 
     fn member_target(&self) -> Option<&dyn MemberTarget> {
@@ -700,19 +729,13 @@ impl MemberTarget for EmfluenceClient {
             last_name: None,
             group_ids: vec![gid],
         };
-        let (contact, named) = self
+        let (contact, name_blank) = self
             .post("contacts/save", &body, true, |data| {
-                let contact = wire::read_contact(&data, "data")?;
-                let has = |k: &str| {
-                    data.get(k)
-                        .and_then(Json::as_str)
-                        .is_some_and(|v| !v.trim().is_empty())
-                };
-                Ok((contact, has("firstName") || has("lastName")))
+                Ok((wire::read_contact(&data, "data")?, may_name(&data)))
             })
             .await?;
         if let Some(name) = name.map(str::trim).filter(|n| !n.is_empty())
-            && !named
+            && name_blank
         {
             let (first, last) = match name.split_once(' ') {
                 Some((f, l)) => (f, l.trim()),
@@ -723,10 +746,24 @@ impl MemberTarget for EmfluenceClient {
                 first_name: first,
                 last_name: last,
             };
-            self.post("contacts/save", &body, true, |_| Ok(())).await?;
+            self.post_ignoring_data("contacts/save", &body, true)
+                .await?;
         }
         Ok(contact.contact_id.to_string())
     }
+}
+
+/// Whether the source's name may be written to the contact `data` (a `contacts/save`
+/// answer) describes: only when the answer shows both `firstName` and `lastName` blank
+/// (`""` or `null`). The answer is the full contact (§3.5, §5); a name part it leaves
+/// out is unknown, not blank, and writing both parts could overwrite it.
+fn may_name(data: &Json) -> bool {
+    let blank = |k: &str| match data.get(k) {
+        Some(Json::Null) => true,
+        Some(Json::String(s)) => s.trim().is_empty(),
+        _ => false,
+    };
+    blank("firstName") && blank("lastName")
 }
 
 /// `contacts/save` by `contactID` with the name only (§3.5: only passed parameters are
@@ -777,8 +814,11 @@ impl EmfluenceClient {
             contact_ids,
         };
         // Adding a member twice or removing a non-member changes nothing: safe to resend.
+        let sent = body.contact_ids.as_slice();
         let rows = self
-            .post(path, &body, true, |data| wire::contact_results_in(&data))
+            .post(path, &body, true, |data| {
+                wire::contact_results_for(&data, sent)
+            })
             .await?;
         Ok(rows
             .into_iter()
@@ -821,6 +861,20 @@ mod tests {
             classify(400, "rpp must be between 1 and 250"),
             ErrorKind::InvalidRequest
         );
+    }
+
+    #[test]
+    fn a_name_is_written_only_over_a_name_shown_blank() {
+        use serde_json::json;
+        assert!(may_name(
+            &json!({"contactID": 1, "firstName": "", "lastName": null})
+        ));
+        assert!(!may_name(
+            &json!({"contactID": 1, "firstName": "Ada", "lastName": ""})
+        ));
+        // A name the answer leaves out is unknown, not blank: never overwritten.
+        assert!(!may_name(&json!({"contactID": 1, "email": "a@b.c"})));
+        assert!(!may_name(&json!({"contactID": 1, "firstName": ""})));
     }
 
     #[test]

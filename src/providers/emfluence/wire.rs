@@ -73,14 +73,22 @@ impl WireError {
 pub fn parse_groups(text: &str) -> Result<Vec<Group>, WireError> {
     let json = json::parse(text)?;
     if json.get("success").is_some() {
-        return groups_in(&open_envelope(json)?, "data");
+        return groups_in(&required_data(open_envelope(json)?)?, "data");
     }
     groups_in(&json, "$")
 }
 
-/// The `data` of an answer, after the envelope said `success: 1` (emfluence.md §2). The
-/// one envelope reader: the client and every parser here go through it.
+/// The `data` of an answer, after the envelope said `success: 1` (emfluence.md §2). An
+/// answer without `data` is an error here: every reader of `data` needs it, and a
+/// missing part must never read as an empty one. The client's calls that ignore
+/// `data` (ping, update, archive) use [`read_success`] instead.
 pub fn read_envelope(text: &str) -> Result<Json, WireError> {
+    required_data(read_success(text)?)
+}
+
+/// The `data` of an answer that said `success: 1`, `None` when it has no `data` key.
+/// The one envelope reader: the client and every parser here go through it.
+pub fn read_success(text: &str) -> Result<Option<Json>, WireError> {
     let json = json::parse(text)?;
     if json.get("success").is_none() {
         return Err(WireError::shape(
@@ -94,7 +102,20 @@ pub fn read_envelope(text: &str) -> Result<Json, WireError> {
     open_envelope(json)
 }
 
-fn open_envelope(mut json: Json) -> Result<Json, WireError> {
+/// `data`, which a successful answer read for its payload must hold (§2: "the payload").
+/// `data: null`, `{}` or `[]` are kept: each reader says what an empty one means.
+pub fn required_data(data: Option<Json>) -> Result<Json, WireError> {
+    data.ok_or_else(|| missing("data"))
+}
+
+/// A part the answer must hold but does not. Never read as empty, zero or a default: an
+/// empty search page would say "no such group" (and a create would follow), an empty
+/// member list "nobody is in the group".
+pub fn missing(at: impl Into<String>) -> WireError {
+    WireError::shape(at, "is missing, though the answer says success")
+}
+
+fn open_envelope(mut json: Json) -> Result<Option<Json>, WireError> {
     let success = json.get("success").and_then(loose_bool).unwrap_or(false);
     if !success {
         let code = json.get("code").and_then(loose_int).unwrap_or(0);
@@ -105,7 +126,7 @@ fn open_envelope(mut json: Json) -> Result<Json, WireError> {
             .unwrap_or_default();
         return Err(WireError::Failed { code, errors });
     }
-    Ok(json.get_mut("data").map(Json::take).unwrap_or(Json::Null))
+    Ok(json.get_mut("data").map(Json::take))
 }
 
 fn strings(items: &[Json]) -> Vec<String> {
@@ -140,12 +161,15 @@ pub fn groups_in(data: &Json, at: &str) -> Result<Vec<Group>, WireError> {
     }
 }
 
-/// A search page's `records` (groups/search, contacts/search).
+/// A search page's `records` (groups/search, contacts/search). The docs give every
+/// search answer `{paging, records}` (§3.3, §3.6); "records empty" (§6) is an empty
+/// array the server sent. Without `records` (or with `null`) the page is unreadable,
+/// not empty: read as empty it would say "no group of that name" and a create would
+/// skip its lookup, or "this group has no members".
 pub fn records_in<'a>(data: &'a Json, at: &str) -> Result<&'a [Json], WireError> {
     match data.get("records") {
         Some(Json::Array(items)) => Ok(items),
-        // An empty page may come back without records (§6: stop on "records empty").
-        None | Some(Json::Null) => Ok(&[]),
+        None | Some(Json::Null) => Err(missing(format!("{at}.records"))),
         Some(other) => Err(WireError::shape(
             format!("{at}.records"),
             format!("expected an array, found {}", kind_of(other)),
@@ -167,15 +191,19 @@ pub struct Paging {
 }
 
 /// The paging block of a search answer, `None` when the answer has none.
+/// `totalPages` decides whether another page is asked for (§6), so a block without it
+/// is an error, not "0 pages". `page`, `rpp` and `totalRecords` decide nothing (the page
+/// asked stands in for `page`, see [`page_in`]): missing or `""` (the API's "no value",
+/// §2) they read as 0.
 pub fn paging_in(data: &Json) -> Result<Option<Paging>, WireError> {
     let Some(p) = data.get("paging").filter(|p| !p.is_null()) else {
         return Ok(None);
     };
-    let int = |key: &str| -> Result<i64, WireError> {
+    let int = |key: &str| -> Result<Option<i64>, WireError> {
         match p.get(key) {
-            None | Some(Json::Null) => Ok(0),
-            Some(v) if v.as_str() == Some("") => Ok(0),
-            Some(v) => loose_int(v).ok_or_else(|| {
+            None | Some(Json::Null) => Ok(None),
+            Some(v) if v.as_str() == Some("") => Ok(None),
+            Some(v) => loose_int(v).map(Some).ok_or_else(|| {
                 WireError::shape(
                     format!("data.paging.{key}"),
                     format!("expected an integer, found {v}"),
@@ -190,24 +218,58 @@ pub fn paging_in(data: &Json) -> Result<Option<Paging>, WireError> {
     };
     Ok(Some(Paging {
         next: text("next"),
-        page: int("page")?,
-        rpp: int("rpp")?,
-        total_pages: int("totalPages")?,
-        total_records: int("totalRecords")?,
+        page: int("page")?.unwrap_or(0),
+        rpp: int("rpp")?.unwrap_or(0),
+        total_pages: int("totalPages")?.ok_or_else(|| missing("data.paging.totalPages"))?,
+        total_records: int("totalRecords")?.unwrap_or(0),
         prev: text("prev"),
     }))
 }
 
-/// Whether a search should ask for the page after `asked`: `page < totalPages` first,
-/// "records empty" as the fallback (emfluence.md §6).
-pub fn has_next_page(data: &Json, asked: i64) -> Result<bool, WireError> {
-    if records_in(data, "data")?.is_empty() {
-        return Ok(false);
+/// One page of a search answer, as the paging loops need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<'a> {
+    pub records: &'a [Json],
+    /// Whether to ask for the next page.
+    pub more: bool,
+    /// `data.paging.totalPages`; `None` on an empty page, which needs no paging.
+    pub total_pages: Option<i64>,
+}
+
+/// The records of a search page and whether another page follows: `page < totalPages`
+/// first, "records empty" as the fallback (emfluence.md §6). `records` is required (see
+/// [`records_in`]); so is `paging` on a page that has records, since without it the
+/// page cannot say whether it is the last one, and stopping there would silently
+/// drop every later page.
+pub fn page_in(data: &Json, asked: i64) -> Result<Page<'_>, WireError> {
+    let records = records_in(data, "data")?;
+    if records.is_empty() {
+        return Ok(Page {
+            records,
+            more: false,
+            total_pages: None,
+        });
     }
-    Ok(match paging_in(data)? {
-        Some(p) => p.page.max(asked) < p.total_pages,
-        None => false,
+    let paging = paging_in(data)?.ok_or_else(|| missing("data.paging"))?;
+    Ok(Page {
+        records,
+        more: paging.page.max(asked) < paging.total_pages,
+        total_pages: Some(paging.total_pages),
     })
+}
+
+/// Whether a search should ask for the page after `asked` ([`page_in`]).
+pub fn has_next_page(data: &Json, asked: i64) -> Result<bool, WireError> {
+    page_in(data, asked).map(|p| p.more)
+}
+
+/// The groups of a search page's `records` (§3.3), required.
+pub fn search_groups_in(records: &[Json]) -> Result<Vec<Group>, WireError> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, g)| read_group(g, &format!("data.records[{i}]")))
+        .collect()
 }
 
 /// A contact as `contacts/search` (with `fields: "contactID,email"`) or `contacts/save`
@@ -235,6 +297,8 @@ pub fn read_contact(c: &Json, at: &str) -> Result<Contact, WireError> {
     })?;
     let email = match c.get("email") {
         Some(Json::String(s)) => s.clone(),
+        // Kept tolerant: a member without an email matches no source person (the
+        // engine skips it), so it is left in the group, never removed or re-added.
         None | Some(Json::Null) => String::new(),
         Some(other) => {
             return Err(WireError::shape(
@@ -262,14 +326,16 @@ fn as_int<S: serde::Serializer>(b: &bool, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// The per-contact rows of a membership answer. The docs name the key both
-/// `contactResults` (field table) and `contactsResults` (inline example), §3.5: both are read.
+/// `contactResults` (field table) and `contactsResults` (inline example), §3.5: both are
+/// read. The rows are documented ("same order as input"): an answer without them says
+/// nothing about any contact, so it is an error, not "no row failed".
 pub fn contact_results_in(data: &Json) -> Result<Vec<ContactResult>, WireError> {
     let rows = match data
         .get("contactResults")
         .or_else(|| data.get("contactsResults"))
     {
         Some(Json::Array(rows)) => rows.as_slice(),
-        None | Some(Json::Null) => &[],
+        None | Some(Json::Null) => return Err(missing("data.contactResults")),
         Some(other) => {
             return Err(WireError::shape(
                 "data.contactResults",
@@ -299,6 +365,109 @@ pub fn contact_results_in(data: &Json) -> Result<Vec<ContactResult>, WireError> 
             })
         })
         .collect()
+}
+
+/// The rows of a membership answer for the contact ids `sent`: one row per id sent
+/// (§3.5: "same order as input"). An id without a row is an error naming it: counted as
+/// done it would be a member never added (or never removed) that the store records as
+/// written.
+pub fn contact_results_for(data: &Json, sent: &[i64]) -> Result<Vec<ContactResult>, WireError> {
+    let rows = contact_results_in(data)?;
+    let answered: std::collections::HashSet<i64> = rows.iter().map(|r| r.contact_id).collect();
+    let unanswered: Vec<i64> = sent
+        .iter()
+        .copied()
+        .filter(|id| !answered.contains(id))
+        .collect();
+    if !unanswered.is_empty() {
+        return Err(WireError::shape(
+            "data.contactResults",
+            format!(
+                "has no row for contactID {} ({} contact ids sent, {} rows answered)",
+                first_few(&unanswered),
+                sent.len(),
+                rows.len()
+            ),
+        ));
+    }
+    Ok(rows)
+}
+
+/// The groups of a `groups/lookup {groupIDs}` answer (§3.2), which must hold every id
+/// asked for: the ids come from a search that just found them, and a group left out
+/// could be ours, so a `find_by_key` that dropped it would let a duplicate be created.
+/// An empty `data` (`[]`, `{}`, `null`) is an answer that holds none of them.
+pub fn lookup_groups_in(data: &Json, asked: &[i64]) -> Result<Vec<Group>, WireError> {
+    let empty = match data {
+        Json::Null => true,
+        Json::Object(o) => o.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    let groups = if empty {
+        Vec::new()
+    } else {
+        groups_in(data, "data")?
+    };
+    let absent: Vec<i64> = asked
+        .iter()
+        .copied()
+        .filter(|id| !groups.iter().any(|g| g.group_id == Some(*id)))
+        .collect();
+    if !absent.is_empty() {
+        return Err(WireError::shape(
+            "data",
+            format!(
+                "has no group for groupID {} ({} asked for, {} answered)",
+                first_few(&absent),
+                asked.len(),
+                groups.len()
+            ),
+        ));
+    }
+    Ok(groups)
+}
+
+/// The group of a `groups/lookup {groupID}` answer (§3.2), `None` when `data` is empty
+/// (`{}`, `[]`, `null`, `false`, `""`). What the API answers for an unknown id is
+/// unknown (§3.2); the vendor library turns an empty object into FALSE (§2), so an empty
+/// `data` is read as "no such group", as before. An answer without `data` at all is
+/// refused earlier ([`read_envelope`]). A group without `groupID` (the full object
+/// always has one, §4) is an error: the client writes to the id the answer names, and
+/// a `groups/save` without `groupID` creates (§3.1).
+pub fn lookup_one_in(data: &Json, asked: i64) -> Result<Option<Group>, WireError> {
+    let empty = match data {
+        Json::Null | Json::Bool(false) => true,
+        Json::Object(o) => o.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        Json::String(s) => s.is_empty(),
+        _ => false,
+    };
+    if empty {
+        return Ok(None);
+    }
+    let groups = groups_in(data, "data")?;
+    if let Some(g) = groups.iter().find(|g| g.group_id == Some(asked)) {
+        return Ok(Some(g.clone()));
+    }
+    match groups.first().map(|g| g.group_id) {
+        Some(Some(other)) => Err(WireError::shape(
+            "data.groupID",
+            format!("is {other}, not the {asked} asked for"),
+        )),
+        // A non-empty `data` always holds a group here (groups_in refuses the rest).
+        _ => Err(missing("data.groupID")),
+    }
+}
+
+/// `1, 2, 3, 4, 5 and 7 more`: ids for a message, never an unbounded list.
+fn first_few(ids: &[i64]) -> String {
+    const SHOWN: usize = 5;
+    let shown: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
+    match ids.len().saturating_sub(SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
 }
 
 /// The body of `groups/search` (§3.3).
@@ -543,6 +712,187 @@ mod tests {
             errors: vec![],
         };
         assert_eq!(serde_json::to_value(row).unwrap()["success"], 1);
+    }
+
+    /// The JSON path a shape error names.
+    fn at(err: WireError) -> String {
+        match err {
+            WireError::Shape { at, .. } => at,
+            other => panic!("expected a shape error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn success_without_data_is_an_error_never_an_empty_payload() {
+        for text in [r#"{"success":1,"code":0}"#, r#"{"success":true}"#] {
+            let err = read_envelope(text).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "data: is missing, though the answer says success"
+            );
+            assert_eq!(at(parse_groups(text).unwrap_err()), "data");
+        }
+        // `data` the server sent, empty or not, is kept for its reader to judge.
+        assert_eq!(
+            read_envelope(r#"{"success":1,"data":{}}"#).unwrap(),
+            serde_json::json!({})
+        );
+        assert_eq!(
+            read_envelope(r#"{"success":1,"data":null}"#).unwrap(),
+            Json::Null
+        );
+    }
+
+    #[test]
+    fn a_search_page_without_records_or_paging_is_an_error_not_an_empty_page() {
+        use serde_json::json;
+        let paging = json!({"next": "", "page": 1, "rpp": 250, "totalPages": 1, "totalRecords": 0, "prev": ""});
+        for data in [
+            json!({}),
+            Json::Null,
+            json!({ "paging": paging }),
+            json!({ "paging": paging, "records": null }),
+        ] {
+            assert_eq!(at(records_in(&data, "data").unwrap_err()), "data.records");
+            assert_eq!(at(has_next_page(&data, 1).unwrap_err()), "data.records");
+            assert_eq!(at(contacts_in(&data).unwrap_err()), "data.records");
+        }
+        // A page with records but no paging cannot say whether it is the last one.
+        let records = json!([{"groupID": 1, "groupName": "A"}]);
+        let err = has_next_page(&json!({ "records": records }), 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.paging: is missing, though the answer says success"
+        );
+        for total in [json!(null), json!("")] {
+            let data = json!({"paging": {"page": 1, "totalPages": total}, "records": records});
+            assert_eq!(
+                at(has_next_page(&data, 1).unwrap_err()),
+                "data.paging.totalPages"
+            );
+            assert_eq!(at(paging_in(&data).unwrap_err()), "data.paging.totalPages");
+        }
+        let data = json!({"paging": {"page": 1}, "records": records});
+        assert_eq!(
+            at(has_next_page(&data, 1).unwrap_err()),
+            "data.paging.totalPages"
+        );
+        // The empty page the server sent is a valid empty page, paging or not.
+        for data in [
+            json!({ "paging": paging, "records": [] }),
+            json!({"records": []}),
+        ] {
+            assert!(records_in(&data, "data").unwrap().is_empty(), "{data}");
+            assert!(contacts_in(&data).unwrap().is_empty());
+            assert!(!has_next_page(&data, 1).unwrap());
+        }
+        let envelope =
+            r#"{"success":1,"code":0,"data":{"paging":{"page":1,"totalPages":0},"records":[]}}"#;
+        assert!(parse_groups(envelope).unwrap().is_empty());
+    }
+
+    #[test]
+    fn membership_rows_are_required() {
+        use serde_json::json;
+        for data in [
+            json!({"totalSuccess": 2, "totalErrors": 0}),
+            json!({"contactResults": null}),
+            json!({}),
+        ] {
+            assert_eq!(
+                contact_results_in(&data).unwrap_err().to_string(),
+                "data.contactResults: is missing, though the answer says success"
+            );
+        }
+        // Rows the server sent for nothing are a valid empty answer.
+        assert!(
+            contact_results_in(&json!({"contactResults": []}))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    // The tests below use readers the fix added; what they pin is also shown through
+    // the client in tests/contract_emfluence.rs.
+
+    #[test]
+    fn calls_that_ignore_data_still_see_the_success() {
+        assert_eq!(read_success(r#"{"success":1,"code":0}"#).unwrap(), None);
+        let data = read_success(r#"{"success":1,"data":[]}"#).unwrap();
+        assert_eq!(data, Some(serde_json::json!([])));
+        assert!(matches!(
+            read_success(r#"{"success":0,"code":7}"#),
+            Err(WireError::Failed { code: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn a_page_says_its_total_only_when_it_has_records() {
+        use serde_json::json;
+        let data = json!({"paging": {"page": 1, "totalPages": 3}, "records": [{}]});
+        let page = page_in(&data, 1).unwrap();
+        assert_eq!((page.more, page.total_pages), (true, Some(3)));
+        let none = json!({"records": []});
+        let empty = page_in(&none, 4).unwrap();
+        assert_eq!((empty.more, empty.total_pages), (false, None));
+        assert_eq!(at(page_in(&json!({}), 1).unwrap_err()), "data.records");
+    }
+
+    #[test]
+    fn every_contact_sent_needs_its_row() {
+        use serde_json::json;
+        let one = json!({"contactResults": [{"contactID": 1, "success": 1, "errors": []}]});
+        let err = contact_results_for(&one, &[1, 2, 3]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data.contactResults: has no row for contactID 2, 3 (3 contact ids sent, 1 rows answered)"
+        );
+        assert_eq!(contact_results_for(&one, &[1]).unwrap().len(), 1);
+        // A long list of ids is cut in the message.
+        let sent: Vec<i64> = (1..=1000).collect();
+        let err = contact_results_for(&json!({"contactResults": []}), &sent).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("contactID 1, 2, 3, 4, 5 and 995 more"),
+            "{err}"
+        );
+        assert!(
+            contact_results_for(&json!({"contactResults": []}), &[])
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_lookup_must_answer_every_group_asked_for_with_its_id() {
+        use serde_json::json;
+        let alpha = json!({"groupID": 10, "groupName": "Alpha", "externalID": "k"});
+        let err = lookup_groups_in(&json!([alpha]), &[10, 11, 12]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data: has no group for groupID 11, 12 (3 asked for, 1 answered)"
+        );
+        for empty in [json!([]), json!({}), Json::Null] {
+            assert_eq!(at(lookup_groups_in(&empty, &[10]).unwrap_err()), "data");
+            assert!(lookup_groups_in(&empty, &[]).unwrap().is_empty());
+        }
+        assert_eq!(lookup_groups_in(&json!([alpha]), &[10]).unwrap().len(), 1);
+        // One group: found by the id asked for; an answer naming no id, or another
+        // id, is refused (an update without groupID would create).
+        assert_eq!(
+            lookup_one_in(&alpha, 10).unwrap().unwrap().group_id,
+            Some(10)
+        );
+        let no_id = json!({"groupName": "Alpha", "type": "Static"});
+        assert_eq!(at(lookup_one_in(&no_id, 10).unwrap_err()), "data.groupID");
+        assert_eq!(
+            lookup_one_in(&alpha, 11).unwrap_err().to_string(),
+            "data.groupID: is 10, not the 11 asked for"
+        );
+        // An empty `data` is "no such group" (the unknown-id answer is unknown, §3.2).
+        for empty in [json!({}), json!([]), Json::Null, json!(false), json!("")] {
+            assert_eq!(lookup_one_in(&empty, 10).unwrap(), None);
+        }
     }
 
     #[test]

@@ -323,9 +323,10 @@ impl Provider for GoSquaredClient {
         let list = self
             .http
             .send(operation, &call, |reply| {
-                // Decoded group by group while the answer is read (see the wire reader).
+                // Decoded group by group while the answer is read (see the wire reader);
+                // an answer without its `list` is an error, not one group or none.
                 self.interpret(operation, reply, |text| {
-                    wire::parse_group_list_with(text, |g| self.remote(g, None))
+                    wire::parse_list_answer_with(text, |g| self.remote(g, None))
                 })
             })
             .await?;
@@ -369,6 +370,10 @@ impl Provider for GoSquaredClient {
         let Some(groups) = found else {
             return Ok(None);
         };
+        // Kept tolerant: whether this call answers a bare group or the list envelope is
+        // unknown (§3), and an envelope GoSquared sent without the group asked for
+        // (`{"list": []}`) is an answer that it does not exist. An envelope missing
+        // `list` altogether is still an error (read as a bare group, it has no name).
         // A bare group, or the list envelope around it (§3): take the one asked for.
         let one = match groups.len() {
             1 => groups.into_iter().next(),
@@ -482,7 +487,9 @@ impl MemberSource for GoSquaredClient {
 }
 
 /// The id in the answer to `POST smartgroups`, if it holds one (§4 [unknown]: Composio
-/// says the created group; the ruby stub answers an empty body).
+/// says the created group; the ruby stub answers an empty body). Kept tolerant: an
+/// answer without an id is not read as success with some id; `create` then finds the
+/// new group by its exact name, and fails if no group has it.
 fn created_id(text: &str) -> Result<Option<String>, wire::WireError> {
     if text.trim().is_empty() {
         return Ok(None);

@@ -83,7 +83,28 @@ pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
 /// turns out to need the general reader, so it must not have effects.
 pub fn parse_group_list_with<G>(
     text: &str,
+    each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    read_group_list(text, each, true)
+}
+
+/// The answer of `GET smartgroups` (§3): the `{list, cardinality}` envelope, read as
+/// [`parse_group_list_with`] does, except that an object without `list` is an error,
+/// not a bare group: a list answer missing its list says nothing about the groups
+/// the account holds, and read as one group (or none) every other group would look
+/// deleted, or absent to a create's lookup. A bare array is still read whole (it holds
+/// every group it names; only the `cardinality` cross-check is lost).
+pub fn parse_list_answer_with<G>(
+    text: &str,
+    each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    read_group_list(text, each, false)
+}
+
+fn read_group_list<G>(
+    text: &str,
     mut each: impl FnMut(SmartGroup) -> G,
+    bare_group: bool,
 ) -> Result<GroupList<G>, WireError> {
     if let Some(list) = parse_plain_list(text, &mut each) {
         return list;
@@ -99,7 +120,14 @@ pub fn parse_group_list_with<G>(
                     format!("expected an array, found {}", kind_of(other)),
                 ));
             }
-            None => (vec![read_group(&json, "")?], None),
+            None if bare_group => (vec![read_group(&json, "")?], None),
+            None => {
+                return Err(WireError::shape(
+                    "list",
+                    "is missing: the answer is not the {list, cardinality} envelope \
+                     GET smartgroups answers (gosquared.md §3)",
+                ));
+            }
         },
         other => {
             return Err(WireError::shape(
@@ -591,6 +619,42 @@ mod tests {
         assert_eq!(
             g[0].filters[0]["value"].as_str().map(str::len),
             Some(big.len())
+        );
+    }
+
+    #[test]
+    fn a_list_answer_without_its_list_is_an_error_not_one_group_or_none() {
+        let list = |text: &str| parse_list_answer_with(text, |g| g);
+        for text in [
+            r#"{"cardinality":9}"#,
+            "{}",
+            // A bare group where the list was asked for: every other group would
+            // look deleted.
+            r#"{"id":"a","name":"A","filters":[]}"#,
+        ] {
+            let err = list(text).unwrap_err();
+            assert!(
+                err.to_string().starts_with("list: is missing"),
+                "{text}: {err}"
+            );
+        }
+        assert_eq!(
+            list(r#"{"list":null,"cardinality":0}"#)
+                .unwrap_err()
+                .to_string(),
+            "list: expected an array, found null"
+        );
+        // The empty list GoSquared sent is an empty list; a bare array is read whole.
+        let empty = list(r#"{"list":[],"cardinality":0}"#).unwrap();
+        assert_eq!((empty.groups.len(), empty.cardinality), (0, Some(0)));
+        assert!(list("[]").unwrap().groups.is_empty());
+        assert_eq!(list(FIXTURE).unwrap().groups.len(), 9);
+        // A file to translate may still hold one bare group.
+        assert_eq!(
+            parse_groups(r#"{"id":"a","name":"A","filters":[]}"#)
+                .unwrap()
+                .len(),
+            1
         );
     }
 

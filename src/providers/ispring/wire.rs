@@ -377,6 +377,9 @@ fn read_flat_result(e: &Element) -> Result<SmartGroupXml, WireError> {
         });
     }
     let mut id = e.child("groupId")?.and_then(|g| non_blank(&g.text));
+    // An empty result is kept (`Rules::Flat(vec![])`): the element the answer must
+    // hold is there, and the dialect reads "no rules" as uncertain, never as a
+    // certain "everyone" (ispring/dialect.rs).
     let mut rules = Vec::new();
     for child in &e.children {
         match child.name.as_str() {
@@ -742,18 +745,34 @@ pub struct GroupRef {
     pub name: String,
 }
 
-/// Every `<group>` in a `getGroups` answer, wherever its wrapper puts them.
+/// Every `<group>` in a `getGroups` answer, wherever its wrapper puts them inside the
+/// `GetGroupsResult` (see [`result_element`]). Each needs its `<groupId>` and its
+/// `<name>` element: a group read without its name would be missed by every lookup by
+/// name, and the create that follows would make a second one.
 pub fn parse_group_refs(text: &str) -> Result<Vec<GroupRef>, WireError> {
     let root = parse_tree(text)?;
     check_fault(&root)?;
+    let result = result_element(&root, "GetGroupsResult")?;
     let mut groups = Vec::new();
-    for e in root.find_all("group") {
+    for e in result.find_all("group") {
         groups.push(GroupRef {
             id: required_text(e, "groupId")?,
-            name: e.child("name")?.map(|n| n.text.clone()).unwrap_or_default(),
+            name: required(e, "name")?.text.clone(),
         });
     }
     Ok(groups)
+}
+
+/// The result element of a SOAP answer, found by local name in any letter case (the
+/// docs spell the same wrapper `SuccessResult` and `successResult`, ispring.md §1,
+/// §7.4). Every SOAP answer's Body holds one, named after the method in PascalCase +
+/// `Result` (§1 "Element naming", no `…Response` wrapper). An answer without it is an
+/// error, not an empty list: read as empty, a list of groups would say "no group of
+/// that name" (and a create would skip its lookup) or "every group was deleted". An
+/// empty result element the server sent (`<GetGroupsResult/>`) is a valid empty list.
+fn result_element<'a>(root: &'a Element, name: &str) -> Result<&'a Element, WireError> {
+    root.find(&|e| e.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| WireError::shape("response", format!("has no <{name}>")))
 }
 
 /// REST `GET /group/{groupId}` (`DetailedGroup`, ispring.md §3.4).
@@ -767,7 +786,10 @@ pub struct GroupDetail {
 }
 
 /// Reads `<response><groupId/><name/><userIds>…</userIds><isSmart/></response>`; the
-/// item element inside `userIds` is not documented, so any child counts.
+/// item element inside `userIds` is not documented, so any child counts. `userIds` is
+/// part of the documented `DetailedGroup` (§3.4): without it the members are unknown,
+/// not none (read as none, every member would look removed). Only when `usersCount`
+/// says 0 may it be left out: an empty array can vanish from XML.
 pub fn parse_group_detail(text: &str) -> Result<GroupDetail, WireError> {
     let root = parse_tree(text)?;
     check_fault(&root)?;
@@ -777,7 +799,18 @@ pub fn parse_group_detail(text: &str) -> Result<GroupDetail, WireError> {
         Some(e) => Some(parse_bool(e)?),
     };
     let user_ids = match root.child("userIds")? {
-        None => Vec::new(),
+        None if root
+            .child("usersCount")?
+            .is_some_and(|n| n.text.trim() == "0") =>
+        {
+            Vec::new()
+        }
+        None => {
+            return Err(WireError::shape(
+                format!("line {}: <{}>", root.line, root.qname),
+                "has no <userIds> (and no <usersCount> of 0)",
+            ));
+        }
         Some(ids) => ids
             .children
             .iter()
@@ -806,11 +839,25 @@ pub struct User {
     pub last_name: Option<String>,
 }
 
+/// The users of a REST user list: `<response>` (the REST answers' root, §3.4) holding
+/// `<user>` items, or the older `GET /user` answer `<users><userProfile>…` (§10.3);
+/// both item names are read under either root. Any other document is an error, not
+/// an empty list: read as empty, the source group would have no members and every
+/// member of its target would be removed.
 pub fn parse_users(text: &str) -> Result<Vec<User>, WireError> {
     let root = parse_tree(text)?;
     check_fault(&root)?;
     rest_error(&root)?;
-    root.find_all("user")
+    if root.name != "response" && root.name != "users" {
+        return Err(WireError::shape(
+            format!("line {}: <{}>", root.line, root.qname),
+            "is not a user list (<response> or <users>)",
+        ));
+    }
+    let mut items = root.find_all("user");
+    items.extend(root.find_all("userProfile"));
+    items.sort_by_key(|u| u.line);
+    items
         .into_iter()
         .map(|u| {
             let field = |name: &str| -> Result<Option<String>, WireError> {
@@ -842,15 +889,20 @@ pub struct Department {
     pub parent_id: Option<String>,
 }
 
+/// The departments of a `getDepartments` answer, inside its `GetDepartmentsResult`
+/// ([`result_element`]). `departmentId` and `name` are required (rules name
+/// departments by id, people by name); `code` and `parentDepartmentId` are optional
+/// (the root has no parent, §5.1).
 pub fn parse_departments(text: &str) -> Result<Vec<Department>, WireError> {
     let root = parse_tree(text)?;
     check_fault(&root)?;
-    root.find_all("department")
+    result_element(&root, "GetDepartmentsResult")?
+        .find_all("department")
         .into_iter()
         .map(|e| {
             Ok(Department {
                 id: required_text(e, "departmentId")?,
-                name: e.child("name")?.map(|n| n.text.clone()).unwrap_or_default(),
+                name: required(e, "name")?.text.clone(),
                 code: e.child("code")?.and_then(|c| non_blank(c.text.trim())),
                 parent_id: e
                     .child("parentDepartmentId")?
@@ -880,6 +932,12 @@ pub struct FieldValue {
     pub value: String,
 }
 
+/// The fields of a `getUserProfileFields` answer, inside its
+/// `GetUserProfileFieldsResult` (§5.3, [`result_element`]). Required: the id (a rule's
+/// `attributeId`), the `type` (it says whether `values` are countries) and, in each
+/// `values/field`, both `name` and `value` (a country's id must not read as `""`).
+/// `values` itself is optional (§5.3); `name` and `label` are display text, read as
+/// `""` when absent.
 pub fn parse_profile_fields(text: &str) -> Result<Vec<ProfileField>, WireError> {
     let root = parse_tree(text)?;
     check_fault(&root)?;
@@ -888,7 +946,11 @@ pub fn parse_profile_fields(text: &str) -> Result<Vec<ProfileField>, WireError> 
             .map(|n| n.text.trim().to_owned())
             .unwrap_or_default())
     };
-    root.find_all("userFieldInfo")
+    let required_of = |e: &Element, name: &str| -> Result<String, WireError> {
+        Ok(required(e, name)?.text.trim().to_owned())
+    };
+    result_element(&root, "GetUserProfileFieldsResult")?
+        .find_all("userFieldInfo")
         .into_iter()
         .map(|e| {
             let values = match e.child("values")? {
@@ -898,8 +960,8 @@ pub fn parse_profile_fields(text: &str) -> Result<Vec<ProfileField>, WireError> 
                     .into_iter()
                     .map(|f| {
                         Ok(FieldValue {
-                            name: text_of(f, "name")?,
-                            value: text_of(f, "value")?,
+                            name: required_of(f, "name")?,
+                            value: required_of(f, "value")?,
                         })
                     })
                     .collect::<Result<_, WireError>>()?,
@@ -908,7 +970,7 @@ pub fn parse_profile_fields(text: &str) -> Result<Vec<ProfileField>, WireError> 
                 id: required_text(e, "userFieldInfoId")?,
                 name: text_of(e, "name")?,
                 label: text_of(e, "label")?,
-                field_type: text_of(e, "type")?,
+                field_type: required_of(e, "type")?,
                 values,
             })
         })
@@ -928,13 +990,18 @@ fn rest_error(root: &Element) -> Result<(), WireError> {
     Ok(())
 }
 
-fn required_text(e: &Element, name: &str) -> Result<String, WireError> {
-    let child = e.child(name)?.ok_or_else(|| {
+/// The child `name` of `e`, which must be there (its text may be empty).
+fn required<'a>(e: &'a Element, name: &str) -> Result<&'a Element, WireError> {
+    e.child(name)?.ok_or_else(|| {
         WireError::shape(
             format!("line {}: <{}>", e.line, e.qname),
             format!("has no <{name}>"),
         )
-    })?;
+    })
+}
+
+fn required_text(e: &Element, name: &str) -> Result<String, WireError> {
+    let child = required(e, name)?;
     let text = child.text.trim();
     if text.is_empty() {
         return Err(WireError::shape(
@@ -1457,10 +1524,10 @@ mod tests {
             parse_group_refs("<r><group><name>no id</name></group></r>"),
             Err(WireError::Shape { .. })
         ));
-        let deps = "<r><department><departmentId>d1</departmentId><name>Root</name><code></code><parentDepartmentId></parentDepartmentId></department></r>";
+        let deps = "<r><GetDepartmentsResult><department><departmentId>d1</departmentId><name>Root</name><code></code><parentDepartmentId></parentDepartmentId></department></GetDepartmentsResult></r>";
         let d = &parse_departments(deps).unwrap()[0];
         assert_eq!((d.code.as_deref(), d.parent_id.as_deref()), (None, None));
-        let fields = "<r><userFieldInfo><userFieldInfoId>COUNTRY</userFieldInfoId><name>country</name><label>Country</label><type>country</type><values><field><name>Canada</name><value>124</value></field></values></userFieldInfo></r>";
+        let fields = "<r><GetUserProfileFieldsResult><userFieldInfo><userFieldInfoId>COUNTRY</userFieldInfoId><name>country</name><label>Country</label><type>country</type><values><field><name>Canada</name><value>124</value></field></values></userFieldInfo></GetUserProfileFieldsResult></r>";
         let f = &parse_profile_fields(fields).unwrap()[0];
         assert_eq!(
             f.values,
@@ -1479,6 +1546,125 @@ mod tests {
             parse_departments(FAULT),
             Err(WireError::Fault { .. })
         ));
+    }
+
+    fn envelope(body: &str) -> String {
+        soap_envelope(SERVICE_NAMESPACE, body)
+    }
+
+    fn shape_why(err: WireError) -> String {
+        match err {
+            WireError::Shape { why, .. } => why,
+            other => panic!("expected a shape error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn a_list_answer_without_its_result_element_is_an_error_not_an_empty_list() {
+        // An empty Body, a Body holding another call's result, or no SOAP at all.
+        let answers = [
+            envelope(""),
+            envelope("<GetDepartmentsResult/>\n"),
+            "<html><body>Service unavailable</body></html>".to_owned(),
+        ];
+        for text in &answers {
+            let err = parse_group_refs(text).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "response: has no <GetGroupsResult>",
+                "{text}"
+            );
+        }
+        for text in [envelope(""), envelope("<GetGroupsResult/>\n")] {
+            assert_eq!(
+                shape_why(parse_departments(&text).unwrap_err()),
+                "has no <GetDepartmentsResult>"
+            );
+            assert_eq!(
+                shape_why(parse_profile_fields(&text).unwrap_err()),
+                "has no <GetUserProfileFieldsResult>"
+            );
+        }
+        // The empty result the server sent is an empty list, in any letter case.
+        for result in ["<GetGroupsResult/>", "<getGroupsResult></getGroupsResult>"] {
+            assert!(parse_group_refs(&envelope(result)).unwrap().is_empty());
+        }
+        assert!(
+            parse_departments(&envelope("<GetDepartmentsResult/>"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            parse_profile_fields(&envelope("<GetUserProfileFieldsResult/>"))
+                .unwrap()
+                .is_empty()
+        );
+        let refs = parse_group_refs(&envelope(
+            "<ns1:GetGroupsResult><group><groupId>g</groupId><name></name></group></ns1:GetGroupsResult>",
+        ))
+        .unwrap();
+        assert_eq!(refs[0].name, "", "an empty name the server sent is kept");
+    }
+
+    #[test]
+    fn list_items_without_their_required_parts_are_errors() {
+        let group =
+            envelope("<GetGroupsResult><group><groupId>g1</groupId></group></GetGroupsResult>");
+        assert_eq!(
+            shape_why(parse_group_refs(&group).unwrap_err()),
+            "has no <name>"
+        );
+        let department = envelope(
+            "<GetDepartmentsResult><department><departmentId>d1</departmentId><code>C</code></department></GetDepartmentsResult>",
+        );
+        assert_eq!(
+            shape_why(parse_departments(&department).unwrap_err()),
+            "has no <name>"
+        );
+        let field = |inner: &str| {
+            envelope(&format!(
+                "<GetUserProfileFieldsResult><userFieldInfo><userFieldInfoId>COUNTRY</userFieldInfoId>{inner}</userFieldInfo></GetUserProfileFieldsResult>"
+            ))
+        };
+        assert_eq!(
+            shape_why(parse_profile_fields(&field("<name>country</name>")).unwrap_err()),
+            "has no <type>"
+        );
+        let no_value =
+            field("<type>country</type><values><field><name>Canada</name></field></values>");
+        assert_eq!(
+            shape_why(parse_profile_fields(&no_value).unwrap_err()),
+            "has no <value>"
+        );
+        // `values` is optional, and so are the display texts.
+        let plain = parse_profile_fields(&field("<type>string</type>")).unwrap();
+        assert_eq!((plain[0].label.as_str(), plain[0].values.len()), ("", 0));
+    }
+
+    #[test]
+    fn group_members_are_required_unless_the_count_says_none() {
+        let detail =
+            |inner: &str| format!("<response><groupId>g</groupId><name>N</name>{inner}</response>");
+        for inner in ["<usersCount>3</usersCount>", ""] {
+            let err = parse_group_detail(&detail(inner)).unwrap_err();
+            assert_eq!(
+                shape_why(err),
+                "has no <userIds> (and no <usersCount> of 0)"
+            );
+        }
+        for inner in [
+            "<usersCount>0</usersCount>",
+            "<usersCount>0</usersCount><userIds/>",
+            "<userIds/>",
+        ] {
+            assert!(
+                parse_group_detail(&detail(inner))
+                    .unwrap()
+                    .user_ids
+                    .is_empty(),
+                "{inner}"
+            );
+        }
     }
 
     #[test]
@@ -1681,6 +1867,28 @@ mod user_list_tests {
             "no email: counted by the engine, not an error"
         );
         assert!(parse_users("<response><user><fields/></user></response>").is_err());
+        // The older GET /user answer (ispring.md §10.3) is read too.
+        let older = "<users><userProfile><userId>u3</userId><status>1</status><groups><id>g</id></groups><fields><login>l</login><email>c@x.test</email></fields></userProfile></users>";
+        let users = parse_users(older).unwrap();
+        assert_eq!(
+            (users[0].id.as_str(), users[0].email.as_deref()),
+            ("u3", Some("c@x.test"))
+        );
+        // An empty list the server sent is empty; a document that is no user list is
+        // an error, not a group without members.
+        assert!(parse_users("<response/>").unwrap().is_empty());
+        assert!(parse_users("<users></users>").unwrap().is_empty());
+        for text in [
+            "<html><body>Service unavailable</body></html>",
+            "<r><user><userId>u</userId></user></r>",
+        ] {
+            let err = parse_users(text).unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("is not a user list (<response> or <users>)"),
+                "{err}"
+            );
+        }
         let fault = "<response><code>403</code><message>Permission denied</message></response>";
         assert!(matches!(parse_users(fault), Err(WireError::Fault { .. })));
     }
