@@ -708,3 +708,53 @@ async fn the_daemon_makes_no_core_dump() {
     let _ = child.wait();
     assert!(core.is_some(), "the core size limits are set to 0");
 }
+
+/// A source that answers the same group id twice: those units fail, naming the id, and
+/// the others go on. Before the fix both were created (two target groups, one link)
+/// and the unit failed on every later run.
+#[tokio::test]
+async fn a_source_answering_an_id_twice_fails_those_units_only() {
+    let w = World::start(Seed::Empty).await;
+    let group = |id: &str, name: &str, code: &str| {
+        serde_json::json!({"id": id, "name": name, "filters": [country_is(code)]})
+    };
+    let body = serde_json::json!({
+        "list": [group("twice", "Twice A", "CA"), group("once", "Once", "US"), group("twice", "Twice B", "US")],
+        "cardinality": 3
+    });
+    w.gs.running.controls.set_plan(FaultPlan {
+        script: [Fault::Body {
+            status: 200,
+            body: body.to_string(),
+        }]
+        .into(),
+        only_paths: vec!["/smartgroups".into()],
+        ..FaultPlan::default()
+    });
+    let p = w
+        .pipeline(&Parts {
+            lms: Some("on_lossy = \"push\"".into()),
+            ..Parts::default()
+        })
+        .await;
+    let run = p.sync_once("t").await.expect("run");
+    assert_eq!(run.exit_code(), 2);
+    let failed: Vec<_> = run
+        .report
+        .iter()
+        .flat_map(|r| &r.outcomes)
+        .filter_map(|o| Some((o.source_id.as_str(), o.result.as_ref().err()?)))
+        .collect();
+    assert_eq!(failed.len(), 4, "both copies, both targets: {failed:?}");
+    assert!(
+        failed
+            .iter()
+            .all(|(id, e)| *id == "twice" && e.contains("\"twice\" more than once")),
+        "{failed:?}"
+    );
+    let links = p.store.links(None).await.expect("links");
+    assert_eq!(links.len(), 2);
+    assert!(links.iter().all(|l| l.source_id == "once"));
+    assert_eq!(w.is.smart_groups().len(), 1);
+    assert_eq!(w.em.groups().len(), 1);
+}
