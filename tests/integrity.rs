@@ -715,9 +715,7 @@ async fn the_daemon_makes_no_core_dump() {
 #[tokio::test]
 async fn a_source_answering_an_id_twice_fails_those_units_only() {
     let w = World::start(Seed::Empty).await;
-    let group = |id: &str, name: &str, code: &str| {
-        serde_json::json!({"id": id, "name": name, "filters": [country_is(code)]})
-    };
+    let group = |id: &str, name: &str, code: &str| serde_json::json!({"id": id, "name": name, "filters": [country_is(code)]});
     let body = serde_json::json!({
         "list": [group("twice", "Twice A", "CA"), group("once", "Once", "US"), group("twice", "Twice B", "US")],
         "cardinality": 3

@@ -10,16 +10,18 @@ use std::time::Duration;
 /// A run refused because another process holds the run lock.
 pub const LOCKED: &str = "locked";
 /// Every `outcome` label a finished run can have.
-/// (The first three are [`RunOutcome`]'s own words.)
-pub const OUTCOMES: [&str; 4] = ["succeeded", "partial", "failed", LOCKED];
+/// (All but the last are [`RunOutcome`]'s own words; `interrupted`: the run lost its
+/// lease and stopped writing.)
+pub const OUTCOMES: [&str; 5] = ["succeeded", "partial", "failed", "interrupted", LOCKED];
 
 /// What one run did, as watched from outside.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     /// `None` when the run could not start (nothing recorded in the store).
     pub run_id: Option<i64>,
-    /// `succeeded`, `partial`, `failed` (could not start or could not read the source)
-    /// or `locked` (another process holds the run lock).
+    /// `succeeded`, `partial`, `failed` (could not start, could not read the source, or
+    /// the state database failed), `interrupted` (lost its lease) or `locked` (another
+    /// process holds the run lock).
     pub outcome: &'static str,
     pub counts: RunCounts,
     /// Units counted by (target, action, result, how many), result `failed` for an
@@ -60,7 +62,8 @@ impl RunRecord {
                     .collect(),
                 duration,
                 finished_at,
-                error: None,
+                // Why it stopped writing before the end, if it did.
+                error: summary.stopped.clone(),
             },
             Err(e) => RunRecord {
                 run_id: None,
