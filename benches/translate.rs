@@ -5,8 +5,8 @@
 //! iteration; translations per second = 9 / that median for the first benchmark.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sgsync::mapping::{AttributeConfig, MappingConfig, Maps};
-use sgsync::model::{Attribute, Op, ProviderKind, Rule, Value, to_cnf};
+use sgsync::model::mapping::{AttributeConfig, MappingConfig, Maps};
+use sgsync::model::{Attribute, Op, Rule, Value, to_cnf};
 use sgsync::translate::{decode, translate};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -30,7 +30,7 @@ fn maps() -> Maps {
 
 fn nine_groups_to_ispring(c: &mut Criterion) {
     let maps = maps();
-    let groups = match decode(ProviderKind::GoSquared, REAL_GROUPS, &maps) {
+    let groups = match decode(sgsync_gosquared::KIND, REAL_GROUPS, &maps) {
         Ok(g) => g,
         Err(e) => panic!("fixture: {e}"),
     };
@@ -38,16 +38,16 @@ fn nine_groups_to_ispring(c: &mut Criterion) {
     c.bench_function("9 real GoSquared groups → iSpring", |b| {
         b.iter(|| {
             for g in &groups {
-                black_box(translate(black_box(g), ProviderKind::Ispring, &maps));
+                black_box(translate(black_box(g), sgsync_ispring::KIND, &maps));
             }
         })
     });
     c.bench_function("9 real GoSquared groups: decode + → iSpring", |b| {
         b.iter(|| {
             let groups =
-                decode(ProviderKind::GoSquared, black_box(REAL_GROUPS), &maps).unwrap_or_default();
+                decode(sgsync_gosquared::KIND, black_box(REAL_GROUPS), &maps).unwrap_or_default();
             for g in &groups {
-                black_box(translate(g, ProviderKind::Ispring, &maps));
+                black_box(translate(g, sgsync_ispring::KIND, &maps));
             }
         })
     });

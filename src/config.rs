@@ -7,17 +7,16 @@
 //! wrong is found here, once, and every error names where the value came from (the file
 //! or the environment variable), the key, and why — never a secret value.
 
-use crate::mapping::{MappingConfig, MappingError, Maps};
 use crate::model::ProviderKind;
-use crate::providers::emfluence::client::EmfluenceConfig;
-use crate::providers::gosquared::client::GoSquaredConfig;
-use crate::providers::http::{HttpSettings, validate_base_url};
-use crate::providers::ispring::client::{IspringConfig, IspringCredentials};
-use crate::providers::{Provider, ProviderError};
+use crate::model::mapping::{MappingConfig, MappingError, Maps};
+use crate::provider::http::{HttpSettings, validate_base_url};
+use crate::provider::{Dialect, Provider, ProviderError};
+use crate::registry::{self, Connection};
 use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Read when no path is given (the systemd unit and the container image put it here).
@@ -90,20 +89,15 @@ pub struct RawSync {
     pub max_creates_per_run: Option<usize>,
 }
 
-/// `[source]`: `provider` plus exactly the matching block, e.g. `[source.gosquared]`.
+/// `[source]`: `provider` plus exactly the matching connection block, e.g.
+/// `[source.gosquared]` (read by that provider's crate, see `registry`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
-    /// `gosquared`, `ispring` or `emfluence`.
-    pub provider: ProviderKind,
-    /// Connection block when `provider = "gosquared"`.
-    pub gosquared: Option<GoSquaredConfig>,
-    /// Connection block when `provider = "ispring"`.
-    pub ispring: Option<IspringConfig>,
-    /// Connection block when `provider = "emfluence"`.
-    pub emfluence: Option<EmfluenceConfig>,
+    /// A registered provider's id: `gosquared`, `ispring` or `emfluence`.
+    pub provider: String,
     /// Client-side request budget per minute; default: the provider's
-    /// ([`HttpSettings::for_provider`]).
+    /// (`ProviderEntry::http_defaults`).
     pub rate_limit_per_minute: Option<u32>,
 }
 
@@ -111,14 +105,9 @@ pub struct RawSource {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// `gosquared`, `ispring` or `emfluence`.
-    pub provider: ProviderKind,
-    /// Connection block when `provider = "gosquared"`.
-    pub gosquared: Option<GoSquaredConfig>,
-    /// Connection block when `provider = "ispring"`.
-    pub ispring: Option<IspringConfig>,
-    /// Connection block when `provider = "emfluence"`.
-    pub emfluence: Option<EmfluenceConfig>,
+    /// A registered provider's id: `gosquared`, `ispring` or `emfluence`; its connection
+    /// block is `[targets.<name>.<id>]`.
+    pub provider: String,
     /// What to do with a translation that is not exact. Default `skip`: an audience is
     /// never widened or narrowed silently.
     #[serde(default)]
@@ -148,11 +137,11 @@ pub struct RawTarget {
 }
 
 use crate::engine::lease::LeaseSettings;
-pub use crate::engine::members::MembershipMode;
-use crate::engine::members::{Guard, MembershipPolicy};
 use crate::engine::plan::OrphanGuard;
 pub use crate::engine::plan::{OnLossy, OnSourceDeleted};
 pub use crate::engine::run::SyncPolicy;
+pub use crate::model::members::MembershipMode;
+use crate::model::members::{Guard, MembershipPolicy};
 
 /// `[schedule]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -241,7 +230,7 @@ fn default_metrics_listen() -> String {
     DEFAULT_METRICS_LISTEN.to_owned()
 }
 
-/// `[http]`: every key optional; unset keys keep [`HttpSettings::for_provider`].
+/// `[http]`: every key optional; unset keys keep the provider's defaults.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
@@ -288,16 +277,9 @@ pub struct Endpoint {
     /// `"source"`, or the target's name.
     pub name: String,
     pub provider: ProviderKind,
-    pub connection: Connection,
+    /// The connection block, secrets resolved, typed by its provider's crate.
+    pub connection: Arc<dyn Connection>,
     pub http: HttpSettings,
-}
-
-/// A provider's connection block, secrets already resolved.
-#[derive(Debug, Clone)]
-pub enum Connection {
-    GoSquared(GoSquaredConfig),
-    Ispring(IspringConfig),
-    Emfluence(EmfluenceConfig),
 }
 
 /// A target endpoint with its policy.
@@ -370,8 +352,8 @@ pub fn load_with_env(
 ) -> Result<Settings, ConfigError> {
     let (file, tree) = merged_tree(path, env)?;
     let loader = Loader { file, tree };
-    let raw = loader.raw()?;
-    loader.validate(raw)
+    let (raw, blocks) = loader.raw()?;
+    loader.validate(raw, blocks)
 }
 
 /// Parses a configuration text as if it were the file `name` (for `sgsync check` on
@@ -383,8 +365,8 @@ pub fn load_str(name: &str, toml: &str, env: &[(String, String)]) -> Result<Sett
         file: Some(PathBuf::from(name)),
         tree,
     };
-    let raw = loader.raw()?;
-    loader.validate(raw)
+    let (raw, blocks) = loader.raw()?;
+    loader.validate(raw, blocks)
 }
 
 fn merged_tree(
@@ -506,11 +488,14 @@ impl Loader {
         }
     }
 
-    /// Resolves `*_file` secrets, then deserializes, naming the key path on failure.
-    fn raw(&self) -> Result<RawConfig, ConfigError> {
+    /// Resolves `*_file` secrets and takes every connection block out (its provider's
+    /// crate reads it, in `endpoint`), then deserializes the rest, naming the key path
+    /// on failure.
+    fn raw(&self) -> Result<(RawConfig, Blocks), ConfigError> {
         let mut tree = self.tree.clone();
+        let mut blocks = Blocks::new();
         if let Some(source) = tree.get_mut("source") {
-            self.resolve_provider_blocks(source, &["source".to_owned()])?;
+            self.take_block(source, &["source".to_owned()], &mut blocks)?;
         }
         if let Some(Value {
             kind: ValueKind::Table(targets),
@@ -518,31 +503,83 @@ impl Loader {
         }) = tree.get_mut("targets")
         {
             for (name, target) in targets.iter_mut() {
-                self.resolve_provider_blocks(target, &["targets".to_owned(), name.clone()])?;
+                self.take_block(target, &["targets".to_owned(), name.clone()], &mut blocks)?;
             }
         }
         let root = Value::new(None, ValueKind::Table(tree));
-        serde_path_to_error::deserialize(root).map_err(|e| {
-            let mut key: Vec<String> = e.path().iter().map(|s| s.to_string()).collect();
-            let mut why = e.inner().to_string();
-            // The `config` crate appends its own (partial) key; ours is complete.
-            if let Some(at) = why.find(" for key `") {
-                why.truncate(at);
-            }
-            // A missing field is reported at its parent; name the field itself.
-            if let Some(field) = why
-                .strip_prefix("missing field `")
-                .and_then(|rest| rest.split('`').next())
+        let raw = serde_path_to_error::deserialize(root).map_err(|e| self.path_error(&[], e))?;
+        Ok((raw, blocks))
+    }
+
+    /// A serde error at a key path below `prefix`, as a [`ConfigError::Invalid`].
+    fn path_error(
+        &self,
+        prefix: &[String],
+        e: serde_path_to_error::Error<config::ConfigError>,
+    ) -> ConfigError {
+        let mut key: Vec<String> = prefix.to_vec();
+        key.extend(e.path().iter().map(|s| s.to_string()));
+        let mut why = e.inner().to_string();
+        // The `config` crate appends its own (partial) key; ours is complete.
+        if let Some(at) = why.find(" for key `") {
+            why.truncate(at);
+        }
+        // A missing field is reported at its parent; name the field itself.
+        if let Some(field) = why
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            key.push(field.to_owned());
+        }
+        key.retain(|s| s != ".");
+        ConfigError::Invalid {
+            whence: self.whence(&key),
+            key: key.join("."),
+            why,
+        }
+    }
+
+    /// Takes the connection block out of a `[source]` or `[targets.<name>]` table at
+    /// `at`, its secret files read: only the block of the table's own `provider` may be
+    /// there (another registered provider's is almost certainly a mistake: a provider
+    /// changed, the block left behind).
+    fn take_block(
+        &self,
+        table: &mut Value,
+        at: &[String],
+        blocks: &mut Blocks,
+    ) -> Result<(), ConfigError> {
+        self.resolve_provider_blocks(table, at)?;
+        let ValueKind::Table(entries) = &mut table.kind else {
+            return Ok(());
+        };
+        let provider = entries
+            .get("provider")
+            .and_then(|v| v.clone().into_string().ok());
+        for registered in registry::PROVIDERS {
+            let id = registered.kind().as_str();
+            let Some(block) = entries.remove(id) else {
+                continue;
+            };
+            if provider
+                .as_deref()
+                .is_some_and(|p| !p.eq_ignore_ascii_case(id))
             {
-                key.push(field.to_owned());
+                let mut key = at.to_vec();
+                key.push(id.to_owned());
+                return Err(ConfigError::Invalid {
+                    whence: self.whence(&key),
+                    key: key.join("."),
+                    why: format!(
+                        "is a {id} block but {}.provider = \"{}\"",
+                        at.join("."),
+                        provider.as_deref().unwrap_or_default()
+                    ),
+                });
             }
-            key.retain(|s| s != ".");
-            ConfigError::Invalid {
-                whence: self.whence(&key),
-                key: key.join("."),
-                why,
-            }
-        })
+            blocks.insert(at.join("."), block);
+        }
+        Ok(())
     }
 
     fn resolve_provider_blocks(
@@ -553,10 +590,11 @@ impl Loader {
         let ValueKind::Table(table) = &mut parent.kind else {
             return Ok(());
         };
-        for provider in ProviderKind::ALL {
-            if let Some(block) = table.get_mut(provider.as_str()) {
+        for provider in registry::PROVIDERS {
+            let id = provider.kind().as_str();
+            if let Some(block) = table.get_mut(id) {
                 let mut key = at.to_vec();
-                key.push(provider.as_str().to_owned());
+                key.push(id.to_owned());
                 self.resolve_secret_files(block, &key)?;
             }
         }
@@ -630,18 +668,14 @@ impl Loader {
         Ok(())
     }
 
-    fn validate(&self, raw: RawConfig) -> Result<Settings, ConfigError> {
+    fn validate(&self, raw: RawConfig, mut blocks: Blocks) -> Result<Settings, ConfigError> {
         let http = &raw.http;
         self.check_http(http)?;
         let source = self.endpoint(
             &["source"],
             "source".to_owned(),
-            raw.source.provider,
-            Blocks {
-                gosquared: raw.source.gosquared,
-                ispring: raw.source.ispring,
-                emfluence: raw.source.emfluence,
-            },
+            &raw.source.provider,
+            blocks.remove("source"),
             raw.source.rate_limit_per_minute,
             http,
         )?;
@@ -659,17 +693,13 @@ impl Loader {
             let endpoint = self.endpoint(
                 &at,
                 name.clone(),
-                t.provider,
-                Blocks {
-                    gosquared: t.gosquared,
-                    ispring: t.ispring,
-                    emfluence: t.emfluence,
-                },
+                &t.provider,
+                blocks.remove(&format!("targets.{name}")),
                 t.rate_limit_per_minute,
                 http,
             )?;
             if endpoint.provider == source.provider
-                && endpoint_url(&endpoint.connection) == endpoint_url(&source.connection)
+                && endpoint_url(&endpoint) == endpoint_url(&source)
             {
                 return Err(self.invalid(
                     &["targets", &name, endpoint.provider.as_str()],
@@ -822,20 +852,28 @@ impl Loader {
         provider: ProviderKind,
         t: &RawMembership,
     ) -> Result<MembershipPolicy, ConfigError> {
-        // Only emfluence has static groups sgsync can write (emfluence.md §3.5); GoSquared
-        // and iSpring Learn groups written by sgsync are rules.
-        let writable = provider == ProviderKind::Emfluence;
-        let mode = t.membership.unwrap_or(if writable {
+        // Only a provider whose static groups sgsync can write takes members (its crate
+        // says so); the groups sgsync writes elsewhere are rules.
+        let registered = registry::of(provider);
+        let writable = registered.is_some_and(|r| r.holds_members());
+        let by_default = registered.is_some_and(|r| r.membership_by_default());
+        let mode = t.membership.unwrap_or(if by_default {
             MembershipMode::Always
         } else {
             MembershipMode::Off
         });
         if mode != MembershipMode::Off && !writable {
+            let takers: Vec<&str> = registry::PROVIDERS
+                .iter()
+                .filter(|p| p.holds_members())
+                .map(|p| p.kind().display_name())
+                .collect();
             return Err(self.invalid(
                 &["targets", name, "membership"],
                 format!(
-                    "must be \"off\" on a {} target: only emfluence holds static member lists sgsync can write",
-                    provider.display_name()
+                    "must be \"off\" on a {} target: only {} hold static member lists sgsync can write",
+                    provider.display_name(),
+                    takers.join(", ")
                 ),
             ));
         }
@@ -897,7 +935,7 @@ impl Loader {
                 return Err(self.invalid(&["http", key], "must be at least 1"));
             }
         }
-        let defaults = HttpSettings::for_provider(ProviderKind::GoSquared);
+        let defaults = HttpSettings::default();
         let base = http
             .base_delay_ms
             .map(Duration::from_millis)
@@ -923,46 +961,47 @@ impl Loader {
         &self,
         at: &[&str],
         name: String,
-        provider: ProviderKind,
-        blocks: Blocks,
+        provider: &str,
+        block: Option<Value>,
         rate_limit: Option<u32>,
         http: &RawHttp,
     ) -> Result<Endpoint, ConfigError> {
-        let key = |last: &'static str| -> Vec<&str> {
-            let mut k = at.to_vec();
-            k.push(last);
+        let key = |last: &str| -> Vec<String> {
+            let mut k: Vec<String> = at.iter().map(|s| (*s).to_owned()).collect();
+            k.push(last.to_owned());
             k
         };
-        // Only the block matching `provider` may be present: another one is almost
-        // certainly a mistake (a provider changed, the block left behind).
-        for other in ProviderKind::ALL {
-            if other != provider && blocks.has(other) {
-                return Err(self.invalid(
-                    &key(other.as_str()),
-                    format!(
-                        "is a {other} block but {}.provider = \"{provider}\"",
-                        at.join(".")
-                    ),
-                ));
-            }
-        }
-        let missing = || {
-            self.invalid(
-                &key(provider.as_str()),
-                format!("is missing: provider = \"{provider}\" needs this block"),
-            )
+        let invalid = |key: Vec<String>, why: String| ConfigError::Invalid {
+            whence: self.whence(&key),
+            key: key.join("."),
+            why,
         };
-        let connection = match provider {
-            ProviderKind::GoSquared => Connection::GoSquared(blocks.gosquared.ok_or_else(missing)?),
-            ProviderKind::Ispring => Connection::Ispring(blocks.ispring.ok_or_else(missing)?),
-            ProviderKind::Emfluence => Connection::Emfluence(blocks.emfluence.ok_or_else(missing)?),
+        let Some(registered) = registry::find(provider) else {
+            return Err(invalid(
+                key("provider"),
+                format!(
+                    "unknown provider \"{provider}\"; expected {}",
+                    registry::ids()
+                ),
+            ));
         };
-        for (field, url) in urls(&connection) {
-            let mut k = key(provider.as_str());
-            k.extend(field.split('.'));
-            validate_base_url(provider, url).map_err(|e| self.invalid(&k, e.to_string()))?;
+        let kind = registered.kind();
+        let id = kind.as_str();
+        let Some(block) = block else {
+            return Err(invalid(
+                key(id),
+                format!("is missing: provider = \"{id}\" needs this block"),
+            ));
+        };
+        let connection = registered
+            .connection(block)
+            .map_err(|e| self.path_error(&key(id), *e))?;
+        for (field, url) in connection.urls() {
+            let mut k = key(id);
+            k.extend(field.split('.').map(str::to_owned));
+            validate_base_url(kind, url).map_err(|e| invalid(k, e.to_string()))?;
         }
-        let mut settings = HttpSettings::for_provider(provider);
+        let mut settings = registered.http_defaults();
         if let Some(s) = http.connect_timeout_secs {
             settings.connect_timeout = Duration::from_secs(s);
         }
@@ -983,13 +1022,16 @@ impl Loader {
         }
         if let Some(rpm) = rate_limit {
             if rpm == 0 {
-                return Err(self.invalid(&key("rate_limit_per_minute"), "must be at least 1"));
+                return Err(invalid(
+                    key("rate_limit_per_minute"),
+                    "must be at least 1".to_owned(),
+                ));
             }
             settings.requests_per_minute = rpm;
         }
         Ok(Endpoint {
             name,
-            provider,
+            provider: kind,
             connection,
             http: settings,
         })
@@ -1029,75 +1071,26 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
     })
 }
 
-/// The three optional provider blocks of a `[source]` or `[targets.<name>]`.
-struct Blocks {
-    gosquared: Option<GoSquaredConfig>,
-    ispring: Option<IspringConfig>,
-    emfluence: Option<EmfluenceConfig>,
-}
-
-impl Blocks {
-    fn has(&self, provider: ProviderKind) -> bool {
-        match provider {
-            ProviderKind::GoSquared => self.gosquared.is_some(),
-            ProviderKind::Ispring => self.ispring.is_some(),
-            ProviderKind::Emfluence => self.emfluence.is_some(),
-        }
-    }
-}
-
-/// Every URL a connection will call, with its key inside the provider block.
-fn urls(connection: &Connection) -> Vec<(&'static str, &str)> {
-    match connection {
-        Connection::GoSquared(c) => vec![("base_url", &c.base_url)],
-        Connection::Emfluence(c) => vec![("base_url", &c.base_url)],
-        Connection::Ispring(c) => {
-            let mut v = vec![("soap_url", c.soap_url.as_str())];
-            if let Some(rest) = &c.rest_url {
-                v.push(("rest_url", rest));
-            }
-            match &c.credentials {
-                IspringCredentials::Login { account_url, .. } => {
-                    v.push(("credentials.account_url", account_url));
-                }
-                IspringCredentials::Token { token_url, .. } => {
-                    v.push(("credentials.token_url", token_url));
-                }
-            }
-            v
-        }
-    }
-}
+/// The connection blocks taken out of the tree, by the table they were in (`source`,
+/// `targets.<name>`).
+type Blocks = BTreeMap<String, Value>;
 
 /// The URL that identifies the account a connection talks to, normalised so that
 /// `https://x/v1` and `https://x/v1/` compare equal.
-fn endpoint_url(connection: &Connection) -> Option<String> {
-    let (provider, raw) = match connection {
-        Connection::GoSquared(c) => (ProviderKind::GoSquared, &c.base_url),
-        Connection::Ispring(c) => (ProviderKind::Ispring, &c.soap_url),
-        Connection::Emfluence(c) => (ProviderKind::Emfluence, &c.base_url),
-    };
-    validate_base_url(provider, raw).ok().map(|u| u.to_string())
+fn endpoint_url(endpoint: &Endpoint) -> Option<String> {
+    validate_base_url(endpoint.provider, endpoint.connection.account_url())
+        .ok()
+        .map(|u| u.to_string())
 }
 
 impl Endpoint {
     /// A client for this endpoint, decoding groups with `maps`.
-    pub fn connect(
-        &self,
-        maps: std::sync::Arc<Maps>,
-    ) -> Result<std::sync::Arc<dyn Provider>, ProviderError> {
-        use crate::providers::{emfluence, gosquared, ispring};
-        let http = self.http.clone();
-        Ok(match &self.connection {
-            Connection::GoSquared(c) => std::sync::Arc::new(
-                gosquared::client::GoSquaredClient::new(c.clone(), http, maps)?,
-            ),
-            Connection::Ispring(c) => {
-                std::sync::Arc::new(ispring::client::IspringClient::new(c.clone(), http, maps)?)
-            }
-            Connection::Emfluence(c) => std::sync::Arc::new(
-                emfluence::client::EmfluenceClient::new(c.clone(), http, maps)?,
-            ),
-        })
+    pub fn connect(&self, maps: Arc<Maps>) -> Result<Arc<dyn Provider>, ProviderError> {
+        self.connection.connect(self.http.clone(), maps)
+    }
+
+    /// This endpoint's dialect, translating with `maps`.
+    pub fn dialect(&self, maps: Arc<Maps>) -> Option<Arc<dyn Dialect>> {
+        registry::of(self.provider).map(|r| r.dialect(maps))
     }
 }

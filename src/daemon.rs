@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::engine::apply::Target;
 use crate::engine::plan::TargetPolicy;
 use crate::engine::run::{Pipeline, RunError, RunSummary};
-use crate::providers::ProviderError;
+use crate::provider::ProviderError;
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use std::future::Future;
@@ -35,6 +35,14 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
                 provider: t.endpoint.provider,
                 capabilities: provider.capabilities(),
                 limits: provider.limits(),
+                dialect: t.endpoint.dialect(maps.clone()).ok_or_else(|| {
+                    ProviderError::new(
+                        t.endpoint.provider,
+                        crate::provider::ErrorKind::Config,
+                        "connect",
+                        "no such provider is registered",
+                    )
+                })?,
                 on_lossy: t.on_lossy,
                 on_source_deleted: t.on_source_deleted,
                 name_prefix: t.name_prefix.clone(),
@@ -48,7 +56,6 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
     Ok(Pipeline {
         source,
         targets,
-        maps,
         store,
         policy: settings.sync,
     })

@@ -6,8 +6,8 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use sgsync::daemon::pipeline;
 use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
-use sgsync::mapping::{MappingConfig, Maps};
 use sgsync::model::ProviderKind;
+use sgsync::model::mapping::{MappingConfig, Maps};
 use sgsync::observe::DaemonObserver;
 use sgsync::observe::health::Health;
 use sgsync::observe::metrics::Metrics;
@@ -16,9 +16,8 @@ use sgsync::observe::progress::{LogWriter, RunProgress};
 use sgsync::observe::server::Server;
 use sgsync::observe::summary::{LOCKED, RunRecord};
 use sgsync::observe::textfile;
-use sgsync::providers::sandbox::Seed;
-use sgsync::providers::{emfluence, gosquared, ispring};
-use sgsync::translate::{decode, translate};
+use sgsync::sandbox::Seed;
+use sgsync::sandbox::{emfluence, gosquared, ispring};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -213,7 +212,12 @@ enum SeedArg {
 }
 
 fn parse_provider(s: &str) -> Result<ProviderKind, String> {
-    s.parse()
+    sgsync::registry::find(s).map(|p| p.kind()).ok_or_else(|| {
+        format!(
+            "unknown provider {s:?}; expected {}",
+            sgsync::registry::ids()
+        )
+    })
 }
 
 fn main() -> ExitCode {
@@ -304,16 +308,23 @@ fn run_translate(
     config: Option<&Path>,
     file: &Path,
 ) -> Result<ExitCode> {
-    let maps = load_maps(config)?;
+    let maps = Arc::new(load_maps(config)?);
+    let dialect_of = |kind: ProviderKind| {
+        sgsync::registry::of(kind)
+            .map(|p| p.dialect(maps.clone()))
+            .with_context(|| format!("{kind} is not a registered provider"))
+    };
+    let (reader, writer) = (dialect_of(from)?, dialect_of(to)?);
     let text = read_input(file)?;
-    let groups =
-        decode(from, &text, &maps).with_context(|| format!("reading {}", file.display()))?;
+    let groups = reader
+        .decode(&text)
+        .with_context(|| format!("reading {}", file.display()))?;
     if groups.is_empty() {
         bail!("{} holds no {} group", file.display(), from.display_name());
     }
     let mut impossible = false;
     for source in &groups {
-        let translation = translate(source, to, &maps);
+        let translation = sgsync::provider::translate(source, writer.as_ref());
         let label = match &source.group.id {
             Some(id) => format!("{:?} [{id}]", source.group.name),
             None => format!("{:?}", source.group.name),
@@ -432,13 +443,13 @@ async fn run_sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
         port.checked_add(offset)
             .context("--port leaves no room for three ports")
     };
-    let gs = gosquared::sandbox::Sandbox::start_on(seed, port_of(0)?)
+    let gs = gosquared::Sandbox::start_on(seed, port_of(0)?)
         .await
         .context("starting the GoSquared sandbox")?;
-    let is = ispring::sandbox::Sandbox::start_on(seed, port_of(1)?)
+    let is = ispring::Sandbox::start_on(seed, port_of(1)?)
         .await
         .context("starting the iSpring Learn sandbox")?;
-    let em = emfluence::sandbox::Sandbox::start_on(seed, port_of(2)?)
+    let em = emfluence::Sandbox::start_on(seed, port_of(2)?)
         .await
         .context("starting the emfluence sandbox")?;
     // These are the sandboxes' own made-up credentials, printed so a config can point
@@ -447,20 +458,20 @@ async fn run_sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
     println!(
         "  GoSquared      {}  api_key={} site_token={}",
         gs.url(),
-        gosquared::sandbox::API_KEY,
-        gosquared::sandbox::SITE_TOKEN
+        gosquared::API_KEY,
+        gosquared::SITE_TOKEN
     );
     println!(
         "  iSpring Learn  {}/soap  token endpoint {}/api/v3/token  client_id={} client_secret={}",
         is.url(),
         is.url(),
-        ispring::sandbox::CLIENT_ID,
-        ispring::sandbox::CLIENT_SECRET
+        ispring::CLIENT_ID,
+        ispring::CLIENT_SECRET
     );
     println!(
         "  emfluence      {}  token={}",
         em.url(),
-        emfluence::sandbox::SANDBOX_TOKEN
+        emfluence::SANDBOX_TOKEN
     );
     wait_for_shutdown().await?;
     println!("Sandboxes stopped.");
@@ -706,13 +717,13 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
 const DEMO_CONFIG: &str = include_str!("../config/demo.toml");
 
 async fn demo(show_progress: bool) -> Result<ExitCode> {
-    let gs = gosquared::sandbox::Sandbox::start(Seed::Demo)
+    let gs = gosquared::Sandbox::start(Seed::Demo)
         .await
         .context("starting the GoSquared sandbox")?;
-    let is = ispring::sandbox::Sandbox::start(Seed::Demo)
+    let is = ispring::Sandbox::start(Seed::Demo)
         .await
         .context("starting the iSpring Learn sandbox")?;
-    let em = emfluence::sandbox::Sandbox::start(Seed::Demo)
+    let em = emfluence::Sandbox::start(Seed::Demo)
         .await
         .context("starting the emfluence sandbox")?;
     let canadians = gs.add_group(
@@ -760,9 +771,9 @@ async fn demo(show_progress: bool) -> Result<ExitCode> {
 
 async fn demo_steps(
     p: &Pipeline,
-    gs: &gosquared::sandbox::Sandbox,
-    is: &ispring::sandbox::Sandbox,
-    em: &emfluence::sandbox::Sandbox,
+    gs: &gosquared::Sandbox,
+    is: &ispring::Sandbox,
+    em: &emfluence::Sandbox,
     canadians: &str,
     show_progress: bool,
 ) -> Result<ExitCode> {

@@ -9,15 +9,15 @@
 
 use proptest::prelude::*;
 use sgsync::config::{ConfigError, load_str};
-use sgsync::mapping::Maps;
-use sgsync::model::{ProviderKind, Rule};
-use sgsync::providers::emfluence::{self, wire as em};
-use sgsync::providers::gosquared::{self, wire as gs};
-use sgsync::providers::http::{Call, HttpClient, HttpSettings};
-use sgsync::providers::ispring::{self, wire as xml};
-use sgsync::providers::json::JsonError;
-use sgsync::providers::{ErrorKind, Provider};
+use sgsync::model::Rule;
+use sgsync::model::mapping::Maps;
+use sgsync::provider::http::{Call, HttpClient, HttpSettings};
+use sgsync::provider::json::JsonError;
+use sgsync::provider::{ErrorKind, Provider};
 use sgsync::translate::translate;
+use sgsync_emfluence::{self as emfluence, wire as em};
+use sgsync_gosquared::{self as gosquared, wire as gs};
+use sgsync_ispring::{self as ispring, wire as xml};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -107,7 +107,7 @@ fn ispring_entry(text: &str) {
             assert!(groups.len() <= text.len());
             for g in &groups {
                 let source = ispring::dialect::decode(g, &maps);
-                for to in [ProviderKind::GoSquared, ProviderKind::Emfluence] {
+                for to in [sgsync_gosquared::KIND, sgsync_emfluence::KIND] {
                     let _ = translate(&source, to, &maps);
                 }
             }
@@ -140,7 +140,7 @@ fn gosquared_entry(text: &str) {
             assert!(list.groups.len() <= text.len());
             for g in &list.groups {
                 let source = gosquared::dialect::decode(g, &maps);
-                for to in [ProviderKind::Ispring, ProviderKind::Emfluence] {
+                for to in [sgsync_ispring::KIND, sgsync_emfluence::KIND] {
                     let _ = translate(&source, to, &maps);
                 }
             }
@@ -834,7 +834,7 @@ async fn a_100_mb_answer_is_cut_at_the_cap() {
         HUNDRED_MB,
     );
     let client = HttpClient::new(
-        ProviderKind::GoSquared,
+        sgsync_gosquared::KIND,
         &format!("{}/", server.url),
         settings(CAP),
     )
@@ -879,7 +879,7 @@ async fn a_100_mb_answer_is_cut_at_the_cap() {
         HUNDRED_MB,
     );
     let client = HttpClient::new(
-        ProviderKind::GoSquared,
+        sgsync_gosquared::KIND,
         &format!("{}/", server.url),
         settings(CAP),
     )

@@ -166,8 +166,8 @@ async fn sandbox_serves_the_three_providers_until_sigterm() {
     let gosquared = url_of("GoSquared");
     let answer = reqwest::get(format!(
         "{gosquared}/people/v1/smartgroups?api_key={}&site_token={}",
-        sgsync::providers::gosquared::sandbox::API_KEY,
-        sgsync::providers::gosquared::sandbox::SITE_TOKEN
+        sgsync::sandbox::gosquared::API_KEY,
+        sgsync::sandbox::gosquared::SITE_TOKEN
     ))
     .await
     .expect("the GoSquared sandbox answers");

@@ -2,11 +2,8 @@
 //! secrets come from files, and every error names its key without showing a secret.
 
 use secrecy::ExposeSecret;
-use sgsync::config::{
-    ConfigError, Connection, OnLossy, OnSourceDeleted, Settings, load_str, load_with_env,
-};
-use sgsync::model::ProviderKind;
-use sgsync::providers::ispring::client::IspringCredentials;
+use sgsync::config::{ConfigError, OnLossy, OnSourceDeleted, Settings, load_str, load_with_env};
+use sgsync_ispring::client::IspringCredentials;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -86,9 +83,14 @@ fn example_config_every_key_round_trips() {
     assert_eq!(s.file.as_deref(), Some(example_path().as_path()));
 
     assert_eq!(s.source.name, "source");
-    assert_eq!(s.source.provider, ProviderKind::GoSquared);
+    assert_eq!(s.source.provider, sgsync_gosquared::KIND);
     assert_eq!(s.source.http.requests_per_minute, 600);
-    let Connection::GoSquared(gs) = &s.source.connection else {
+    let Some(gs) = s
+        .source
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_gosquared::client::GoSquaredConfig>()
+    else {
         panic!("source is not GoSquared")
     };
     assert_eq!(gs.base_url, "https://api.gosquared.com");
@@ -97,13 +99,18 @@ fn example_config_every_key_round_trips() {
 
     assert_eq!(s.targets.len(), 2);
     let lms = target(&s, "lms");
-    assert_eq!(lms.endpoint.provider, ProviderKind::Ispring);
+    assert_eq!(lms.endpoint.provider, sgsync_ispring::KIND);
     assert_eq!(lms.on_lossy, OnLossy::Skip);
     assert_eq!(lms.on_source_deleted, OnSourceDeleted::Keep);
     assert_eq!(lms.name_prefix.as_deref(), Some("[sync] "));
     assert_eq!(lms.concurrency, 4);
     assert_eq!(lms.endpoint.http.requests_per_minute, 100);
-    let Connection::Ispring(isp) = &lms.endpoint.connection else {
+    let Some(isp) = lms
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_ispring::client::IspringConfig>()
+    else {
         panic!("lms is not iSpring")
     };
     assert_eq!(
@@ -129,12 +136,17 @@ fn example_config_every_key_round_trips() {
     }
 
     let nl = target(&s, "newsletter");
-    assert_eq!(nl.endpoint.provider, ProviderKind::Emfluence);
+    assert_eq!(nl.endpoint.provider, sgsync_emfluence::KIND);
     assert_eq!(nl.on_lossy, OnLossy::Push);
     assert_eq!(nl.on_source_deleted, OnSourceDeleted::Archive);
     assert_eq!(nl.name_prefix, None);
     assert_eq!(nl.concurrency, 4);
-    let Connection::Emfluence(em) = &nl.endpoint.connection else {
+    let Some(em) = nl
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_emfluence::client::EmfluenceConfig>()
+    else {
         panic!("newsletter is not emfluence")
     };
     assert_eq!(em.base_url, "https://api.emailer.emfluence.com/v1");
@@ -159,21 +171,33 @@ fn example_config_every_key_round_trips() {
 
 #[test]
 fn demo_config_loads_with_sandbox_credentials() {
-    use sgsync::providers::{emfluence, gosquared, ispring};
     let s = load_with_env(Some(&demo_path()), &[]).unwrap_or_else(|e| panic!("{e}"));
-    let Connection::GoSquared(gs) = &s.source.connection else {
+    let Some(gs) = s
+        .source
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_gosquared::client::GoSquaredConfig>()
+    else {
         panic!("source is not GoSquared")
     };
-    assert_eq!(gs.api_key.expose_secret(), gosquared::sandbox::API_KEY);
+    assert_eq!(
+        gs.api_key.expose_secret(),
+        sgsync::sandbox::gosquared::API_KEY
+    );
     assert_eq!(
         gs.site_token.expose_secret(),
-        gosquared::sandbox::SITE_TOKEN
+        sgsync::sandbox::gosquared::SITE_TOKEN
     );
     let lms = target(&s, "lms");
     assert_eq!(lms.on_lossy, OnLossy::Skip);
     assert_eq!(lms.name_prefix.as_deref(), Some("[demo] "));
     assert_eq!(lms.concurrency, 2);
-    let Connection::Ispring(isp) = &lms.endpoint.connection else {
+    let Some(isp) = lms
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_ispring::client::IspringConfig>()
+    else {
         panic!("lms is not iSpring")
     };
     match &isp.credentials {
@@ -182,26 +206,34 @@ fn demo_config_loads_with_sandbox_credentials() {
             client_secret,
             ..
         } => {
-            assert_eq!(client_id, ispring::sandbox::CLIENT_ID);
+            assert_eq!(client_id, sgsync::sandbox::ispring::CLIENT_ID);
             assert_eq!(
                 client_secret.expose_secret(),
-                ispring::sandbox::CLIENT_SECRET
+                sgsync::sandbox::ispring::CLIENT_SECRET
             );
         }
         other => panic!("credentials {other:?}"),
     }
     let nl = target(&s, "newsletter");
     assert_eq!(nl.on_lossy, OnLossy::Push);
-    let Connection::Emfluence(em) = &nl.endpoint.connection else {
+    let Some(em) = nl
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_emfluence::client::EmfluenceConfig>()
+    else {
         panic!("newsletter is not emfluence")
     };
-    assert_eq!(em.token.expose_secret(), emfluence::sandbox::SANDBOX_TOKEN);
+    assert_eq!(
+        em.token.expose_secret(),
+        sgsync::sandbox::emfluence::SANDBOX_TOKEN
+    );
     assert!(s.store_path.starts_with("/tmp"));
     assert_eq!(s.schedule_text, "0 * * * * *");
     assert_eq!(lms.endpoint.http.connect_timeout, Duration::from_secs(2));
     assert_eq!(
         s.maps.ispring_value("country", "CA"),
-        sgsync::mapping::IspringValue::Mapped(ispring::sandbox::ids::CANADA)
+        sgsync::model::mapping::IspringValue::Mapped(sgsync::sandbox::ispring::ids::CANADA)
     );
 }
 
@@ -214,10 +246,7 @@ fn defaults_apply_when_keys_are_left_out() {
     assert_eq!(mail.on_lossy, OnLossy::Skip);
     assert_eq!(mail.on_source_deleted, OnSourceDeleted::Keep);
     assert_eq!(mail.concurrency, 4);
-    assert_eq!(
-        mail.endpoint.http,
-        sgsync::providers::http::HttpSettings::for_provider(ProviderKind::Emfluence)
-    );
+    assert_eq!(mail.endpoint.http, sgsync_emfluence::http_defaults());
 }
 
 #[test]
@@ -237,7 +266,12 @@ fn environment_overrides_the_file() {
     assert_eq!(lms.concurrency, 8);
     assert_eq!(lms.endpoint.http.max_retries, 1);
     assert_eq!(s.store_path, PathBuf::from("/tmp/elsewhere.db"));
-    let Connection::GoSquared(gs) = &s.source.connection else {
+    let Some(gs) = s
+        .source
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_gosquared::client::GoSquaredConfig>()
+    else {
         panic!("source is not GoSquared")
     };
     assert_eq!(gs.api_key.expose_secret(), SECRET);
@@ -253,7 +287,12 @@ fn a_numeric_secret_from_the_environment_stays_text() {
         &[("SGSYNC__TARGETS__MAIL__EMFLUENCE__TOKEN", "0012345")],
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let Connection::Emfluence(em) = &target(&s, "mail").endpoint.connection else {
+    let Some(em) = target(&s, "mail")
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_emfluence::client::EmfluenceConfig>()
+    else {
         panic!("mail is not emfluence")
     };
     // Parsed as a number first; what matters is that it still loads as text.
@@ -274,11 +313,21 @@ fn secret_files_are_read_with_one_trailing_newline_trimmed() {
             &format!("token_file = {:?}", token_file.display().to_string()),
         );
     let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let Connection::GoSquared(gs) = &s.source.connection else {
+    let Some(gs) = s
+        .source
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_gosquared::client::GoSquaredConfig>()
+    else {
         panic!("source is not GoSquared")
     };
     assert_eq!(gs.api_key.expose_secret(), SECRET);
-    let Connection::Emfluence(em) = &target(&s, "mail").endpoint.connection else {
+    let Some(em) = target(&s, "mail")
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_emfluence::client::EmfluenceConfig>()
+    else {
         panic!("mail is not emfluence")
     };
     assert_eq!(em.token.expose_secret(), "tok-from-file\n");
@@ -306,7 +355,12 @@ fn secret_files_are_read_with_one_trailing_newline_trimmed() {
             &format!("client_secret_file = {:?}", nested.display().to_string()),
         );
     let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let Connection::Ispring(isp) = &target(&s, "lms").endpoint.connection else {
+    let Some(isp) = target(&s, "lms")
+        .endpoint
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_ispring::client::IspringConfig>()
+    else {
         panic!("lms is not iSpring")
     };
     let IspringCredentials::Token { client_secret, .. } = &isp.credentials else {

@@ -10,14 +10,14 @@ use axum::routing::post;
 use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value as Json, json};
-use sgsync::mapping::Maps;
-use sgsync::providers::emfluence::client::{EmfluenceClient, EmfluenceConfig};
-use sgsync::providers::emfluence::sandbox::{SANDBOX_TOKEN, Sandbox};
-use sgsync::providers::emfluence::wire::{GroupKind, GroupSave};
-use sgsync::providers::gosquared::wire::NewSmartGroup;
-use sgsync::providers::http::HttpSettings;
-use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed, serve};
-use sgsync::providers::{ErrorKind, Payload, Provider};
+use sgsync::model::mapping::Maps;
+use sgsync::provider::http::HttpSettings;
+use sgsync::provider::{ErrorKind, Payload, Provider};
+use sgsync::sandbox::emfluence::{SANDBOX_TOKEN, Sandbox};
+use sgsync::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed, serve};
+use sgsync_emfluence::client::{EmfluenceClient, EmfluenceConfig};
+use sgsync_emfluence::wire::{GroupKind, GroupSave};
+use sgsync_gosquared::wire::NewSmartGroup;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +53,7 @@ async fn started(seed: Seed) -> (Sandbox, EmfluenceClient) {
 }
 
 fn payload(name: &str) -> Payload {
-    Payload::Emfluence(GroupSave {
+    sgsync_emfluence::payload(GroupSave {
         group_id: None,
         group_name: name.to_owned(),
         description: "country is DE".to_owned(),
@@ -226,7 +226,7 @@ async fn the_sandbox_follows_documented_lookup_search_and_get_rules() {
 }
 
 /// Serves the §8 response fixtures, so the client reads exactly those bytes.
-async fn replay() -> sgsync::providers::sandbox::Running {
+async fn replay() -> sgsync::sandbox::Running {
     let router = Router::new().route(
         "/v1/{resource}/{method}",
         post(
@@ -579,7 +579,7 @@ async fn bodies_over_the_cap_are_refused() {
 #[tokio::test]
 async fn config_errors_are_typed() {
     let (_sandbox, client) = started(Seed::Empty).await;
-    let gosquared = Payload::GoSquared(NewSmartGroup {
+    let gosquared = sgsync_gosquared::payload(NewSmartGroup {
         name: "x".into(),
         filters: vec![],
     });

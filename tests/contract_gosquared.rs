@@ -5,15 +5,15 @@
 mod common;
 
 use serde_json::{Value as Json, json};
-use sgsync::mapping::Maps;
-use sgsync::model::{ProviderKind, Rule};
-use sgsync::providers::gosquared::client::{GoSquaredClient, GoSquaredConfig, PAGE_SIZE};
-use sgsync::providers::gosquared::sandbox::{API_KEY, SITE_TOKEN, Sandbox};
-use sgsync::providers::gosquared::wire::NewSmartGroup;
-use sgsync::providers::http::HttpSettings;
-use sgsync::providers::sandbox::{Fault, Seed};
-use sgsync::providers::{ErrorKind, Payload, Provider};
+use sgsync::model::Rule;
+use sgsync::model::mapping::Maps;
+use sgsync::provider::http::HttpSettings;
+use sgsync::provider::{ErrorKind, Payload, Provider};
+use sgsync::sandbox::gosquared::{API_KEY, SITE_TOKEN, Sandbox};
+use sgsync::sandbox::{Fault, Seed};
 use sgsync::translate::translate;
+use sgsync_gosquared::client::{GoSquaredClient, GoSquaredConfig, PAGE_SIZE};
+use sgsync_gosquared::wire::NewSmartGroup;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ async fn start(seed: Seed) -> (Sandbox, GoSquaredClient) {
 }
 
 fn payload(name: &str, filters: Vec<Json>) -> Payload {
-    Payload::GoSquared(NewSmartGroup {
+    sgsync_gosquared::payload(NewSmartGroup {
         name: name.to_owned(),
         filters,
     })
@@ -99,7 +99,7 @@ async fn all_nine_demo_groups_are_listed_and_translate_exactly() {
         assert_eq!(g.key, None, "GoSquared stores no key");
         assert_eq!(g.decoded.group.name, g.name);
         assert_eq!(g.decoded.group.id.as_deref(), Some(g.id.as_str()));
-        let back = translate(&g.decoded, ProviderKind::GoSquared, &maps);
+        let back = translate(&g.decoded, sgsync_gosquared::KIND, &maps);
         assert!(back.fidelity.is_exact(), "{}: {:?}", g.id, back.fidelity);
         assert_eq!(
             back.payload.as_ref().map(Payload::name),
@@ -211,7 +211,7 @@ async fn a_create_answer_without_an_id_is_resolved_by_name() {
 #[tokio::test]
 async fn create_refuses_another_providers_payload() {
     let (sandbox, client) = start(Seed::Empty).await;
-    let other = Payload::Ispring(sgsync::providers::ispring::wire::SmartGroupPayload {
+    let other = sgsync_ispring::payload(sgsync_ispring::wire::SmartGroupPayload {
         name: "x".into(),
         rules: vec![],
     });
@@ -591,7 +591,7 @@ async fn the_docs_example_filter_is_accepted_and_selects_by_email() {
         .await
         .unwrap();
     let g = client.get_group(&id).await.unwrap().unwrap();
-    let back = translate(&g.decoded, ProviderKind::GoSquared, &Maps::default());
+    let back = translate(&g.decoded, sgsync_gosquared::KIND, &Maps::default());
     assert!(back.fidelity.is_exact(), "{:?}", back.fidelity);
     let members = client.group_members(&id).await.unwrap();
     assert_eq!(
@@ -610,7 +610,7 @@ async fn demo_groups_recreated_from_their_translation_read_back_the_same() {
     let (empty, target) = start(Seed::Empty).await;
     let maps = Maps::default();
     for g in client.list_groups().await.unwrap() {
-        let t = translate(&g.decoded, ProviderKind::GoSquared, &maps);
+        let t = translate(&g.decoded, sgsync_gosquared::KIND, &maps);
         let id = target
             .create("k", t.payload.as_ref().unwrap())
             .await
@@ -708,7 +708,7 @@ async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
 
 #[tokio::test]
 async fn a_group_list_answer_without_its_list_is_an_error_not_one_group_or_none() {
-    use sgsync::providers::sandbox::FaultPlan;
+    use sgsync::sandbox::FaultPlan;
     let (sandbox, client) = start(Seed::Demo).await;
     let controls = &sandbox.running.controls;
     let answer = |body: &str| {

@@ -5,15 +5,15 @@ mod common;
 
 use reqwest::Method;
 use secrecy::SecretString;
-use sgsync::mapping::Maps;
-use sgsync::providers::emfluence::wire::GroupSave;
-use sgsync::providers::http::HttpSettings;
-use sgsync::providers::ispring::client::{IspringClient, IspringConfig, IspringCredentials};
-use sgsync::providers::ispring::dialect;
-use sgsync::providers::ispring::sandbox::{self, Sandbox, ids};
-use sgsync::providers::ispring::wire::{self, Rules, SmartGroupPayload, SmartGroupXml, WireRule};
-use sgsync::providers::sandbox::{Fault, LoggedRequest, Seed};
-use sgsync::providers::{ErrorKind, Payload, Provider};
+use sgsync::model::mapping::Maps;
+use sgsync::provider::http::HttpSettings;
+use sgsync::provider::{ErrorKind, Provider};
+use sgsync::sandbox::ispring::{self as sandbox, Sandbox, ids};
+use sgsync::sandbox::{Fault, LoggedRequest, Seed};
+use sgsync_emfluence::wire::GroupSave;
+use sgsync_ispring::client::{IspringClient, IspringConfig, IspringCredentials};
+use sgsync_ispring::dialect;
+use sgsync_ispring::wire::{self, Rules, SmartGroupPayload, SmartGroupXml, WireRule};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -248,7 +248,7 @@ async fn create_update_and_read_back_round_trip() {
     let maps = Maps::default();
     let sent = payload("EMEA sales managers & friends <3");
     let id = c
-        .create("sgsync:gosquared:x", &Payload::Ispring(sent.clone()))
+        .create("sgsync:gosquared:x", &sgsync_ispring::payload(sent.clone()))
         .await
         .unwrap();
     assert_eq!(id.len(), 36, "a UUID-like id: {id}");
@@ -273,7 +273,7 @@ async fn create_update_and_read_back_round_trip() {
 
     let mut changed = payload("Renamed");
     changed.rules = vec![vec![rule(3, Some("COUNTRY"), 1, ids::CANADA)]];
-    c.update(&id, "k", &Payload::Ispring(changed.clone()))
+    c.update(&id, "k", &sgsync_ispring::payload(changed.clone()))
         .await
         .unwrap();
     let update = soap_requests(&s)
@@ -308,7 +308,7 @@ async fn the_flat_soap_read_is_marked_uncertain() {
     let s = Sandbox::start(Seed::Empty).await.unwrap();
     let c = client(s.login_config());
     let id = c
-        .create("k", &Payload::Ispring(payload("Flat")))
+        .create("k", &sgsync_ispring::payload(payload("Flat")))
         .await
         .unwrap();
     let read = c.get_group(&id).await.unwrap().unwrap();
@@ -319,7 +319,10 @@ async fn the_flat_soap_read_is_marked_uncertain() {
         name: "One".to_owned(),
         rules: vec![vec![rule(1, None, 1, ids::SUPPORT)]],
     };
-    let id = c.create("k", &Payload::Ispring(single)).await.unwrap();
+    let id = c
+        .create("k", &sgsync_ispring::payload(single))
+        .await
+        .unwrap();
     assert!(
         c.get_group(&id)
             .await
@@ -336,11 +339,11 @@ async fn duplicate_names_are_a_conflict_naming_both_ids() {
     let s = Sandbox::start(Seed::Empty).await.unwrap();
     let c = client(s.config());
     let a = c
-        .create("k", &Payload::Ispring(payload("Twin")))
+        .create("k", &sgsync_ispring::payload(payload("Twin")))
         .await
         .unwrap();
     let b = c
-        .create("k", &Payload::Ispring(payload("Twin")))
+        .create("k", &sgsync_ispring::payload(payload("Twin")))
         .await
         .unwrap();
     assert_ne!(a, b, "iSpring does not refuse a duplicate name (§3.2)");
@@ -373,7 +376,7 @@ async fn group_users_lists_members_of_plain_and_smart_groups() {
 async fn a_payload_of_another_provider_is_a_config_error() {
     let s = demo().await;
     let c = client(s.config());
-    let other = Payload::Emfluence(GroupSave {
+    let other = sgsync_emfluence::payload(GroupSave {
         group_id: None,
         group_name: "x".to_owned(),
         description: String::new(),
@@ -456,7 +459,7 @@ async fn an_authorization_fault_refreshes_the_token_and_resends_once() {
     s.expire_tokens();
     // Even a create: a refused login did nothing, so it may be sent again.
     let id = c
-        .create("k", &Payload::Ispring(payload("After expiry")))
+        .create("k", &sgsync_ispring::payload(payload("After expiry")))
         .await
         .unwrap();
     assert_eq!(token_requests(&s), 2);
@@ -530,18 +533,21 @@ async fn every_documented_fault_maps_to_its_kind_and_is_not_retried() {
 
     // Real refusals by the sandbox's own checks.
     let err = c
-        .update("no-such-group", "k", &Payload::Ispring(payload("x")))
+        .update("no-such-group", "k", &sgsync_ispring::payload(payload("x")))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "Unknown Group: {err}");
     let mut bad = payload("Bad");
     bad.rules = vec![vec![rule(1, None, 3, ids::SALES)]];
-    let err = c.create("k", &Payload::Ispring(bad)).await.unwrap_err();
+    let err = c
+        .create("k", &sgsync_ispring::payload(bad))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest, "{err}");
     let mut unknown_field = payload("Bad");
     unknown_field.rules = vec![vec![rule(3, Some("SHOE_SIZE"), 1, "42")]];
     let err = c
-        .create("k", &Payload::Ispring(unknown_field))
+        .create("k", &sgsync_ispring::payload(unknown_field))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
@@ -596,7 +602,7 @@ async fn a_create_whose_answer_was_lost_is_not_resent_and_is_found_by_name() {
         .controls
         .script([Fault::LoseResponse(Duration::from_secs(2))]);
     let err = c
-        .create("k", &Payload::Ispring(payload("Lost answer")))
+        .create("k", &sgsync_ispring::payload(payload("Lost answer")))
         .await
         .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Timeout, 1));
@@ -609,7 +615,7 @@ async fn a_create_whose_answer_was_lost_is_not_resent_and_is_found_by_name() {
     s.running.controls.clear_log();
     s.running.controls.script([Fault::Status(503)]);
     let err = c
-        .create("k", &Payload::Ispring(payload("Other")))
+        .create("k", &sgsync_ispring::payload(payload("Other")))
         .await
         .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Server, 1));
@@ -737,20 +743,18 @@ async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() 
 /// Every request to a path containing `path` (each attempt of a retried read too) is
 /// answered `body` at HTTP 200 instead of by the sandbox.
 fn answer_with(s: &Sandbox, path: &str, body: &str) {
-    s.running
-        .controls
-        .set_plan(sgsync::providers::sandbox::FaultPlan {
-            only_paths: vec![path.to_owned()],
-            script: std::iter::repeat_n(
-                Fault::Body {
-                    status: 200,
-                    body: body.to_owned(),
-                },
-                4,
-            )
-            .collect(),
-            ..Default::default()
-        });
+    s.running.controls.set_plan(sgsync::sandbox::FaultPlan {
+        only_paths: vec![path.to_owned()],
+        script: std::iter::repeat_n(
+            Fault::Body {
+                status: 200,
+                body: body.to_owned(),
+            },
+            4,
+        )
+        .collect(),
+        ..Default::default()
+    });
 }
 
 #[tokio::test]

@@ -19,8 +19,7 @@
 mod state;
 
 use serde_json::{Value as Json, json};
-use sgsync::providers::sandbox::{Fault, FaultPlan, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -43,21 +42,21 @@ const LOSE_RESPONSE_RATE: f64 = 0.04;
 
 /// A target pair (iSpring Learn, emfluence) with the state database that tracks it.
 struct Targets {
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    is: sgsync::sandbox::ispring::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     db: PathBuf,
     config: PathBuf,
     log: PathBuf,
 }
 
 impl Targets {
-    async fn start(name: &str, source: &gosquared::sandbox::Sandbox) -> Targets {
+    async fn start(name: &str, source: &sgsync::sandbox::gosquared::Sandbox) -> Targets {
         let base = std::env::temp_dir().join(format!("sgsync-crash-{name}-{}", std::process::id()));
         let t = Targets {
-            is: ispring::sandbox::Sandbox::start(Seed::Empty)
+            is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
                 .await
                 .expect("iSpring sandbox"),
-            em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+            em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
                 .await
                 .expect("emfluence sandbox"),
             db: base.with_extension("db"),
@@ -131,7 +130,7 @@ enum RunEnd {
     Killed,
 }
 
-fn config(gs: &gosquared::sandbox::Sandbox, t: &Targets) -> String {
+fn config(gs: &sgsync::sandbox::gosquared::Sandbox, t: &Targets) -> String {
     format!(
         r#"
 [source]
@@ -205,7 +204,7 @@ fn filters(kind: usize, country: &str, city: &str) -> Vec<Json> {
 /// The source as the test changes it: ids of live groups and a counter for fresh names
 /// (names are never reused: emfluence keeps archived groups' names).
 struct Source {
-    gs: gosquared::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
     live: Vec<String>,
     next: usize,
 }
@@ -348,7 +347,7 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
     println!("crash test: {trials} trial(s), seed {seed} (SGSYNC_CRASH_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed);
 
-    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
         .await
         .expect("GoSquared sandbox");
     gs.running.controls.set_plan(FaultPlan {
@@ -492,7 +491,7 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
 /// The delete is now recognised as done.
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_converges() {
-    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
         .await
         .expect("GoSquared sandbox");
     let canadians = gs.add_group("Canadians", filters(0, "CA", "Paris"));

@@ -7,8 +7,8 @@
 //! (`deploy/check` validates the same files' syntax against systemd and Kubernetes.)
 
 use secrecy::ExposeSecret;
-use sgsync::config::{Connection, Settings, load_str};
-use sgsync::providers::ispring::client::IspringCredentials;
+use sgsync::config::{Settings, load_str};
+use sgsync_ispring::client::IspringCredentials;
 use std::path::{Path, PathBuf};
 
 fn read(rel: &str) -> String {
@@ -43,7 +43,12 @@ fn with_secret_files(vars: &[(String, String)], mount: &str, dir: &Path) -> Vec<
 
 /// Every secret of the example's source and targets came from its file, newline trimmed.
 fn assert_secrets_from_files(settings: &Settings) {
-    let Connection::GoSquared(source) = &settings.source.connection else {
+    let Some(source) = settings
+        .source
+        .connection
+        .as_any()
+        .downcast_ref::<sgsync_gosquared::client::GoSquaredConfig>()
+    else {
         panic!("source is not GoSquared");
     };
     assert_eq!(
@@ -59,7 +64,10 @@ fn assert_secrets_from_files(settings: &Settings) {
             .endpoint
             .connection
     };
-    let Connection::Ispring(lms) = target("lms") else {
+    let Some(lms) = target("lms")
+        .as_any()
+        .downcast_ref::<sgsync_ispring::client::IspringConfig>()
+    else {
         panic!("lms is not iSpring");
     };
     let IspringCredentials::Token { client_secret, .. } = &lms.credentials else {
@@ -69,7 +77,10 @@ fn assert_secrets_from_files(settings: &Settings) {
         client_secret.expose_secret(),
         "secret-from-lms-client-secret"
     );
-    let Connection::Emfluence(newsletter) = target("newsletter") else {
+    let Some(newsletter) = target("newsletter")
+        .as_any()
+        .downcast_ref::<sgsync_emfluence::client::EmfluenceConfig>()
+    else {
         panic!("newsletter is not emfluence");
     };
     assert_eq!(

@@ -21,8 +21,7 @@ use serde_json::{Value as Json, json};
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
 use sgsync::engine::run::Pipeline;
-use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
 use sgsync::store::RunOutcome;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -102,9 +101,9 @@ where
 // The world: a GoSquared source and two targets, with their store.
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
+    is: sgsync::sandbox::ispring::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     db: PathBuf,
 }
 
@@ -119,13 +118,13 @@ impl Drop for World {
 impl World {
     async fn start(name: &str, groups: usize, seed: u64) -> World {
         let w = World {
-            gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+            gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
                 .await
                 .expect("GoSquared sandbox"),
-            is: ispring::sandbox::Sandbox::start(Seed::Empty)
+            is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
                 .await
                 .expect("iSpring sandbox"),
-            em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+            em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
                 .await
                 .expect("emfluence sandbox"),
             db: std::env::temp_dir().join(format!(

@@ -8,10 +8,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use reqwest::Method;
-use sgsync::model::ProviderKind;
-use sgsync::providers::http::{Body, Call, HttpClient, HttpSettings, Reply};
-use sgsync::providers::sandbox::{Controls, Fault, Running, Snapshot, serve, with_faults};
-use sgsync::providers::{ErrorKind, ProviderError};
+use sgsync::provider::http::{Body, Call, HttpClient, HttpSettings, Reply};
+use sgsync::provider::{ErrorKind, ProviderError};
+use sgsync::sandbox::{Controls, Fault, Running, Snapshot, serve, with_faults};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,21 +69,21 @@ fn settings() -> HttpSettings {
 }
 
 fn client(url: &str) -> HttpClient {
-    HttpClient::new(ProviderKind::GoSquared, &format!("{url}/v1/"), settings())
+    HttpClient::new(sgsync_gosquared::KIND, &format!("{url}/v1/"), settings())
         .expect("client builds")
 }
 
 /// A reply that is JSON with `"ok": true`, or the error it means.
 fn json_ok(reply: Reply) -> Result<serde_json::Value, ProviderError> {
     if !reply.status.is_success() {
-        return Err(reply.status_error(ProviderKind::GoSquared, "test"));
+        return Err(reply.status_error(sgsync_gosquared::KIND, "test"));
     }
     serde_json::from_slice::<serde_json::Value>(&reply.body)
         .ok()
         .filter(|v| v["ok"] == true)
         .ok_or_else(|| {
             ProviderError::new(
-                ProviderKind::GoSquared,
+                sgsync_gosquared::KIND,
                 ErrorKind::Malformed,
                 "test",
                 "not the JSON we expect",
@@ -246,7 +245,7 @@ async fn bodies_over_the_cap_are_refused() {
     let mut settings = settings();
     settings.max_body_bytes = 100;
     let client = HttpClient::new(
-        ProviderKind::GoSquared,
+        sgsync_gosquared::KIND,
         &format!("{}/v1/", sandbox.url()),
         settings,
     )

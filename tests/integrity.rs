@@ -12,7 +12,7 @@
 #[path = "common/world.rs"]
 mod world;
 
-use sgsync::providers::sandbox::{Fault, FaultPlan, Seed};
+use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
 use std::process::{Child, Stdio};

@@ -6,19 +6,18 @@ use serde_json::{Value, json};
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
 use sgsync::engine::materialise::{MemberOutcome, MemberReport};
-use sgsync::engine::members::Removals;
 use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
+use sgsync::model::members::Removals;
 use sgsync::observe::summary::RunRecord;
-use sgsync::providers::emfluence::wire::GroupKind;
-use sgsync::providers::sandbox::{Fault, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Fault, Seed};
 use sgsync::store::RunOutcome;
+use sgsync_emfluence::wire::GroupKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     db: PathBuf,
 }
 
@@ -32,10 +31,10 @@ impl Drop for World {
 
 async fn world(name: &str) -> World {
     World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
             .await
             .expect("GoSquared sandbox"),
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
             .await
             .expect("emfluence sandbox"),
         db: std::env::temp_dir().join(format!("sgsync-members-{name}-{}.db", std::process::id())),
@@ -340,19 +339,17 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
         join(&w, i);
     }
     w.em.running.controls.clear_log();
-    w.em.running
-        .controls
-        .set_plan(sgsync::providers::sandbox::FaultPlan {
-            only_paths: vec!["addContacts".into()],
-            // A zero hang lets the first batch through untouched.
-            script: [
-                Fault::Hang(Duration::ZERO),
-                Fault::LoseResponse(Duration::from_secs(3)),
-            ]
-            .into_iter()
-            .collect(),
-            ..Default::default()
-        });
+    w.em.running.controls.set_plan(sgsync::sandbox::FaultPlan {
+        only_paths: vec!["addContacts".into()],
+        // A zero hang lets the first batch through untouched.
+        script: [
+            Fault::Hang(Duration::ZERO),
+            Fault::LoseResponse(Duration::from_secs(3)),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    });
     let third = p.sync_once("t").await.expect("run 3");
     assert_eq!(third.outcome, RunOutcome::Partial);
     assert_eq!(third.exit_code(), 2);
@@ -505,10 +502,10 @@ async fn plan_shows_counts_and_the_first_emails_and_writes_nothing() {
 /// iSpring Learn as the membership source: a smart group's users, by e-mail.
 #[tokio::test]
 async fn ispring_group_users_become_emfluence_members() {
-    let is = ispring::sandbox::Sandbox::start(Seed::Demo)
+    let is = sgsync::sandbox::ispring::Sandbox::start(Seed::Demo)
         .await
         .expect("iSpring sandbox");
-    let em = emfluence::sandbox::Sandbox::start(Seed::Empty)
+    let em = sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
         .await
         .expect("emfluence sandbox");
     let db = std::env::temp_dir().join(format!("sgsync-members-ispring-{}.db", std::process::id()));
@@ -609,7 +606,7 @@ password = "p"
     let ok = load_str("m.toml", &emfluence(""), &[]).unwrap();
     assert_eq!(
         ok.targets[0].membership.mode,
-        sgsync::engine::members::MembershipMode::Always,
+        sgsync::model::members::MembershipMode::Always,
         "emfluence defaults to always"
     );
 }
@@ -633,13 +630,11 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
     for i in 3..9 {
         join(&w, i);
     }
-    w.em.running
-        .controls
-        .set_plan(sgsync::providers::sandbox::FaultPlan {
-            latency: Duration::from_millis(150),
-            only_paths: vec!["contacts/save".into()],
-            ..Default::default()
-        });
+    w.em.running.controls.set_plan(sgsync::sandbox::FaultPlan {
+        latency: Duration::from_millis(150),
+        only_paths: vec!["contacts/save".into()],
+        ..Default::default()
+    });
     let cut = tokio::time::timeout(Duration::from_millis(700), p.sync_once("t")).await;
     assert!(cut.is_err(), "the run was still going when dropped");
     // Let the request already sent land, as it would on a real server.

@@ -14,9 +14,8 @@
 //! next to this test), so its RSS is its own.
 
 use serde_json::json;
-use sgsync::providers::emfluence::wire::GroupKind;
-use sgsync::providers::sandbox::Seed;
-use sgsync::providers::{emfluence, gosquared};
+use sgsync::sandbox::Seed;
+use sgsync_emfluence::wire::GroupKind;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,9 +46,9 @@ path = "{db}"
 [http]
 timeout_secs = 30
 "#,
-        gs_key = gosquared::sandbox::API_KEY,
-        gs_site = gosquared::sandbox::SITE_TOKEN,
-        em_token = emfluence::sandbox::SANDBOX_TOKEN,
+        gs_key = sgsync::sandbox::gosquared::API_KEY,
+        gs_site = sgsync::sandbox::gosquared::SITE_TOKEN,
+        em_token = sgsync::sandbox::emfluence::SANDBOX_TOKEN,
         db = db.display(),
     )
 }
@@ -115,10 +114,10 @@ async fn hundred_thousand_members_one_percent_churn() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let churn = members * CHURN_PERCENT / 100;
-    let gs = gosquared::sandbox::Sandbox::start(Seed::Empty)
+    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
         .await
         .unwrap();
-    let em = emfluence::sandbox::Sandbox::start(Seed::Empty)
+    let em = sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
         .await
         .unwrap();
     let dir = std::env::temp_dir().join(format!("sgsync-bench-{}", std::process::id()));

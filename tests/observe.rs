@@ -14,8 +14,7 @@ use sgsync::observe::metrics::Metrics;
 use sgsync::observe::notify::Notifier;
 use sgsync::observe::server::Server;
 use sgsync::observe::textfile;
-use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed};
 use sgsync::store::RunOutcome;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -27,9 +26,9 @@ use std::time::Duration;
 const NEVER: &str = "0 0 0 1 1 * 2099";
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
+    is: sgsync::sandbox::ispring::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     db: PathBuf,
 }
 
@@ -47,13 +46,13 @@ async fn world(name: &str) -> World {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let w = World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Demo)
+        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
             .await
             .expect("GoSquared sandbox"),
-        is: ispring::sandbox::Sandbox::start(Seed::Empty)
+        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
             .await
             .expect("iSpring sandbox"),
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
             .await
             .expect("emfluence sandbox"),
         db,

@@ -2,19 +2,22 @@
 //! provider's sandbox through the trait only (the engine's view). Provider-specific
 //! details live in `contract_<provider>.rs`.
 
-use sgsync::mapping::{MappingConfig, Maps};
+use sgsync::model::mapping::{MappingConfig, Maps};
 use sgsync::model::{
     Attribute, DepartmentScope, Op, ProviderKind, Rule, SmartGroup, SourceGroup, Value, stable_key,
 };
-use sgsync::providers::http::HttpSettings;
-use sgsync::providers::sandbox::Seed;
-use sgsync::providers::{ErrorKind, Payload, Provider, emfluence, gosquared, ispring};
+use sgsync::provider::http::HttpSettings;
+use sgsync::provider::{ErrorKind, Payload, Provider};
+use sgsync::sandbox::Seed;
 use sgsync::translate::translate;
+use sgsync_emfluence as emfluence;
+use sgsync_gosquared as gosquared;
+use sgsync_ispring as ispring;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn fast(provider: ProviderKind) -> HttpSettings {
+fn fast(_provider: ProviderKind) -> HttpSettings {
     HttpSettings {
         connect_timeout: Duration::from_millis(500),
         timeout: Duration::from_secs(2),
@@ -22,7 +25,7 @@ fn fast(provider: ProviderKind) -> HttpSettings {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         requests_per_minute: 60_000,
-        ..HttpSettings::for_provider(provider)
+        ..HttpSettings::default()
     }
 }
 
@@ -44,13 +47,13 @@ fn contains(path: &str, text: &str) -> Rule {
 }
 
 async fn gosquared_subject() -> Subject {
-    let sandbox = gosquared::sandbox::Sandbox::start(Seed::Empty)
+    let sandbox = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
         .await
         .expect("sandbox starts");
     let maps = Arc::new(Maps::default());
     let client = gosquared::client::GoSquaredClient::new(
         sandbox.config(),
-        fast(ProviderKind::GoSquared),
+        fast(sgsync_gosquared::KIND),
         maps.clone(),
     )
     .expect("client builds");
@@ -64,12 +67,12 @@ async fn gosquared_subject() -> Subject {
 }
 
 async fn ispring_subject() -> Subject {
-    let sandbox = ispring::sandbox::Sandbox::start(Seed::Demo)
+    let sandbox = sgsync::sandbox::ispring::Sandbox::start(Seed::Demo)
         .await
         .expect("sandbox starts");
     let probe = ispring::client::IspringClient::new(
         sandbox.config(),
-        fast(ProviderKind::Ispring),
+        fast(sgsync_ispring::KIND),
         Arc::new(Maps::default()),
     )
     .expect("client builds");
@@ -89,7 +92,7 @@ async fn ispring_subject() -> Subject {
     let maps = Arc::new(Maps::from_config(&mapping).expect("valid mapping"));
     let client = ispring::client::IspringClient::new(
         sandbox.config(),
-        fast(ProviderKind::Ispring),
+        fast(sgsync_ispring::KIND),
         maps.clone(),
     )
     .expect("client builds");
@@ -112,13 +115,13 @@ async fn ispring_subject() -> Subject {
 }
 
 async fn emfluence_subject() -> Subject {
-    let sandbox = emfluence::sandbox::Sandbox::start(Seed::Empty)
+    let sandbox = sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
         .await
         .expect("sandbox starts");
     let maps = Arc::new(Maps::default());
     let client = emfluence::client::EmfluenceClient::new(
         sandbox.config(),
-        fast(ProviderKind::Emfluence),
+        fast(sgsync_emfluence::KIND),
         maps.clone(),
     )
     .expect("client builds");
@@ -133,7 +136,7 @@ async fn emfluence_subject() -> Subject {
 
 fn payload(subject: &Subject, name: &str, rule: &Rule) -> Payload {
     let source = SourceGroup::certain(
-        ProviderKind::GoSquared,
+        sgsync_gosquared::KIND,
         SmartGroup {
             id: Some("behaviour-1".into()),
             name: name.into(),
@@ -165,7 +168,7 @@ async fn behaves(subject: Subject) {
         .unwrap_or_else(|e| panic!("{kind}: check: {e}"));
 
     let name = "sgsync behaviour group";
-    let key = stable_key(ProviderKind::GoSquared, "behaviour-1");
+    let key = stable_key(sgsync_gosquared::KIND, "behaviour-1");
     assert_eq!(
         p.find_by_key(name, &key).await.expect("find works"),
         None,
@@ -213,14 +216,14 @@ async fn behaves(subject: Subject) {
     );
 
     // Another provider's payload is refused before any network call.
-    let other = if kind == ProviderKind::GoSquared {
-        ProviderKind::Emfluence
+    let other = if kind == sgsync_gosquared::KIND {
+        sgsync_emfluence::KIND
     } else {
-        ProviderKind::GoSquared
+        sgsync_gosquared::KIND
     };
     let foreign = translate(
         &SourceGroup::certain(
-            ProviderKind::GoSquared,
+            sgsync_gosquared::KIND,
             SmartGroup {
                 id: None,
                 name: "x".into(),

@@ -8,8 +8,7 @@
 //! so the test cannot pass by sending nothing.
 
 use serde_json::json;
-use sgsync::providers::sandbox::Seed;
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::Seed;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -23,9 +22,9 @@ const WRONG_IS_SECRET: &str = "wrong-ispring-secret-3Vb6Np";
 const WRONG_IS_PASSWORD: &str = "wrong-ispring-password-8Mc1Lf";
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
+    is: sgsync::sandbox::ispring::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     dir: PathBuf,
 }
 
@@ -45,16 +44,16 @@ impl World {
         let ispring = if ispring_login {
             format!(
                 "kind = \"login\"\naccount_url = \"{}\"\nemail = \"{}\"\npassword = \"{}\"",
-                ispring::sandbox::ACCOUNT_URL,
-                ispring::sandbox::EMAIL,
-                ispring::sandbox::PASSWORD
+                sgsync::sandbox::ispring::ACCOUNT_URL,
+                sgsync::sandbox::ispring::EMAIL,
+                sgsync::sandbox::ispring::PASSWORD
             )
         } else {
             format!(
                 "kind = \"token\"\ntoken_url = \"{}/api/v3/token\"\nclient_id = \"{}\"\nclient_secret = \"{}\"",
                 self.is.url(),
-                ispring::sandbox::CLIENT_ID,
-                ispring::sandbox::CLIENT_SECRET
+                sgsync::sandbox::ispring::CLIENT_ID,
+                sgsync::sandbox::ispring::CLIENT_SECRET
             )
         };
         let text = format!(
@@ -247,13 +246,13 @@ async fn no_secret_in_any_output_log_or_database() {
     let dir = std::env::temp_dir().join(format!("sgsync-secrets-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let w = World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Demo)
+        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
             .await
             .expect("GoSquared sandbox"),
-        is: ispring::sandbox::Sandbox::start(Seed::Empty)
+        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
             .await
             .expect("iSpring sandbox"),
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
             .await
             .expect("emfluence sandbox"),
         dir,
@@ -325,10 +324,10 @@ async fn no_secret_in_any_output_log_or_database() {
     w.gs.set_credentials("rotated-key", "rotated-site");
     w.em.set_token("rotated-token");
     let wrong_secret = w.config("wrong-secret", false, |t| {
-        t.replace(ispring::sandbox::CLIENT_SECRET, WRONG_IS_SECRET)
+        t.replace(sgsync::sandbox::ispring::CLIENT_SECRET, WRONG_IS_SECRET)
     });
     let wrong_password = w.config("wrong-password", true, |t| {
-        t.replace(ispring::sandbox::PASSWORD, WRONG_IS_PASSWORD)
+        t.replace(sgsync::sandbox::ispring::PASSWORD, WRONG_IS_PASSWORD)
     });
     for (config, args) in [
         (&wrong_secret, &["--log-format", "human", "check"][..]),
@@ -403,8 +402,8 @@ async fn no_secret_in_any_output_log_or_database() {
         GS_KEY,
         GS_SITE,
         EM_TOKEN,
-        ispring::sandbox::CLIENT_SECRET,
-        ispring::sandbox::PASSWORD,
+        sgsync::sandbox::ispring::CLIENT_SECRET,
+        sgsync::sandbox::ispring::PASSWORD,
         WRONG_IS_SECRET,
         WRONG_IS_PASSWORD,
     ]
@@ -439,14 +438,14 @@ async fn no_secret_in_any_output_log_or_database() {
     assert!(
         posted(&format!(
             "client_secret={}",
-            ispring::sandbox::CLIENT_SECRET
+            sgsync::sandbox::ispring::CLIENT_SECRET
         )) >= 1
     );
     assert!(posted(&format!("client_secret={WRONG_IS_SECRET}")) >= 1);
     assert!(
         posted(&format!(
             "<password>{}</password>",
-            ispring::sandbox::PASSWORD
+            sgsync::sandbox::ispring::PASSWORD
         )) >= 1
     );
     assert!(posted(&format!("<password>{WRONG_IS_PASSWORD}</password>")) >= 1);
@@ -497,7 +496,7 @@ async fn no_secret_in_any_output_log_or_database() {
     for endpoint in endpoints {
         let provider = endpoint.connect(maps.clone()).expect("client");
         let err = provider.check().await.expect_err("refused");
-        assert_eq!(err.kind, sgsync::providers::ErrorKind::Auth, "{err}");
+        assert_eq!(err.kind, sgsync::provider::ErrorKind::Auth, "{err}");
         texts.push(format!("{err} {err:?}"));
     }
     for text in &texts {

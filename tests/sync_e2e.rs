@@ -6,18 +6,18 @@ use serde_json::json;
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
 use sgsync::engine::run::{Pipeline, RunError};
-use sgsync::model::ProviderKind;
-use sgsync::providers::sandbox::{Controls, Fault, FaultPlan, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
 use sgsync::store::Intent;
 use sgsync::store::RunOutcome;
+use sgsync_emfluence as emfluence;
+use sgsync_ispring as ispring;
 use std::path::PathBuf;
 use std::time::Duration;
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: sgsync::sandbox::gosquared::Sandbox,
+    is: sgsync::sandbox::ispring::Sandbox,
+    em: sgsync::sandbox::emfluence::Sandbox,
     db: PathBuf,
 }
 
@@ -32,13 +32,13 @@ impl Drop for World {
 async fn world(name: &str) -> World {
     let db = std::env::temp_dir().join(format!("sgsync-e2e-{name}-{}.db", std::process::id()));
     World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Demo)
+        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
             .await
             .expect("GoSquared sandbox"),
-        is: ispring::sandbox::Sandbox::start(Seed::Empty)
+        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
             .await
             .expect("iSpring sandbox"),
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
             .await
             .expect("emfluence sandbox"),
         db,
@@ -430,10 +430,10 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
         .expect("Canadians is planned for lms");
     p.store
         .record_intent(&Intent {
-            source_provider: ProviderKind::GoSquared,
+            source_provider: sgsync_gosquared::KIND.as_str().to_owned(),
             source_id: canadians.clone(),
             target: "lms".into(),
-            target_provider: ProviderKind::Ispring,
+            target_provider: sgsync_ispring::KIND.as_str().to_owned(),
             stable_key: unit.stable_key.clone(),
             group_name: unit.group_name.clone(),
             payload_hash: "interrupted".into(),
@@ -610,13 +610,13 @@ async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
 #[tokio::test]
 async fn ispring_as_the_source() {
     let w = World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
             .await
             .expect("GoSquared sandbox"),
-        is: ispring::sandbox::Sandbox::start(Seed::Demo)
+        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Demo)
             .await
             .expect("iSpring sandbox"),
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
             .await
             .expect("emfluence sandbox"),
         db: std::env::temp_dir().join(format!(
@@ -777,7 +777,7 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() 
     assert!(w.is.smart_groups().is_empty(), "deleted on iSpring");
     assert!(
         p.store
-            .link(ProviderKind::GoSquared, &canadians, "lms")
+            .link(sgsync_gosquared::KIND, &canadians, "lms")
             .await
             .expect("link read")
             .is_none()

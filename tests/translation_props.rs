@@ -7,7 +7,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Number, Value as Json, json};
-use sgsync::mapping::{AttributeConfig, GoSquaredOperatorsConfig, MappingConfig, Maps};
+use sgsync::model::mapping::{AttributeConfig, GoSquaredOperatorsConfig, MappingConfig, Maps};
 use sgsync::model::{
     Attribute, Condition, DepartmentScope, EventField, Millis, Op, Profile, ProviderKind, Rule,
     SmartGroup, SourceGroup, Value, evaluate,
@@ -22,7 +22,9 @@ const DAY: i64 = 86_400_000;
 const CASES: u32 = 2_500;
 const PROFILES_PER_RULE: usize = 16;
 
-use ProviderKind::{Emfluence, GoSquared, Ispring};
+use sgsync_emfluence::KIND as Emfluence;
+use sgsync_gosquared::KIND as GoSquared;
+use sgsync_ispring::KIND as Ispring;
 
 /// Maps with every GoSquared spelling set by the user (so trusted, and exactness is
 /// decided by semantics alone), an iSpring field with a value map, one without, and
@@ -344,7 +346,7 @@ fn group(rule: Rule) -> SmartGroup {
 /// back through that provider's decoder.
 fn read_back(payload: &Payload, maps: &Maps) -> Result<SourceGroup, TestCaseError> {
     let text = payload.render();
-    let mut groups = decode(payload.provider(), &text, maps).map_err(|e| {
+    let mut groups = decode(payload.provider(), text, maps).map_err(|e| {
         TestCaseError::fail(format!("cannot read back our own payload: {e}\n{text}"))
     })?;
     prop_assert_eq!(groups.len(), 1);
@@ -399,7 +401,7 @@ fn exact_translations_select_the_same_people() {
                     &format!("generated → {from}"),
                 )?;
             }
-            for to in ProviderKind::ALL {
+            for to in sgsync::translate::kinds() {
                 *counts.pairs.entry((from, to)).or_default() += profiles.len();
                 let t = translate(&source, to, &maps);
                 if to == Emfluence {

@@ -4,9 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sgsync::mapping::Maps;
-use sgsync::model::ProviderKind;
-use sgsync::providers::gosquared::{dialect, wire};
+use sgsync::model::mapping::Maps;
+use sgsync_gosquared::{dialect, wire};
 use sgsync::translate::translate;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(list) = wire::parse_group_list(&text) {
         for g in &list.groups {
             let source = dialect::decode(g, &maps);
-            for to in [ProviderKind::Ispring, ProviderKind::Emfluence] {
+            for to in [sgsync_ispring::KIND, sgsync_emfluence::KIND] {
                 let _ = translate(&source, to, &maps);
             }
         }

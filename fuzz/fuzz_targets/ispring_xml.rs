@@ -4,9 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sgsync::mapping::Maps;
-use sgsync::model::ProviderKind;
-use sgsync::providers::ispring::{dialect, wire};
+use sgsync::model::mapping::Maps;
+use sgsync_ispring::{dialect, wire};
 use sgsync::translate::translate;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(groups) = wire::parse_groups(&text) {
         for g in &groups {
             let source = dialect::decode(g, &maps);
-            for to in [ProviderKind::GoSquared, ProviderKind::Emfluence] {
+            for to in [sgsync_gosquared::KIND, sgsync_emfluence::KIND] {
                 let _ = translate(&source, to, &maps);
             }
         }

@@ -2,7 +2,7 @@
 //! ones the sandbox refused for going over its rate limit.
 
 use crate::model::ProviderKind;
-use crate::providers::sandbox::{Fault, LoggedRequest};
+use crate::sandbox::{Fault, LoggedRequest};
 use serde::Serialize;
 use std::time::SystemTime;
 
@@ -28,8 +28,8 @@ impl Calls {
 /// Whether `r` changes state on `provider`: the write calls each client makes.
 pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
     match provider {
-        ProviderKind::GoSquared => r.method == axum::http::Method::POST,
-        ProviderKind::Ispring => {
+        sgsync_gosquared::KIND => r.method == axum::http::Method::POST,
+        sgsync_ispring::KIND => {
             r.path.ends_with("/soap")
                 && [
                     "AddSmartGroup",
@@ -40,7 +40,7 @@ pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
                 .iter()
                 .any(|m| r.contains(m))
         }
-        ProviderKind::Emfluence => [
+        sgsync_emfluence::KIND => [
             "groups/save",
             "groups/addContacts",
             "groups/removeContacts",
@@ -48,11 +48,13 @@ pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
         ]
         .iter()
         .any(|p| r.path.contains(p)),
+        // No other provider has a sandbox.
+        _ => false,
     }
 }
 
 fn is_auth(provider: ProviderKind, r: &LoggedRequest) -> bool {
-    provider == ProviderKind::Ispring && r.path.ends_with("/token")
+    provider == sgsync_ispring::KIND && r.path.ends_with("/token")
 }
 
 /// Counts `log` (the requests one sandbox saw) for `provider`.

@@ -19,8 +19,8 @@ pub mod child;
 pub mod mix;
 
 use crate::model::ProviderKind;
-use crate::providers::sandbox::{FaultPlan, LoggedRequest, Seed};
-use crate::providers::{emfluence, gosquared, ispring};
+use crate::sandbox::{FaultPlan, LoggedRequest, Seed};
+use crate::sandbox::{emfluence, gosquared, ispring};
 use bound::{Load, lower_bound};
 use calls::Calls;
 use mix::{Class, Mix};
@@ -79,9 +79,9 @@ pub enum BenchError {
 
 /// The three providers, in report order.
 const PROVIDERS: [ProviderKind; 3] = [
-    ProviderKind::GoSquared,
-    ProviderKind::Ispring,
-    ProviderKind::Emfluence,
+    sgsync_gosquared::KIND,
+    sgsync_ispring::KIND,
+    sgsync_emfluence::KIND,
 ];
 
 /// Calls per provider, in [`PROVIDERS`] order.
@@ -94,10 +94,11 @@ pub struct PerProvider<T> {
 
 impl<T: Copy> PerProvider<T> {
     fn get(&self, p: ProviderKind) -> T {
+        // The bench's world is these three sandboxes.
         match p {
-            ProviderKind::GoSquared => self.gosquared,
-            ProviderKind::Ispring => self.ispring,
-            ProviderKind::Emfluence => self.emfluence,
+            sgsync_gosquared::KIND => self.gosquared,
+            sgsync_ispring::KIND => self.ispring,
+            _ => self.emfluence,
         }
     }
 }
@@ -169,17 +170,17 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
 }
 
 struct World {
-    gs: gosquared::sandbox::Sandbox,
-    is: ispring::sandbox::Sandbox,
-    em: emfluence::sandbox::Sandbox,
+    gs: gosquared::Sandbox,
+    is: ispring::Sandbox,
+    em: emfluence::Sandbox,
 }
 
 impl World {
     fn logs(&self) -> [(ProviderKind, Vec<LoggedRequest>); 3] {
         [
-            (ProviderKind::GoSquared, self.gs.running.controls.requests()),
-            (ProviderKind::Ispring, self.is.running.controls.requests()),
-            (ProviderKind::Emfluence, self.em.running.controls.requests()),
+            (sgsync_gosquared::KIND, self.gs.running.controls.requests()),
+            (sgsync_ispring::KIND, self.is.running.controls.requests()),
+            (sgsync_emfluence::KIND, self.em.running.controls.requests()),
         ]
     }
 
@@ -194,13 +195,13 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     let n = opts.groups;
     let mix = Mix::new();
     let world = World {
-        gs: gosquared::sandbox::Sandbox::start(Seed::Empty)
+        gs: gosquared::Sandbox::start(Seed::Empty)
             .await
             .map_err(|e| BenchError::Sandbox("GoSquared", e))?,
-        is: ispring::sandbox::Sandbox::start(Seed::Empty)
+        is: ispring::Sandbox::start(Seed::Empty)
             .await
             .map_err(|e| BenchError::Sandbox("iSpring Learn", e))?,
-        em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+        em: emfluence::Sandbox::start(Seed::Empty)
             .await
             .map_err(|e| BenchError::Sandbox("emfluence", e))?,
     };
@@ -259,23 +260,23 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     let load = |p: ProviderKind, calls: u64| Load {
         calls,
         latency: opts.latency,
-        concurrency: if p == ProviderKind::GoSquared {
+        concurrency: if p == sgsync_gosquared::KIND {
             1
         } else {
             opts.concurrency as u64
         },
         per_minute: u64::from(match p {
-            ProviderKind::GoSquared => opts.rpm_gosquared,
-            ProviderKind::Ispring => opts.rpm_ispring,
-            ProviderKind::Emfluence => opts.rpm_emfluence,
+            sgsync_gosquared::KIND => opts.rpm_gosquared,
+            sgsync_ispring::KIND => opts.rpm_ispring,
+            _ => opts.rpm_emfluence,
         }),
     };
     let bound_of = |calls: &dyn Fn(ProviderKind) -> u64| {
         lower_bound(
-            &load(ProviderKind::GoSquared, calls(ProviderKind::GoSquared)),
+            &load(sgsync_gosquared::KIND, calls(sgsync_gosquared::KIND)),
             &[
-                load(ProviderKind::Ispring, calls(ProviderKind::Ispring)),
-                load(ProviderKind::Emfluence, calls(ProviderKind::Emfluence)),
+                load(sgsync_ispring::KIND, calls(sgsync_ispring::KIND)),
+                load(sgsync_emfluence::KIND, calls(sgsync_emfluence::KIND)),
             ],
         )
     };
@@ -391,9 +392,9 @@ impl Rig<'_> {
             db_bytes: size(db.to_path_buf()),
             wal_bytes: size(db.with_extension("db-wal")),
             calls: PerProvider {
-                gosquared: count_of(ProviderKind::GoSquared),
-                ispring: count_of(ProviderKind::Ispring),
-                emfluence: count_of(ProviderKind::Emfluence),
+                gosquared: count_of(sgsync_gosquared::KIND),
+                ispring: count_of(sgsync_ispring::KIND),
+                emfluence: count_of(sgsync_emfluence::KIND),
             },
             expected_writes,
         })
@@ -508,9 +509,9 @@ impl fmt::Display for Report {
                 } else {
                     "MISSED"
                 },
-                c(ProviderKind::GoSquared),
-                c(ProviderKind::Ispring),
-                c(ProviderKind::Emfluence),
+                c(sgsync_gosquared::KIND),
+                c(sgsync_ispring::KIND),
+                c(sgsync_emfluence::KIND),
             )?;
         }
         if let Some(initial) = self.phases.first() {

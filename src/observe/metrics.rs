@@ -11,8 +11,8 @@
 use super::summary::{OUTCOMES, RunRecord};
 use crate::config::Settings;
 use crate::model::ProviderKind;
-use crate::providers::ErrorKind;
-use crate::providers::http::{AttemptStatus, CallObserver, Observer};
+use crate::provider::ErrorKind;
+use crate::provider::http::{AttemptStatus, CallObserver, Observer};
 use crate::store::{RunOutcome, Store};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::{encode, encode_registry};
@@ -343,7 +343,7 @@ mod tests {
     #[test]
     fn calls_are_counted_by_provider_operation_and_status() {
         let m = Metrics::new();
-        let p = ProviderKind::Emfluence;
+        let p = sgsync_emfluence::KIND;
         m.attempt(
             p,
             "POST groups/save",

@@ -4,7 +4,7 @@
 
 /// iSpring smart groups as (name, rules), sorted: ids differ between two worlds fed the
 /// same source, so final states are compared without them.
-pub fn lms_state(is: &sgsync::providers::ispring::sandbox::Sandbox) -> Vec<(String, String)> {
+pub fn lms_state(is: &sgsync::sandbox::ispring::Sandbox) -> Vec<(String, String)> {
     let mut v: Vec<_> = is
         .smart_groups()
         .into_iter()
@@ -16,7 +16,7 @@ pub fn lms_state(is: &sgsync::providers::ispring::sandbox::Sandbox) -> Vec<(Stri
 
 /// emfluence groups as what sgsync writes (key, name, description, status, notes), sorted.
 pub fn newsletter_state(
-    em: &sgsync::providers::emfluence::sandbox::Sandbox,
+    em: &sgsync::sandbox::emfluence::Sandbox,
 ) -> Vec<(String, String, String, String, String)> {
     let mut v: Vec<_> = em
         .groups()

@@ -6,15 +6,15 @@
 #![allow(dead_code)]
 
 use serde_json::json;
-use sgsync::providers::sandbox::{Controls, Seed};
-use sgsync::providers::{emfluence, gosquared, ispring};
+use sgsync::sandbox::{Controls, Seed};
+use sgsync_ispring as ispring;
 use std::path::PathBuf;
 use std::process::Command;
 
 pub struct World {
-    pub gs: gosquared::sandbox::Sandbox,
-    pub is: ispring::sandbox::Sandbox,
-    pub em: emfluence::sandbox::Sandbox,
+    pub gs: sgsync::sandbox::gosquared::Sandbox,
+    pub is: sgsync::sandbox::ispring::Sandbox,
+    pub em: sgsync::sandbox::emfluence::Sandbox,
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub config_path: PathBuf,
@@ -58,13 +58,13 @@ impl World {
             .tempdir()
             .expect("a temporary directory");
         World {
-            gs: gosquared::sandbox::Sandbox::start(source)
+            gs: sgsync::sandbox::gosquared::Sandbox::start(source)
                 .await
                 .expect("GoSquared sandbox"),
-            is: ispring::sandbox::Sandbox::start(Seed::Empty)
+            is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
                 .await
                 .expect("iSpring sandbox"),
-            em: emfluence::sandbox::Sandbox::start(Seed::Empty)
+            em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
                 .await
                 .expect("emfluence sandbox"),
             db: dir.path().join("sgsync.db"),

@@ -1,0 +1,698 @@
+//! Carrying a plan out: each unit on its own (one failure never stops the others), with
+//! bounded concurrency per target, and every write that must survive a crash committed
+//! to the store before the network call it protects.
+//!
+//! Crash-safe create: record an intent, look the stable key up on the target, create
+//! only if absent, then record the link and clear the intent in one transaction. A crash
+//! anywhere leaves either nothing (no intent), or an intent the next run resolves by the
+//! same lookup, so no run creates a duplicate and no created group is lost.
+//!
+//! One lookup per create doubles a first sync's calls, so a target with many creates
+//! is listed once instead (`NameCheck`: every group name it holds, read under the run
+//! lock before this run's first create there), and only a name that listing holds is
+//! looked up. That is as safe as the lookup it replaces, because the listing is only
+//! trusted to say "no group of this name", and only where nothing but this run could
+//! have made one since:
+//! - a unit with an intent left by an earlier run is always looked up on the provider:
+//!   that run's create may have landed after the listing (a request still in flight
+//!   from a killed process, a lost response);
+//! - without such an intent, no earlier run created the group: every create is preceded
+//!   by a committed intent, which goes only with the link recorded (then the unit is
+//!   not a create) or once the provider's answer proves nothing was made;
+//! - no other sgsync writes meanwhile (the run lock), and two units of this run with
+//!   the same name never both skip the lookup: the second finds the name claimed and
+//!   looks it up, as before;
+//! - names are compared trimmed and case-folded, looser than any provider's own match,
+//!   so "absent" in the listing means absent for `find_by_key` too.
+//!
+//! What neither design sees is a same-named group made by hand during the run, after
+//! the listing (or after the lookup): the listing only makes that window longer.
+
+use super::lease::Fence;
+use super::plan::{Action, OnSourceDeleted, PlanOverview, Planner, TargetPolicy, Unit, truncate};
+use chrono::Utc;
+use sgsync_model::{Fidelity, ProviderKind};
+use sgsync_provider::{ErrorKind, Payload, Provider, ProviderError, fence};
+use sgsync_store::{Intent, Link, RunCounts, Store, StoreError, UnitRecord};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+use tokio::task::JoinSet;
+use tracing::{Instrument, info, info_span, warn};
+
+/// A configured target: its policy, its client and how many calls may run at once.
+#[derive(Clone)]
+pub struct Target {
+    pub policy: TargetPolicy,
+    pub provider: Arc<dyn Provider>,
+    pub concurrency: usize,
+}
+
+/// What happened to one unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitOutcome {
+    pub source_id: String,
+    pub target: String,
+    /// The name written (or to be written) on the target.
+    pub group_name: String,
+    pub action: &'static str,
+    /// `Ok(result)` (`created`, `adopted`, `updated`, `unchanged`, `skipped`, `archived`,
+    /// `deleted`, `kept`, `held`, `deferred`) or `Err(error text, free of secrets)`.
+    pub result: Result<&'static str, String>,
+}
+
+impl UnitOutcome {
+    /// Worth a line of its own: it wrote, failed, or is an orphan kept in place. Units
+    /// left unchanged or skipped are only counted: a run over 10 000 groups would
+    /// otherwise hold 20 000 lines that say "nothing happened" (`sgsync plan` says why).
+    fn notable(&self) -> bool {
+        !matches!(self.result, Ok("unchanged" | "skipped"))
+    }
+}
+
+/// What a run did: the notable units one by one, every unit counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// What was planned, counted before anything was applied.
+    pub planned: PlanOverview,
+    /// Units that wrote, failed or kept an orphan, by target and source id.
+    pub outcomes: Vec<UnitOutcome>,
+    /// Every unit by (target, action, result); `failed` for an error.
+    pub tally: BTreeMap<(String, &'static str, &'static str), usize>,
+    pub counts: RunCounts,
+    /// Units never started because the run stopped writing (see `lease::Fence`).
+    pub not_started: usize,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.counts.failed as usize
+    }
+
+    fn add(&mut self, outcome: UnitOutcome) {
+        count(&mut self.counts, &outcome);
+        let result = *outcome.result.as_ref().unwrap_or(&"failed");
+        *self
+            .tally
+            .entry((outcome.target.clone(), outcome.action, result))
+            .or_default() += 1;
+        if outcome.notable() {
+            self.outcomes.push(outcome);
+        }
+    }
+}
+
+/// A line per notable unit, then what was only counted.
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for o in &self.outcomes {
+            let result = match &o.result {
+                Ok(r) => (*r).to_owned(),
+                Err(e) => format!("failed: {e}"),
+            };
+            writeln!(
+                f,
+                "{:<10} {:<12} {:<40} {}",
+                o.action,
+                o.target,
+                truncate(&o.group_name, 40),
+                result
+            )?;
+        }
+        for note in &self.planned.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        if self.not_started > 0 {
+            writeln!(
+                f,
+                "{} unit(s) not started: the run stopped writing",
+                self.not_started
+            )?;
+        }
+        let c = &self.counts;
+        write!(
+            f,
+            "{} unit(s), {} planned write(s); not listed: {} unchanged, {} skipped (`sgsync plan` says why)",
+            self.planned.units, self.planned.writes, c.unchanged, c.skipped
+        )
+    }
+}
+
+/// Told how a run's units advance, e.g. to draw a progress bar; the engine knows
+/// nothing more about who listens.
+pub trait Progress: Send + Sync {
+    /// `units` are about to be applied.
+    fn started(&self, _units: usize) {}
+    /// One unit is done, whatever its result.
+    fn unit_done(&self, _outcome: &UnitOutcome) {}
+}
+
+/// Nobody listens.
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What [`apply`] works with besides the plan.
+#[derive(Clone, Copy)]
+pub struct Apply<'a> {
+    /// The provider the snapshot came from (it keys the links).
+    pub source: ProviderKind,
+    /// The planner's targets, in the same order.
+    pub targets: &'a [Target],
+    pub store: &'a Store,
+    pub run_id: i64,
+    pub progress: &'a dyn Progress,
+    /// Every unit and every provider call asks it first; a store failure closes it.
+    pub fence: &'a Arc<Fence>,
+    /// At most this many creates per target in this run (`[sync] max_creates_per_run`).
+    pub max_creates: Option<usize>,
+}
+
+/// Applies what `planner` plans, recording every unit in the store under the run.
+///
+/// Units are planned as they are started, one target's at a time each, so the run
+/// holds only the units in flight: memory does not grow with the number of groups
+/// beyond the snapshot and the link index. A first pass only counts (for the log, the
+/// progress bar and the listing decision); planning is pure and cheap next to a call.
+pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
+    let Apply {
+        source,
+        targets,
+        store,
+        run_id,
+        progress,
+        fence,
+        max_creates,
+    } = ctx;
+    // Intents left by an earlier, interrupted run, and whether their create was sent:
+    // only a group found by name for a *sent* create may be one we created.
+    let pending: HashMap<(String, String), bool> = match store.intents(None).await {
+        Ok(intents) => intents
+            .into_iter()
+            .map(|i| ((i.source_id, i.target), i.sent))
+            .collect(),
+        Err(e) => {
+            // Without them a crashed create could be made twice: write nothing.
+            fence.store_failed(store, &e);
+            HashMap::new()
+        }
+    };
+    let pending = Arc::new(pending);
+    let mut report = Report {
+        planned: PlanOverview {
+            notes: planner.notes(),
+            ..PlanOverview::default()
+        },
+        ..Report::default()
+    };
+    let mut queues = Vec::with_capacity(targets.len());
+    for (t, target) in targets.iter().enumerate() {
+        debug_assert_eq!(planner.targets()[t].name, target.policy.name);
+        // Creates the listing could answer; it is worth reading only when it takes
+        // fewer calls than looking each of them up.
+        let mut fresh = 0usize;
+        for u in planner.units_for(t) {
+            report.planned.units += 1;
+            report.planned.writes += usize::from(u.action.writes());
+            if matches!(u.action, Action::Create { .. })
+                && !pending.contains_key(&(u.source_id, u.target))
+            {
+                fresh += 1;
+            }
+        }
+        let fresh = max_creates.map_or(fresh, |cap| fresh.min(cap));
+        queues.push(Queue {
+            target,
+            running: 0,
+            creates_left: max_creates,
+            names: Arc::new(NameCheck {
+                max_calls: fresh.saturating_sub(1),
+                listing: OnceCell::new(),
+            }),
+            units: Box::new(planner.units_for(t)),
+        });
+    }
+    info!(
+        units = report.planned.units,
+        writes = report.planned.writes,
+        "planned"
+    );
+    progress.started(report.planned.units);
+    // A unit's task is spawned only while its target has fewer than `concurrency` units
+    // started and not yet joined, so at most that many unit tasks per target exist at
+    // a time: memory stays flat however many groups there are (a task costs ~3 KB
+    // until joined). A slot is freed when its task is joined, not when it ends: units
+    // that end at once (nothing to write) would otherwise pile up finished in the set.
+    let mut tasks = JoinSet::new();
+    let mut queue_of: HashMap<tokio::task::Id, usize> = HashMap::new();
+    // Finished units not recorded yet: recorded in batches, one transaction each.
+    let mut finished = Vec::with_capacity(RECORD_BATCH);
+    loop {
+        for (i, q) in queues.iter_mut().enumerate() {
+            while q.running < q.target.concurrency.max(1) {
+                // Nothing new starts once the run cannot prove its lease or record
+                // what it does; what is in flight ends on its own.
+                if fence.check(Duration::ZERO).is_err() {
+                    report.not_started += q.units.by_ref().count();
+                    break;
+                }
+                let Some(unit) = q.units.next() else {
+                    break;
+                };
+                if matches!(unit.action, Action::Create { .. }) {
+                    if q.creates_left == Some(0) {
+                        let outcome = UnitOutcome {
+                            source_id: unit.source_id,
+                            target: unit.target,
+                            group_name: unit.group_name,
+                            action: unit.action.label(),
+                            result: Ok("deferred"),
+                        };
+                        progress.unit_done(&outcome);
+                        finished.push(outcome);
+                        continue;
+                    }
+                    q.creates_left = q.creates_left.map(|n| n - 1);
+                }
+                let (target, store, pending, names, unit_fence) = (
+                    q.target.clone(),
+                    store.clone(),
+                    pending.clone(),
+                    q.names.clone(),
+                    fence.clone(),
+                );
+                let span = info_span!("unit", source_id = %unit.source_id, target = %unit.target, action = unit.action.label());
+                let work = async move {
+                    let result = apply_unit(&unit, source, &target, &store, &pending, &names).await;
+                    if let Err(UnitError::Store(e)) = &result {
+                        unit_fence.store_failed(&store, e);
+                    }
+                    let outcome = UnitOutcome {
+                        source_id: unit.source_id,
+                        target: unit.target,
+                        group_name: unit.group_name,
+                        action: unit.action.label(),
+                        result: result.map_err(|e| e.to_string()),
+                    };
+                    log_failure(&outcome);
+                    outcome
+                };
+                let task = tasks.spawn(fence::scope(fence.clone(), work).instrument(span));
+                queue_of.insert(task.id(), i);
+                q.running += 1;
+            }
+        }
+        let Some(joined) = tasks.join_next_with_id().await else {
+            // Nothing running and nothing left to start.
+            break;
+        };
+        let id = match &joined {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        if let Some(q) = queue_of.remove(&id).and_then(|i| queues.get_mut(i)) {
+            q.running -= 1;
+        }
+        let outcome = match joined {
+            Ok((_, outcome)) => outcome,
+            // A panicking unit must not take the run down; it counts as failed (with
+            // no unit to record it against).
+            Err(e) => {
+                let outcome = UnitOutcome {
+                    source_id: String::new(),
+                    target: String::new(),
+                    group_name: String::new(),
+                    action: "unknown",
+                    result: Err(format!("unit task ended abnormally: {e}")),
+                };
+                progress.unit_done(&outcome);
+                report.add(outcome);
+                continue;
+            }
+        };
+        progress.unit_done(&outcome);
+        finished.push(outcome);
+        if finished.len() >= RECORD_BATCH {
+            record(store, run_id, source, &finished, fence).await;
+            finished.drain(..).for_each(|o| report.add(o));
+        }
+    }
+    record(store, run_id, source, &finished, fence).await;
+    finished.into_iter().for_each(|o| report.add(o));
+    // Stable order for reports and tests.
+    report
+        .outcomes
+        .sort_by(|a, b| (&a.target, &a.source_id).cmp(&(&b.target, &b.source_id)));
+    report
+}
+
+/// One target's units still to start, and its slots.
+struct Queue<'a> {
+    target: &'a Target,
+    /// Units started and not yet joined.
+    running: usize,
+    /// Creates this target may still start this run (`None`: no cap).
+    creates_left: Option<usize>,
+    names: Arc<NameCheck>,
+    units: Box<dyn Iterator<Item = Unit> + Send + 'a>,
+}
+
+fn count(c: &mut RunCounts, o: &UnitOutcome) {
+    match o.result {
+        Err(_) => c.failed += 1,
+        Ok("created" | "adopted") => c.created += 1,
+        Ok("updated") => c.updated += 1,
+        Ok("unchanged") => c.unchanged += 1,
+        Ok("archived" | "deleted" | "kept") => c.orphaned += 1,
+        Ok("held") => c.held += 1,
+        Ok("deferred") => c.deferred += 1,
+        Ok(_) => c.skipped += 1,
+    }
+}
+
+/// Why a unit failed.
+#[derive(Debug, thiserror::Error)]
+enum UnitError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    #[error(
+        "a group named {} already exists on the target and sgsync cannot prove it made it; rename one of them (sgsync never adopts, changes or removes a group it did not create)",
+        super::plan::quoted(.0)
+    )]
+    NotOurs(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(
+        "the linked group {0} no longer exists on the target; run `sgsync forget` for it or recreate it by hand"
+    )]
+    Vanished(String),
+}
+
+async fn apply_unit(
+    unit: &Unit,
+    source: ProviderKind,
+    target: &Target,
+    store: &Store,
+    pending: &HashMap<(String, String), bool>,
+    names: &NameCheck,
+) -> Result<&'static str, UnitError> {
+    let provider = target.provider.as_ref();
+    match &unit.action {
+        Action::Unchanged { .. } => Ok("unchanged"),
+        Action::Skip { .. } => Ok("skipped"),
+        Action::Held { .. } => Ok("held"),
+        Action::Refused { reason } => Err(UnitError::Refused(reason.clone())),
+        Action::Create { payload, hash } => {
+            let prior = pending
+                .get(&(unit.source_id.clone(), unit.target.clone()))
+                .copied();
+            // Known absent only without an earlier intent (see the module comment).
+            let absent = prior.is_none() && names.absent(provider, &unit.group_name).await;
+            let create_unit = CreateUnit {
+                payload,
+                hash,
+                prior_sent: prior == Some(true),
+                absent,
+            };
+            create(unit, source, target, store, create_unit).await
+        }
+        Action::Update {
+            target_id,
+            payload,
+            hash,
+        } => {
+            match provider.update(target_id, &unit.stable_key, payload).await {
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    return Err(UnitError::Vanished(target_id.clone()));
+                }
+                other => other?,
+            }
+            store
+                .upsert_link(&link(unit, source, target_id, hash, "updated"))
+                .await?;
+            Ok("updated")
+        }
+        Action::Orphaned { target_id, then } => {
+            let done = match then {
+                OnSourceDeleted::Keep => return Ok("kept"),
+                OnSourceDeleted::Archive => provider.archive(target_id).await,
+                OnSourceDeleted::Delete => provider.delete(target_id).await,
+            };
+            match done {
+                Err(e) if e.kind == ErrorKind::NotFound => {}
+                other => other?,
+            }
+            store
+                .delete_link(source, &unit.source_id, &unit.target)
+                .await?;
+            Ok(then.past())
+        }
+    }
+}
+
+/// A target's group names as listed once in this run, and the names this run's units
+/// have claimed since; `None` inside when no listing was cheap enough or it failed.
+struct NameCheck {
+    /// Calls the listing may take: fewer than the lookups it saves.
+    max_calls: usize,
+    listing: OnceCell<Option<Names>>,
+}
+
+struct Names {
+    /// Trimmed and case-folded.
+    listed: HashSet<String>,
+    claimed: Mutex<HashSet<String>>,
+}
+
+fn fold(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl NameCheck {
+    /// True when no group named `name` can be on the target: neither listed nor claimed
+    /// by another unit of this run; then the name is claimed for the caller. The first
+    /// caller reads the listing; the others wait for it.
+    async fn absent(&self, provider: &dyn Provider, name: &str) -> bool {
+        let names = self
+            .listing
+            .get_or_init(|| async {
+                match provider.group_names(self.max_calls).await {
+                    Ok(listed) => listed.map(|listed| Names {
+                        listed: listed.iter().map(|n| fold(n)).collect(),
+                        claimed: Mutex::default(),
+                    }),
+                    Err(e) => {
+                        warn!(
+                            "cannot list the target's groups; looking each new one up instead: {e}"
+                        );
+                        None
+                    }
+                }
+            })
+            .await;
+        let Some(names) = names else {
+            return false;
+        };
+        let folded = fold(name);
+        if names.listed.contains(&folded) {
+            return false;
+        }
+        names
+            .claimed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(folded)
+    }
+}
+
+/// What a create needs besides the unit.
+struct CreateUnit<'a> {
+    payload: &'a Payload,
+    hash: &'a str,
+    /// An earlier run of this store sent a create for this group (it may have landed).
+    prior_sent: bool,
+    /// The target is known to hold no group of this name, so no lookup is needed.
+    absent: bool,
+}
+
+async fn create(
+    unit: &Unit,
+    source: ProviderKind,
+    target: &Target,
+    store: &Store,
+    c: CreateUnit<'_>,
+) -> Result<&'static str, UnitError> {
+    let CreateUnit {
+        payload,
+        hash,
+        prior_sent,
+        absent,
+    } = c;
+    let provider = target.provider.as_ref();
+    // Committed before any call to the target: from here on, a crash is recoverable.
+    store
+        .record_intent(&Intent {
+            source_provider: source.as_str().to_owned(),
+            source_id: unit.source_id.clone(),
+            target: unit.target.clone(),
+            target_provider: unit.target_provider.as_str().to_owned(),
+            stable_key: unit.stable_key.clone(),
+            group_name: unit.group_name.clone(),
+            payload_hash: hash.to_owned(),
+            created_at: Utc::now(),
+            sent: false,
+        })
+        .await?;
+    let found = if absent {
+        None
+    } else {
+        match provider
+            .find_by_key(&unit.group_name, &unit.stable_key)
+            .await
+        {
+            Ok(found) => found,
+            // Several groups answer to the name: none can be proven ours, so the intent
+            // goes (the unit fails every run, with the reason, until one is renamed).
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                store
+                    .drop_intent(source, &unit.source_id, &unit.target)
+                    .await?;
+                return Err(e.into());
+            }
+            // The lookup failed: nothing was sent, and the intent still says so.
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if let Some(found) = found {
+        // Ours for sure when the target stores our key; by name only when this store
+        // sent a create for it (a run that crashed, or lost the answer, before
+        // recording the link). An intent that was never sent proves nothing: the
+        // group was made by someone else.
+        let ours = found.key.as_deref() == Some(unit.stable_key.as_str()) || prior_sent;
+        if !ours {
+            store
+                .drop_intent(source, &unit.source_id, &unit.target)
+                .await?;
+            return Err(UnitError::NotOurs(unit.group_name.clone()));
+        }
+        // Adopted with no hash: the next run re-pushes the current definition, which
+        // may differ from what the interrupted run sent.
+        let mut adopted = link(unit, source, &found.id, hash, "adopted");
+        adopted.payload_hash = None;
+        store.complete_intent(&adopted).await?;
+        return Ok("adopted");
+    }
+    // Committed before the call: from here on a same-named group may be ours.
+    store
+        .mark_intent_sent(source, &unit.source_id, &unit.target)
+        .await?;
+    match provider.create(&unit.stable_key, payload).await {
+        Ok(id) => {
+            store
+                .complete_intent(&link(unit, source, &id, hash, "created"))
+                .await?;
+            Ok("created")
+        }
+        Err(e) => {
+            // Only an answer that proves nothing was created lets the intent go; after a
+            // timeout or a server error the group may exist, and the next run's lookup
+            // will find it.
+            if !e.is_temporary() || e.kind.request_not_processed() {
+                store
+                    .drop_intent(source, &unit.source_id, &unit.target)
+                    .await?;
+            }
+            Err(e.into())
+        }
+    }
+}
+
+fn link(unit: &Unit, source: ProviderKind, target_id: &str, hash: &str, result: &str) -> Link {
+    let now = Utc::now();
+    let (fidelity, reasons) = match &unit.fidelity {
+        Some(Fidelity::Exact) | None => ("exact", String::new()),
+        Some(f @ Fidelity::Lossy(_)) => ("lossy", reasons_text(f)),
+        Some(f @ Fidelity::Impossible(_)) => ("impossible", reasons_text(f)),
+    };
+    Link {
+        source_provider: source.as_str().to_owned(),
+        source_id: unit.source_id.clone(),
+        target: unit.target.clone(),
+        target_provider: unit.target_provider.as_str().to_owned(),
+        target_id: target_id.to_owned(),
+        stable_key: unit.stable_key.clone(),
+        group_name: unit.group_name.clone(),
+        payload_hash: Some(hash.to_owned()),
+        fidelity: fidelity.to_owned(),
+        fidelity_reasons: reasons,
+        last_result: Some(result.to_owned()),
+        last_error: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn reasons_text(f: &Fidelity) -> String {
+    f.reasons()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How many finished units are recorded in one store transaction: one transaction per
+/// unit made a no-op run over 10 000 groups take seconds.
+const RECORD_BATCH: usize = 256;
+
+/// Logged as it happens (a unit's event is recorded with its batch), so JSON logs
+/// carry every failure at once.
+fn log_failure(outcome: &UnitOutcome) {
+    if let Err(e) = &outcome.result {
+        warn!(
+            target_name = %outcome.target,
+            source_id = %outcome.source_id,
+            action = outcome.action,
+            error = %e,
+            "unit failed"
+        );
+    }
+}
+
+/// The events of `finished` units that did something or failed, and their results on
+/// the links they did not write themselves. The units' own writes are already
+/// committed, but a store that cannot take this history cannot take the next unit's
+/// writes either: the run stops writing.
+async fn record(
+    store: &Store,
+    run_id: i64,
+    source: ProviderKind,
+    finished: &[UnitOutcome],
+    fence: &Fence,
+) {
+    let records: Vec<UnitRecord<'_>> = finished
+        .iter()
+        .map(|o| UnitRecord {
+            source_id: &o.source_id,
+            target: &o.target,
+            action: o.action,
+            result: o.result.as_ref().map_or("failed", |r| *r),
+            error: o.result.as_ref().err().map(String::as_str),
+            event: o.notable(),
+            link_result: !matches!(
+                o.result,
+                Ok("created" | "adopted" | "updated" | "archived" | "deleted")
+            ),
+        })
+        .collect();
+    if let Err(e) = store.record_units(run_id, source, &records).await {
+        warn!(
+            "cannot record the results of {} unit(s): {e}",
+            finished.len()
+        );
+        fence.store_failed(store, &e);
+    }
+}

@@ -1,0 +1,364 @@
+//! One sync run from start to finish: take the run lock, record the run, read the
+//! source, plan, apply, record the outcome, let the lock go. A dry run (`sgsync plan`)
+//! reads and plans only: it takes no lock and writes nothing anywhere.
+
+use super::apply::{Apply, NoProgress, Progress, Report, Target, apply};
+use super::lease::{Fence, LeaseSettings, RunLease, Stop};
+use super::materialise::{MemberOptions, MemberReport, materialise};
+use super::plan::{
+    LinkIndex, Linked, OrphanGuard, OrphanPolicy, OrphanVerdict, Plan, PlanOverview, Planner,
+    RunFacts, Snapshot, TargetPolicy,
+};
+use chrono::{DateTime, Utc};
+use sgsync_provider::{Provider, ProviderError, fence};
+use sgsync_store::{LockGrant, ORPHAN_GUARD, RunCounts, RunOutcome, Store, StoreError};
+use std::sync::Arc;
+use tracing::{Instrument, info, info_span, warn};
+
+/// What a pipeline's runs may do on their own, and how they hold the run lock.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SyncPolicy {
+    pub lease: LeaseSettings,
+    /// Holds archiving and deleting back when many links lose their source at once.
+    pub orphans: OrphanGuard,
+    /// At most this many creates per target in one run (`None`: no cap).
+    pub max_creates_per_run: Option<usize>,
+}
+
+/// Everything one run needs.
+pub struct Pipeline {
+    pub source: Arc<dyn Provider>,
+    pub targets: Vec<Target>,
+    pub store: Store,
+    pub policy: SyncPolicy,
+}
+
+/// What a caller asks of one run.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    /// Told as units finish (a progress bar).
+    pub progress: &'a dyn Progress,
+    /// Apply member removals the mass-removal guard would hold back.
+    pub allow_mass_removal: bool,
+    /// Archive or delete orphans the orphan guard would hold back.
+    pub allow_mass_delete: bool,
+}
+
+impl Default for RunOptions<'static> {
+    fn default() -> Self {
+        RunOptions {
+            progress: &NoProgress,
+            allow_mass_removal: false,
+            allow_mass_delete: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub run_id: Option<i64>,
+    /// What was planned, counted (the units themselves were planned one at a time).
+    pub plan: PlanOverview,
+    pub report: Option<Report>,
+    pub membership: MemberReport,
+    pub outcome: RunOutcome,
+    /// Why the run stopped writing before its end (lease lost, store failed), if it did.
+    pub stopped: Option<String>,
+}
+
+/// What a run would do: every unit, and the membership units planned.
+#[derive(Debug)]
+pub struct DryRun {
+    pub plan: Plan,
+    pub membership: MemberReport,
+}
+
+/// What a run reads before it plans: the source's groups and the links stored for
+/// them, held for the whole run (the units themselves are planned one at a time).
+struct Inputs {
+    snapshot: Snapshot,
+    policies: Vec<TargetPolicy>,
+    links: LinkIndex,
+    facts: RunFacts,
+}
+
+impl Inputs {
+    fn planner(&self) -> Planner<'_> {
+        Planner::new(&self.snapshot, &self.links, &self.policies, &self.facts)
+    }
+}
+
+impl RunSummary {
+    /// 0: every unit succeeded or was skipped on purpose; 2: some units failed (or were
+    /// held back by a guard); 1: the run could not complete.
+    pub fn exit_code(&self) -> u8 {
+        match self.outcome {
+            RunOutcome::Partial => 2,
+            RunOutcome::Failed | RunOutcome::Interrupted => 1,
+            RunOutcome::Succeeded | RunOutcome::Running => 0,
+        }
+    }
+
+    pub fn counts(&self) -> RunCounts {
+        self.report.as_ref().map(|r| r.counts).unwrap_or_default()
+    }
+}
+
+/// A run that could not start or could not read the source (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("another sync holds the run lock ({holder}, until {until}); try again later")]
+    LockHeld {
+        holder: String,
+        until: DateTime<Utc>,
+    },
+    #[error("cannot read the source: {0}")]
+    Source(#[from] ProviderError),
+    #[error("the state database {} failed: {source}", path.display())]
+    Store {
+        path: std::path::PathBuf,
+        source: StoreError,
+    },
+}
+
+impl RunError {
+    /// A store error of the database at `path` (a held lock is its own kind).
+    fn store(path: &std::path::Path, e: StoreError) -> RunError {
+        match e {
+            StoreError::LockHeld { holder, until } => RunError::LockHeld { holder, until },
+            source => RunError::Store {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    }
+}
+
+impl Pipeline {
+    /// The planner's view of the targets.
+    pub fn policies(&self) -> Vec<TargetPolicy> {
+        self.targets.iter().map(|t| t.policy.clone()).collect()
+    }
+
+    /// Reads the source and plans, writing nothing anywhere.
+    pub async fn dry_run(&self) -> Result<DryRun, RunError> {
+        let inputs = self.read_inputs(&self.store, false).await?;
+        let planner = inputs.planner();
+        let membership = materialise(
+            planner,
+            self.source.as_ref(),
+            &self.targets,
+            &self.store,
+            None,
+            MemberOptions::default(),
+            &Fence::open(),
+        )
+        .await;
+        Ok(DryRun {
+            plan: planner.plan(),
+            membership,
+        })
+    }
+
+    async fn read_inputs(
+        &self,
+        store: &Store,
+        allow_mass_delete: bool,
+    ) -> Result<Inputs, RunError> {
+        let groups = self.source.list_groups().await?;
+        let snapshot = Snapshot {
+            source: self.source.kind(),
+            groups: groups.into_iter().map(|g| g.decoded).collect(),
+        };
+        let policies = self.policies();
+        let mut links = LinkIndex::new(&policies);
+        store
+            .each_link(snapshot.source, |l| {
+                links.insert(
+                    l.source_id,
+                    l.target,
+                    Linked::new(l.target_id, l.group_name, l.payload_hash),
+                )
+            })
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
+        let (held_runs, _) = store
+            .guard(ORPHAN_GUARD)
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
+        let orphans = OrphanPolicy {
+            guard: self.policy.orphans,
+            held_runs,
+            allow: allow_mass_delete,
+        };
+        let facts = RunFacts::new(&snapshot, &links, orphans);
+        Ok(Inputs {
+            snapshot,
+            policies,
+            links,
+            facts,
+        })
+    }
+
+    /// One full run under the run lock, recorded in the store.
+    pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
+        self.sync(holder, RunOptions::default()).await
+    }
+
+    /// One full run under the run lock (taken for `holder`, a name for people), recorded
+    /// in the store.
+    pub async fn sync(
+        &self,
+        holder: &str,
+        options: RunOptions<'_>,
+    ) -> Result<RunSummary, RunError> {
+        let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease)
+            .await
+            .map_err(|e| RunError::store(self.store.path(), e))?;
+        match grant {
+            LockGrant::HolderGone { previous } => {
+                warn!(%previous, "took over the run lock from a process that is gone (killed or crashed)")
+            }
+            LockGrant::LeaseExpired { previous } => {
+                warn!(%previous, "took over the run lock after its holder's lease ran out")
+            }
+            LockGrant::Free | LockGrant::Renewed => {}
+        }
+        // Every write of this run proves the lock is still its own, and every provider
+        // call inside the run asks the fence first.
+        let store = self.store.fenced(lease.token());
+        let gate = lease.fence().clone();
+        let result = fence::scope(gate.clone(), self.locked_run(&store, &gate, options))
+            .instrument(info_span!("run", holder))
+            .await;
+        lease.release().await;
+        // After every run the database file alone holds the state.
+        if let Err(e) = self.store.checkpoint().await {
+            warn!("cannot checkpoint the state database: {e}");
+        }
+        result
+    }
+
+    async fn locked_run(
+        &self,
+        store: &Store,
+        gate: &Arc<Fence>,
+        options: RunOptions<'_>,
+    ) -> Result<RunSummary, RunError> {
+        // We hold the lock, so a run still marked running died without recording its end.
+        let stale = store
+            .interrupt_stale_runs()
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
+        if stale > 0 {
+            warn!(
+                stale,
+                "earlier run(s) ended without recording their outcome; marked interrupted"
+            );
+        }
+        let run_id = store
+            .start_run(false)
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?;
+        let inputs = match self.read_inputs(store, options.allow_mass_delete).await {
+            Ok(inputs) => inputs,
+            Err(e) => {
+                let text = e.to_string();
+                if let Err(store_error) = store
+                    .finish_run(
+                        run_id,
+                        RunOutcome::Failed,
+                        RunCounts::default(),
+                        Some(&text),
+                    )
+                    .await
+                {
+                    warn!("cannot record the failed run: {store_error}");
+                }
+                return Err(e);
+            }
+        };
+        let planner = inputs.planner();
+        let report = apply(
+            planner,
+            Apply {
+                source: self.source.kind(),
+                targets: &self.targets,
+                store,
+                run_id,
+                progress: options.progress,
+                fence: gate,
+                max_creates: self.policy.max_creates_per_run,
+            },
+        )
+        .await;
+        // After the groups: a group created this run gets its members in the same run.
+        let membership = materialise(
+            planner,
+            self.source.as_ref(),
+            &self.targets,
+            store,
+            Some(run_id),
+            MemberOptions {
+                allow_mass_removal: options.allow_mass_removal,
+            },
+            gate,
+        )
+        .await;
+        self.remember_orphan_guard(store, gate, &inputs.facts).await;
+        let stopped = gate.stopped();
+        let c = report.counts;
+        // A held removal or a deferred create is reported like a failure (exit 2):
+        // someone should look.
+        let outcome = match &stopped {
+            Some(Stop::Store(_)) => RunOutcome::Failed,
+            Some(_) => RunOutcome::Interrupted,
+            None if report.failed() > 0
+                || c.held > 0
+                || c.deferred > 0
+                || membership.failed() > 0
+                || membership.held() > 0 =>
+            {
+                RunOutcome::Partial
+            }
+            None => RunOutcome::Succeeded,
+        };
+        let stopped = stopped.map(|s| s.to_string());
+        if let Err(e) = store
+            .finish_run(run_id, outcome, report.counts, stopped.as_deref())
+            .await
+        {
+            // A run that stopped because of the store (or lost its lock) cannot record
+            // its end either; the next run marks it interrupted.
+            if stopped.is_none() {
+                return Err(RunError::store(store.path(), e));
+            }
+            warn!("cannot record the end of the run: {e}");
+        }
+        info!(outcome = %outcome, counts = %report.counts, "run finished");
+        Ok(RunSummary {
+            run_id: Some(run_id),
+            plan: report.planned.clone(),
+            report: Some(report),
+            membership,
+            outcome,
+            stopped,
+        })
+    }
+
+    /// The orphan guard's memory for the next run: how many consecutive runs held.
+    async fn remember_orphan_guard(&self, store: &Store, gate: &Fence, facts: &RunFacts) {
+        let (held_runs, reason) = match facts.verdict() {
+            OrphanVerdict::Held { reason, held_runs } => (*held_runs, Some(reason.as_str())),
+            OrphanVerdict::Apply { .. } => (0, None),
+        };
+        // A run in which the guard neither held nor was holding writes nothing here.
+        if held_runs == 0 && facts.held_before() == 0 {
+            return;
+        }
+        if let Err(e) = store.set_guard(ORPHAN_GUARD, held_runs, reason).await {
+            gate.store_failed(store, &e);
+        }
+    }
+}

@@ -1,0 +1,1505 @@
+//! GoSquared filter nodes ↔ the canonical rule (`../shared/providers/gosquared.md` §5).
+//! Pure: no I/O.
+//!
+//! What the node shapes mean is partly inferred (§5); this file fixes our reading, and
+//! [`sgsync_model::evaluate`] states what each canonical operator means:
+//! - The top-level `filters` array is an AND ([inferred] §5), `[]` is everyone (§3
+//!   "Recently Created").
+//! - `<` / `>` with `number` + `period: "days"` on a time: more / less than N days ago;
+//!   `><` with `direction: "past"`: within the last N days ([inferred] from the default
+//!   group names, §5).
+//! - `{"key": "and", "filters": […]}` nests an AND ([sdk] ruby-client test, §5). That
+//!   test used it in a `GET people` query; whether stored groups accept nested nodes is
+//!   unknown (§5, §9), so a nested canonical `All` is written as one, unflagged.
+//! - Event filters: stored groups say `triggered-event`, the docs `event` (§5). Both
+//!   are read; `triggered-event` is written, like `GET` returns it.
+//! - Equality, the negations and OR have no public spelling (§5 "no further operator
+//!   spelling"). Their spellings come from `[mapping.gosquared_operators]`; a built-in
+//!   guess is read and written, but marked assumed so translations across dialects say
+//!   they cannot vouch for it.
+//!
+//! Anything else (another operator, period, direction, an extra field, a wrong type) is
+//! kept verbatim as an opaque node (compact JSON; serde_json's `preserve_order` keeps its
+//! key order) and written back byte for byte; nothing is dropped. Nodes we write use
+//! GoSquared's own key order (§3): key, path|name, field, operator, value|direction,
+//! number, period.
+
+use crate::wire::{NewSmartGroup, SmartGroup as WireGroup};
+use serde_json::{Map, Number, Value as Json};
+use sgsync_model::mapping::{Maps, Spelling};
+use sgsync_model::{
+    Attribute, Condition, EventField, Findings, Op, Opaque, ProviderKind, Reason, Rule, RulePath,
+    SmartGroup, SourceGroup, Value, describe, describe_condition,
+};
+use sgsync_provider::json::kind_of;
+
+/// Deeper `and`/`or` nesting is kept opaque rather than recursed into. serde_json
+/// already refuses input nested past 128 levels; this also bounds values built in code.
+const MAX_DEPTH: usize = 64;
+
+/// The event key written: what `GET smartgroups` returns (§3), although the docs text
+/// says `event` (§5).
+const EVENT_KEY: &str = "triggered-event";
+
+/// A GoSquared group in canonical form.
+pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
+    let mut reader = Reader {
+        maps,
+        assumed: Vec::new(),
+        uncertain: Vec::new(),
+    };
+    let nodes = g
+        .filters
+        .iter()
+        .enumerate()
+        .map(|(i, node)| reader.node(node, &format!("filters[{i}]"), 0))
+        .collect();
+    SourceGroup {
+        provider: crate::KIND,
+        group: SmartGroup {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            // GoSquared groups carry no description (§3).
+            description: None,
+            rule: Rule::All(nodes),
+        },
+        uncertain: reader.uncertain,
+        assumed: reader.assumed,
+    }
+}
+
+struct Reader<'a> {
+    maps: &'a Maps,
+    assumed: Vec<Reason>,
+    uncertain: Vec<Reason>,
+}
+
+/// Why a node could not be read; it becomes the opaque node's `why`.
+type Unread = String;
+
+impl Reader<'_> {
+    /// One node at `at` (`filters[1].filters[0]`): understood, or kept opaque.
+    fn node(&mut self, node: &Json, at: &str, depth: usize) -> Rule {
+        match self.read(node, at, depth) {
+            Ok(rule) => rule,
+            Err(why) => Rule::Opaque(Opaque {
+                dialect: crate::KIND,
+                raw: node.to_string(),
+                why,
+            }),
+        }
+    }
+
+    fn read(&mut self, node: &Json, at: &str, depth: usize) -> Result<Rule, Unread> {
+        let Json::Object(obj) = node else {
+            return Err(format!(
+                "a filter node must be an object, found {}",
+                kind_of(node)
+            ));
+        };
+        let key = string(obj, "key")?;
+        let or_key = self
+            .maps
+            .gosquared_operators()
+            .or
+            .as_ref()
+            .filter(|s| s.text == key)
+            .cloned();
+        match key {
+            "property" => self.property(obj, at),
+            "triggered-event" | "event" => self.event(obj, key, at),
+            "and" => self.compound(obj, at, depth, None),
+            _ if or_key.is_some() => self.compound(obj, at, depth, or_key),
+            _ => Err(format!("unknown filter key {key:?}")),
+        }
+    }
+
+    /// `and`, or the configured `or` key: `{key, filters}` and nothing else.
+    fn compound(
+        &mut self,
+        obj: &Map<String, Json>,
+        at: &str,
+        depth: usize,
+        or: Option<Spelling>,
+    ) -> Result<Rule, Unread> {
+        only(obj, &["key", "filters"])?;
+        let children = match obj.get("filters") {
+            Some(Json::Array(items)) => items,
+            Some(other) => return Err(format!("\"filters\" is {}, not an array", kind_of(other))),
+            None => return Err("no \"filters\"".to_owned()),
+        };
+        if depth >= MAX_DEPTH {
+            return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+        }
+        if or.is_some() && children.is_empty() {
+            // Canonically an empty OR selects no one, but whether GoSquared reads it so
+            // (or as everyone, or refuses it) is unknown (§5: no OR node ever seen).
+            return Err("an empty OR group, whose meaning GoSquared does not document".to_owned());
+        }
+        let rules = children
+            .iter()
+            .enumerate()
+            .map(|(j, child)| self.node(child, &format!("{at}.filters[{j}]"), depth + 1))
+            .collect();
+        match or {
+            None => Ok(Rule::All(rules)),
+            Some(spelling) => {
+                if spelling.assumed {
+                    self.assumed.push(assumed_reading(
+                        format!("{at}.key {:?}", spelling.text),
+                        "an OR of its filters",
+                        "or",
+                    ));
+                }
+                Ok(Rule::Any(rules))
+            }
+        }
+    }
+
+    fn property(&mut self, obj: &Map<String, Json>, at: &str) -> Result<Rule, Unread> {
+        const HEAD: [&str; 3] = ["key", "path", "operator"];
+        let path = string(obj, "path")?;
+        let operator = string(obj, "operator")?;
+        let attribute = Attribute::Property(self.maps.canonical_from_gosquared(path).to_owned());
+        let (op, value) = match operator {
+            "contains" => {
+                only(obj, &with(&HEAD, &["value"]))?;
+                (
+                    Op::Contains,
+                    Value::String(string(obj, "value")?.to_owned()),
+                )
+            }
+            ">" | "<" if obj.contains_key("value") => {
+                only(obj, &with(&HEAD, &["value"]))?;
+                let op = if operator == ">" {
+                    Op::Greater
+                } else {
+                    Op::Less
+                };
+                // Numbers and numeric strings both occur (§5 "Value typing").
+                match obj.get("value") {
+                    Some(Json::Number(n)) => (op, Value::Number(n.clone())),
+                    Some(Json::String(s)) => (op, Value::String(s.clone())),
+                    other => return Err(wrong_type("value", other, "a number or a string")),
+                }
+            }
+            ">" | "<" | "><" => relative_time(obj, operator, &HEAD)?,
+            "defined" => {
+                only(obj, &HEAD)?;
+                (Op::Defined, Value::None)
+            }
+            _ => {
+                let Some((op, spelling, key)) = table_operator(self.maps, operator) else {
+                    return Err(format!("unknown operator {operator:?}"));
+                };
+                let value = match op {
+                    Op::NotDefined => {
+                        only(obj, &HEAD)?;
+                        Value::None
+                    }
+                    Op::NotContains => {
+                        only(obj, &with(&HEAD, &["value"]))?;
+                        Value::String(string(obj, "value")?.to_owned())
+                    }
+                    _ => {
+                        only(obj, &with(&HEAD, &["value"]))?;
+                        match obj.get("value") {
+                            Some(Json::String(s)) => Value::String(s.clone()),
+                            Some(Json::Number(n)) => Value::Number(n.clone()),
+                            Some(Json::Bool(b)) => Value::Bool(*b),
+                            other => {
+                                return Err(wrong_type(
+                                    "value",
+                                    other,
+                                    "a string, a number or a boolean",
+                                ));
+                            }
+                        }
+                    }
+                };
+                if spelling.assumed {
+                    self.assumed.push(assumed_reading(
+                        format!("{at}.operator {operator:?}"),
+                        op_words(op),
+                        key,
+                    ));
+                }
+                (op, value)
+            }
+        };
+        Ok(Rule::cond(attribute, op, value))
+    }
+
+    /// `{key: "triggered-event" | "event", name, field: "last", operator, number, period}`.
+    fn event(&mut self, obj: &Map<String, Json>, key: &str, at: &str) -> Result<Rule, Unread> {
+        const HEAD: [&str; 4] = ["key", "name", "field", "operator"];
+        let name = string(obj, "name")?;
+        let field = string(obj, "field")?;
+        if field != "last" {
+            return Err(format!(
+                "event field {field:?}: only \"last\" has been seen (gosquared.md §5)"
+            ));
+        }
+        let operator = string(obj, "operator")?;
+        if !matches!(operator, ">" | "<" | "><") {
+            return Err(format!("unknown event operator {operator:?}"));
+        }
+        let (op, value) = relative_time(obj, operator, &HEAD)?;
+        if key != EVENT_KEY {
+            // The docs say `event`, stored groups `triggered-event` (§5). We read both
+            // the same and write `triggered-event`, so even a GoSquared-to-GoSquared copy
+            // changes this key: say so.
+            self.uncertain.push(Reason::new(
+                format!("{at}.key {key:?}"),
+                format!(
+                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, gosquared.md §5) and written back as {EVENT_KEY:?}"
+                ),
+            ));
+        }
+        Ok(Rule::cond(
+            Attribute::Event {
+                name: name.to_owned(),
+                field: EventField::Last,
+            },
+            op,
+            value,
+        ))
+    }
+}
+
+/// `<` / `>` + `number` + `period`, or `><` + `direction: "past"` + `number` + `period`.
+fn relative_time(
+    obj: &Map<String, Json>,
+    operator: &str,
+    head: &[&str],
+) -> Result<(Op, Value), Unread> {
+    let op = match operator {
+        "<" => Op::MoreThanAgo,
+        ">" => Op::LessThanAgo,
+        _ => Op::WithinLast,
+    };
+    if op == Op::WithinLast {
+        only(obj, &with(head, &["direction", "number", "period"]))?;
+        let direction = string(obj, "direction")?;
+        if direction != "past" {
+            // `future` presumably mirrors `past`, but nothing shows it (§5).
+            return Err(format!(
+                "direction {direction:?}: only \"past\" has been seen (gosquared.md §5)"
+            ));
+        }
+    } else {
+        only(obj, &with(head, &["number", "period"]))?;
+    }
+    let period = string(obj, "period")?;
+    if period != "days" {
+        return Err(format!(
+            "period {period:?}: only \"days\" has been seen (gosquared.md §5)"
+        ));
+    }
+    let days = match obj.get("number") {
+        Some(Json::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("\"number\" {n} is not a whole number of days"))?,
+        other => return Err(wrong_type("number", other, "a number")),
+    };
+    Ok((op, Value::Days(days)))
+}
+
+/// The operator whose configured spelling is `text`, with the config key naming it.
+fn table_operator(maps: &Maps, text: &str) -> Option<(Op, Spelling, &'static str)> {
+    let ops = maps.gosquared_operators();
+    [
+        (&ops.equals, Op::Equals, "equals"),
+        (&ops.not_equals, Op::NotEquals, "not_equals"),
+        (&ops.not_contains, Op::NotContains, "not_contains"),
+        (&ops.not_defined, Op::NotDefined, "not_defined"),
+    ]
+    .into_iter()
+    .find_map(|(s, op, key)| {
+        s.as_ref()
+            .filter(|s| s.text == text)
+            .map(|s| (op, s.clone(), key))
+    })
+}
+
+fn assumed_reading(at: String, meaning: &str, key: &str) -> Reason {
+    Reason::new(
+        at,
+        format!(
+            "read as {meaning} by assumption: no public GoSquared source shows this spelling (gosquared.md §5); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+        ),
+    )
+}
+
+fn op_words(op: Op) -> &'static str {
+    match op {
+        Op::Equals => "equals",
+        Op::NotEquals => "does not equal",
+        Op::Contains => "contains",
+        Op::NotContains => "does not contain",
+        Op::Greater => "greater than",
+        Op::Less => "less than",
+        Op::Between => "between",
+        Op::Defined => "is set",
+        Op::NotDefined => "is not set",
+        Op::WithinLast => "within the last",
+        Op::MoreThanAgo => "more than … ago",
+        Op::LessThanAgo => "less than … ago",
+    }
+}
+
+fn string<'a>(obj: &'a Map<String, Json>, field: &str) -> Result<&'a str, Unread> {
+    match obj.get(field) {
+        Some(Json::String(s)) => Ok(s),
+        other => Err(wrong_type(field, other, "a string")),
+    }
+}
+
+fn wrong_type(field: &str, found: Option<&Json>, expected: &str) -> Unread {
+    match found {
+        None => format!("no {field:?}"),
+        Some(v) => format!("{field:?} is {}, expected {expected}", kind_of(v)),
+    }
+}
+
+/// Fails on any field not in `allowed`: an unknown field may change the meaning.
+fn only(obj: &Map<String, Json>, allowed: &[&str]) -> Result<(), Unread> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(format!("unexpected field {k:?}")),
+        None => Ok(()),
+    }
+}
+
+fn with<'a>(head: &[&'a str], tail: &[&'a str]) -> Vec<&'a str> {
+    head.iter().chain(tail).copied().collect()
+}
+
+/// The `POST people/v1/smartgroups` body for `group`, read from `source`.
+pub fn encode(
+    group: &SmartGroup,
+    source: ProviderKind,
+    maps: &Maps,
+) -> (Option<NewSmartGroup>, Findings) {
+    let mut w = Writer {
+        maps,
+        source,
+        findings: Findings::default(),
+    };
+    if group.name.trim().is_empty() {
+        w.findings
+            .impossible("name", "GoSquared requires a name (gosquared.md §4)");
+        return (None, w.findings);
+    }
+    let root = RulePath::root();
+    let filters: Vec<Option<Json>> = match &group.rule {
+        // The top-level array is itself the AND (§5).
+        Rule::All(xs) => xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| w.rule(x, &root.child("all", i), false))
+            .collect(),
+        other => vec![w.rule(other, &root, false)],
+    };
+    let filters: Option<Vec<Json>> = filters.into_iter().collect();
+    match filters {
+        Some(filters) if !w.findings.has_impossible() => (
+            Some(NewSmartGroup {
+                name: group.name.clone(),
+                filters,
+            }),
+            w.findings,
+        ),
+        _ => (None, w.findings),
+    }
+}
+
+struct Writer<'a> {
+    maps: &'a Maps,
+    source: ProviderKind,
+    findings: Findings,
+}
+
+impl Writer<'_> {
+    /// `rule` (negated when `negated`) as one node; `None` after recording why not.
+    /// GoSquared shows no NOT node, so negation is pushed down to the leaves.
+    fn rule(&mut self, rule: &Rule, path: &RulePath, negated: bool) -> Option<Json> {
+        match (rule, negated) {
+            (Rule::Not(x), _) => self.rule(x, &path.not(), !negated),
+            (Rule::All(xs), false) => self.and(xs, path, "all", false),
+            // De Morgan: not (a or b) = (not a) and (not b).
+            (Rule::Any(xs), true) => self.and(xs, path, "any", true),
+            (Rule::Any(xs), false) => self.or(rule, xs, path, "any", false),
+            // De Morgan: not (a and b) = (not a) or (not b).
+            (Rule::All(xs), true) => self.or(rule, xs, path, "all", true),
+            (Rule::Cond(c), _) => {
+                let op = if negated {
+                    let Some(op) = c.op.negated() else {
+                        self.findings.impossible(
+                            at(path, c),
+                            format!(
+                                "GoSquared has no negation of \"{}\" (no NOT node and no opposite operator)",
+                                op_words(c.op)
+                            ),
+                        );
+                        return None;
+                    };
+                    op
+                } else {
+                    c.op
+                };
+                self.cond(c, op, path)
+            }
+            (Rule::Opaque(o), true) => {
+                self.findings.impossible(
+                    format!("{path} ({})", describe(rule)),
+                    format!(
+                        "GoSquared has no NOT to put around a node we could not read ({})",
+                        o.why
+                    ),
+                );
+                None
+            }
+            (Rule::Opaque(o), false) if o.dialect == crate::KIND => {
+                match serde_json::from_str(&o.raw) {
+                    Ok(node) => Some(node),
+                    Err(e) => {
+                        self.findings.impossible(
+                            format!("{path} ({})", describe(rule)),
+                            format!("the kept GoSquared node is not valid JSON: {e}"),
+                        );
+                        None
+                    }
+                }
+            }
+            (Rule::Opaque(o), false) => {
+                self.findings.impossible(
+                    format!("{path} ({})", describe(rule)),
+                    format!(
+                        "an unrecognised {} condition cannot be written for GoSquared ({})",
+                        o.dialect.display_name(),
+                        o.why
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn children(
+        &mut self,
+        xs: &[Rule],
+        path: &RulePath,
+        kind: &str,
+        negate: bool,
+    ) -> Option<Vec<Json>> {
+        // Collect every child before giving up, so all reasons are reported.
+        let nodes: Vec<Option<Json>> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| self.rule(x, &path.child(kind, i), negate))
+            .collect();
+        nodes.into_iter().collect()
+    }
+
+    fn and(&mut self, xs: &[Rule], path: &RulePath, kind: &str, negate: bool) -> Option<Json> {
+        let filters = self.children(xs, path, kind, negate)?;
+        let mut node = Map::new();
+        node.insert("key".into(), "and".into());
+        node.insert("filters".into(), Json::Array(filters));
+        Some(Json::Object(node))
+    }
+
+    fn or(
+        &mut self,
+        rule: &Rule,
+        xs: &[Rule],
+        path: &RulePath,
+        kind: &str,
+        negate: bool,
+    ) -> Option<Json> {
+        let words = || {
+            let d = describe(rule);
+            if negate { format!("not ({d})") } else { d }
+        };
+        match xs {
+            [] => {
+                self.findings.impossible(
+                    format!("{path} ({})", words()),
+                    "selects no one, and GoSquared has no filter that selects no one",
+                );
+                None
+            }
+            [x] => self.rule(x, &path.child(kind, 0), negate),
+            _ => {
+                let spelling = self.maps.gosquared_operators().or.clone();
+                let filters = self.children(xs, path, kind, negate);
+                let Some(spelling) = spelling else {
+                    self.findings.impossible(
+                        format!("{path} ({})", words()),
+                        "GoSquared documents no OR (and [mapping.gosquared_operators] or is set to none)",
+                    );
+                    return None;
+                };
+                if spelling.assumed && self.source != crate::KIND {
+                    self.findings.lossy(
+                        format!("{path} ({})", words()),
+                        assumed_writing(&format!("filter key {:?}", spelling.text), "OR", "or"),
+                    );
+                }
+                let mut node = Map::new();
+                node.insert("key".into(), spelling.text.into());
+                node.insert("filters".into(), Json::Array(filters?));
+                Some(Json::Object(node))
+            }
+        }
+    }
+
+    /// `c` with its operator replaced by `op` (the negated twin when pushed down).
+    fn cond(&mut self, c: &Condition, op: Op, path: &RulePath) -> Option<Json> {
+        let at = at(path, c);
+        match &c.attribute {
+            Attribute::Property(name) => self.property(name, op, &c.value, &at),
+            Attribute::Event {
+                name,
+                field: EventField::Last,
+            } => match (op, &c.value) {
+                (Op::MoreThanAgo | Op::LessThanAgo | Op::WithinLast, Value::Days(n)) => {
+                    let mut node = Map::new();
+                    node.insert("key".into(), EVENT_KEY.into());
+                    node.insert("name".into(), name.as_str().into());
+                    node.insert("field".into(), "last".into());
+                    time_fields(&mut node, op, *n);
+                    Some(Json::Object(node))
+                }
+                _ => {
+                    self.findings.impossible(
+                        at,
+                        format!(
+                            "GoSquared's event filter only shows relative times in days (gosquared.md §5), not \"{}\" with this operand",
+                            op_words(op)
+                        ),
+                    );
+                    None
+                }
+            },
+            Attribute::Event { field, .. } => {
+                let what = match field {
+                    EventField::Count => "event counts",
+                    _ => "the first time of an event",
+                };
+                self.findings.impossible(
+                    at,
+                    format!("GoSquared shows no filter on {what} (only \"last\", gosquared.md §5)"),
+                );
+                None
+            }
+            Attribute::Department { .. } => {
+                self.findings
+                    .impossible(at, "GoSquared has no department filter");
+                None
+            }
+            Attribute::Group => {
+                self.findings
+                    .impossible(at, "GoSquared has no group-membership filter");
+                None
+            }
+        }
+    }
+
+    fn property(&mut self, name: &str, op: Op, value: &Value, at: &str) -> Option<Json> {
+        let ops = self.maps.gosquared_operators();
+        let mut node = Map::new();
+        node.insert("key".into(), "property".into());
+        node.insert("path".into(), self.maps.gosquared_path(name).into());
+        let table = |s: &Option<Spelling>, key: &'static str| s.clone().map(|s| (s, key));
+        let (spelling, operand): (Option<(Spelling, &'static str)>, Option<Json>) = match (
+            op, value,
+        ) {
+            (Op::Contains, Value::String(s)) => (None, Some(s.as_str().into())),
+            (Op::Defined, Value::None) => (None, None),
+            (Op::Greater | Op::Less, Value::Number(n)) => (None, Some(n.clone().into())),
+            (Op::Greater | Op::Less, Value::String(s)) => (None, Some(s.as_str().into())),
+            (Op::MoreThanAgo | Op::LessThanAgo | Op::WithinLast, Value::Days(n)) => {
+                time_fields(&mut node, op, *n);
+                return Some(Json::Object(node));
+            }
+            (Op::Equals | Op::NotEquals, Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                let (s, key) = if op == Op::Equals {
+                    (&ops.equals, "equals")
+                } else {
+                    (&ops.not_equals, "not_equals")
+                };
+                let Some(spelling) = table(s, key) else {
+                    return self.disabled(at, op, key);
+                };
+                (Some(spelling), Some(scalar(value)))
+            }
+            (Op::NotContains, Value::String(s)) => {
+                let Some(spelling) = table(&ops.not_contains, "not_contains") else {
+                    return self.disabled(at, op, "not_contains");
+                };
+                (Some(spelling), Some(s.as_str().into()))
+            }
+            (Op::NotDefined, Value::None) => {
+                let Some(spelling) = table(&ops.not_defined, "not_defined") else {
+                    return self.disabled(at, op, "not_defined");
+                };
+                (Some(spelling), None)
+            }
+            (Op::Between, _) => {
+                self.findings.impossible(
+                        at,
+                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (gosquared.md §5)",
+                    );
+                return None;
+            }
+            (op, value) => {
+                self.findings.impossible(
+                    at,
+                    format!(
+                        "\"{}\" with {} cannot be written as a GoSquared filter",
+                        op_words(op),
+                        value_kind(value)
+                    ),
+                );
+                return None;
+            }
+        };
+        let operator = match &spelling {
+            Some((s, key)) => {
+                if s.assumed && self.source != crate::KIND {
+                    self.findings.lossy(
+                        at,
+                        assumed_writing(&format!("operator {:?}", s.text), op_words(op), key),
+                    );
+                }
+                s.text.clone()
+            }
+            None => match op {
+                Op::Contains => "contains",
+                Op::Defined => "defined",
+                Op::Greater => ">",
+                _ => "<",
+            }
+            .to_owned(),
+        };
+        node.insert("operator".into(), operator.into());
+        if let Some(operand) = operand {
+            node.insert("value".into(), operand);
+        }
+        Some(Json::Object(node))
+    }
+
+    fn disabled(&mut self, at: &str, op: Op, key: &str) -> Option<Json> {
+        self.findings.impossible(
+            at,
+            format!(
+                "GoSquared documents no \"{}\" operator (and [mapping.gosquared_operators] {key} is set to none)",
+                op_words(op)
+            ),
+        );
+        None
+    }
+}
+
+/// `operator`, [`direction`], `number`, `period`, in GoSquared's own key order (§3).
+fn time_fields(node: &mut Map<String, Json>, op: Op, days: u32) {
+    let operator = match op {
+        Op::MoreThanAgo => "<",
+        Op::LessThanAgo => ">",
+        _ => "><",
+    };
+    node.insert("operator".into(), operator.into());
+    if op == Op::WithinLast {
+        node.insert("direction".into(), "past".into());
+    }
+    node.insert("number".into(), Json::Number(Number::from(days)));
+    node.insert("period".into(), "days".into());
+}
+
+/// The `value` of an equality filter. Only called with a string, number or boolean
+/// (checked by the caller's match); anything else would be a bug, written as `null`
+/// rather than a panic.
+fn scalar(value: &Value) -> Json {
+    match value {
+        Value::String(s) => Json::String(s.clone()),
+        Value::Number(n) => Json::Number(n.clone()),
+        Value::Bool(b) => Json::Bool(*b),
+        _ => Json::Null,
+    }
+}
+
+fn value_kind(value: &Value) -> &'static str {
+    match value {
+        Value::None => "no operand",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Days(_) => "a number of days",
+        Value::Range(_, _) => "a range",
+    }
+}
+
+fn assumed_writing(spelling: &str, meaning: &str, key: &str) -> String {
+    format!(
+        "written as {spelling}, a spelling no public GoSquared source shows (gosquared.md §5), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+    )
+}
+
+fn at(path: &RulePath, c: &Condition) -> String {
+    format!("{path} ({})", describe_condition(c))
+}
+
+/// This provider's dialect, translating with one account's maps.
+pub struct GoSquaredDialect {
+    maps: std::sync::Arc<sgsync_model::mapping::Maps>,
+}
+
+impl GoSquaredDialect {
+    pub fn new(maps: std::sync::Arc<sgsync_model::mapping::Maps>) -> Self {
+        GoSquaredDialect { maps }
+    }
+}
+
+impl sgsync_provider::Dialect for GoSquaredDialect {
+    fn kind(&self) -> ProviderKind {
+        crate::KIND
+    }
+
+    fn decode(&self, text: &str) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
+        let groups = crate::wire::parse_groups(text).map_err(|e| sgsync_provider::DecodeError {
+            provider: crate::KIND,
+            why: e.to_string(),
+        })?;
+        Ok(groups.iter().map(|g| decode(g, &self.maps)).collect())
+    }
+
+    fn encode(
+        &self,
+        group: &SmartGroup,
+        source: ProviderKind,
+    ) -> (Option<sgsync_provider::Payload>, Findings) {
+        let (payload, findings) = encode(group, source, &self.maps);
+        (payload.map(crate::payload), findings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sgsync_model::mapping::{GoSquaredOperatorsConfig, MappingConfig};
+    use sgsync_model::{DepartmentScope, Fidelity, Profile, evaluate};
+
+    /// The real `GET smartgroups` response of gosquared.md §3 (all nine groups, filters
+    /// verbatim; `prefs` of the six groups the note does not print are made up).
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/gosquared/smartgroups_2016.json");
+
+    fn wire(filters: Json) -> WireGroup {
+        WireGroup {
+            id: Some("g".into()),
+            name: "G".into(),
+            filters: serde_json::from_value(filters).unwrap(),
+        }
+    }
+
+    fn group(rule: Rule) -> SmartGroup {
+        SmartGroup {
+            id: Some("g".into()),
+            name: "G".into(),
+            description: None,
+            rule,
+        }
+    }
+
+    fn prop(path: &str, op: Op, value: Value) -> Rule {
+        Rule::cond(Attribute::Property(path.into()), op, value)
+    }
+
+    fn maps_with(ops: GoSquaredOperatorsConfig) -> Maps {
+        Maps::from_config(&MappingConfig {
+            gosquared_operators: ops,
+            ..MappingConfig::default()
+        })
+        .unwrap()
+    }
+
+    /// decode → encode (source GoSquared) gives the same filters byte for byte, the
+    /// same rule when decoded again, and claims Exact.
+    fn assert_round_trip(g: &WireGroup, maps: &Maps) -> SourceGroup {
+        let source = decode(g, maps);
+        let (payload, findings) = encode(&source.group, crate::KIND, maps);
+        assert_eq!(findings.fidelity(), Fidelity::Exact, "{}", g.name);
+        let payload = payload.unwrap();
+        assert_eq!(
+            serde_json::to_string(&payload.filters).unwrap(),
+            serde_json::to_string(&g.filters).unwrap(),
+            "{}",
+            g.name
+        );
+        let body = serde_json::to_string(&payload).unwrap();
+        let again = super::super::wire::parse_groups(&body).unwrap();
+        assert_eq!(decode(&again[0], maps).group.rule, source.group.rule);
+        source
+    }
+
+    fn encoded(rule: Rule, source: ProviderKind, maps: &Maps) -> (Option<Json>, Fidelity) {
+        let (payload, findings) = encode(&group(rule), source, maps);
+        (payload.map(|p| Json::Array(p.filters)), findings.fidelity())
+    }
+
+    #[test]
+    fn every_group_of_the_real_dump_round_trips_exactly() {
+        let maps = Maps::default();
+        let groups = super::super::wire::parse_groups(FIXTURE).unwrap();
+        assert_eq!(groups.len(), 9);
+        for g in &groups {
+            let source = assert_round_trip(g, &maps);
+            assert!(source.assumed.is_empty() && source.uncertain.is_empty());
+            for (path, leaf) in source.group.rule.leaves() {
+                assert!(matches!(leaf, Rule::Cond(_)), "{}: {path} unread", g.name);
+            }
+            // Nothing assumed is used, so the copy to another dialect is exact too.
+            let (_, f) = encode(&source.group, crate::test_kinds::ISPRING, &maps);
+            assert!(f.fidelity().is_exact(), "{}", g.name);
+        }
+    }
+
+    #[test]
+    fn the_real_dump_reads_as_documented() {
+        let groups = super::super::wire::parse_groups(FIXTURE).unwrap();
+        let rule = |i: usize| decode(&groups[i], &Maps::default()).group.rule;
+        assert_eq!(
+            rule(0),
+            Rule::All(vec![prop(
+                "totals.engaged_time",
+                Op::Greater,
+                Value::int(3_600_000)
+            )])
+        );
+        assert_eq!(
+            rule(1),
+            Rule::All(vec![prop("last.seen", Op::WithinLast, Value::Days(1))])
+        );
+        assert_eq!(
+            rule(2),
+            Rule::All(vec![prop("last.seen", Op::MoreThanAgo, Value::Days(35))])
+        );
+        assert_eq!(rule(5), Rule::everyone());
+        assert_eq!(
+            rule(8),
+            Rule::All(vec![
+                prop("first.referrer.href", Op::Defined, Value::None),
+                Rule::cond(
+                    Attribute::Event {
+                        name: "Entered Smart Group".into(),
+                        field: EventField::Last
+                    },
+                    Op::LessThanAgo,
+                    Value::Days(30)
+                ),
+            ])
+        );
+        let source = decode(&groups[8], &Maps::default());
+        assert_eq!(source.group.id.as_deref(), Some("test-group"));
+        assert_eq!(source.group.name, "Test Group");
+    }
+
+    #[test]
+    fn the_docs_example_and_a_nested_and_round_trip() {
+        let maps = Maps::default();
+        let docs = wire(
+            json!([{"key":"property","path":"email","operator":"contains","value":"GoSquared"}]),
+        );
+        let source = assert_round_trip(&docs, &maps);
+        assert_eq!(
+            source.group.rule,
+            Rule::All(vec![prop(
+                "email",
+                Op::Contains,
+                Value::string("GoSquared")
+            )])
+        );
+        // In the spirit of the ruby-client's filter test (gosquared.md §5): an `and` node
+        // beside a plain filter whose number is a string.
+        let nested = wire(json!([
+            {"key":"property","path":"totals.visits","operator":">","value":"1000"},
+            {"key":"and","filters":[
+                {"key":"property","path":"email","operator":"contains","value":"@gosquared.com"},
+                {"key":"property","path":"last.seen","operator":"<","number":7,"period":"days"}
+            ]}
+        ]));
+        let source = assert_round_trip(&nested, &maps);
+        assert_eq!(
+            source.group.rule,
+            Rule::All(vec![
+                prop("totals.visits", Op::Greater, Value::string("1000")),
+                Rule::All(vec![
+                    prop("email", Op::Contains, Value::string("@gosquared.com")),
+                    prop("last.seen", Op::MoreThanAgo, Value::Days(7)),
+                ]),
+            ])
+        );
+    }
+
+    #[test]
+    fn anything_not_understood_is_opaque_and_travels_back_verbatim() {
+        let maps = Maps::default();
+        let cases = [
+            (
+                json!({"key":"property","path":"email","operator":"startsWith","value":"a"}),
+                "unknown operator \"startsWith\"",
+            ),
+            (
+                json!({"key":"cohort","id":7}),
+                "unknown filter key \"cohort\"",
+            ),
+            (
+                json!({"key":"property","path":"email","operator":"contains","value":"a","caseSensitive":true}),
+                "unexpected field \"caseSensitive\"",
+            ),
+            (
+                json!({"key":"property","path":"last.seen","operator":"<","number":2,"period":"weeks"}),
+                "period \"weeks\"",
+            ),
+            (
+                json!({"key":"property","path":"last.seen","operator":"><","direction":"future","number":2,"period":"days"}),
+                "direction \"future\"",
+            ),
+            (
+                json!({"key":"property","path":"last.seen","operator":"<","number":1.5,"period":"days"}),
+                "not a whole number",
+            ),
+            (
+                json!({"key":"property","path":"last.seen","operator":"<","number":4_294_967_296_u64,"period":"days"}),
+                "not a whole number",
+            ),
+            (
+                json!({"key":"property","path":"x","operator":"contains","value":5}),
+                "\"value\" is a number",
+            ),
+            (
+                json!({"key":"property","path":"x","operator":">","value":null}),
+                "\"value\" is null",
+            ),
+            (
+                json!({"key":"property","path":"x","operator":"defined","value":1}),
+                "unexpected field \"value\"",
+            ),
+            (
+                json!({"key":"property","path":"last.seen","operator":"<","number":2,"period":"days","direction":"past"}),
+                "unexpected field \"direction\"",
+            ),
+            (
+                json!({"key":"triggered-event","name":"Signup","field":"last","operator":">","number":3,"period":"days","extra":1}),
+                "unexpected field \"extra\"",
+            ),
+            (
+                json!({"key":"and","filters":[],"negate":true}),
+                "unexpected field \"negate\"",
+            ),
+            (
+                json!({"key":"triggered-event","name":"Signup","field":"count","operator":">","value":3}),
+                "event field \"count\"",
+            ),
+            (
+                json!({"key":"triggered-event","name":"Signup","field":"last","operator":"contains","value":"a"}),
+                "unknown event operator",
+            ),
+            (json!({"key":"and","filters":{}}), "not an array"),
+            (json!({"key":"or","filters":[]}), "empty OR"),
+            (json!({"path":"email"}), "no \"key\""),
+            (json!("email"), "must be an object"),
+        ];
+        for (node, why) in cases {
+            let g = wire(json!([node]));
+            let source = assert_round_trip(&g, &maps);
+            let Rule::All(nodes) = &source.group.rule else {
+                panic!("not an All")
+            };
+            match &nodes[..] {
+                [Rule::Opaque(o)] => {
+                    assert_eq!(o.dialect, crate::KIND);
+                    assert_eq!(o.raw, node.to_string());
+                    assert!(o.why.contains(why), "{} vs {why}", o.why);
+                }
+                other => panic!("{node} read as {other:?}"),
+            }
+            // Only GoSquared may write it back; another dialect's opaque node cannot.
+            let foreign = Rule::Opaque(Opaque {
+                dialect: crate::test_kinds::ISPRING,
+                raw: node.to_string(),
+                why: why.into(),
+            });
+            assert!(
+                encoded(foreign, crate::test_kinds::ISPRING, &maps)
+                    .1
+                    .is_impossible()
+            );
+        }
+        // An opaque node inside an `and` stays in place, the rest is read.
+        let g = wire(json!([{"key":"and","filters":[
+            {"key":"property","path":"a","operator":"defined"},
+            {"key":"property","path":"b","operator":"~"}
+        ]}]));
+        let source = assert_round_trip(&g, &maps);
+        let leaves = source.group.rule.leaves();
+        assert!(matches!(leaves[0].1, Rule::Cond(_)));
+        assert!(matches!(leaves[1].1, Rule::Opaque(_)));
+    }
+
+    #[test]
+    fn assumed_spellings_are_flagged_on_read_and_cost_fidelity_across_dialects() {
+        let maps = Maps::default();
+        let g = wire(json!([
+            {"key":"property","path":"plan","operator":"==","value":"pro"},
+            {"key":"or","filters":[
+                {"key":"property","path":"a","operator":"!defined"},
+                {"key":"property","path":"b","operator":"!contains","value":"x"},
+                {"key":"property","path":"c","operator":"!=","value":false}
+            ]}
+        ]));
+        let source = assert_round_trip(&g, &maps);
+        let ats: Vec<&str> = source.assumed.iter().map(|r| r.at.as_str()).collect();
+        assert_eq!(
+            ats,
+            [
+                "filters[0].operator \"==\"",
+                "filters[1].filters[0].operator \"!defined\"",
+                "filters[1].filters[1].operator \"!contains\"",
+                "filters[1].filters[2].operator \"!=\"",
+                "filters[1].key \"or\"",
+            ]
+        );
+        assert!(
+            source.assumed[0]
+                .why
+                .contains("read as equals by assumption")
+        );
+        assert!(
+            source.assumed[0]
+                .why
+                .contains("[mapping.gosquared_operators] equals")
+        );
+        assert_eq!(
+            source.group.rule,
+            Rule::All(vec![
+                prop("plan", Op::Equals, Value::string("pro")),
+                Rule::Any(vec![
+                    prop("a", Op::NotDefined, Value::None),
+                    prop("b", Op::NotContains, Value::string("x")),
+                    prop("c", Op::NotEquals, Value::Bool(false)),
+                ]),
+            ])
+        );
+
+        let equals = prop("plan", Op::Equals, Value::string("pro"));
+        let (filters, fidelity) = encoded(equals.clone(), crate::test_kinds::ISPRING, &maps);
+        assert_eq!(
+            filters.unwrap().to_string(),
+            r#"[{"key":"property","path":"plan","operator":"==","value":"pro"}]"#
+        );
+        match fidelity {
+            Fidelity::Lossy(r) => {
+                assert_eq!(r[0].at, "rule (plan is \"pro\")");
+                assert!(r[0].why.contains("operator \"==\""), "{}", r[0].why);
+            }
+            other => panic!("{other}"),
+        }
+        // A spelling the user checked is trusted.
+        let checked = maps_with(GoSquaredOperatorsConfig {
+            equals: Some("is".into()),
+            ..Default::default()
+        });
+        let (filters, fidelity) = encoded(equals, crate::test_kinds::ISPRING, &checked);
+        assert_eq!(fidelity, Fidelity::Exact);
+        assert_eq!(filters.unwrap()[0]["operator"], "is");
+        let source = decode(
+            &wire(json!([{"key":"property","path":"plan","operator":"is","value":"pro"}])),
+            &checked,
+        );
+        assert!(source.assumed.is_empty());
+        // …and the old guess is no longer a known spelling.
+        let source = decode(
+            &wire(json!([{"key":"property","path":"plan","operator":"==","value":"pro"}])),
+            &checked,
+        );
+        assert!(matches!(source.group.rule.leaves()[0].1, Rule::Opaque(_)));
+    }
+
+    #[test]
+    fn what_gosquared_cannot_say_is_never_exact() {
+        let maps = Maps::default();
+        let no_or = maps_with(GoSquaredOperatorsConfig {
+            or: Some(String::new()),
+            ..Default::default()
+        });
+        let a = prop("a", Op::Defined, Value::None);
+        let b = prop("b", Op::Defined, Value::None);
+        let cases = [
+            (
+                prop(
+                    "n",
+                    Op::Between,
+                    Value::Range(Number::from(1), Number::from(5)),
+                ),
+                &maps,
+                "no numeric between",
+            ),
+            (
+                Rule::cond(
+                    Attribute::Department {
+                        scope: DepartmentScope::Only,
+                    },
+                    Op::Equals,
+                    Value::string("Sales"),
+                ),
+                &maps,
+                "no department filter",
+            ),
+            (
+                Rule::cond(Attribute::Group, Op::Equals, Value::string("vip")),
+                &maps,
+                "no group-membership filter",
+            ),
+            (
+                Rule::Not(Box::new(prop("n", Op::Greater, Value::int(5)))),
+                &maps,
+                "no negation of \"greater than\"",
+            ),
+            (
+                Rule::cond(
+                    Attribute::Event {
+                        name: "Signup".into(),
+                        field: EventField::Count,
+                    },
+                    Op::Greater,
+                    Value::int(3),
+                ),
+                &maps,
+                "event counts",
+            ),
+            (
+                Rule::Any(vec![a.clone(), b.clone()]),
+                &no_or,
+                "documents no OR",
+            ),
+            (Rule::Any(vec![]), &maps, "selects no one"),
+            (
+                Rule::Not(Box::new(Rule::everyone())),
+                &maps,
+                "selects no one",
+            ),
+            (
+                prop("n", Op::Equals, Value::Days(3)),
+                &maps,
+                "cannot be written",
+            ),
+            (
+                prop("n", Op::Contains, Value::int(3)),
+                &maps,
+                "cannot be written",
+            ),
+        ];
+        for (rule, maps, why) in cases {
+            for source in crate::test_kinds::ALL {
+                let (filters, fidelity) = encoded(rule.clone(), source, maps);
+                assert!(filters.is_none(), "{rule:?}");
+                match &fidelity {
+                    Fidelity::Impossible(r) => {
+                        assert!(r[0].why.contains(why), "{} vs {why}", r[0].why)
+                    }
+                    other => panic!("{rule:?}: {other}"),
+                }
+            }
+        }
+        // Every reason of a rule is reported, each at its canonical path in words.
+        let rule = Rule::All(vec![
+            a,
+            Rule::cond(
+                Attribute::Department {
+                    scope: DepartmentScope::Only,
+                },
+                Op::Equals,
+                Value::string("Sales"),
+            ),
+            Rule::cond(Attribute::Group, Op::Equals, Value::string("vip")),
+        ]);
+        let (_, fidelity) = encoded(rule, crate::test_kinds::ISPRING, &maps);
+        let ats: Vec<&str> = fidelity.reasons().iter().map(|r| r.at.as_str()).collect();
+        assert_eq!(
+            ats,
+            [
+                "rule.all[1] (department is Sales)",
+                "rule.all[2] (member of group vip)"
+            ]
+        );
+        let (payload, findings) = encode(
+            &SmartGroup {
+                name: "  ".into(),
+                ..group(Rule::everyone())
+            },
+            crate::KIND,
+            &maps,
+        );
+        assert!(payload.is_none() && findings.fidelity().is_impossible());
+    }
+
+    #[test]
+    fn negation_is_pushed_down_and_keeps_the_meaning() {
+        let maps = Maps::default();
+        let rule = Rule::Not(Box::new(Rule::All(vec![
+            prop("plan", Op::Equals, Value::string("pro")),
+            Rule::Not(Box::new(Rule::Any(vec![
+                prop("email", Op::Contains, Value::string("@gs.com")),
+                prop("phone", Op::NotDefined, Value::None),
+            ]))),
+        ])));
+        let (filters, fidelity) = encoded(rule.clone(), crate::test_kinds::EMFLUENCE, &maps);
+        let filters = filters.unwrap();
+        assert_eq!(
+            filters.to_string(),
+            r#"[{"key":"or","filters":[{"key":"property","path":"plan","operator":"!=","value":"pro"},{"key":"or","filters":[{"key":"property","path":"email","operator":"contains","value":"@gs.com"},{"key":"property","path":"phone","operator":"!defined"}]}]}]"#
+        );
+        // Assumed spellings from another dialect: lossy, one reason per use.
+        assert_eq!(fidelity.reasons().len(), 4, "{fidelity}");
+        assert!(matches!(fidelity, Fidelity::Lossy(_)));
+        // Read back, it selects the same people as the original.
+        let back = decode(&wire(filters), &maps).group.rule;
+        let now = 1_700_000_000_000;
+        for props in [
+            json!({}),
+            json!({"plan": "pro"}),
+            json!({"plan": "pro", "email": "x@GS.com"}),
+            json!({"plan": "pro", "phone": null}),
+            json!({"plan": "pro", "phone": "1", "email": "x@y.z"}),
+            json!({"plan": "free", "phone": "1"}),
+        ] {
+            let p = Profile {
+                properties: props.as_object().cloned().unwrap(),
+                ..Profile::default()
+            };
+            assert_eq!(
+                evaluate(&back, &p, now),
+                evaluate(&rule, &p, now),
+                "{props}"
+            );
+        }
+        // Double negation cancels; a one-branch OR is its branch; Not(Any) is an AND.
+        let x = prop("a", Op::Contains, Value::string("x"));
+        let (f, fid) = encoded(
+            Rule::Any(vec![Rule::Not(Box::new(Rule::Not(Box::new(x))))]),
+            crate::test_kinds::ISPRING,
+            &maps,
+        );
+        assert_eq!(fid, Fidelity::Exact);
+        assert_eq!(
+            f.unwrap().to_string(),
+            r#"[{"key":"property","path":"a","operator":"contains","value":"x"}]"#
+        );
+        let (f, fid) = encoded(
+            Rule::Not(Box::new(Rule::Any(vec![]))),
+            crate::test_kinds::ISPRING,
+            &maps,
+        );
+        assert_eq!(fid, Fidelity::Exact);
+        assert_eq!(f.unwrap().to_string(), r#"[{"key":"and","filters":[]}]"#);
+    }
+
+    #[test]
+    fn written_nodes_follow_gosquared_key_order_and_attribute_map() {
+        let maps = Maps::from_config(
+            &toml::from_str::<MappingConfig>(
+                "[attributes.country]\ngosquared = \"last.location.country.code\"",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let seen = Attribute::Event {
+            name: "Signup".into(),
+            field: EventField::Last,
+        };
+        let rule = Rule::All(vec![
+            prop("country", Op::Contains, Value::string("CA")),
+            Rule::cond(seen.clone(), Op::WithinLast, Value::Days(7)),
+            Rule::cond(seen, Op::MoreThanAgo, Value::Days(0)),
+            prop("last.seen", Op::LessThanAgo, Value::Days(u32::MAX)),
+            prop(
+                "score",
+                Op::Less,
+                Value::Number(serde_json::from_str("2.5").unwrap()),
+            ),
+        ]);
+        let (filters, fidelity) = encoded(rule.clone(), crate::test_kinds::ISPRING, &maps);
+        assert_eq!(fidelity, Fidelity::Exact);
+        let filters = filters.unwrap();
+        assert_eq!(
+            filters.to_string(),
+            concat!(
+                r#"[{"key":"property","path":"last.location.country.code","operator":"contains","value":"CA"},"#,
+                r#"{"key":"triggered-event","name":"Signup","field":"last","operator":"><","direction":"past","number":7,"period":"days"},"#,
+                r#"{"key":"triggered-event","name":"Signup","field":"last","operator":"<","number":0,"period":"days"},"#,
+                r#"{"key":"property","path":"last.seen","operator":">","number":4294967295,"period":"days"},"#,
+                r#"{"key":"property","path":"score","operator":"<","value":2.5}]"#
+            )
+        );
+        assert_eq!(decode(&wire(filters), &maps).group.rule, rule);
+    }
+
+    #[test]
+    fn the_documented_event_key_is_read_but_flagged() {
+        let maps = Maps::default();
+        let g = wire(json!([
+            {"key":"event","name":"Signup","field":"last","operator":">","number":3,"period":"days"}
+        ]));
+        let source = decode(&g, &maps);
+        assert_eq!(source.uncertain.len(), 1);
+        assert_eq!(source.uncertain[0].at, "filters[0].key \"event\"");
+        let (payload, findings) = encode(&source.group, crate::KIND, &maps);
+        assert!(findings.fidelity().is_exact());
+        assert_eq!(payload.unwrap().filters[0]["key"], "triggered-event");
+    }
+
+    #[test]
+    fn opaque_nodes_cannot_be_negated() {
+        let maps = Maps::default();
+        let source = decode(
+            &wire(json!([{"key":"property","path":"a","operator":"~"}])),
+            &maps,
+        );
+        let Rule::All(nodes) = source.group.rule else {
+            panic!()
+        };
+        let (f, fidelity) = encoded(Rule::Not(Box::new(nodes[0].clone())), crate::KIND, &maps);
+        assert!(f.is_none() && fidelity.is_impossible());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const NOW: i64 = 1_700_000_000_000;
+        const DAY: i64 = 86_400_000;
+
+        fn leaf() -> impl Strategy<Value = Rule> {
+            let scalar = prop_oneof![
+                Just(Value::string("x")),
+                Just(Value::string("X")),
+                Just(Value::int(1)),
+                Just(Value::Bool(true)),
+            ];
+            let needle = prop_oneof![Just(Value::string("x")), Just(Value::string("Y"))];
+            let number = prop_oneof![
+                Just(Value::int(1)),
+                Just(Value::int(5)),
+                Just(Value::string("3"))
+            ];
+            let days = prop_oneof![Just(0u32), Just(1), Just(10)].prop_map(Value::Days);
+            let path = prop_oneof![Just("a"), Just("b")];
+            let time_op = prop_oneof![
+                Just(Op::MoreThanAgo),
+                Just(Op::LessThanAgo),
+                Just(Op::WithinLast)
+            ];
+            prop_oneof![
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Equals), Just(Op::NotEquals)],
+                    scalar
+                )
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Contains), Just(Op::NotContains)],
+                    needle
+                )
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (
+                    path.clone(),
+                    prop_oneof![Just(Op::Defined), Just(Op::NotDefined)]
+                )
+                    .prop_map(|(p, op)| prop(p, op, Value::None)),
+                (path, prop_oneof![Just(Op::Greater), Just(Op::Less)], number)
+                    .prop_map(|(p, op, v)| prop(p, op, v)),
+                (time_op.clone(), days.clone()).prop_map(|(op, d)| prop("t", op, d)),
+                (time_op, days).prop_map(|(op, d)| Rule::cond(
+                    Attribute::Event {
+                        name: "E".into(),
+                        field: EventField::Last
+                    },
+                    op,
+                    d
+                )),
+            ]
+        }
+
+        fn rule() -> impl Strategy<Value = Rule> {
+            leaf().prop_recursive(3, 24, 3, |inner| {
+                prop_oneof![
+                    vec(inner.clone(), 0..3).prop_map(Rule::All),
+                    vec(inner.clone(), 0..3).prop_map(Rule::Any),
+                    inner.prop_map(|x| Rule::Not(Box::new(x))),
+                ]
+            })
+        }
+
+        fn profile() -> impl Strategy<Value = Profile> {
+            let value = prop_oneof![
+                Just(None),
+                Just(Some(Json::Null)),
+                Just(Some(json!("x"))),
+                Just(Some(json!("X"))),
+                Just(Some(json!("xy"))),
+                Just(Some(json!(1))),
+                Just(Some(json!(5))),
+                Just(Some(json!("3"))),
+                Just(Some(json!(true))),
+                Just(Some(json!(["x", 1]))),
+            ];
+            let time = prop_oneof![
+                Just(None),
+                Just(Some(NOW - DAY / 2)),
+                Just(Some(NOW - 5 * DAY)),
+                Just(Some(NOW - 20 * DAY)),
+                Just(Some(NOW + DAY)),
+            ];
+            (value.clone(), value, time.clone(), vec(time, 0..3)).prop_map(|(a, b, t, e)| {
+                let mut properties = Map::new();
+                for (k, v) in [("a", a), ("b", b), ("t", t.map(Json::from))] {
+                    if let Some(v) = v {
+                        properties.insert(k.into(), v);
+                    }
+                }
+                let events: Vec<i64> = e.into_iter().flatten().collect();
+                Profile {
+                    properties,
+                    events: [("E".to_string(), events)].into(),
+                    ..Profile::default()
+                }
+            })
+        }
+
+        proptest! {
+            /// Whatever is written, read back, selects the same people; and a group read
+            /// from GoSquared is written back as it came.
+            #[test]
+            fn written_filters_mean_the_rule(rule in rule(), people in vec(profile(), 8)) {
+                let maps = Maps::default();
+                let (payload, findings) = encode(&group(rule.clone()), crate::test_kinds::ISPRING, &maps);
+                let fidelity = findings.fidelity();
+                prop_assert_eq!(payload.is_none(), fidelity.is_impossible());
+                if let Some(payload) = payload {
+                    let back = decode(&wire(Json::Array(payload.filters.clone())), &maps);
+                    for p in &people {
+                        prop_assert_eq!(evaluate(&back.group.rule, p, NOW), evaluate(&rule, p, NOW));
+                    }
+                    let (again, f) = encode(&back.group, crate::KIND, &maps);
+                    prop_assert!(f.fidelity().is_exact());
+                    prop_assert_eq!(again.map(|a| a.filters), Some(payload.filters));
+                }
+            }
+        }
+    }
+}

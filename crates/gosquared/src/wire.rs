@@ -1,0 +1,714 @@
+//! GoSquared People API v1: smart-group shapes (`../shared/providers/gosquared.md` §3–§5,
+//! §7; docs page copy in seed `000_03dd6fd6c40f756c.txt`).
+//!
+//! - `GET people/v1/smartgroups` answers `{"list": [group, …], "cardinality": n}` (§3, a
+//!   real 2016 response). Whether `GET smartgroups/{id}` answers a bare group or the same
+//!   envelope is unknown (§3), so both are read, and so is a bare array.
+//! - A group is `{id, name, filters, prefs, _links}`. `prefs` (dashboard columns and
+//!   sorting) and `_links` do not affect membership and are ignored (§3 "Field notes").
+//! - `filters` nodes are kept as raw JSON here: what they mean is the dialect's business,
+//!   and a node it cannot read must still travel back verbatim (§5).
+//! - Errors come in two envelopes: `{"code", "message"}` (current docs) and the older
+//!   `{"success": false, "error": {"code", "message"}}` (node-gosquared) (§7).
+//! - `POST people/v1/smartgroups` takes a plain object `{name, filters}` (§4). The
+//!   ruby-client wraps bodies in an array; that quirk was never checked against the
+//!   server and is not copied (§1).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sgsync_provider::json::{self, JsonError, kind_of};
+use thiserror::Error;
+
+/// A smart group as GoSquared returns it (or as a create body states it). Only what
+/// decides membership is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmartGroup {
+    /// The slug id (`last-seen-35-days`); absent in a create body.
+    pub id: Option<String>,
+    pub name: String,
+    /// The filter nodes exactly as sent; their top-level array is an AND (§5).
+    pub filters: Vec<Json>,
+}
+
+/// The body of `POST people/v1/smartgroups`: a plain object (§1, §4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewSmartGroup {
+    pub name: String,
+    pub filters: Vec<Json>,
+}
+
+#[derive(Debug, Error)]
+pub enum WireError {
+    #[error(transparent)]
+    Json(#[from] JsonError),
+    /// GoSquared's own error answer (gosquared.md §7: 4000 missing parameter, 4001 key
+    /// not authorised, 4002 rate limited, 4003/4004 invalid parameter, 5xxx internal).
+    #[error("GoSquared answered error {code}: {message}")]
+    Api { code: i64, message: String },
+    #[error("{at}: {why}")]
+    Shape { at: String, why: String },
+}
+
+impl WireError {
+    fn shape(at: impl Into<String>, why: impl Into<String>) -> Self {
+        WireError::Shape {
+            at: at.into(),
+            why: why.into(),
+        }
+    }
+}
+
+/// Every group in `text`: the list envelope, a bare group (GET by id, or a create body),
+/// or an array of groups. An error envelope becomes [`WireError::Api`].
+pub fn parse_groups(text: &str) -> Result<Vec<SmartGroup>, WireError> {
+    Ok(parse_group_list(text)?.groups)
+}
+
+/// The groups of an answer, with the `cardinality` the list envelope states (§3), if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupList<G = SmartGroup> {
+    pub groups: Vec<G>,
+    /// How many groups the server says exist; `None` for a bare group or array.
+    pub cardinality: Option<u64>,
+}
+
+/// Like [`parse_groups`], keeping the envelope's `cardinality`.
+pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
+    parse_group_list_with(text, |g| g)
+}
+
+/// [`parse_group_list`], turning each group into what the caller keeps (e.g. the
+/// canonical model) as soon as it is read: a list of 10,000 groups is then never held
+/// as JSON values all at once. `each` may be called again for a group if the answer
+/// turns out to need the general reader, so it must not have effects.
+pub fn parse_group_list_with<G>(
+    text: &str,
+    each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    read_group_list(text, each, true)
+}
+
+/// The answer of `GET smartgroups` (§3): the `{list, cardinality}` envelope, read as
+/// [`parse_group_list_with`] does, except that an object without `list` is an error,
+/// not a bare group: a list answer missing its list says nothing about the groups
+/// the account holds, and read as one group (or none) every other group would look
+/// deleted, or absent to a create's lookup. A bare array is still read whole (it holds
+/// every group it names; only the `cardinality` cross-check is lost).
+pub fn parse_list_answer_with<G>(
+    text: &str,
+    each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    read_group_list(text, each, false)
+}
+
+fn read_group_list<G>(
+    text: &str,
+    mut each: impl FnMut(SmartGroup) -> G,
+    bare_group: bool,
+) -> Result<GroupList<G>, WireError> {
+    if let Some(list) = parse_plain_list(text, &mut each) {
+        return list;
+    }
+    let json = parse_answer(text)?;
+    let (groups, cardinality) = match &json {
+        Json::Array(items) => (read_groups(items, "")?, None),
+        Json::Object(obj) => match obj.get("list") {
+            Some(Json::Array(items)) => (read_groups(items, "list")?, cardinality(obj)?),
+            Some(other) => {
+                return Err(WireError::shape(
+                    "list",
+                    format!("expected an array, found {}", kind_of(other)),
+                ));
+            }
+            None if bare_group => (vec![read_group(&json, "")?], None),
+            None => {
+                return Err(WireError::shape(
+                    "list",
+                    "is missing: the answer is not the {list, cardinality} envelope \
+                     GET smartgroups answers (gosquared.md §3)",
+                ));
+            }
+        },
+        other => {
+            return Err(WireError::shape(
+                "$",
+                format!(
+                    "expected a smart group, a list of them or an error, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+    Ok(GroupList {
+        groups: groups.into_iter().map(each).collect(),
+        cardinality,
+    })
+}
+
+/// The list envelope read straight into the fields that matter, the usual answer of
+/// `GET smartgroups`. The list is first read as borrowed raw elements (a slice of the
+/// answer each), then one group at a time into its fields and through `each`; `prefs`
+/// and `_links` — most of each group's bytes — are skipped by the parser instead of
+/// being built as JSON values. At 10,000 groups that keeps megabytes of JSON values
+/// off the peak of a sync. `None` for anything else (another shape, an error envelope,
+/// a syntax error, a duplicate key): the general path reads it and says what is wrong,
+/// so both paths agree on every answer.
+fn parse_plain_list<G>(
+    text: &str,
+    each: &mut impl FnMut(SmartGroup) -> G,
+) -> Option<Result<GroupList<G>, WireError>> {
+    // Objects only: serde would also read a struct from an array of its fields.
+    let object = |json: &str| json.trim_start().starts_with('{');
+    if !object(text) {
+        return None;
+    }
+    let plain: PlainList<'_> = serde_json::from_str(text).ok()?;
+    if plain.code.0.is_some() || plain.success.0.is_some() || plain.error.0.is_some() {
+        return None;
+    }
+    let mut envelope = serde_json::Map::new();
+    if let Some(n) = plain.cardinality.0 {
+        envelope.insert("cardinality".to_owned(), n);
+    }
+    let cardinality = match cardinality(&envelope) {
+        Ok(n) => n,
+        Err(e) => return Some(Err(e)),
+    };
+    let mut groups = Vec::with_capacity(plain.list.len());
+    for (i, raw) in plain.list.iter().enumerate() {
+        if !object(raw.get()) {
+            return None;
+        }
+        let g: PlainGroup = serde_json::from_str(raw.get()).ok()?;
+        let mut obj = serde_json::Map::new();
+        for (key, value) in [("id", g.id), ("name", g.name), ("filters", g.filters)] {
+            if let Some(v) = value.0 {
+                obj.insert(key.to_owned(), v);
+            }
+        }
+        match read_group(&Json::Object(obj), &format!("list[{i}]")) {
+            Ok(group) => groups.push(each(group)),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(GroupList {
+        groups,
+        cardinality,
+    }))
+}
+
+/// `{"list": [...], "cardinality": n}`; other keys are skipped unread.
+#[derive(Deserialize)]
+struct PlainList<'a> {
+    #[serde(borrow)]
+    list: Vec<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    cardinality: Present,
+    // Keys of an error envelope (§7): their presence sends the answer the general way.
+    #[serde(default)]
+    code: Present,
+    #[serde(default)]
+    success: Present,
+    #[serde(default)]
+    error: Present,
+}
+
+#[derive(Deserialize)]
+struct PlainGroup {
+    #[serde(default)]
+    id: Present,
+    #[serde(default)]
+    name: Present,
+    #[serde(default)]
+    filters: Present,
+}
+
+/// A key's value, `null` included; `None` only when the key is absent (which
+/// `Option<Json>` would not tell apart from `null`).
+#[derive(Default)]
+struct Present(Option<Json>);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Json::deserialize(d).map(|v| Present(Some(v)))
+    }
+}
+
+/// Any JSON answer that is not one of the two error envelopes (§7); an envelope becomes
+/// [`WireError::Api`]. Every reader below starts here, so an answer is parsed once.
+pub fn parse_answer(text: &str) -> Result<Json, WireError> {
+    let json: Json = json::parse(text)?;
+    if let Some(err) = json.as_object().and_then(api_error) {
+        return Err(err);
+    }
+    Ok(json)
+}
+
+fn cardinality(obj: &serde_json::Map<String, Json>) -> Result<Option<u64>, WireError> {
+    match obj.get("cardinality") {
+        None | Some(Json::Null) => Ok(None),
+        Some(v) => loose_int(v)
+            .and_then(|n| u64::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                WireError::shape(
+                    "cardinality",
+                    format!("expected a count, found {}", kind_of(v)),
+                )
+            }),
+    }
+}
+
+/// One row of `GET people` or `GET smartgroups/{id}/people`, reduced to what sgsync
+/// uses (`fields=id,email,name`, §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The rows of a people answer: `{"list": [person, …], …}` (§6, [3p] Ecosend client).
+pub fn parse_people(text: &str) -> Result<Vec<Person>, WireError> {
+    let json = parse_answer(text)?;
+    let rows = match json.get("list") {
+        Some(Json::Array(rows)) => rows,
+        Some(other) => {
+            return Err(WireError::shape(
+                "list",
+                format!("expected an array, found {}", kind_of(other)),
+            ));
+        }
+        None => return Err(WireError::shape("list", "is missing")),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| read_person(row, &format!("list[{i}]")))
+        .collect()
+}
+
+fn read_person(row: &Json, at: &str) -> Result<Person, WireError> {
+    let obj = row.as_object().ok_or_else(|| {
+        WireError::shape(
+            at,
+            format!("expected a person object, found {}", kind_of(row)),
+        )
+    })?;
+    // Person ids are strings in every sample (§6); a number is read as its digits.
+    let id = match obj.get("id") {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Number(n)) => n.to_string(),
+        None => return Err(WireError::shape(format!("{at}.id"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                format!("{at}.id"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let text = |key: &str| match obj.get(key) {
+        None | Some(Json::Null) => Ok(None),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(WireError::shape(
+            format!("{at}.{key}"),
+            format!("expected a string, found {}", kind_of(other)),
+        )),
+    };
+    Ok(Person {
+        id,
+        email: text("email")?,
+        name: text("name")?,
+    })
+}
+
+/// The scopes of `GET /auth/v1/tokeninfo`: `{"scopes": [name, …]}` (§1, [3p]).
+pub fn parse_token_info(text: &str) -> Result<Vec<String>, WireError> {
+    let json = parse_answer(text)?;
+    let Some(Json::Array(scopes)) = json.get("scopes") else {
+        return Err(WireError::shape(
+            "scopes",
+            "expected an array of scope names",
+        ));
+    };
+    scopes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.as_str().map(str::to_owned).ok_or_else(|| {
+                WireError::shape(
+                    format!("scopes[{i}]"),
+                    format!("expected a string, found {}", kind_of(s)),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The current error envelope `{"code", "message"}` (§7), as the sandbox writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody<'a> {
+    pub code: i64,
+    pub message: &'a str,
+}
+
+/// The error in an error envelope, if `obj` is one (§7).
+fn api_error(obj: &serde_json::Map<String, Json>) -> Option<WireError> {
+    let from = |o: &serde_json::Map<String, Json>| WireError::Api {
+        code: o.get("code").and_then(loose_int).unwrap_or(0),
+        message: o
+            .get("message")
+            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+            .unwrap_or_default(),
+    };
+    match obj.get("success") {
+        // The older envelope; `error` may be missing, then nothing more is known.
+        Some(Json::Bool(false)) => Some(match obj.get("error") {
+            Some(Json::Object(e)) => from(e),
+            Some(Json::String(s)) => WireError::Api {
+                code: 0,
+                message: s.clone(),
+            },
+            _ => WireError::Api {
+                code: 0,
+                message: "success: false with no error detail".to_owned(),
+            },
+        }),
+        // A group never has `code`; a group list never has `code` either.
+        _ if obj.contains_key("code") && !obj.contains_key("filters") => Some(from(obj)),
+        _ => None,
+    }
+}
+
+fn read_groups(items: &[Json], at: &str) -> Result<Vec<SmartGroup>, WireError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, g)| read_group(g, &format!("{at}[{i}]")))
+        .collect()
+}
+
+/// `at` is the group's JSON path (`list[3]`), empty for the root.
+fn read_group(g: &Json, at: &str) -> Result<SmartGroup, WireError> {
+    let field = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    let obj = g.as_object().ok_or_else(|| {
+        WireError::shape(
+            if at.is_empty() { "$" } else { at },
+            format!("expected a smart group object, found {}", kind_of(g)),
+        )
+    })?;
+    let id = match obj.get("id") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("id"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    let name = match obj.get("name") {
+        Some(Json::String(s)) => s.clone(),
+        None => return Err(WireError::shape(field("name"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("name"),
+                format!("expected a string, found {}", kind_of(other)),
+            ));
+        }
+    };
+    // `filters` is required in a create body (§4) and present on every stored group
+    // (§3); a group without it would read as "everyone", so its absence is an error.
+    let filters = match obj.get("filters") {
+        Some(Json::Array(items)) => items.clone(),
+        None => return Err(WireError::shape(field("filters"), "is missing")),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("filters"),
+                format!("expected an array, found {}", kind_of(other)),
+            ));
+        }
+    };
+    Ok(SmartGroup { id, name, filters })
+}
+
+/// An integer, or a string holding one.
+fn loose_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/gosquared/smartgroups_2016.json");
+
+    #[test]
+    fn the_plain_list_path_reads_what_the_general_path_reads() {
+        use serde_json::json;
+        let general = |text: &str| {
+            let json = parse_answer(text).unwrap();
+            let items = json["list"].as_array().unwrap().clone();
+            read_groups(&items, "list").map(|g| g.len())
+        };
+        // The real answer, prefs and links included, takes the plain path.
+        assert!(parse_plain_list(FIXTURE, &mut |g| g).is_some());
+        assert_eq!(
+            parse_groups(FIXTURE).unwrap().len(),
+            general(FIXTURE).unwrap()
+        );
+        // A null name is "expected a string", a missing one "is missing", either way.
+        for group in [
+            json!({"id": "a", "name": null, "filters": []}),
+            json!({"id": "a", "filters": []}),
+        ] {
+            let text = json!({"list": [group], "cardinality": 1}).to_string();
+            let plain = parse_group_list(&text).unwrap_err().to_string();
+            assert_eq!(plain, general(&text).unwrap_err().to_string());
+        }
+        // Error envelopes, other shapes and duplicate keys go the general way.
+        for text in [
+            r#"{"code": 4001, "message": "no"}"#,
+            r#"{"success": false, "error": {"code": 4002, "message": "slow down"}}"#,
+            r#"[{"id": "a", "name": "A", "filters": []}]"#,
+            r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#,
+            // serde reads a struct from an array of its fields too; the general path
+            // calls these what they are.
+            r#"[["a", "A", []]]"#,
+            r#"{"list": [["a", "A", []]]}"#,
+        ] {
+            assert!(parse_plain_list(text, &mut |g| g).is_none(), "{text}");
+        }
+        assert!(
+            parse_group_list(r#"{"list": [["a", "A", []]]}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("expected a smart group object, found an array")
+        );
+        assert!(matches!(
+            parse_group_list(r#"{"code": 4001, "message": "no"}"#),
+            Err(WireError::Api { code: 4001, .. })
+        ));
+        // A repeated key is refused on the general path (providers::json), so the fast
+        // path must not quietly pick one of them either.
+        assert!(matches!(
+            parse_group_list(r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#),
+            Err(WireError::Json(JsonError::DuplicateKey { .. }))
+        ));
+    }
+
+    #[test]
+    fn reads_the_real_list_envelope() {
+        let groups = parse_groups(FIXTURE).unwrap();
+        assert_eq!(groups.len(), 9);
+        assert_eq!(groups[2].id.as_deref(), Some("last-seen-35-days"));
+        assert_eq!(groups[2].name, "Last Seen > 35 Days");
+        assert_eq!(groups[5].filters, Vec::<Json>::new());
+        assert_eq!(groups[8].filters.len(), 2);
+    }
+
+    #[test]
+    fn reads_a_bare_group_an_array_and_a_create_body() {
+        let bare = r#"{"id":"most-active","name":"Most Active","filters":[{"key":"property","path":"totals.visits","operator":">","value":1}],"prefs":{"sortDir":"desc"},"_links":[]}"#;
+        let g = parse_groups(bare).unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].id.as_deref(), Some("most-active"));
+        let g = parse_groups(&format!("[{bare},{bare}]")).unwrap();
+        assert_eq!(g.len(), 2);
+        let body = NewSmartGroup {
+            name: "Visited > 1000".into(),
+            filters: vec![
+                serde_json::json!({"key":"property","path":"totals.visits","operator":">","value":1000}),
+            ],
+        };
+        let text = serde_json::to_string(&body).unwrap();
+        assert!(
+            text.starts_with("{\"name\":"),
+            "a plain object, not an array: {text}"
+        );
+        let g = parse_groups(&text).unwrap();
+        assert_eq!((g[0].id.clone(), g[0].name.clone()), (None, body.name));
+        assert_eq!(g[0].filters, body.filters);
+    }
+
+    #[test]
+    fn both_error_envelopes_are_api_errors() {
+        let err = parse_groups(
+            r#"{"code":4001,"message":"Your API Key is not authorised for this endpoint"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, WireError::Api { code: 4001, message } if message.contains("not authorised")),
+            "{err}"
+        );
+        let err =
+            parse_groups(r#"{"success":false,"error":{"code":1011,"message":"params too large"}}"#)
+                .unwrap_err();
+        assert!(
+            matches!(&err, WireError::Api { code: 1011, message } if message == "params too large"),
+            "{err}"
+        );
+        let err = parse_groups(r#"{"success":false}"#).unwrap_err();
+        assert!(matches!(err, WireError::Api { code: 0, .. }), "{err}");
+    }
+
+    #[test]
+    fn malformed_input_is_a_typed_error_naming_the_place() {
+        let truncated = &FIXTURE[..FIXTURE.len() / 2];
+        assert!(matches!(
+            parse_groups(truncated),
+            Err(WireError::Json(JsonError::Syntax { line, .. })) if line > 1
+        ));
+        let err = parse_groups(r#"{"list":[{"id":"a","name":"A","filters":[]},{"id":"b","name":"B","filters":[]},{"id":"c","name":"C","filters":[]},{"id":"d","name":"D","filters":"x"}],"cardinality":4}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "list[3].filters: expected an array, found a string"
+        );
+        let err = parse_groups(r#"{"list":{}}"#).unwrap_err();
+        assert_eq!(err.to_string(), "list: expected an array, found an object");
+        let err = parse_groups(r#"{"name":"x"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "filters: is missing");
+        let err = parse_groups(r#"[{"id":7,"name":"x","filters":[]}]"#).unwrap_err();
+        assert_eq!(err.to_string(), "[0].id: expected a string, found a number");
+        let err = parse_groups(r#"{"id":"x","name":null,"filters":[]}"#).unwrap_err();
+        assert_eq!(err.to_string(), "name: expected a string, found null");
+        let err = parse_groups("42").unwrap_err();
+        assert!(matches!(err, WireError::Shape { .. }), "{err}");
+        assert!(matches!(
+            parse_groups(""),
+            Err(WireError::Json(JsonError::Syntax { .. }))
+        ));
+    }
+
+    #[test]
+    fn huge_and_deep_inputs_fail_without_panicking() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            parse_groups(&deep),
+            Err(WireError::Json(JsonError::TooDeep { .. }))
+        ));
+        let deep_in_filters = format!(
+            r#"{{"name":"x","filters":[{}{}]}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(matches!(
+            parse_groups(&deep_in_filters),
+            Err(WireError::Json(JsonError::TooDeep { .. }))
+        ));
+        let big = "x".repeat(10 * 1024 * 1024);
+        let err = parse_groups(&format!(r#"{{"name":"x","filters":"{big}"}}"#)).unwrap_err();
+        // The message names the shape, never echoes the 10 MB.
+        assert_eq!(
+            err.to_string(),
+            "filters: expected an array, found a string"
+        );
+        let g = parse_groups(&format!(
+            r#"{{"name":"x","filters":[{{"key":"property","path":"email","operator":"contains","value":"{big}"}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            g[0].filters[0]["value"].as_str().map(str::len),
+            Some(big.len())
+        );
+    }
+
+    #[test]
+    fn a_list_answer_without_its_list_is_an_error_not_one_group_or_none() {
+        let list = |text: &str| parse_list_answer_with(text, |g| g);
+        for text in [
+            r#"{"cardinality":9}"#,
+            "{}",
+            // A bare group where the list was asked for: every other group would
+            // look deleted.
+            r#"{"id":"a","name":"A","filters":[]}"#,
+        ] {
+            let err = list(text).unwrap_err();
+            assert!(
+                err.to_string().starts_with("list: is missing"),
+                "{text}: {err}"
+            );
+        }
+        assert_eq!(
+            list(r#"{"list":null,"cardinality":0}"#)
+                .unwrap_err()
+                .to_string(),
+            "list: expected an array, found null"
+        );
+        // The empty list GoSquared sent is an empty list; a bare array is read whole.
+        let empty = list(r#"{"list":[],"cardinality":0}"#).unwrap();
+        assert_eq!((empty.groups.len(), empty.cardinality), (0, Some(0)));
+        assert!(list("[]").unwrap().groups.is_empty());
+        assert_eq!(list(FIXTURE).unwrap().groups.len(), 9);
+        // A file to translate may still hold one bare group.
+        assert_eq!(
+            parse_groups(r#"{"id":"a","name":"A","filters":[]}"#)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn reads_cardinality_people_and_token_info() {
+        let list = parse_group_list(FIXTURE).unwrap();
+        assert_eq!((list.groups.len(), list.cardinality), (9, Some(9)));
+        let err = parse_group_list(r#"{"list":[],"cardinality":"many"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cardinality: expected a count, found a string"
+        );
+        let people = parse_people(
+            r#"{"list":[{"id":"u1","email":"a@b.c","name":"A"},{"id":7,"email":null}],"cardinality":2}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            people,
+            vec![
+                Person {
+                    id: "u1".into(),
+                    email: Some("a@b.c".into()),
+                    name: Some("A".into())
+                },
+                Person {
+                    id: "7".into(),
+                    email: None,
+                    name: None
+                },
+            ]
+        );
+        assert_eq!(
+            parse_people(r#"{"list":[{"email":"x"}]}"#)
+                .unwrap_err()
+                .to_string(),
+            "list[0].id: is missing"
+        );
+        assert!(matches!(
+            parse_people(r#"{"code":4003,"message":"limit"}"#),
+            Err(WireError::Api { code: 4003, .. })
+        ));
+        assert_eq!(
+            parse_token_info(r#"{"scopes":["read_now"]}"#).unwrap(),
+            vec!["read_now".to_owned()]
+        );
+        assert!(parse_token_info(r#"{"scopes":"all"}"#).is_err());
+        let body = serde_json::to_string(&ErrorBody {
+            code: 4001,
+            message: "no",
+        })
+        .unwrap();
+        assert!(matches!(
+            parse_answer(&body),
+            Err(WireError::Api { code: 4001, .. })
+        ));
+    }
+}

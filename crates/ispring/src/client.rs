@@ -1,0 +1,979 @@
+//! iSpring Learn as a [`Provider`](sgsync_provider::Provider): smart groups over SOAP (rules
+//! read over REST when configured), its group members as a membership source.
+
+use crate::dialect;
+use crate::wire::{
+    self, Department, GroupRef, Param, ProfileField, SmartGroupXml, SoapCredentials, WireError,
+};
+use async_trait::async_trait;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use sgsync_model::ProviderKind;
+use sgsync_model::mapping::Maps;
+use sgsync_model::members::SourcePerson;
+use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, Reply, validate_base_url};
+use sgsync_provider::members::MemberSource;
+use sgsync_provider::{
+    Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+const PROVIDER: ProviderKind = crate::KIND;
+/// Refresh a token when less than this remains of its life (§2.2 advises ~25 of 30 min).
+pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// The documented lifetime, used when the token answer leaves `expires_in` out (§2.2).
+const DEFAULT_TOKEN_LIFETIME: u64 = 1800;
+
+fn default_token_url() -> String {
+    "https://api-learn.ispringlearn.com/api/v3/token".to_owned()
+}
+
+/// `[targets.ispring]` / `[source.ispring]`: where and how to reach one iSpring account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IspringConfig {
+    /// The SOAP endpoint URL. Required: no public source prints it (ispring.md §1); ask
+    /// iSpring support. HTTPS, except on loopback.
+    pub soap_url: String,
+    /// Value of the `SOAPAction` header. Not documented (§1); `""` is sent when unset.
+    #[serde(default)]
+    pub soap_action: Option<String>,
+    /// REST API base (e.g. `https://api-learn.ispringlearn.com`), used to read rules
+    /// with their AND/OR structure (`GET /group/smart/{id}/rules`, §3.4) and group
+    /// members. Without it rules are read over SOAP, flat and uncertain.
+    #[serde(default)]
+    pub rest_url: Option<String>,
+    /// How to log in (§2).
+    pub credentials: IspringCredentials,
+}
+
+/// The two documented ways to authenticate (ispring.md §2.1, §2.2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum IspringCredentials {
+    /// The original `<credentials>` form: account URL, login e-mail and password.
+    Login {
+        /// Base URL of the account, e.g. `https://myaccount.ispringlearn.com`.
+        account_url: String,
+        /// The API user's login e-mail.
+        email: String,
+        /// The API user's password.
+        password: SecretString,
+    },
+    /// An API key (client id + secret) exchanged for 30-minute access tokens.
+    Token {
+        /// The OAuth token endpoint; `api-learn.ispringlearn.eu`, `.ispring.com` and
+        /// `.ru` hosts exist too (§2.2).
+        #[serde(default = "default_token_url")]
+        token_url: String,
+        /// The API key's client id.
+        client_id: String,
+        /// The API key's client secret.
+        client_secret: SecretString,
+    },
+}
+
+/// A group's members as iSpring reports them (REST `GET /group/{id}`, §3.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupUsers {
+    pub is_smart: Option<bool>,
+    pub user_ids: Vec<String>,
+}
+
+struct CachedToken {
+    token: SecretString,
+    expires_at: Instant,
+}
+
+enum Auth {
+    Login {
+        account_url: String,
+        email: String,
+        password: SecretString,
+    },
+    Token {
+        token_url: String,
+        client_id: String,
+        client_secret: SecretString,
+        /// One refresh at a time: held across the token request.
+        cached: Mutex<Option<CachedToken>>,
+    },
+}
+
+/// What to send, before credentials are added.
+enum Request<'a> {
+    Soap {
+        element: &'a str,
+        params: &'a [Param<'a>],
+        idempotent: bool,
+    },
+    RestGet {
+        url: String,
+    },
+}
+
+/// The iSpring Learn [`Provider`].
+pub struct IspringClient {
+    http: HttpClient,
+    soap_url: String,
+    soap_action: HeaderValue,
+    rest_url: Option<Url>,
+    auth: Auth,
+    maps: Arc<Maps>,
+}
+
+/// `raw` checked like every base URL (HTTPS off loopback, no query or userinfo), the
+/// error naming the config key `what`.
+fn checked_url(raw: &str, what: &str) -> Result<Url, ProviderError> {
+    validate_base_url(PROVIDER, raw).map_err(|mut e| {
+        e.operation = what.to_owned();
+        e
+    })
+}
+
+/// An exact endpoint URL: checked, but kept as written (no trailing slash added).
+fn endpoint(raw: &str, what: &str) -> Result<String, ProviderError> {
+    checked_url(raw, what)?;
+    Ok(raw.to_owned())
+}
+
+/// SOAP 1.1 §6.1.1: the header is a quoted string.
+fn soap_action(configured: Option<&str>) -> Result<HeaderValue, ProviderError> {
+    let raw = configured.unwrap_or("");
+    let quoted = if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') {
+        raw.to_owned()
+    } else {
+        format!("\"{raw}\"")
+    };
+    HeaderValue::from_str(&quoted).map_err(|_| {
+        ProviderError::new(
+            PROVIDER,
+            ErrorKind::Config,
+            "soap_action",
+            "is not a valid HTTP header value",
+        )
+    })
+}
+
+impl IspringClient {
+    pub fn new(
+        config: IspringConfig,
+        http: HttpSettings,
+        maps: Arc<Maps>,
+    ) -> Result<Self, ProviderError> {
+        let soap_url = endpoint(&config.soap_url, "soap_url")?;
+        let rest_url = config
+            .rest_url
+            .as_deref()
+            .map(|raw| checked_url(raw, "rest_url"))
+            .transpose()?;
+        let auth = match config.credentials {
+            IspringCredentials::Login {
+                account_url,
+                email,
+                password,
+            } => Auth::Login {
+                account_url: endpoint(&account_url, "credentials.account_url")?,
+                email,
+                password,
+            },
+            IspringCredentials::Token {
+                token_url,
+                client_id,
+                client_secret,
+            } => Auth::Token {
+                token_url: endpoint(&token_url, "credentials.token_url")?,
+                client_id,
+                client_secret,
+                cached: Mutex::new(None),
+            },
+        };
+        Ok(IspringClient {
+            // One client for the three hosts: every call's `path` is an absolute URL
+            // (SOAP endpoint, token endpoint, REST), which `Url::join` takes as it is, so
+            // the base only anchors the client. None of them carries a secret.
+            http: HttpClient::new(PROVIDER, &soap_url, http)?,
+            soap_action: soap_action(config.soap_action.as_deref())?,
+            soap_url,
+            rest_url,
+            auth,
+            maps,
+        })
+    }
+
+    /// The department tree (`getDepartments`, §5.1).
+    pub async fn departments(&self) -> Result<Vec<Department>, ProviderError> {
+        self.soap_read(
+            "getDepartments",
+            "GetDepartmentsRequest",
+            &[],
+            wire::parse_departments,
+        )
+        .await
+    }
+
+    /// Profile fields with their ids and, for the country field, the country ids
+    /// (`getUserProfileFields`, §5.3).
+    pub async fn profile_fields(&self) -> Result<Vec<ProfileField>, ProviderError> {
+        self.soap_read(
+            "getUserProfileFields",
+            "GetUserProfileFieldsRequest",
+            &[],
+            wire::parse_profile_fields,
+        )
+        .await
+    }
+
+    /// Members of a group (REST `GET /group/{id}`, §3.4). Needs `rest_url`: the SOAP
+    /// `getGroupInformation` answer is only known from old pages.
+    pub async fn group_users(&self, group_id: &str) -> Result<GroupUsers, ProviderError> {
+        let url = self.rest_path("getGroup", &["group", group_id])?;
+        let detail = self
+            .call(
+                "getGroup",
+                Request::RestGet { url },
+                wire::parse_group_detail,
+            )
+            .await?;
+        Ok(GroupUsers {
+            is_smart: detail.is_smart,
+            user_ids: detail.user_ids,
+        })
+    }
+
+    // -- reads ----------------------------------------------------------------------
+
+    async fn group_refs(&self) -> Result<Vec<GroupRef>, ProviderError> {
+        self.soap_read("getGroups", "GetGroupsRequest", &[], wire::parse_group_refs)
+            .await
+    }
+
+    /// The group with its rules, `None` if it is not a smart group (or gone).
+    async fn smart_group(&self, group: &GroupRef) -> Result<Option<RemoteGroup>, ProviderError> {
+        let mut xml = match self.rules_of(&group.id).await {
+            Ok(xml) => xml,
+            // A plain group has no smart rules: SOAP `Unknown Group`, REST 404 (§3.4).
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        xml.id = Some(group.id.clone());
+        xml.name = Some(group.name.clone());
+        Ok(Some(RemoteGroup {
+            id: group.id.clone(),
+            name: group.name.clone(),
+            key: None,
+            decoded: dialect::decode(&xml, &self.maps),
+        }))
+    }
+
+    /// Nested over REST when configured, else flat over SOAP (§3.4).
+    async fn rules_of(&self, id: &str) -> Result<SmartGroupXml, ProviderError> {
+        let operation = "getSmartGroupRules";
+        let groups = match &self.rest_url {
+            Some(_) => {
+                let url = self.rest_path(operation, &["group", "smart", id, "rules"])?;
+                self.call(operation, Request::RestGet { url }, wire::parse_groups)
+                    .await?
+            }
+            None => {
+                let params = [Param::Text("groupId", id)];
+                self.soap_read(
+                    operation,
+                    "GetSmartGroupRulesRequest",
+                    &params,
+                    wire::parse_groups,
+                )
+                .await?
+            }
+        };
+        groups.into_iter().next().ok_or_else(|| {
+            ProviderError::new(
+                PROVIDER,
+                ErrorKind::Malformed,
+                operation,
+                "the answer holds no rules",
+            )
+        })
+    }
+
+    /// `{rest_url}/a/b/c`, every segment percent-encoded (ids come from the network).
+    fn rest_path(&self, operation: &str, segments: &[&str]) -> Result<String, ProviderError> {
+        let unsupported = || {
+            ProviderError::new(
+                PROVIDER,
+                ErrorKind::Unsupported,
+                operation,
+                "needs rest_url in the iSpring configuration",
+            )
+        };
+        let mut url = self.rest_url.clone().ok_or_else(unsupported)?;
+        url.path_segments_mut()
+            .map_err(|()| unsupported())?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url.into())
+    }
+
+    async fn soap_read<T>(
+        &self,
+        operation: &str,
+        element: &str,
+        params: &[Param<'_>],
+        read: fn(&str) -> Result<T, WireError>,
+    ) -> Result<T, ProviderError> {
+        let request = Request::Soap {
+            element,
+            params,
+            idempotent: true,
+        };
+        self.call(operation, request, read).await
+    }
+
+    // -- transport ------------------------------------------------------------------
+
+    /// Sends `request` with fresh credentials; after an `Authorization failed` with a
+    /// token, refreshes it and sends once more (§2.2, §6).
+    async fn call<T>(
+        &self,
+        operation: &str,
+        request: Request<'_>,
+        read: fn(&str) -> Result<T, WireError>,
+    ) -> Result<T, ProviderError> {
+        let token = self.bearer().await?;
+        match self.send(operation, &request, token.as_ref(), read).await {
+            Err(e) if e.kind == ErrorKind::Auth && token.is_some() => {
+                if let Some(failed) = &token {
+                    self.forget(failed).await;
+                }
+                let token = self.bearer().await?;
+                self.send(operation, &request, token.as_ref(), read).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send<T>(
+        &self,
+        operation: &str,
+        request: &Request<'_>,
+        token: Option<&SecretString>,
+        read: fn(&str) -> Result<T, WireError>,
+    ) -> Result<T, ProviderError> {
+        let call = match request {
+            Request::Soap {
+                element,
+                params,
+                idempotent,
+            } => {
+                let credentials = self.soap_credentials(token);
+                Call {
+                    method: Method::POST,
+                    path: &self.soap_url,
+                    query: vec![],
+                    headers: vec![(
+                        HeaderName::from_static("soapaction"),
+                        self.soap_action.clone(),
+                    )],
+                    body: Some(Body::Xml(wire::soap_request(element, &credentials, params))),
+                    idempotent: *idempotent,
+                }
+            }
+            Request::RestGet { url } => Call {
+                method: Method::GET,
+                path: url,
+                query: vec![],
+                headers: self.rest_headers(operation, token)?,
+                body: None,
+                idempotent: true,
+            },
+        };
+        let rest = matches!(request, Request::RestGet { .. });
+        self.http
+            .send(operation, &call, |reply| {
+                interpret(reply, operation, rest, read)
+            })
+            .await
+    }
+
+    fn soap_credentials<'a>(&'a self, token: Option<&'a SecretString>) -> SoapCredentials<'a> {
+        match (&self.auth, token) {
+            (
+                Auth::Login {
+                    account_url,
+                    email,
+                    password,
+                },
+                _,
+            ) => SoapCredentials::Login {
+                account_url,
+                email,
+                password: password.expose_secret(),
+            },
+            (Auth::Token { .. }, Some(token)) => SoapCredentials::Token(token.expose_secret()),
+            // `bearer` always yields a token in token mode; an empty one is refused by
+            // the server as `Authorization failed` rather than panicking here.
+            (Auth::Token { .. }, None) => SoapCredentials::Token(""),
+        }
+    }
+
+    /// Bearer token (spec scheme, §2.3), or the legacy `X-Auth-*` headers for a login.
+    fn rest_headers(
+        &self,
+        operation: &str,
+        token: Option<&SecretString>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, ProviderError> {
+        let header = |value: String| {
+            let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                ProviderError::new(
+                    PROVIDER,
+                    ErrorKind::Config,
+                    operation,
+                    "a credential is not a valid HTTP header value",
+                )
+            })?;
+            v.set_sensitive(true);
+            Ok::<_, ProviderError>(v)
+        };
+        let mut headers = vec![(ACCEPT, HeaderValue::from_static("application/xml"))];
+        match (&self.auth, token) {
+            (Auth::Token { .. }, Some(token)) => headers.push((
+                AUTHORIZATION,
+                header(format!("Bearer {}", token.expose_secret()))?,
+            )),
+            (
+                Auth::Login {
+                    account_url,
+                    email,
+                    password,
+                },
+                _,
+            ) => {
+                headers.push((
+                    HeaderName::from_static("x-auth-account-url"),
+                    header(account_url.clone())?,
+                ));
+                headers.push((
+                    HeaderName::from_static("x-auth-email"),
+                    header(email.clone())?,
+                ));
+                headers.push((
+                    HeaderName::from_static("x-auth-password"),
+                    header(password.expose_secret().to_owned())?,
+                ));
+            }
+            (Auth::Token { .. }, None) => {}
+        }
+        Ok(headers)
+    }
+
+    // -- tokens ---------------------------------------------------------------------
+
+    /// The current access token (fetched or refreshed as needed), `None` for a login.
+    async fn bearer(&self) -> Result<Option<SecretString>, ProviderError> {
+        let Auth::Token { cached, .. } = &self.auth else {
+            return Ok(None);
+        };
+        let mut cached = cached.lock().await;
+        if let Some(t) = cached.as_ref()
+            && t.expires_at.saturating_duration_since(Instant::now()) >= TOKEN_REFRESH_MARGIN
+        {
+            return Ok(Some(t.token.clone()));
+        }
+        let fresh = self.fetch_token().await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(Some(token))
+    }
+
+    /// Drops the cached token if it is still the one that failed (another call may
+    /// have refreshed it meanwhile).
+    async fn forget(&self, failed: &SecretString) {
+        if let Auth::Token { cached, .. } = &self.auth {
+            let mut cached = cached.lock().await;
+            if cached
+                .as_ref()
+                .is_some_and(|t| t.token.expose_secret() == failed.expose_secret())
+            {
+                *cached = None;
+            }
+        }
+    }
+
+    async fn fetch_token(&self) -> Result<CachedToken, ProviderError> {
+        let Auth::Token {
+            token_url,
+            client_id,
+            client_secret,
+            ..
+        } = &self.auth
+        else {
+            return Err(ProviderError::new(
+                PROVIDER,
+                ErrorKind::Config,
+                "token",
+                "no API key configured",
+            ));
+        };
+        let form = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", client_id)
+            .append_pair("client_secret", client_secret.expose_secret())
+            .append_pair("grant_type", "client_credentials")
+            .finish();
+        let call = Call {
+            method: Method::POST,
+            path: token_url,
+            query: vec![],
+            headers: vec![(ACCEPT, HeaderValue::from_static("application/json"))],
+            body: Some(Body::Form(form)),
+            // Asking for a token twice only yields two tokens.
+            idempotent: true,
+        };
+        // Measured from before the request, so the expiry we keep is never late.
+        let asked_at = Instant::now();
+        let answer = self.http.send("token", &call, read_token).await?;
+        Ok(CachedToken {
+            token: answer.access_token,
+            expires_at: asked_at
+                + Duration::from_secs(answer.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME)),
+        })
+    }
+
+    fn ispring_payload<'a>(
+        &self,
+        operation: &str,
+        payload: &'a Payload,
+    ) -> Result<&'a wire::SmartGroupPayload, ProviderError> {
+        payload.body::<wire::SmartGroupPayload>().ok_or_else(|| {
+            ProviderError::new(
+                PROVIDER,
+                ErrorKind::Config,
+                operation,
+                format!(
+                    "got a {} payload; iSpring takes only its own",
+                    payload.provider().display_name()
+                ),
+            )
+        })
+    }
+}
+
+/// `{"access_token","expires_in","token_type"}` (§2.2).
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: SecretString,
+    expires_in: Option<u64>,
+}
+
+fn read_token(reply: Reply) -> Result<TokenAnswer, ProviderError> {
+    if !reply.status.is_success() {
+        return Err(reply.status_error(PROVIDER, "token"));
+    }
+    serde_json::from_slice::<TokenAnswer>(&reply.body).map_err(|e| {
+        // serde_json's message names the position and the expected type, never the value.
+        ProviderError::new(
+            PROVIDER,
+            ErrorKind::Malformed,
+            "token",
+            format!("the token answer is not the documented JSON: {e}"),
+        )
+    })
+}
+
+/// The kind a SOAP fault means (§4): by `faultstring`, case-insensitively; an unknown
+/// string is `Server` only when `faultcode` says so, else `InvalidRequest`.
+pub fn fault_kind(code: &str, message: &str) -> ErrorKind {
+    match message.trim().to_ascii_lowercase().as_str() {
+        "authorization failed" => ErrorKind::Auth,
+        "account subscription expired" => ErrorKind::SubscriptionExpired,
+        "permission denied" => ErrorKind::PermissionDenied,
+        "unknown group" => ErrorKind::NotFound,
+        "wrong parameters" => ErrorKind::InvalidRequest,
+        _ => {
+            let local = code.rsplit(':').next().unwrap_or(code).trim();
+            if local.eq_ignore_ascii_case("server") {
+                ErrorKind::Server
+            } else {
+                ErrorKind::InvalidRequest
+            }
+        }
+    }
+}
+
+/// A reply as `read` sees it: a SOAP fault (any status) is classified by its string; a
+/// REST error by its status; a failed status without a readable error by the status.
+fn interpret<T>(
+    reply: Reply,
+    operation: &str,
+    rest: bool,
+    read: fn(&str) -> Result<T, WireError>,
+) -> Result<T, ProviderError> {
+    let ok = reply.status.is_success();
+    let parsed = match reply.text() {
+        Ok(text) => read(text),
+        Err(_) if !ok => return Err(reply.status_error(PROVIDER, operation)),
+        Err(e) => {
+            return Err(ProviderError::new(
+                PROVIDER,
+                ErrorKind::Malformed,
+                operation,
+                format!("the answer is not UTF-8: {e}"),
+            ));
+        }
+    };
+    match parsed {
+        Ok(value) if ok => Ok(value),
+        Err(WireError::Fault { code, message }) if !rest => Err(ProviderError::new(
+            PROVIDER,
+            fault_kind(&code, &message),
+            operation,
+            format!("SOAP fault {code:?}: {message}"),
+        )),
+        Err(WireError::Fault { message, .. }) if !ok => {
+            let mut e = reply.status_error(PROVIDER, operation);
+            e.message = format!("{}: {message}", e.message);
+            Err(e)
+        }
+        _ if !ok => Err(reply.status_error(PROVIDER, operation)),
+        Err(e) => Err(ProviderError::new(
+            PROVIDER,
+            ErrorKind::Malformed,
+            operation,
+            e.to_string(),
+        )),
+        Ok(_) => Err(reply.status_error(PROVIDER, operation)),
+    }
+}
+
+fn update_failed(operation: &str) -> ProviderError {
+    ProviderError::new(
+        PROVIDER,
+        ErrorKind::Server,
+        operation,
+        "iSpring answered success = false",
+    )
+}
+
+#[async_trait]
+impl Provider for IspringClient {
+    fn kind(&self) -> ProviderKind {
+        PROVIDER
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            list: true,
+            get: true,
+            create: true,
+            update: true,
+            // No archive in iSpring, only removeGroup (§3.4).
+            archive: false,
+            delete: true,
+            holds_rules: true,
+            stores_key: false,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn check(&self) -> Result<(), ProviderError> {
+        self.departments().await.map(|_| ())
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+        let mut groups = Vec::new();
+        for group in self.group_refs().await? {
+            if let Some(g) = self.smart_group(&group).await? {
+                groups.push(g);
+            }
+        }
+        Ok(groups)
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
+    async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError> {
+        match self.group_refs().await?.into_iter().find(|g| g.id == id) {
+            Some(group) => self.smart_group(&group).await,
+            None => Ok(None),
+        }
+    }
+
+    /// By exact name: iSpring stores no key of ours, and names may repeat (§3.2).
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn find_by_key(
+        &self,
+        name: &str,
+        _key: &str,
+    ) -> Result<Option<RemoteGroup>, ProviderError> {
+        let mut found = Vec::new();
+        for group in self
+            .group_refs()
+            .await?
+            .into_iter()
+            .filter(|g| g.name == name)
+        {
+            if let Some(g) = self.smart_group(&group).await? {
+                found.push(g);
+            }
+        }
+        single_named(PROVIDER, "findByName", name, found)
+    }
+
+    /// One `getGroups` call: every group, smart or not, at once (§3.4) — the same
+    /// names `find_by_key` searches.
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        if max_calls == 0 {
+            return Ok(None);
+        }
+        let refs = self.group_refs().await?;
+        Ok(Some(refs.into_iter().map(|g| g.name).collect()))
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn create(&self, _key: &str, payload: &Payload) -> Result<String, ProviderError> {
+        let operation = "addSmartGroup";
+        let p = self.ispring_payload(operation, payload)?;
+        let params = [Param::Text("name", &p.name), Param::Rules(&p.rules)];
+        let request = Request::Soap {
+            element: "AddSmartGroupRequest",
+            params: &params,
+            idempotent: false,
+        };
+        self.call(operation, request, wire::parse_add_result).await
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
+    async fn update(&self, id: &str, _key: &str, payload: &Payload) -> Result<(), ProviderError> {
+        let operation = "updateSmartGroup";
+        let p = self.ispring_payload(operation, payload)?;
+        // Both always: SOAP says rules optional, REST says required (§3.3).
+        let params = [
+            Param::Text("groupId", id),
+            Param::Text("name", &p.name),
+            Param::Rules(&p.rules),
+        ];
+        let request = Request::Soap {
+            element: "UpdateSmartGroupRequest",
+            params: &params,
+            idempotent: true,
+        };
+        match self.call(operation, request, wire::parse_success).await? {
+            true => Ok(()),
+            false => Err(update_failed(operation)),
+        }
+    }
+
+    /// Deletes for good: iSpring has no archive (§3.4). An unknown id is `Wrong parameters`, as
+    /// the removeGroup page documents; since that answer also means a malformed request,
+    /// the group list decides: a group that is no longer listed is [`ErrorKind::NotFound`]
+    /// (already deleted — by an earlier attempt whose answer was lost, or by a run killed
+    /// before it recorded the deletion), one still listed keeps the `InvalidRequest`.
+    #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
+    async fn delete(&self, id: &str) -> Result<(), ProviderError> {
+        let operation = "removeGroup";
+        let params = [Param::Text("groupId", id)];
+        let request = Request::Soap {
+            element: "RemoveGroupRequest",
+            params: &params,
+            // Removing twice removes nothing more.
+            idempotent: true,
+        };
+        match self.call(operation, request, wire::parse_success).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(update_failed(operation)),
+            Err(e) if e.kind == ErrorKind::InvalidRequest => {
+                if self.group_refs().await?.iter().any(|g| g.id == id) {
+                    Err(e)
+                } else {
+                    Err(ProviderError::new(
+                        PROVIDER,
+                        ErrorKind::NotFound,
+                        operation,
+                        format!("group {id} does not exist (any more)"),
+                    ))
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn member_source(&self) -> Option<&dyn MemberSource> {
+        Some(self)
+    }
+}
+
+/// A group's users with their e-mails: REST `GET /user?groups[]=<id>` ([spec] "Get user
+/// list", filter `groups[]`; users are `UserV2` with `fields.email`). That the filter
+/// also selects the members of a SMART group is [inferred] (a smart group is a group,
+/// §3.4). Needs `rest_url`.
+///
+/// iSpring is a membership source only: its groups written by sgsync are smart groups
+/// (rules), and writing a plain group's users needs iSpring user ids of people who must
+/// already exist in the LMS — out of scope, and not in the provider notes.
+#[async_trait]
+impl MemberSource for IspringClient {
+    async fn group_people(&self, group_id: &str) -> Result<Vec<SourcePerson>, ProviderError> {
+        let operation = "getUsers";
+        let mut url = Url::parse(&self.rest_path(operation, &["user"])?).map_err(|e| {
+            ProviderError::new(PROVIDER, ErrorKind::Config, operation, e.to_string())
+        })?;
+        url.query_pairs_mut().append_pair("groups[]", group_id);
+        let users = self
+            .call(
+                operation,
+                Request::RestGet { url: url.into() },
+                wire::parse_users,
+            )
+            .await?;
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let name = [u.first_name, u.last_name]
+                    .into_iter()
+                    .flatten()
+                    .filter(|n| !n.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                SourcePerson {
+                    id: u.id,
+                    email: u.email,
+                    name: Some(name).filter(|n| !n.is_empty()),
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_faults_map_to_kinds_whatever_their_case() {
+        for (message, kind) in [
+            ("Authorization failed", ErrorKind::Auth),
+            (
+                "Account subscription expired",
+                ErrorKind::SubscriptionExpired,
+            ),
+            ("Permission Denied", ErrorKind::PermissionDenied),
+            ("Unknown Group", ErrorKind::NotFound),
+            ("Unknown group", ErrorKind::NotFound),
+            ("Wrong Parameters", ErrorKind::InvalidRequest),
+            ("URL is busy", ErrorKind::InvalidRequest),
+        ] {
+            assert_eq!(fault_kind("client", message), kind, "{message}");
+        }
+        assert_eq!(fault_kind("SOAP-ENV:Server", "boom"), ErrorKind::Server);
+        assert_eq!(fault_kind("server", "boom"), ErrorKind::Server);
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers: Default::default(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_fault_is_read_whatever_the_status_and_a_bare_status_by_its_code() {
+        let fault = wire::soap_fault("client", "Permission denied");
+        for status in [200, 500] {
+            let err =
+                interpret(reply(status, &fault), "op", false, wire::parse_success).unwrap_err();
+            assert_eq!(err.kind, ErrorKind::PermissionDenied, "HTTP {status}");
+        }
+        let err = interpret(reply(503, ""), "op", false, wire::parse_success).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Server);
+        let err = interpret(reply(200, "<html/>"), "op", false, wire::parse_success).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Malformed);
+        // REST errors go by status, keeping the message.
+        let rest = "<response><code>404</code><message>Group not found</message></response>";
+        let err = interpret(reply(404, rest), "op", true, wire::parse_groups).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::NotFound);
+        assert!(err.message.contains("Group not found"), "{err}");
+    }
+
+    #[test]
+    fn config_deserialises_both_credential_forms_and_refuses_unknown_keys() {
+        let token: IspringConfig = toml::from_str(
+            r#"soap_url = "https://x.test/soap"
+               [credentials]
+               kind = "token"
+               client_id = "id"
+               client_secret = "s""#,
+        )
+        .unwrap();
+        assert!(matches!(
+            &token.credentials,
+            IspringCredentials::Token { token_url, .. } if token_url == &default_token_url()
+        ));
+        let login: IspringConfig = toml::from_str(
+            r#"soap_url = "https://x.test/soap"
+               [credentials]
+               kind = "login"
+               account_url = "https://a.ispringlearn.com"
+               email = "e@x.test"
+               password = "p""#,
+        )
+        .unwrap();
+        assert!(matches!(
+            login.credentials,
+            IspringCredentials::Login { .. }
+        ));
+        assert!(
+            toml::from_str::<IspringConfig>(
+                r#"soap_url = "https://x.test/soap"
+                   extra = 1
+                   [credentials]
+                   kind = "login"
+                   account_url = "https://a.test"
+                   email = "e"
+                   password = "p""#
+            )
+            .is_err()
+        );
+        assert!(
+            toml::from_str::<IspringConfig>(
+                r#"soap_url = "https://x.test/soap"
+                   [credentials]
+                   kind = "login"
+                   account_url = "https://a.test"
+                   email = "e"
+                   password = "p"
+                   token = "t""#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn soap_action_is_quoted_and_plain_http_is_refused_off_loopback() {
+        assert_eq!(soap_action(None).unwrap(), "\"\"");
+        assert_eq!(soap_action(Some("urn:x")).unwrap(), "\"urn:x\"");
+        assert_eq!(soap_action(Some("\"urn:x\"")).unwrap(), "\"urn:x\"");
+        let config = IspringConfig {
+            soap_url: "http://ispring.example/soap".to_owned(),
+            soap_action: None,
+            rest_url: None,
+            credentials: IspringCredentials::Login {
+                account_url: "https://a.test".to_owned(),
+                email: "e".to_owned(),
+                password: SecretString::from("p"),
+            },
+        };
+        let err = IspringClient::new(config, crate::http_defaults(), Arc::default())
+            .err()
+            .unwrap();
+        assert_eq!(
+            (err.kind, err.operation.as_str()),
+            (ErrorKind::Config, "soap_url")
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! A provider's dialect: its rules ↔ the canonical model. Pure and synchronous; each
+//! target connection hands the engine its own (with that account's maps).
+
+use crate::Payload;
+use sgsync_model::{Fidelity, Findings, ProviderKind, SmartGroup, SourceGroup};
+
+/// One provider's rule language.
+pub trait Dialect: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+
+    /// Every group in `text`, in this provider's wire format (a group, a list answer, or
+    /// a request body).
+    fn decode(&self, text: &str) -> Result<Vec<SourceGroup>, DecodeError>;
+
+    /// `group`, read from `source`, written in this dialect: the payload (`None` when
+    /// nothing can be written) and what it could not keep. `source` matters: an opaque
+    /// node may only be written back to its own dialect, and an assumed spelling costs
+    /// fidelity only for a group from another dialect.
+    fn encode(&self, group: &SmartGroup, source: ProviderKind) -> (Option<Payload>, Findings);
+}
+
+/// Input that is not a readable group of the named provider.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not {} group: {why}", article(.provider.display_name()))]
+pub struct DecodeError {
+    pub provider: ProviderKind,
+    pub why: String,
+}
+
+fn article(name: &str) -> String {
+    let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']);
+    format!("{} {name}", if vowel { "an" } else { "a" })
+}
+
+/// The result of translating one group for one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translation {
+    /// `None` exactly when the fidelity is `Impossible`.
+    pub payload: Option<Payload>,
+    pub fidelity: Fidelity,
+}
+
+/// `source` written in `to`'s dialect, with its fidelity: what the dialect could not
+/// keep, plus what the source's reading was unsure of (and its assumed spellings, when
+/// the group leaves its own dialect).
+pub fn translate(source: &SourceGroup, to: &dyn Dialect) -> Translation {
+    let (payload, mut findings) = to.encode(&source.group, source.provider);
+    findings.extend_lossy(source.uncertain.iter().cloned());
+    if to.kind() != source.provider {
+        findings.extend_lossy(source.assumed.iter().cloned());
+    }
+    let fidelity = findings.fidelity();
+    Translation {
+        payload: if fidelity.is_impossible() {
+            None
+        } else {
+            payload
+        },
+        fidelity,
+    }
+}

@@ -1,0 +1,252 @@
+//! What every provider implements, and what they share: the [`Provider`] trait (its API
+//! as the engine sees it), the [`Dialect`] trait (its rules ↔ the canonical model), the
+//! opaque [`Payload`] a dialect hands the engine, [`Capabilities`] and [`Limits`],
+//! [`ProviderError`] with its [`ErrorKind`], the HTTP layer every client goes through
+//! (`http`), fencing (`fence`), membership (`members`), JSON reading (`json`), and
+//! [`ProviderEntry`]: what a provider crate offers the program's registry.
+//!
+//! A provider is a crate of its own (`crates/<name>`) that implements these; nothing here
+//! names one.
+
+pub mod dialect;
+pub mod entry;
+pub mod error;
+pub mod fence;
+pub mod http;
+pub mod json;
+pub mod members;
+
+pub use dialect::{DecodeError, Dialect, Translation, translate};
+pub use entry::ProviderEntry;
+pub use error::{ErrorKind, ProviderError};
+
+use async_trait::async_trait;
+use sgsync_model::{ProviderKind, SourceGroup};
+use std::any::Any;
+use std::sync::Arc;
+
+/// What a target provider is sent to create or update a group, as its dialect wrote it.
+/// Opaque to the engine, which needs only the text the provider will read (to hash, and
+/// to show), the name and description (to check against the target's limits); the
+/// provider's own client gets its typed body back with [`Payload::body`].
+#[derive(Clone)]
+pub struct Payload {
+    provider: ProviderKind,
+    name: String,
+    description: Option<String>,
+    rendered: String,
+    body: Arc<dyn Any + Send + Sync>,
+}
+
+impl Payload {
+    /// `body` for `provider`, which reads it as `rendered` (its JSON or XML text).
+    pub fn new<T: Any + Send + Sync>(
+        provider: ProviderKind,
+        name: impl Into<String>,
+        description: Option<String>,
+        rendered: String,
+        body: T,
+    ) -> Payload {
+        Payload {
+            provider,
+            name: name.into(),
+            description,
+            rendered,
+            body: Arc::new(body),
+        }
+    }
+
+    /// The payload as its provider reads it: pretty JSON, or XML. Its hash decides
+    /// "changed since the last push".
+    pub fn render(&self) -> &str {
+        &self.rendered
+    }
+
+    pub fn provider(&self) -> ProviderKind {
+        self.provider
+    }
+
+    /// The group name the payload writes.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The description the payload writes, where the provider holds one.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// The typed body, if this payload holds a `T` (a provider's own wire type).
+    pub fn body<T: Any>(&self) -> Option<&T> {
+        self.body.downcast_ref()
+    }
+}
+
+/// Two payloads are equal when their provider reads the same text.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.provider == other.provider && self.rendered == other.rendered
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} payload {:?}", self.provider, self.name)
+    }
+}
+
+/// Pretty JSON of a payload body (the JSON providers' [`Payload::render`]).
+pub fn pretty_json(value: &impl serde::Serialize) -> String {
+    // Serialising our own plain structs cannot fail (no maps with non-string keys, no
+    // failing Serialize impls); say so rather than panic if that ever changes.
+    serde_json::to_string_pretty(value)
+        .unwrap_or_else(|e| format!("{{\"error\": \"cannot serialise payload: {e}\"}}"))
+}
+
+/// The largest group a provider takes. None of the three documents a limit on names,
+/// descriptions or rule sizes (provider notes), so these are sane caps: far above any
+/// real group, far below what would hurt (a megabyte of name pushed and stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Characters in a group name (prefix included).
+    pub name_chars: usize,
+    /// Characters in a group description.
+    pub description_chars: usize,
+    /// Bytes of the payload as sent (rules included).
+    pub payload_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            name_chars: 255,
+            description_chars: 4000,
+            payload_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// What a provider can truly do through its API (each provider crate's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub list: bool,
+    pub get: bool,
+    pub create: bool,
+    /// GoSquared documents no update call (gosquared.md §2, §4).
+    pub update: bool,
+    /// Hide without deleting (emfluence `status: Archived`).
+    pub archive: bool,
+    pub delete: bool,
+    /// Holds a rule (a smart group); emfluence holds member lists only.
+    pub holds_rules: bool,
+    /// Stores our stable key on the group (emfluence `externalID`); the others are found
+    /// by exact name.
+    pub stores_key: bool,
+}
+
+/// A group as a provider holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteGroup {
+    /// The provider's id (GoSquared slug, iSpring UUID, emfluence `groupID`).
+    pub id: String,
+    pub name: String,
+    /// Our stable key, where the provider stores one.
+    pub key: Option<String>,
+    /// The group decoded into the canonical model.
+    pub decoded: SourceGroup,
+}
+
+/// One provider's API, as the engine sees it.
+///
+/// A trait object (`Arc<dyn Provider>`) rather than an enum over the three: the engine
+/// holds a list of targets of mixed kinds, and tests substitute fakes; the boxed future
+/// per call (async-trait) costs nothing next to a network round trip.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+    fn capabilities(&self) -> Capabilities;
+    /// The largest group it takes.
+    fn limits(&self) -> Limits {
+        Limits::default()
+    }
+    /// A read-only call that proves the credentials work.
+    async fn check(&self) -> Result<(), ProviderError>;
+    /// Every group (all pages).
+    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError>;
+    /// One group, `None` if it does not exist.
+    async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError>;
+    /// The group sgsync created for `key`: found by `key` where the provider stores it
+    /// (confirmed by reading it back), else by exact `name`.
+    async fn find_by_key(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<RemoteGroup>, ProviderError>;
+    /// The name of every group the target holds, in every status (an archived group
+    /// keeps its name), if one listing of at most `max_calls` calls can read them all;
+    /// `None` when it cannot (or the provider has no such listing). The engine reads it
+    /// once per run instead of looking every new group up (see `engine::apply`).
+    async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
+        let _ = max_calls;
+        Ok(None)
+    }
+    /// Creates a group; returns its id. Not retried blindly: a create that may have
+    /// happened is reported, and the caller looks the key up before trying again.
+    async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;
+    /// Replaces the group's definition with `payload`.
+    async fn update(&self, id: &str, key: &str, payload: &Payload) -> Result<(), ProviderError>;
+    /// Archives a group sgsync created (hidden, not deleted: emfluence `Archived`).
+    async fn archive(&self, id: &str) -> Result<(), ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            self.kind(),
+            ErrorKind::Unsupported,
+            "archive group",
+            format!("{} cannot archive a group", self.kind().display_name()),
+        ))
+    }
+    /// Deletes a group sgsync created, for good (iSpring `removeGroup`).
+    async fn delete(&self, id: &str) -> Result<(), ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            self.kind(),
+            ErrorKind::Unsupported,
+            "delete group",
+            format!("{} cannot delete a group", self.kind().display_name()),
+        ))
+    }
+    /// The people of its groups can be read (membership materialisation, as a source).
+    fn member_source(&self) -> Option<&dyn members::MemberSource> {
+        None
+    }
+    /// Its static groups' members can be written (membership materialisation, as a
+    /// target).
+    fn member_target(&self) -> Option<&dyn members::MemberTarget> {
+        None
+    }
+}
+
+/// The one group in `matches` (groups found by exact name), `None` when there is none.
+/// Several groups with the name are a [`ErrorKind::Conflict`] naming their ids: sgsync
+/// never guesses which one it created.
+pub fn single_named(
+    provider: ProviderKind,
+    operation: &str,
+    name: &str,
+    mut matches: Vec<RemoteGroup>,
+) -> Result<Option<RemoteGroup>, ProviderError> {
+    if matches.len() > 1 {
+        let ids: Vec<&str> = matches.iter().map(|g| g.id.as_str()).collect();
+        return Err(ProviderError::new(
+            provider,
+            ErrorKind::Conflict,
+            operation,
+            format!(
+                "{} groups are named {name:?} (ids {}); rename or remove all but one",
+                ids.len(),
+                ids.join(", ")
+            ),
+        ));
+    }
+    Ok(matches.pop())
+}

@@ -1,0 +1,165 @@
+//! Intents: a create is recorded before it is sent, so that after a crash the next run
+//! looks the stable key up on the target instead of creating a second group.
+
+use super::links::upsert_link_in;
+use super::{Intent, Link, Store, StoreError, fmt_ts, parse_ts, query};
+use sgsync_model::ProviderKind;
+use sqlx::SqliteConnection;
+
+#[derive(sqlx::FromRow)]
+struct IntentRow {
+    source_provider: String,
+    source_id: String,
+    target: String,
+    target_provider: String,
+    stable_key: String,
+    group_name: String,
+    payload_hash: String,
+    created_at: String,
+    sent: bool,
+}
+
+impl TryFrom<IntentRow> for Intent {
+    type Error = StoreError;
+    fn try_from(r: IntentRow) -> Result<Intent, StoreError> {
+        const WHAT: &str = "intent";
+        Ok(Intent {
+            source_provider: r.source_provider,
+            source_id: r.source_id,
+            target: r.target,
+            target_provider: r.target_provider,
+            stable_key: r.stable_key,
+            group_name: r.group_name,
+            payload_hash: r.payload_hash,
+            created_at: parse_ts(WHAT, &r.created_at)?,
+            sent: r.sent,
+        })
+    }
+}
+
+async fn delete_intent_in(
+    conn: &mut SqliteConnection,
+    source_provider: &str,
+    source_id: &str,
+    target: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM intents WHERE source_provider = ? AND source_id = ? AND target = ?",
+    )
+    .bind(source_provider)
+    .bind(source_id)
+    .bind(target)
+    .execute(conn)
+    .await
+    .map_err(query("delete intent"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+impl Store {
+    /// Records a create about to be looked up and maybe sent; commits before returning,
+    /// which is the point. A second intent for the same unit replaces the first but
+    /// keeps its `sent` mark: a create an earlier run sent may still have landed.
+    pub async fn record_intent(&self, intent: &Intent) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("record intent").await?;
+        sqlx::query(
+            "INSERT INTO intents (source_provider, source_id, target, target_provider,
+                 stable_key, group_name, payload_hash, created_at, sent)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
+                 target_provider = excluded.target_provider,
+                 stable_key = excluded.stable_key,
+                 group_name = excluded.group_name,
+                 payload_hash = excluded.payload_hash,
+                 created_at = excluded.created_at,
+                 -- once sent, always sent: that create may still land
+                 sent = max(intents.sent, excluded.sent)",
+        )
+        .bind(intent.source_provider.as_str())
+        .bind(&intent.source_id)
+        .bind(&intent.target)
+        .bind(intent.target_provider.as_str())
+        .bind(&intent.stable_key)
+        .bind(&intent.group_name)
+        .bind(&intent.payload_hash)
+        .bind(fmt_ts(intent.created_at))
+        .bind(intent.sent)
+        .execute(tx.conn())
+        .await
+        .map_err(query("record intent"))?;
+        tx.commit().await
+    }
+
+    /// The create is about to be sent: from now on a same-named group on the target may
+    /// be the one this store created. Committed before the call it announces.
+    pub async fn mark_intent_sent(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("mark intent sent").await?;
+        let done = sqlx::query(
+            "UPDATE intents SET sent = 1
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("mark intent sent"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Corrupt {
+                what: "intent",
+                why: format!("no intent for {source_id} → {target} to mark as sent"),
+            });
+        }
+        tx.commit().await
+    }
+
+    /// Creates that were sent but never confirmed, or those of one target.
+    pub async fn intents(&self, target: Option<&str>) -> Result<Vec<Intent>, StoreError> {
+        let rows: Vec<IntentRow> = sqlx::query_as(
+            "SELECT source_provider, source_id, target, target_provider, stable_key,
+                 group_name, payload_hash, created_at, sent
+             FROM intents WHERE (?1 IS NULL OR target = ?1)
+             ORDER BY target, source_provider, source_id",
+        )
+        .bind(target)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list intents"))?;
+        rows.into_iter().map(Intent::try_from).collect()
+    }
+
+    /// The create was confirmed: the intent becomes `link`, in one transaction, so a
+    /// crash leaves either the intent (looked up again next run) or the link, never
+    /// neither.
+    pub async fn complete_intent(&self, link: &Link) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("complete intent").await?;
+        delete_intent_in(
+            tx.conn(),
+            &link.source_provider,
+            &link.source_id,
+            &link.target,
+        )
+        .await?;
+        upsert_link_in(tx.conn(), link).await?;
+        tx.commit().await
+    }
+
+    /// The create failed for sure (the target said no), or was never sent: forget the
+    /// intent. `false` if there was none.
+    pub async fn drop_intent(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("drop intent").await?;
+        let dropped =
+            delete_intent_in(tx.conn(), source_provider.as_str(), source_id, target).await?;
+        tx.commit().await?;
+        Ok(dropped)
+    }
+}

@@ -1,0 +1,289 @@
+//! Links: which target group stands for which source group, and what was last pushed.
+
+use super::{Link, Store, StoreError, fmt_ts, parse_ts, query};
+use chrono::Utc;
+use futures_util::TryStreamExt;
+use sgsync_model::ProviderKind;
+use sqlx::{Row, SqliteConnection};
+
+const COLUMNS: &str = "source_provider, source_id, target, target_provider, target_id, \
+     stable_key, group_name, payload_hash, fidelity, fidelity_reasons, last_result, \
+     last_error, created_at, updated_at";
+
+/// The fields of a link a run plans from, borrowed from the row being read.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkSummary<'r> {
+    pub source_id: &'r str,
+    pub target: &'r str,
+    pub target_id: &'r str,
+    pub group_name: &'r str,
+    pub payload_hash: Option<&'r str>,
+}
+
+/// A `links` row as stored; [`Link`] is what it must decode into.
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    source_provider: String,
+    source_id: String,
+    target: String,
+    target_provider: String,
+    target_id: String,
+    stable_key: String,
+    group_name: String,
+    payload_hash: Option<String>,
+    fidelity: String,
+    fidelity_reasons: String,
+    last_result: Option<String>,
+    last_error: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<LinkRow> for Link {
+    type Error = StoreError;
+    fn try_from(r: LinkRow) -> Result<Link, StoreError> {
+        const WHAT: &str = "link";
+        Ok(Link {
+            source_provider: r.source_provider,
+            source_id: r.source_id,
+            target: r.target,
+            target_provider: r.target_provider,
+            target_id: r.target_id,
+            stable_key: r.stable_key,
+            group_name: r.group_name,
+            payload_hash: r.payload_hash,
+            fidelity: r.fidelity,
+            fidelity_reasons: r.fidelity_reasons,
+            last_result: r.last_result,
+            last_error: r.last_error,
+            created_at: parse_ts(WHAT, &r.created_at)?,
+            updated_at: parse_ts(WHAT, &r.updated_at)?,
+        })
+    }
+}
+
+/// One unit's result, for [`set_link_result_in`].
+pub(super) struct LinkResult<'a> {
+    pub source_provider: ProviderKind,
+    pub source_id: &'a str,
+    pub target: &'a str,
+    pub result: &'a str,
+    pub error: Option<&'a str>,
+}
+
+/// Sets a link's last result, only when it differs from the one held (so a run in which
+/// nothing changed rewrites no row). `false` when nothing was written. Takes a
+/// connection so batches can share one transaction.
+pub(super) async fn set_link_result_in(
+    conn: &mut SqliteConnection,
+    unit: &LinkResult<'_>,
+    now: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE links SET last_result = ?1, last_error = ?2, updated_at = ?3
+         WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
+           AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
+    )
+    .bind(unit.result)
+    .bind(unit.error)
+    .bind(now)
+    .bind(unit.source_provider.as_str())
+    .bind(unit.source_id)
+    .bind(unit.target)
+    .execute(conn)
+    .await
+    .map_err(query("set link result"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Inserts `link`, or replaces the row with its key; an existing row keeps its
+/// `created_at` (the group was created then, whatever the caller remembers).
+/// Takes a connection so callers can make it part of a larger transaction.
+pub(super) async fn upsert_link_in(
+    conn: &mut SqliteConnection,
+    link: &Link,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO links ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
+             target_provider = excluded.target_provider,
+             target_id = excluded.target_id,
+             stable_key = excluded.stable_key,
+             group_name = excluded.group_name,
+             payload_hash = excluded.payload_hash,
+             fidelity = excluded.fidelity,
+             fidelity_reasons = excluded.fidelity_reasons,
+             last_result = excluded.last_result,
+             last_error = excluded.last_error,
+             updated_at = excluded.updated_at"
+    );
+    sqlx::query(&sql)
+        .bind(link.source_provider.as_str())
+        .bind(&link.source_id)
+        .bind(&link.target)
+        .bind(link.target_provider.as_str())
+        .bind(&link.target_id)
+        .bind(&link.stable_key)
+        .bind(&link.group_name)
+        .bind(&link.payload_hash)
+        .bind(&link.fidelity)
+        .bind(&link.fidelity_reasons)
+        .bind(&link.last_result)
+        .bind(&link.last_error)
+        .bind(fmt_ts(link.created_at))
+        .bind(fmt_ts(link.updated_at))
+        .execute(conn)
+        .await
+        .map_err(query("upsert link"))?;
+    Ok(())
+}
+
+impl Store {
+    /// Every link, or those of one target, in a stable order.
+    pub async fn links(&self, target: Option<&str>) -> Result<Vec<Link>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM links WHERE (?1 IS NULL OR target = ?1)
+             ORDER BY target, source_provider, source_id"
+        );
+        let rows: Vec<LinkRow> = sqlx::query_as(&sql)
+            .bind(target)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(query("list links"))?;
+        rows.into_iter().map(Link::try_from).collect()
+    }
+
+    /// Every link of `source`, one row at a time into `each`: what a run plans from.
+    /// Streamed, and only the fields the planner reads, because a run over tens of
+    /// thousands of groups would otherwise hold every full row twice at once.
+    pub async fn each_link(
+        &self,
+        source: ProviderKind,
+        mut each: impl FnMut(LinkSummary<'_>) + Send,
+    ) -> Result<(), StoreError> {
+        let mut rows = sqlx::query(
+            // No ORDER BY: the caller's index orders them, and SQLite would otherwise
+            // sort every link in memory first.
+            "SELECT source_id, target, target_id, group_name, payload_hash FROM links
+             WHERE source_provider = ?",
+        )
+        .bind(source.as_str())
+        .fetch(&self.pool);
+        while let Some(row) = rows.try_next().await.map_err(query("list links"))? {
+            let summary = LinkSummary {
+                source_id: row.try_get(0).map_err(query("read link"))?,
+                target: row.try_get(1).map_err(query("read link"))?,
+                target_id: row.try_get(2).map_err(query("read link"))?,
+                group_name: row.try_get(3).map_err(query("read link"))?,
+                payload_hash: row.try_get(4).map_err(query("read link"))?,
+            };
+            each(summary);
+        }
+        Ok(())
+    }
+
+    pub async fn link(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<Option<Link>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM links
+             WHERE source_provider = ? AND source_id = ? AND target = ?"
+        );
+        let row: Option<LinkRow> = sqlx::query_as(&sql)
+            .bind(source_provider.as_str())
+            .bind(source_id)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read link"))?;
+        row.map(Link::try_from).transpose()
+    }
+
+    /// Inserts or replaces the link by (source provider, source id, target).
+    pub async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("upsert link").await?;
+        upsert_link_in(tx.conn(), link).await?;
+        tx.commit().await
+    }
+
+    /// Records the outcome of the last attempt on one unit; `false` if there is no such
+    /// link or it holds this result already (then nothing is written).
+    pub async fn set_link_result(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+        result: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("set link result").await?;
+        let unit = LinkResult {
+            source_provider,
+            source_id,
+            target,
+            result,
+            error,
+        };
+        let written = set_link_result_in(tx.conn(), &unit, &fmt_ts(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// `sgsync resync`: forgets the pushed-payload hash of the matching links (all when
+    /// both filters are `None`) so the next run pushes them again. Returns how many.
+    pub async fn forget_hashes(
+        &self,
+        target: Option<&str>,
+        source_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("forget hashes").await?;
+        let done = sqlx::query(
+            "UPDATE links SET payload_hash = NULL
+             WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR source_id = ?2)",
+        )
+        .bind(target)
+        .bind(source_id)
+        .execute(tx.conn())
+        .await
+        .map_err(query("forget hashes"))?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// `sgsync forget`: drops every link of one target (the groups there are left as
+    /// they are). Returns how many.
+    pub async fn forget_links(&self, target: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("forget links").await?;
+        let done = sqlx::query("DELETE FROM links WHERE target = ?")
+            .bind(target)
+            .execute(tx.conn())
+            .await
+            .map_err(query("forget links"))?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Drops one link; `false` if there was none.
+    pub async fn delete_link(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write("delete link").await?;
+        let done = sqlx::query(
+            "DELETE FROM links WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("delete link"))?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

@@ -1,0 +1,504 @@
+//! Membership state: per link, the hashes of the members last synced to the target group;
+//! per target, the contact id behind each hash; per link, counts and the mass-removal
+//! guard's memory. Written after every successful batch, so a crash loses at most the
+//! batch in flight — which the next run sends again (adds and removes are idempotent).
+
+use super::{Store, StoreError, fmt_ts, parse_ts, query};
+use chrono::{DateTime, Utc};
+use sgsync_model::ProviderKind;
+use sgsync_model::members::MemberHash;
+use sqlx::SqliteConnection;
+use std::collections::{HashMap, HashSet};
+
+/// Rows per multi-row INSERT: 2–4 parameters each stays far below SQLite's limit.
+const CHUNK: usize = 400;
+
+/// Which link a membership row belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberKey<'a> {
+    pub source_provider: ProviderKind,
+    pub source_id: &'a str,
+    pub target: &'a str,
+}
+
+/// What the store remembers of one link's membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub source_provider: String,
+    pub source_id: String,
+    pub target: String,
+    pub member_count: u64,
+    pub without_email: u64,
+    /// When the target group last equalled the source group (`Snapshot(at)`).
+    pub synced_at: Option<DateTime<Utc>>,
+    pub held_runs: u32,
+    pub held_reason: Option<String>,
+    pub last_result: Option<String>,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The end of one membership unit, as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct MembershipEnd<'a> {
+    pub without_email: u64,
+    /// `Some(now)` when the target now equals the source.
+    pub synced_at: Option<DateTime<Utc>>,
+    pub held_runs: u32,
+    pub held_reason: Option<&'a str>,
+    pub result: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    source_provider: String,
+    source_id: String,
+    target: String,
+    member_count: i64,
+    without_email: i64,
+    synced_at: Option<String>,
+    held_runs: i64,
+    held_reason: Option<String>,
+    last_result: Option<String>,
+    last_error: Option<String>,
+    updated_at: String,
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = StoreError;
+    fn try_from(r: MembershipRow) -> Result<Self, StoreError> {
+        const WHAT: &str = "membership";
+        let count = |v: i64| {
+            u64::try_from(v).map_err(|_| StoreError::Corrupt {
+                what: WHAT,
+                why: format!("negative count {v}"),
+            })
+        };
+        Ok(Membership {
+            source_provider: r.source_provider,
+            source_id: r.source_id,
+            target: r.target,
+            member_count: count(r.member_count)?,
+            without_email: count(r.without_email)?,
+            synced_at: r.synced_at.map(|t| parse_ts(WHAT, &t)).transpose()?,
+            held_runs: u32::try_from(r.held_runs).unwrap_or(0),
+            held_reason: r.held_reason,
+            last_result: r.last_result,
+            last_error: r.last_error,
+            updated_at: parse_ts(WHAT, &r.updated_at)?,
+        })
+    }
+}
+
+async fn ensure_row(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO membership (source_provider, source_id, target, updated_at)
+         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(key.source_provider.as_str())
+    .bind(key.source_id)
+    .bind(key.target)
+    .bind(fmt_ts(Utc::now()))
+    .execute(conn)
+    .await
+    .map_err(query("create membership row"))?;
+    Ok(())
+}
+
+async fn recount(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE membership SET member_count = (SELECT count(*) FROM members
+             WHERE source_provider = ?1 AND source_id = ?2 AND target = ?3),
+             updated_at = ?4
+         WHERE source_provider = ?1 AND source_id = ?2 AND target = ?3",
+    )
+    .bind(key.source_provider.as_str())
+    .bind(key.source_id)
+    .bind(key.target)
+    .bind(fmt_ts(Utc::now()))
+    .execute(conn)
+    .await
+    .map_err(query("count members"))?;
+    Ok(())
+}
+
+/// Records `rows` (hash, contact id) as members of the link and their ids for the target.
+async fn insert_members(
+    conn: &mut SqliteConnection,
+    key: MemberKey<'_>,
+    rows: &[(MemberHash, String)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(CHUNK) {
+        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {values}
+             ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
+        );
+        let mut q = sqlx::query(&sql);
+        for (hash, id) in chunk {
+            q = q.bind(key.target).bind(&hash.0).bind(id);
+        }
+        q.execute(&mut *conn)
+            .await
+            .map_err(query("record contact ids"))?;
+        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO members (source_provider, source_id, target, email_hash)
+             VALUES {values} ON CONFLICT DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql);
+        for (hash, _) in chunk {
+            q = q
+                .bind(key.source_provider.as_str())
+                .bind(key.source_id)
+                .bind(key.target)
+                .bind(&hash.0);
+        }
+        q.execute(&mut *conn)
+            .await
+            .map_err(query("record members"))?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The hashes last synced for the link and the guard's count of held runs; `None`
+    /// before its first materialisation.
+    pub async fn synced_members(
+        &self,
+        key: MemberKey<'_>,
+    ) -> Result<Option<(HashSet<MemberHash>, u32)>, StoreError> {
+        let held: Option<(i64,)> = sqlx::query_as(
+            "SELECT held_runs FROM membership
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(key.source_provider.as_str())
+        .bind(key.source_id)
+        .bind(key.target)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query("read membership"))?;
+        let Some((held,)) = held else {
+            return Ok(None);
+        };
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT email_hash FROM members
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(key.source_provider.as_str())
+        .bind(key.source_id)
+        .bind(key.target)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("read members"))?;
+        Ok(Some((
+            rows.into_iter().map(|(h,)| MemberHash(h)).collect(),
+            u32::try_from(held).unwrap_or(0),
+        )))
+    }
+
+    /// First materialisation of a link: what the target group already holds becomes the
+    /// synced set, in one transaction with the membership row.
+    pub async fn init_members(
+        &self,
+        key: MemberKey<'_>,
+        baseline: &[(MemberHash, String)],
+    ) -> Result<(), StoreError> {
+        // The same write as an add batch: rows in, count refreshed, one transaction.
+        self.record_added(key, baseline).await
+    }
+
+    /// One successful add batch (or one created contact): the members and their ids.
+    pub async fn record_added(
+        &self,
+        key: MemberKey<'_>,
+        rows: &[(MemberHash, String)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("add members").await?;
+        ensure_row(tx.conn(), key).await?;
+        insert_members(tx.conn(), key, rows).await?;
+        recount(tx.conn(), key).await?;
+        tx.commit().await
+    }
+
+    /// One successful remove batch.
+    pub async fn record_removed(
+        &self,
+        key: MemberKey<'_>,
+        hashes: &[MemberHash],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("remove members").await?;
+        for chunk in hashes.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "DELETE FROM members WHERE source_provider = ? AND source_id = ? AND target = ?
+                 AND email_hash IN ({marks})"
+            );
+            let mut q = sqlx::query(&sql)
+                .bind(key.source_provider.as_str())
+                .bind(key.source_id)
+                .bind(key.target);
+            for h in chunk {
+                q = q.bind(&h.0);
+            }
+            q.execute(tx.conn())
+                .await
+                .map_err(query("remove members"))?;
+        }
+        recount(tx.conn(), key).await?;
+        tx.commit().await
+    }
+
+    /// The target's contact ids known for `hashes`.
+    pub async fn contact_ids(
+        &self,
+        target: &str,
+        hashes: &[MemberHash],
+    ) -> Result<HashMap<MemberHash, String>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in hashes.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT email_hash, contact_id FROM contact_ids
+                 WHERE target = ? AND email_hash IN ({marks})"
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(target);
+            for h in chunk {
+                q = q.bind(&h.0);
+            }
+            let rows = q
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("read contact ids"))?;
+            found.extend(rows.into_iter().map(|(h, id)| (MemberHash(h), id)));
+        }
+        Ok(found)
+    }
+
+    /// The link's members (hash, contact id) whose contact id is one of `ids`.
+    pub async fn members_with_contacts(
+        &self,
+        key: MemberKey<'_>,
+        ids: &[String],
+    ) -> Result<Vec<(MemberHash, String)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "SELECT m.email_hash, c.contact_id FROM members AS m
+                 JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
+                 WHERE m.source_provider = ? AND m.source_id = ? AND m.target = ?
+                   AND c.contact_id IN ({marks})"
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+                .bind(key.source_provider.as_str())
+                .bind(key.source_id)
+                .bind(key.target);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            let rows = q
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("read members by contact"))?;
+            found.extend(rows.into_iter().map(|(h, id)| (MemberHash(h), id)));
+        }
+        Ok(found)
+    }
+
+    /// A contact id the target no longer knows.
+    pub async fn forget_contact_ids(
+        &self,
+        target: &str,
+        hashes: &[MemberHash],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("forget contact ids").await?;
+        for chunk in hashes.chunks(CHUNK) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql =
+                format!("DELETE FROM contact_ids WHERE target = ? AND email_hash IN ({marks})");
+            let mut q = sqlx::query(&sql).bind(target);
+            for h in chunk {
+                q = q.bind(&h.0);
+            }
+            q.execute(tx.conn())
+                .await
+                .map_err(query("forget contact ids"))?;
+        }
+        tx.commit().await
+    }
+
+    /// The end of a membership unit: counts, guard memory, result.
+    pub async fn finish_members(
+        &self,
+        key: MemberKey<'_>,
+        end: &MembershipEnd<'_>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("finish members").await?;
+        ensure_row(tx.conn(), key).await?;
+        sqlx::query(
+            "UPDATE membership SET without_email = ?, synced_at = coalesce(?, synced_at),
+                 held_runs = ?, held_reason = ?, last_result = ?, last_error = ?, updated_at = ?
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(i64::try_from(end.without_email).unwrap_or(i64::MAX))
+        .bind(end.synced_at.map(fmt_ts))
+        .bind(i64::from(end.held_runs))
+        .bind(end.held_reason)
+        .bind(end.result)
+        .bind(end.error)
+        .bind(fmt_ts(Utc::now()))
+        .bind(key.source_provider.as_str())
+        .bind(key.source_id)
+        .bind(key.target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("finish members"))?;
+        tx.commit().await
+    }
+
+    /// What the link's fidelity says: `snapshot` once its members are materialised.
+    pub async fn set_link_fidelity(
+        &self,
+        key: MemberKey<'_>,
+        fidelity: &str,
+        reasons: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("set link fidelity").await?;
+        sqlx::query(
+            "UPDATE links SET fidelity = ?, fidelity_reasons = ?
+             WHERE source_provider = ? AND source_id = ? AND target = ?",
+        )
+        .bind(fidelity)
+        .bind(reasons)
+        .bind(key.source_provider.as_str())
+        .bind(key.source_id)
+        .bind(key.target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("set link fidelity"))?;
+        tx.commit().await
+    }
+
+    /// Every link's membership record, in a stable order.
+    pub async fn memberships(&self) -> Result<Vec<Membership>, StoreError> {
+        let rows: Vec<MembershipRow> = sqlx::query_as(
+            "SELECT source_provider, source_id, target, member_count, without_email,
+                    synced_at, held_runs, held_reason, last_result, last_error, updated_at
+             FROM membership ORDER BY target, source_provider, source_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list memberships"))?;
+        rows.into_iter().map(Membership::try_from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOSQUARED: ProviderKind = ProviderKind::new("gosquared", "GoSquared");
+    use crate::Link;
+
+    fn hash(s: &str) -> MemberHash {
+        MemberHash(format!("h-{s}"))
+    }
+
+    fn link(source_id: &str) -> Link {
+        Link {
+            source_provider: "gosquared".to_owned(),
+            source_id: source_id.to_owned(),
+            target: "news".to_owned(),
+            target_provider: "emfluence".to_owned(),
+            target_id: "1001".to_owned(),
+            stable_key: format!("sgsync:gosquared:{source_id}"),
+            group_name: "G".to_owned(),
+            payload_hash: None,
+            fidelity: "lossy".to_owned(),
+            fidelity_reasons: String::new(),
+            last_result: None,
+            last_error: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn members_are_recorded_per_batch_counted_and_go_with_their_link() {
+        let path = std::env::temp_dir().join(format!(
+            "sgsync-store-members-{}-{}.db",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open(&path).await.unwrap();
+        store.upsert_link(&link("g1")).await.unwrap();
+        let key = MemberKey {
+            source_provider: GOSQUARED,
+            source_id: "g1",
+            target: "news",
+        };
+        assert_eq!(store.synced_members(key).await.unwrap(), None);
+        store
+            .init_members(key, &[(hash("a"), "1".into())])
+            .await
+            .unwrap();
+        // Replaying a batch is harmless; 1000 rows cross the multi-row chunk size.
+        let batch: Vec<(MemberHash, String)> = (0..1000)
+            .map(|i| (hash(&i.to_string()), (100 + i).to_string()))
+            .collect();
+        store.record_added(key, &batch).await.unwrap();
+        store.record_added(key, &batch).await.unwrap();
+        let (hashes, held) = store.synced_members(key).await.unwrap().unwrap();
+        assert_eq!((hashes.len(), held), (1001, 0));
+        assert_eq!(store.memberships().await.unwrap()[0].member_count, 1001);
+        let ids = store
+            .contact_ids("news", &[hash("a"), hash("7"), hash("zz")])
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[&hash("7")], "107");
+        store
+            .record_removed(
+                key,
+                &batch[..400]
+                    .iter()
+                    .map(|(h, _)| h.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.memberships().await.unwrap()[0].member_count, 601);
+        let with = store
+            .members_with_contacts(key, &["1".into(), "107".into()])
+            .await
+            .unwrap();
+        assert_eq!(with, [(hash("a"), "1".to_owned())], "107 was removed");
+        store
+            .finish_members(
+                key,
+                &MembershipEnd {
+                    without_email: 3,
+                    synced_at: None,
+                    held_runs: 2,
+                    held_reason: Some("held"),
+                    result: "held",
+                    error: None,
+                },
+            )
+            .await
+            .unwrap();
+        let m = &store.memberships().await.unwrap()[0];
+        assert_eq!((m.without_email, m.held_runs), (3, 2));
+        assert_eq!(m.synced_at, None);
+        // Forgetting the link forgets its members (ON DELETE CASCADE).
+        assert!(store.delete_link(GOSQUARED, "g1", "news").await.unwrap());
+        assert!(store.memberships().await.unwrap().is_empty());
+        assert_eq!(store.synced_members(key).await.unwrap(), None);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}

@@ -1,4 +1,0 @@
-pub mod client;
-pub mod dialect;
-pub mod sandbox;
-pub mod wire;
