@@ -74,29 +74,6 @@ pub trait LoopObserver: Send + Sync {
     fn loop_ended(&self) {}
 }
 
-struct Unobserved;
-
-impl LoopObserver for Unobserved {}
-
-/// [`run_on_schedule_observed`] with nobody watching.
-pub async fn run_on_schedule(
-    pipeline: &Pipeline,
-    schedule: &cron::Schedule,
-    once_at_start: bool,
-    holder: &str,
-    shutdown: impl Future<Output = ()>,
-) {
-    run_on_schedule_observed(
-        pipeline,
-        schedule,
-        once_at_start,
-        holder,
-        shutdown,
-        &Unobserved,
-    )
-    .await;
-}
-
 /// Syncs on `schedule` until `shutdown` completes. One run at a time: ticks that fall
 /// while a run is going are skipped and logged (the next run reads the whole source
 /// anyway). A stop request during a run lets it finish — its in-flight calls complete

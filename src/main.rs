@@ -659,7 +659,7 @@ async fn print_status(store: &sgsync::store::Store) -> Result<()> {
                     || "never".to_owned(),
                     |t| t.format("%Y-%m-%d %H:%M:%S").to_string()
                 ),
-                m.last_result.as_deref().unwrap_or("-"),
+                m.last_result.map_or("-", |r| r.as_str()),
                 m.held_reason
                     .map(|r| format!("  HELD ({} run(s)): {r}", m.held_runs))
                     .unwrap_or_default(),

@@ -553,7 +553,7 @@ async fn a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confi
         .iter()
         .flat_map(|r| &r.outcomes)
         .fold(BTreeMap::new(), |mut m, o| {
-            *m.entry((o.target.as_str(), *o.result.as_ref().unwrap_or(&"failed")))
+            *m.entry((o.target.as_str(), o.result_or_failed().as_str()))
                 .or_default() += 1;
             m
         });

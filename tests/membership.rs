@@ -192,7 +192,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
         (o.total, o.without_email, o.added, o.removed),
         (10, 1, 10, 0)
     );
-    assert_eq!(o.result, Ok("synced"));
+    assert_eq!(o.result, Ok(sgsync::store::MemberResult::Synced));
     let gid = target_group(&w, &group);
     assert_members(&w, gid, expected(0..10));
     assert_eq!(calls(&w, "groups/save"), 1);
@@ -229,7 +229,10 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     w.em.running.controls.clear_log();
     let second = p.sync_once("t").await.expect("run 2");
     assert_eq!(second.outcome, RunOutcome::Succeeded);
-    assert_eq!(only(&second).result, Ok("unchanged"));
+    assert_eq!(
+        only(&second).result,
+        Ok(sgsync::store::MemberResult::Unchanged)
+    );
     assert_eq!(w.em.running.controls.requests().len(), 0);
     // Metrics and the run summary count membership units as action "members".
     let record = RunRecord::new(&Ok(second), Duration::ZERO, chrono::Utc::now());
@@ -372,7 +375,10 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
     assert_eq!(m.member_count, n as u64, "the store agrees with the target");
     w.em.running.controls.clear_log();
     let fifth = p.sync_once("t").await.expect("run 5");
-    assert_eq!(only(&fifth).result, Ok("unchanged"));
+    assert_eq!(
+        only(&fifth).result,
+        Ok(sgsync::store::MemberResult::Unchanged)
+    );
     assert_eq!(w.em.running.controls.requests().len(), 0);
 }
 
@@ -400,7 +406,7 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
     assert_eq!(held.exit_code(), 2);
     let o = only(&held);
     assert_eq!((o.added, o.removed, o.to_remove), (1, 0, 7), "{o:?}");
-    assert_eq!(o.result, Ok("held"));
+    assert_eq!(o.result, Ok(sgsync::store::MemberResult::Held));
     assert!(
         matches!(&o.guard, Some(Removals::Held(why)) if why.contains("from 10 to 4")),
         "{o:?}"
@@ -697,6 +703,9 @@ async fn addresses_differing_in_local_case_share_one_contact_safely() {
     assert!(w.em.member_emails(gid).is_empty());
     w.em.running.controls.clear_log();
     let fourth = p.sync_once("t").await.expect("run 4");
-    assert_eq!(only(&fourth).result, Ok("unchanged"));
+    assert_eq!(
+        only(&fourth).result,
+        Ok(sgsync::store::MemberResult::Unchanged)
+    );
     assert_eq!(write_calls(&w), 0);
 }

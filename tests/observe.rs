@@ -542,7 +542,7 @@ async fn metrics_equal_the_sandbox_logs_and_the_report() {
         .iter()
         .map(|((target, action, result), n)| {
             (
-                (target.clone(), (*action).to_owned(), (*result).to_owned()),
+                (target.clone(), (*action).to_owned(), result.to_string()),
                 *n as f64,
             )
         })

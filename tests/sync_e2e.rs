@@ -393,7 +393,7 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
             .report
             .iter()
             .flat_map(|r| &r.outcomes)
-            .any(|o| o.result == Ok("adopted"))
+            .any(|o| o.result == Ok(sgsync::store::UnitResult::Adopted))
     );
     assert_eq!(w.em.groups().len(), 9, "no duplicate");
     assert!(p.store.intents(None).await.expect("intents").is_empty());
@@ -691,15 +691,14 @@ path = "{db}"
     );
     let report = first.report.as_ref().expect("a sync reports");
     assert_eq!(
-        report.tally.get(&("crm".to_owned(), "skip", "skipped")),
+        report
+            .tally
+            .get(&("crm".to_owned(), "skip", sgsync::store::UnitResult::Skipped)),
         Some(&(smart - 1))
     );
-    assert!(
-        report
-            .outcomes
-            .iter()
-            .any(|o| o.source_id == job && o.target == "crm" && o.result == Ok("created"))
-    );
+    assert!(report.outcomes.iter().any(|o| o.source_id == job
+        && o.target == "crm"
+        && o.result == Ok(sgsync::store::UnitResult::Created)));
 
     w.gs.running.controls.clear_log();
     w.em.running.controls.clear_log();

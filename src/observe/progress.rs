@@ -109,7 +109,7 @@ mod tests {
             target: "t".into(),
             group_name: "G".into(),
             action: "create",
-            result: Ok("created"),
+            result: Ok(crate::store::UnitResult::Created),
         });
         assert!(
             active().is_none(),

@@ -48,14 +48,16 @@ impl RunRecord {
                     .report
                     .iter()
                     .flat_map(|r| &r.tally)
-                    .map(|((target, action, result), n)| (target.clone(), *action, *result, *n))
+                    .map(|((target, action, result), n)| {
+                        (target.clone(), *action, result.as_str(), *n)
+                    })
                     // Membership units count as action "members": synced, unchanged,
                     // held (mass-removal guard) or failed.
                     .chain(summary.membership.outcomes.iter().map(|o| {
                         (
                             o.target.clone(),
                             "members",
-                            *o.result.as_ref().unwrap_or(&"failed"),
+                            o.result.as_ref().map_or("failed", |r| r.as_str()),
                             1,
                         )
                     }))

@@ -33,7 +33,7 @@ use super::plan::{Action, OnSourceDeleted, PlanOverview, Planner, TargetPolicy, 
 use chrono::Utc;
 use sgsync_model::{Fidelity, ProviderKind};
 use sgsync_provider::{ErrorKind, Payload, Provider, ProviderError, fence};
-use sgsync_store::{Intent, Link, RunCounts, Store, StoreError, UnitRecord};
+use sgsync_store::{Intent, Link, RunCounts, Store, StoreError, UnitRecord, UnitResult};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -58,17 +58,22 @@ pub struct UnitOutcome {
     /// The name written (or to be written) on the target.
     pub group_name: String,
     pub action: &'static str,
-    /// `Ok(result)` (`created`, `adopted`, `updated`, `unchanged`, `skipped`, `archived`,
-    /// `deleted`, `kept`, `held`, `deferred`) or `Err(error text, free of secrets)`.
-    pub result: Result<&'static str, String>,
+    /// What became of it (never [`UnitResult::Failed`]), or the error text, free of
+    /// secrets.
+    pub result: Result<UnitResult, String>,
 }
 
 impl UnitOutcome {
+    /// The result, [`UnitResult::Failed`] for an error.
+    pub fn result_or_failed(&self) -> UnitResult {
+        *self.result.as_ref().unwrap_or(&UnitResult::Failed)
+    }
+
     /// Worth a line of its own: it wrote, failed, or is an orphan kept in place. Units
     /// left unchanged or skipped are only counted: a run over 10 000 groups would
     /// otherwise hold 20 000 lines that say "nothing happened" (`sgsync plan` says why).
     fn notable(&self) -> bool {
-        !matches!(self.result, Ok("unchanged" | "skipped"))
+        !matches!(self.result, Ok(UnitResult::Unchanged | UnitResult::Skipped))
     }
 }
 
@@ -79,8 +84,8 @@ pub struct Report {
     pub planned: PlanOverview,
     /// Units that wrote, failed or kept an orphan, by target and source id.
     pub outcomes: Vec<UnitOutcome>,
-    /// Every unit by (target, action, result); `failed` for an error.
-    pub tally: BTreeMap<(String, &'static str, &'static str), usize>,
+    /// Every unit by (target, action, result).
+    pub tally: BTreeMap<(String, &'static str, UnitResult), usize>,
     pub counts: RunCounts,
     /// Units never started because the run stopped writing (see `lease::Fence`).
     pub not_started: usize,
@@ -93,7 +98,7 @@ impl Report {
 
     fn add(&mut self, outcome: UnitOutcome) {
         count(&mut self.counts, &outcome);
-        let result = *outcome.result.as_ref().unwrap_or(&"failed");
+        let result = outcome.result_or_failed();
         *self
             .tally
             .entry((outcome.target.clone(), outcome.action, result))
@@ -109,7 +114,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for o in &self.outcomes {
             let result = match &o.result {
-                Ok(r) => (*r).to_owned(),
+                Ok(r) => r.to_string(),
                 Err(e) => format!("failed: {e}"),
             };
             writeln!(
@@ -268,7 +273,7 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
                             target: unit.target,
                             group_name: unit.group_name,
                             action: unit.action.label(),
-                            result: Ok("deferred"),
+                            result: Ok(UnitResult::Deferred),
                         };
                         progress.unit_done(&outcome);
                         finished.push(outcome);
@@ -360,15 +365,15 @@ struct Queue<'a> {
 }
 
 fn count(c: &mut RunCounts, o: &UnitOutcome) {
-    match o.result {
-        Err(_) => c.failed += 1,
-        Ok("created" | "adopted") => c.created += 1,
-        Ok("updated") => c.updated += 1,
-        Ok("unchanged") => c.unchanged += 1,
-        Ok("archived" | "deleted" | "kept") => c.orphaned += 1,
-        Ok("held") => c.held += 1,
-        Ok("deferred") => c.deferred += 1,
-        Ok(_) => c.skipped += 1,
+    match o.result_or_failed() {
+        UnitResult::Failed => c.failed += 1,
+        UnitResult::Created | UnitResult::Adopted => c.created += 1,
+        UnitResult::Updated => c.updated += 1,
+        UnitResult::Unchanged => c.unchanged += 1,
+        UnitResult::Archived | UnitResult::Deleted | UnitResult::Kept => c.orphaned += 1,
+        UnitResult::Held => c.held += 1,
+        UnitResult::Deferred => c.deferred += 1,
+        UnitResult::Skipped => c.skipped += 1,
     }
 }
 
@@ -399,12 +404,12 @@ async fn apply_unit(
     store: &Store,
     pending: &HashMap<(String, String), bool>,
     names: &NameCheck,
-) -> Result<&'static str, UnitError> {
+) -> Result<UnitResult, UnitError> {
     let provider = target.provider.as_ref();
     match &unit.action {
-        Action::Unchanged { .. } => Ok("unchanged"),
-        Action::Skip { .. } => Ok("skipped"),
-        Action::Held { .. } => Ok("held"),
+        Action::Unchanged { .. } => Ok(UnitResult::Unchanged),
+        Action::Skip { .. } => Ok(UnitResult::Skipped),
+        Action::Held { .. } => Ok(UnitResult::Held),
         Action::Refused { reason } => Err(UnitError::Refused(reason.clone())),
         Action::Create { payload, hash } => {
             let prior = pending
@@ -432,13 +437,13 @@ async fn apply_unit(
                 other => other?,
             }
             store
-                .upsert_link(&link(unit, source, target_id, hash, "updated"))
+                .upsert_link(&link(unit, source, target_id, hash, UnitResult::Updated))
                 .await?;
-            Ok("updated")
+            Ok(UnitResult::Updated)
         }
         Action::Orphaned { target_id, then } => {
             let done = match then {
-                OnSourceDeleted::Keep => return Ok("kept"),
+                OnSourceDeleted::Keep => return Ok(UnitResult::Kept),
                 OnSourceDeleted::Archive => provider.archive(target_id).await,
                 OnSourceDeleted::Delete => provider.delete(target_id).await,
             };
@@ -449,7 +454,7 @@ async fn apply_unit(
             store
                 .delete_link(source, &unit.source_id, &unit.target)
                 .await?;
-            Ok(then.past())
+            Ok(then.result())
         }
     }
 }
@@ -525,7 +530,7 @@ async fn create(
     target: &Target,
     store: &Store,
     c: CreateUnit<'_>,
-) -> Result<&'static str, UnitError> {
+) -> Result<UnitResult, UnitError> {
     let CreateUnit {
         payload,
         hash,
@@ -581,10 +586,10 @@ async fn create(
         }
         // Adopted with no hash: the next run re-pushes the current definition, which
         // may differ from what the interrupted run sent.
-        let mut adopted = link(unit, source, &found.id, hash, "adopted");
+        let mut adopted = link(unit, source, &found.id, hash, UnitResult::Adopted);
         adopted.payload_hash = None;
         store.complete_intent(&adopted).await?;
-        return Ok("adopted");
+        return Ok(UnitResult::Adopted);
     }
     // Committed before the call: from here on a same-named group may be ours.
     store
@@ -593,9 +598,9 @@ async fn create(
     match provider.create(&unit.stable_key, payload).await {
         Ok(id) => {
             store
-                .complete_intent(&link(unit, source, &id, hash, "created"))
+                .complete_intent(&link(unit, source, &id, hash, UnitResult::Created))
                 .await?;
-            Ok("created")
+            Ok(UnitResult::Created)
         }
         Err(e) => {
             // Only an answer that proves nothing was created lets the intent go; after a
@@ -611,7 +616,13 @@ async fn create(
     }
 }
 
-fn link(unit: &Unit, source: ProviderKind, target_id: &str, hash: &str, result: &str) -> Link {
+fn link(
+    unit: &Unit,
+    source: ProviderKind,
+    target_id: &str,
+    hash: &str,
+    result: UnitResult,
+) -> Link {
     let now = Utc::now();
     let (fidelity, reasons) = match &unit.fidelity {
         Some(Fidelity::Exact) | None => ("exact", String::new()),
@@ -629,7 +640,7 @@ fn link(unit: &Unit, source: ProviderKind, target_id: &str, hash: &str, result: 
         payload_hash: Some(hash.to_owned()),
         fidelity: fidelity.to_owned(),
         fidelity_reasons: reasons,
-        last_result: Some(result.to_owned()),
+        last_result: Some(result.as_str().to_owned()),
         last_error: None,
         created_at: now,
         updated_at: now,
@@ -679,12 +690,16 @@ async fn record(
             source_id: &o.source_id,
             target: &o.target,
             action: o.action,
-            result: o.result.as_ref().map_or("failed", |r| *r),
+            result: o.result_or_failed().as_str(),
             error: o.result.as_ref().err().map(String::as_str),
             event: o.notable(),
             link_result: !matches!(
                 o.result,
-                Ok("created" | "adopted" | "updated" | "archived" | "deleted")
+                Ok(UnitResult::Created
+                    | UnitResult::Adopted
+                    | UnitResult::Updated
+                    | UnitResult::Archived
+                    | UnitResult::Deleted)
             ),
         })
         .collect();

@@ -20,7 +20,7 @@ use sgsync_model::ProviderKind;
 use sgsync_model::members::{self, Email, MemberHash, MemberSet, Removals, Synced};
 use sgsync_provider::members::{GroupKind, MemberSource, MemberTarget};
 use sgsync_provider::{Provider, ProviderError};
-use sgsync_store::{MemberKey, MembershipEnd, Store, StoreError};
+use sgsync_store::{MemberKey, MemberResult, MembershipEnd, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 use tracing::{Instrument, info, info_span, warn};
 
@@ -59,8 +59,8 @@ pub struct MemberOutcome {
     pub remove_preview: Vec<String>,
     /// The guard's verdict when it tripped.
     pub guard: Option<Removals>,
-    /// `Ok("synced" | "unchanged" | "held" | "planned")` or the error.
-    pub result: Result<&'static str, String>,
+    /// What became of it (never [`MemberResult::Failed`]), or the error.
+    pub result: Result<MemberResult, String>,
 }
 
 impl MemberOutcome {
@@ -69,7 +69,7 @@ impl MemberOutcome {
         source_id: &str,
         target: &str,
         group_name: &str,
-        result: Result<&'static str, String>,
+        result: Result<MemberResult, String>,
     ) -> Self {
         MemberOutcome {
             source_id: source_id.to_owned(),
@@ -121,7 +121,7 @@ impl MemberReport {
         let mut out = String::new();
         for o in &self.outcomes {
             let counts = match &o.result {
-                Ok("planned") => format!("+{} -{}", o.to_add, o.to_remove),
+                Ok(MemberResult::Planned) => format!("+{} -{}", o.to_add, o.to_remove),
                 _ => format!("+{} -{}", o.added, o.removed),
             };
             let _ = write!(
@@ -388,7 +388,7 @@ async fn one(
         job.source_id,
         &job.target.policy.name,
         job.group_name,
-        Ok("planned"),
+        Ok(MemberResult::Planned),
     );
     let mut done = Done::default();
     let result = run_unit(
@@ -425,16 +425,16 @@ async fn one(
             Some(Removals::Held(why)) => Some(why.as_str()),
             _ => None,
         };
-        let synced = matches!(outcome.result, Ok("synced" | "unchanged"));
+        let synced = matches!(
+            outcome.result,
+            Ok(MemberResult::Synced | MemberResult::Unchanged)
+        );
         let end = MembershipEnd {
             without_email: outcome.without_email as u64,
             synced_at: synced.then(Utc::now),
             held_runs: if held.is_some() { done.held_runs } else { 0 },
             held_reason: held,
-            result: match &outcome.result {
-                Ok(r) => r,
-                Err(_) => "failed",
-            },
+            result: *outcome.result.as_ref().unwrap_or(&MemberResult::Failed),
             error: outcome.result.as_ref().err().map(String::as_str),
         };
         if let Err(e) = store.finish_members(key, &end).await {
@@ -478,7 +478,7 @@ async fn run_unit(
     options: MemberOptions,
     outcome: &mut MemberOutcome,
     done: &mut Done,
-) -> Result<&'static str, MemberError> {
+) -> Result<MemberResult, MemberError> {
     let reader: &dyn MemberSource = source
         .member_source()
         .ok_or(MemberError::NoSource(source.kind().display_name()))?;
@@ -562,20 +562,28 @@ async fn run_unit(
         })
         .collect();
     if !apply {
-        return Ok("planned");
+        return Ok(MemberResult::Planned);
     }
     let Some(group) = &job.target_group else {
-        return Ok("planned");
+        return Ok(MemberResult::Planned);
     };
     if diff.adds.is_empty() && diff.removes_applied().is_empty() {
-        return Ok(if outcome.held() { "held" } else { "unchanged" });
+        return Ok(if outcome.held() {
+            MemberResult::Held
+        } else {
+            MemberResult::Unchanged
+        });
     }
     if !checked {
         check_static(writer, job, group).await?;
     }
     add(writer, store, key, group, &diff.adds, done).await?;
     remove(writer, store, key, group, diff.removes_applied(), done).await?;
-    Ok(if outcome.held() { "held" } else { "synced" })
+    Ok(if outcome.held() {
+        MemberResult::Held
+    } else {
+        MemberResult::Synced
+    })
 }
 
 async fn check_static(

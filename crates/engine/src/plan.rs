@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sgsync_model::members::MembershipPolicy;
 use sgsync_model::{Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
 use sgsync_provider::{Capabilities, Dialect, Payload, translate};
-use sgsync_store::Link;
+use sgsync_store::{Link, UnitResult};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -52,12 +52,12 @@ impl OnSourceDeleted {
         self.as_str()
     }
 
-    /// What the policy did: `kept`, `archived`, `deleted` (a unit's result).
-    pub fn past(self) -> &'static str {
+    /// What the policy did: kept, archived, deleted (a unit's result).
+    pub fn result(self) -> UnitResult {
         match self {
-            OnSourceDeleted::Keep => "kept",
-            OnSourceDeleted::Archive => "archived",
-            OnSourceDeleted::Delete => "deleted",
+            OnSourceDeleted::Keep => UnitResult::Kept,
+            OnSourceDeleted::Archive => UnitResult::Archived,
+            OnSourceDeleted::Delete => UnitResult::Deleted,
         }
     }
 }
@@ -351,7 +351,7 @@ impl fmt::Display for Plan {
                 } => {
                     format!(
                         "id {target_id}: source group gone; not {} this run: {reason}",
-                        then.past()
+                        then.result()
                     )
                 }
                 Action::Refused { reason } => format!("refused: {reason}"),

@@ -119,6 +119,12 @@ impl Email {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct MemberHash(pub String);
 
+impl AsRef<str> for MemberHash {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One person of a source group as a provider reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourcePerson {

@@ -3,11 +3,12 @@
 //! guard's memory. Written after every successful batch, so a crash loses at most the
 //! batch in flight — which the next run sends again (adds and removes are idempotent).
 
-use super::{Store, StoreError, fmt_ts, parse_ts, query};
+use super::{MemberResult, Store, StoreError, fmt_ts, parse_ts, query};
 use chrono::{DateTime, Utc};
 use sgsync_model::ProviderKind;
 use sgsync_model::members::MemberHash;
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 use std::collections::{HashMap, HashSet};
 
 /// Rows per multi-row INSERT: 2–4 parameters each stays far below SQLite's limit.
@@ -33,20 +34,20 @@ pub struct Membership {
     pub synced_at: Option<DateTime<Utc>>,
     pub held_runs: u32,
     pub held_reason: Option<String>,
-    pub last_result: Option<String>,
+    pub last_result: Option<MemberResult>,
     pub last_error: Option<String>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// The end of one membership unit, as recorded.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct MembershipEnd<'a> {
     pub without_email: u64,
     /// `Some(now)` when the target now equals the source.
     pub synced_at: Option<DateTime<Utc>>,
     pub held_runs: u32,
     pub held_reason: Option<&'a str>,
-    pub result: &'a str,
+    pub result: MemberResult,
     pub error: Option<&'a str>,
 }
 
@@ -84,7 +85,11 @@ impl TryFrom<MembershipRow> for Membership {
             synced_at: r.synced_at.map(|t| parse_ts(WHAT, &t)).transpose()?,
             held_runs: u32::try_from(r.held_runs).unwrap_or(0),
             held_reason: r.held_reason,
-            last_result: r.last_result,
+            last_result: r
+                .last_result
+                .map(|t| t.parse())
+                .transpose()
+                .map_err(|why| StoreError::Corrupt { what: WHAT, why })?,
             last_error: r.last_error,
             updated_at: parse_ts(WHAT, &r.updated_at)?,
         })
@@ -162,6 +167,47 @@ async fn insert_members(
     Ok(())
 }
 
+/// Runs `sql` once per chunk of `keys`, its `(?…)` replaced by the chunk's `(?, ?, …)`,
+/// binding `leading` first and then the chunk; every row any chunk answers. One loop
+/// for every `IN (…)` query here: SQLite caps a statement's parameters, so a long key
+/// list is sent in chunks.
+async fn in_chunks<K: AsRef<str>>(
+    conn: &mut SqliteConnection,
+    what: &'static str,
+    sql: &str,
+    leading: &[&str],
+    keys: &[K],
+) -> Result<Vec<SqliteRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let statement = sql.replace("(?…)", &format!("({marks})"));
+        let mut q = sqlx::query(&statement);
+        for value in leading {
+            q = q.bind(*value);
+        }
+        for key in chunk {
+            q = q.bind(key.as_ref());
+        }
+        rows.extend(q.fetch_all(&mut *conn).await.map_err(query(what))?);
+    }
+    Ok(rows)
+}
+
+/// The (hash, contact id) pairs of `rows` (two text columns).
+fn pairs(
+    what: &'static str,
+    rows: Vec<SqliteRow>,
+) -> Result<Vec<(MemberHash, String)>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let hash: String = row.try_get(0).map_err(query(what))?;
+            let id: String = row.try_get(1).map_err(query(what))?;
+            Ok((MemberHash(hash), id))
+        })
+        .collect()
+}
+
 impl Store {
     /// The hashes last synced for the link and the guard's count of held runs; `None`
     /// before its first materialisation.
@@ -229,23 +275,15 @@ impl Store {
         hashes: &[MemberHash],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("remove members").await?;
-        for chunk in hashes.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "DELETE FROM members WHERE source_provider = ? AND source_id = ? AND target = ?
-                 AND email_hash IN ({marks})"
-            );
-            let mut q = sqlx::query(&sql)
-                .bind(key.source_provider.as_str())
-                .bind(key.source_id)
-                .bind(key.target);
-            for h in chunk {
-                q = q.bind(&h.0);
-            }
-            q.execute(tx.conn())
-                .await
-                .map_err(query("remove members"))?;
-        }
+        in_chunks(
+            tx.conn(),
+            "remove members",
+            "DELETE FROM members WHERE source_provider = ? AND source_id = ? AND target = ?
+             AND email_hash IN (?…)",
+            &[key.source_provider.as_str(), key.source_id, key.target],
+            hashes,
+        )
+        .await?;
         recount(tx.conn(), key).await?;
         tx.commit().await
     }
@@ -256,24 +294,17 @@ impl Store {
         target: &str,
         hashes: &[MemberHash],
     ) -> Result<HashMap<MemberHash, String>, StoreError> {
-        let mut found = HashMap::new();
-        for chunk in hashes.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "SELECT email_hash, contact_id FROM contact_ids
-                 WHERE target = ? AND email_hash IN ({marks})"
-            );
-            let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(target);
-            for h in chunk {
-                q = q.bind(&h.0);
-            }
-            let rows = q
-                .fetch_all(&self.pool)
-                .await
-                .map_err(query("read contact ids"))?;
-            found.extend(rows.into_iter().map(|(h, id)| (MemberHash(h), id)));
-        }
-        Ok(found)
+        const WHAT: &str = "read contact ids";
+        let mut conn = self.pool.acquire().await.map_err(query(WHAT))?;
+        let rows = in_chunks(
+            &mut conn,
+            WHAT,
+            "SELECT email_hash, contact_id FROM contact_ids WHERE target = ? AND email_hash IN (?…)",
+            &[target],
+            hashes,
+        )
+        .await?;
+        Ok(pairs(WHAT, rows)?.into_iter().collect())
     }
 
     /// The link's members (hash, contact id) whose contact id is one of `ids`.
@@ -282,29 +313,20 @@ impl Store {
         key: MemberKey<'_>,
         ids: &[String],
     ) -> Result<Vec<(MemberHash, String)>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "SELECT m.email_hash, c.contact_id FROM members AS m
-                 JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
-                 WHERE m.source_provider = ? AND m.source_id = ? AND m.target = ?
-                   AND c.contact_id IN ({marks})"
-            );
-            let mut q = sqlx::query_as::<_, (String, String)>(&sql)
-                .bind(key.source_provider.as_str())
-                .bind(key.source_id)
-                .bind(key.target);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            let rows = q
-                .fetch_all(&self.pool)
-                .await
-                .map_err(query("read members by contact"))?;
-            found.extend(rows.into_iter().map(|(h, id)| (MemberHash(h), id)));
-        }
-        Ok(found)
+        const WHAT: &str = "read members by contact";
+        let mut conn = self.pool.acquire().await.map_err(query(WHAT))?;
+        let rows = in_chunks(
+            &mut conn,
+            WHAT,
+            "SELECT m.email_hash, c.contact_id FROM members AS m
+             JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
+             WHERE m.source_provider = ? AND m.source_id = ? AND m.target = ?
+               AND c.contact_id IN (?…)",
+            &[key.source_provider.as_str(), key.source_id, key.target],
+            ids,
+        )
+        .await?;
+        pairs(WHAT, rows)
     }
 
     /// A contact id the target no longer knows.
@@ -314,18 +336,14 @@ impl Store {
         hashes: &[MemberHash],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("forget contact ids").await?;
-        for chunk in hashes.chunks(CHUNK) {
-            let marks = vec!["?"; chunk.len()].join(", ");
-            let sql =
-                format!("DELETE FROM contact_ids WHERE target = ? AND email_hash IN ({marks})");
-            let mut q = sqlx::query(&sql).bind(target);
-            for h in chunk {
-                q = q.bind(&h.0);
-            }
-            q.execute(tx.conn())
-                .await
-                .map_err(query("forget contact ids"))?;
-        }
+        in_chunks(
+            tx.conn(),
+            "forget contact ids",
+            "DELETE FROM contact_ids WHERE target = ? AND email_hash IN (?…)",
+            &[target],
+            hashes,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -346,7 +364,7 @@ impl Store {
         .bind(end.synced_at.map(fmt_ts))
         .bind(i64::from(end.held_runs))
         .bind(end.held_reason)
-        .bind(end.result)
+        .bind(end.result.as_str())
         .bind(end.error)
         .bind(fmt_ts(Utc::now()))
         .bind(key.source_provider.as_str())
@@ -483,7 +501,7 @@ mod tests {
                     synced_at: None,
                     held_runs: 2,
                     held_reason: Some("held"),
-                    result: "held",
+                    result: MemberResult::Held,
                     error: None,
                 },
             )

@@ -50,6 +50,83 @@ pub struct Intent {
     pub sent: bool,
 }
 
+/// Declares a closed vocabulary of results: the enum, its words (as stored, printed and
+/// used as metrics labels), every value, and parsing back from the words.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The word, as stored, printed and used as a metrics label.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| format!("unknown {} \"{s}\"", stringify!($name)))
+            }
+        }
+    };
+}
+
+words! {
+    /// What became of one (source group, target) unit in a run.
+    UnitResult {
+        /// A group was created on the target.
+        Created => "created",
+        /// A group the target already held was recognised as ours and linked.
+        Adopted => "adopted",
+        Updated => "updated",
+        Unchanged => "unchanged",
+        /// Nothing written on purpose (impossible, or lossy under `on_lossy = "skip"`).
+        Skipped => "skipped",
+        Archived => "archived",
+        Deleted => "deleted",
+        /// An orphan left in place (`on_source_deleted = "keep"`).
+        Kept => "kept",
+        /// An archive or delete the orphan guard held back.
+        Held => "held",
+        /// A create left for a later run by `max_creates_per_run`.
+        Deferred => "deferred",
+        Failed => "failed",
+    }
+}
+
+words! {
+    /// What became of one membership unit in a run.
+    MemberResult {
+        /// The target group's members now equal the source group's people.
+        Synced => "synced",
+        Unchanged => "unchanged",
+        /// Removals held back by the mass-removal guard (the adds were made).
+        Held => "held",
+        /// A dry run: what would be sent.
+        Planned => "planned",
+        Failed => "failed",
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunOutcome {
