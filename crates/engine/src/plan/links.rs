@@ -1,0 +1,102 @@
+//! The links a run plans from, held lean: a run over tens of thousands of groups keeps
+//! one [`Linked`] per (group, target), looked up by source id.
+
+use super::TargetPolicy;
+use sgsync_model::ProviderKind;
+use sgsync_store::Link;
+use std::collections::BTreeMap;
+
+/// A digest in hex, as the store keeps payload hashes.
+pub(super) fn hex(digest: &[u8; 32]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A stored hex hash as bytes; `None` for anything else (then the group is pushed again,
+/// which is always safe).
+fn parse_hex(text: &str) -> Option<[u8; 32]> {
+    let mut digest = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (byte, pair) in digest.iter_mut().zip(text.as_bytes().chunks(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(digest)
+}
+
+/// What the planner needs of one stored link: far less than a [`Link`], because a run
+/// over tens of thousands of groups holds one of these per (group, target).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    pub target_id: Box<str>,
+    /// For an orphan's line in the plan.
+    pub group_name: Box<str>,
+    /// `None` after `resync` (or for an adopted group): pushed again.
+    pub payload_hash: Option<[u8; 32]>,
+}
+
+impl Linked {
+    pub fn new(target_id: &str, group_name: &str, payload_hash: Option<&str>) -> Self {
+        Linked {
+            target_id: target_id.into(),
+            group_name: group_name.into(),
+            payload_hash: payload_hash.and_then(parse_hex),
+        }
+    }
+}
+
+/// The source's links by source id and target, in source-id order (so orphans come out
+/// in a stable order).
+#[derive(Debug, Clone, Default)]
+pub struct LinkIndex {
+    pub(super) targets: Vec<String>,
+    pub(super) by_source: BTreeMap<Box<str>, Box<[Option<Linked>]>>,
+    /// Every link of this source, also those of targets no longer configured.
+    pub(super) total: usize,
+}
+
+impl LinkIndex {
+    /// An empty index for these targets (their order is the index's).
+    pub fn new(targets: &[TargetPolicy]) -> Self {
+        LinkIndex {
+            targets: targets.iter().map(|t| t.name.clone()).collect(),
+            ..LinkIndex::default()
+        }
+    }
+
+    /// The index of `links`, keeping those whose source is `source`.
+    pub fn of(source: ProviderKind, links: &[Link], targets: &[TargetPolicy]) -> Self {
+        let mut index = LinkIndex::new(targets);
+        for l in links
+            .iter()
+            .filter(|l| l.source_provider == source.as_str())
+        {
+            index.insert(
+                &l.source_id,
+                &l.target,
+                Linked::new(&l.target_id, &l.group_name, l.payload_hash.as_deref()),
+            );
+        }
+        index
+    }
+
+    /// Adds one link of the source. A target not configured any more is only counted:
+    /// its links are left alone (`sgsync forget`).
+    pub fn insert(&mut self, source_id: &str, target: &str, linked: Linked) {
+        self.total += 1;
+        let Some(t) = self.targets.iter().position(|n| n == target) else {
+            return;
+        };
+        let width = self.targets.len();
+        let slots = self
+            .by_source
+            .entry(source_id.into())
+            .or_insert_with(|| vec![None; width].into_boxed_slice());
+        slots[t] = Some(linked);
+    }
+
+    pub(super) fn get(&self, source_id: &str, target: usize) -> Option<&Linked> {
+        self.by_source.get(source_id)?.get(target)?.as_ref()
+    }
+}
