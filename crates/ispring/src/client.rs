@@ -631,7 +631,7 @@ fn interpret<T>(
             PROVIDER,
             fault_kind(&code, &message),
             operation,
-            format!("SOAP fault {code:?}: {message}"),
+            format!("SOAP fault \"{code}\": {message}"),
         )),
         Err(WireError::Fault { message, .. }) if !ok => {
             let mut e = reply.status_error(PROVIDER, operation);
@@ -883,7 +883,11 @@ mod tests {
 
     #[test]
     fn a_fault_is_read_whatever_the_status_and_a_bare_status_by_its_code() {
-        let fault = wire::soap_fault("client", "Permission denied");
+        // The documented fault shape (ispring.md §4), as the sandbox writes it.
+        let fault = wire::soap_envelope(
+            wire::SERVICE_NAMESPACE,
+            "<SOAP-ENV:Fault>\n  <faultcode>client</faultcode>\n  <faultstring>Permission denied</faultstring>\n</SOAP-ENV:Fault>\n",
+        );
         for status in [200, 500] {
             let err =
                 interpret(reply(status, &fault), "op", false, wire::parse_success).unwrap_err();
