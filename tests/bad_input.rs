@@ -117,7 +117,7 @@ fn ispring_entry(text: &str) {
     let results = [
         xml::parse_add_result(text).map(|_| ()),
         xml::parse_success(text).map(|_| ()),
-        xml::parse_soap_call(text).map(|_| ()),
+        sgsync::sandbox::ispring::parse_soap_call(text).map(|_| ()),
         xml::parse_group_refs(text).map(|_| ()),
         xml::parse_departments(text).map(|_| ()),
     ];

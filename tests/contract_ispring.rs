@@ -217,7 +217,7 @@ async fn check_departments_and_profile_fields() {
         let text = body(&r);
         assert!(text.contains("xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\""));
         assert!(text.contains("xmlns=\"http://ispringlearn.com/go/services/api/soap\""));
-        let call = wire::parse_soap_call(&text).unwrap();
+        let call = sandbox::parse_soap_call(&text).unwrap();
         assert!(call.credentials_first);
     }
 }
@@ -281,7 +281,7 @@ async fn create_update_and_read_back_round_trip() {
         .map(|r| body(&r))
         .find(|b| b.contains("UpdateSmartGroupRequest"))
         .unwrap();
-    let call = wire::parse_soap_call(&update).unwrap();
+    let call = sandbox::parse_soap_call(&update).unwrap();
     assert_eq!(call.name.as_deref(), Some("Renamed"), "name always sent");
     assert!(call.rules.is_some(), "rules always sent");
     let read = c.get_group(&id).await.unwrap().unwrap();
@@ -439,7 +439,7 @@ async fn a_token_near_its_expiry_is_refreshed_before_use() {
     let tokens: Vec<String> = soap_requests(&s)
         .iter()
         .map(|r| {
-            wire::parse_soap_call(&body(r))
+            sandbox::parse_soap_call(&body(r))
                 .unwrap()
                 .credentials
                 .unwrap()

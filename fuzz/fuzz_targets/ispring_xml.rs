@@ -1,6 +1,7 @@
-//! The iSpring SOAP/XML reader: the element tree (DOCTYPE/entity refusal, depth and
-//! element limits, tag matching) and every response reader on top of it, then the
-//! dialect and the translations of whatever parsed.
+//! The iSpring SOAP/XML reader: roxmltree under sgsync's refusals and limits (DOCTYPE and
+//! entities, depth, element and node counts, undeclared prefixes, the scan that names
+//! an unclosed tag), every answer reader on top of it and the sandbox's request reader,
+//! then the dialect and the translations of whatever parsed.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = wire::parse_add_result(&text);
     let _ = wire::parse_success(&text);
-    let _ = wire::parse_soap_call(&text);
+    let _ = sgsync::sandbox::ispring::parse_soap_call(&text);
     let _ = wire::parse_group_refs(&text);
     let _ = wire::parse_group_detail(&text);
     let _ = wire::parse_departments(&text);

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sgsync_model::ProviderKind;
 use sgsync_model::mapping::Maps;
 use sgsync_model::members::SourcePerson;
-use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, Reply, validate_base_url};
+use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, validate_base_url};
 use sgsync_provider::members::MemberSource;
 use sgsync_provider::{
     Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
@@ -22,6 +22,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+mod reply;
+
+pub use reply::fault_kind;
+use reply::{interpret, read_token, update_failed};
 
 const PROVIDER: ProviderKind = crate::KIND;
 /// Refresh a token when less than this remains of its life (§2.2 advises ~25 of 30 min).
@@ -562,102 +567,6 @@ impl IspringClient {
     }
 }
 
-/// `{"access_token","expires_in","token_type"}` (§2.2).
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: SecretString,
-    expires_in: Option<u64>,
-}
-
-fn read_token(reply: Reply) -> Result<TokenAnswer, ProviderError> {
-    if !reply.status.is_success() {
-        return Err(reply.status_error(PROVIDER, "token"));
-    }
-    serde_json::from_slice::<TokenAnswer>(&reply.body).map_err(|e| {
-        // serde_json's message names the position and the expected type, never the value.
-        ProviderError::new(
-            PROVIDER,
-            ErrorKind::Malformed,
-            "token",
-            format!("the token answer is not the documented JSON: {e}"),
-        )
-    })
-}
-
-/// The kind a SOAP fault means (§4): by `faultstring`, case-insensitively; an unknown
-/// string is `Server` only when `faultcode` says so, else `InvalidRequest`.
-pub fn fault_kind(code: &str, message: &str) -> ErrorKind {
-    match message.trim().to_ascii_lowercase().as_str() {
-        "authorization failed" => ErrorKind::Auth,
-        "account subscription expired" => ErrorKind::SubscriptionExpired,
-        "permission denied" => ErrorKind::PermissionDenied,
-        "unknown group" => ErrorKind::NotFound,
-        "wrong parameters" => ErrorKind::InvalidRequest,
-        _ => {
-            let local = code.rsplit(':').next().unwrap_or(code).trim();
-            if local.eq_ignore_ascii_case("server") {
-                ErrorKind::Server
-            } else {
-                ErrorKind::InvalidRequest
-            }
-        }
-    }
-}
-
-/// A reply as `read` sees it: a SOAP fault (any status) is classified by its string; a
-/// REST error by its status; a failed status without a readable error by the status.
-fn interpret<T>(
-    reply: Reply,
-    operation: &str,
-    rest: bool,
-    read: fn(&str) -> Result<T, WireError>,
-) -> Result<T, ProviderError> {
-    let ok = reply.status.is_success();
-    let parsed = match reply.text() {
-        Ok(text) => read(text),
-        Err(_) if !ok => return Err(reply.status_error(PROVIDER, operation)),
-        Err(e) => {
-            return Err(ProviderError::new(
-                PROVIDER,
-                ErrorKind::Malformed,
-                operation,
-                format!("the answer is not UTF-8: {e}"),
-            ));
-        }
-    };
-    match parsed {
-        Ok(value) if ok => Ok(value),
-        Err(WireError::Fault { code, message }) if !rest => Err(ProviderError::new(
-            PROVIDER,
-            fault_kind(&code, &message),
-            operation,
-            format!("SOAP fault {code:?}: {message}"),
-        )),
-        Err(WireError::Fault { message, .. }) if !ok => {
-            let mut e = reply.status_error(PROVIDER, operation);
-            e.message = format!("{}: {message}", e.message);
-            Err(e)
-        }
-        _ if !ok => Err(reply.status_error(PROVIDER, operation)),
-        Err(e) => Err(ProviderError::new(
-            PROVIDER,
-            ErrorKind::Malformed,
-            operation,
-            e.to_string(),
-        )),
-        Ok(_) => Err(reply.status_error(PROVIDER, operation)),
-    }
-}
-
-fn update_failed(operation: &str) -> ProviderError {
-    ProviderError::new(
-        PROVIDER,
-        ErrorKind::Server,
-        operation,
-        "iSpring answered success = false",
-    )
-}
-
 #[async_trait]
 impl Provider for IspringClient {
     fn kind(&self) -> ProviderKind {
@@ -850,130 +759,4 @@ impl MemberSource for IspringClient {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_faults_map_to_kinds_whatever_their_case() {
-        for (message, kind) in [
-            ("Authorization failed", ErrorKind::Auth),
-            (
-                "Account subscription expired",
-                ErrorKind::SubscriptionExpired,
-            ),
-            ("Permission Denied", ErrorKind::PermissionDenied),
-            ("Unknown Group", ErrorKind::NotFound),
-            ("Unknown group", ErrorKind::NotFound),
-            ("Wrong Parameters", ErrorKind::InvalidRequest),
-            ("URL is busy", ErrorKind::InvalidRequest),
-        ] {
-            assert_eq!(fault_kind("client", message), kind, "{message}");
-        }
-        assert_eq!(fault_kind("SOAP-ENV:Server", "boom"), ErrorKind::Server);
-        assert_eq!(fault_kind("server", "boom"), ErrorKind::Server);
-    }
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status: reqwest::StatusCode::from_u16(status).unwrap(),
-            headers: Default::default(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn a_fault_is_read_whatever_the_status_and_a_bare_status_by_its_code() {
-        let fault = wire::soap_fault("client", "Permission denied");
-        for status in [200, 500] {
-            let err =
-                interpret(reply(status, &fault), "op", false, wire::parse_success).unwrap_err();
-            assert_eq!(err.kind, ErrorKind::PermissionDenied, "HTTP {status}");
-        }
-        let err = interpret(reply(503, ""), "op", false, wire::parse_success).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Server);
-        let err = interpret(reply(200, "<html/>"), "op", false, wire::parse_success).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Malformed);
-        // REST errors go by status, keeping the message.
-        let rest = "<response><code>404</code><message>Group not found</message></response>";
-        let err = interpret(reply(404, rest), "op", true, wire::parse_groups).unwrap_err();
-        assert_eq!(err.kind, ErrorKind::NotFound);
-        assert!(err.message.contains("Group not found"), "{err}");
-    }
-
-    #[test]
-    fn config_deserialises_both_credential_forms_and_refuses_unknown_keys() {
-        let token: IspringConfig = toml::from_str(
-            r#"soap_url = "https://x.test/soap"
-               [credentials]
-               kind = "token"
-               client_id = "id"
-               client_secret = "s""#,
-        )
-        .unwrap();
-        assert!(matches!(
-            &token.credentials,
-            IspringCredentials::Token { token_url, .. } if token_url == &default_token_url()
-        ));
-        let login: IspringConfig = toml::from_str(
-            r#"soap_url = "https://x.test/soap"
-               [credentials]
-               kind = "login"
-               account_url = "https://a.ispringlearn.com"
-               email = "e@x.test"
-               password = "p""#,
-        )
-        .unwrap();
-        assert!(matches!(
-            login.credentials,
-            IspringCredentials::Login { .. }
-        ));
-        assert!(
-            toml::from_str::<IspringConfig>(
-                r#"soap_url = "https://x.test/soap"
-                   extra = 1
-                   [credentials]
-                   kind = "login"
-                   account_url = "https://a.test"
-                   email = "e"
-                   password = "p""#
-            )
-            .is_err()
-        );
-        assert!(
-            toml::from_str::<IspringConfig>(
-                r#"soap_url = "https://x.test/soap"
-                   [credentials]
-                   kind = "login"
-                   account_url = "https://a.test"
-                   email = "e"
-                   password = "p"
-                   token = "t""#
-            )
-            .is_err()
-        );
-    }
-
-    #[test]
-    fn soap_action_is_quoted_and_plain_http_is_refused_off_loopback() {
-        assert_eq!(soap_action(None).unwrap(), "\"\"");
-        assert_eq!(soap_action(Some("urn:x")).unwrap(), "\"urn:x\"");
-        assert_eq!(soap_action(Some("\"urn:x\"")).unwrap(), "\"urn:x\"");
-        let config = IspringConfig {
-            soap_url: "http://ispring.example/soap".to_owned(),
-            soap_action: None,
-            rest_url: None,
-            credentials: IspringCredentials::Login {
-                account_url: "https://a.test".to_owned(),
-                email: "e".to_owned(),
-                password: SecretString::from("p"),
-            },
-        };
-        let err = IspringClient::new(config, crate::http_defaults(), Arc::default())
-            .err()
-            .unwrap();
-        assert_eq!(
-            (err.kind, err.operation.as_str()),
-            (ErrorKind::Config, "soap_url")
-        );
-    }
-}
+mod tests;

@@ -26,7 +26,7 @@
 //!   (§3.4, §5.1); no rate limit is published (§6), so the shared HTTP layer's
 //!   conservative default applies.
 //! - **Quirks worked around**: namespaces and prefixes vary across samples, so replies
-//!   are read by local name (§7.2, §7.3, `wire.rs`); there is no smart-only list, so
+//!   are read by local name (§7.2, §7.3, `wire/xml.rs`); there is no smart-only list, so
 //!   listing reads every group's rules and skips those that are not smart (§3.4); the
 //!   SOAP rules read is flat and loses the AND/OR structure, so `rest_url` is used for it
 //!   when configured, and the dialect marks a flat read uncertain (§3.4, §7.8);
