@@ -11,6 +11,7 @@ pub use sgsync_sandbox as sandbox;
 pub use sgsync_store as store;
 
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod observe;

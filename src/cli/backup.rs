@@ -1,0 +1,17 @@
+//! `sgsync backup`: a consistent copy of the state database, safe while a sync runs.
+
+use super::open_store;
+use anyhow::Result;
+use std::path::Path;
+use std::process::ExitCode;
+
+pub async fn backup(config: Option<&Path>, file: &Path) -> Result<ExitCode> {
+    let store = open_store(config).await?;
+    store.backup(file).await?;
+    println!(
+        "state database {} copied to {}",
+        store.path().display(),
+        file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

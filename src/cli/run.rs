@@ -1,0 +1,76 @@
+//! `sgsync run`: the long-running service. Syncs on the schedule, one run at a time,
+//! serves health and metrics, tells systemd it is ready and alive, and on SIGTERM or
+//! Ctrl-C lets the current run finish and be recorded before it exits.
+
+use super::{holder, wait_for_shutdown};
+use crate::daemon::pipeline;
+use crate::observe::DaemonObserver;
+use crate::observe::health::Health;
+use crate::observe::metrics::Metrics;
+use crate::observe::notify::Notifier;
+use crate::observe::server::Server;
+use anyhow::Result;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The log target of this command's own lines. They were written in the binary's root
+/// module, whose target is `sgsync`; kept, so `RUST_LOG` filters and log queries written
+/// against it still match.
+const LOG_TARGET: &str = "sgsync";
+
+pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode> {
+    let mut settings = crate::config::load(config)?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.instrument(&mut settings);
+    let p = pipeline(&settings).await?;
+    metrics.seed_from_store(&p.store).await;
+    let health = Arc::new(Health::default());
+    // Bound before the loop starts: a port in use is a start error (exit 1).
+    let server = match settings.metrics_listen {
+        Some(addr) => Some(Server::bind(addr, metrics.clone(), health.clone()).await?),
+        None => None,
+    };
+    let notifier = Arc::new(Notifier::new());
+    let endpoint = server.as_ref().map_or_else(
+        || "no metrics endpoint".to_owned(),
+        |s| format!("metrics on http://{}/metrics", s.local_addr()),
+    );
+    notifier.ready(&format!(
+        "{endpoint}; waiting for the schedule {}",
+        settings.schedule_text
+    ));
+    let watchdog = notifier.spawn_watchdog(health.clone());
+    tracing::info!(
+        target: LOG_TARGET,
+        schedule = %settings.schedule_text,
+        "sgsync run: waiting for the schedule"
+    );
+    let shutdown = async {
+        if let Err(e) = wait_for_shutdown().await {
+            tracing::error!(target: LOG_TARGET, "cannot listen for signals, stopping: {e:#}");
+        }
+    };
+    let observer = DaemonObserver {
+        metrics,
+        health,
+        notifier,
+    };
+    crate::daemon::run_on_schedule_observed(
+        &p,
+        &settings.schedule,
+        once_at_start,
+        &holder(),
+        shutdown,
+        &observer,
+    )
+    .await;
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    p.store.close().await;
+    if let Some(watchdog) = watchdog {
+        watchdog.abort();
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,369 @@
+//! Loading: the file and the `SGSYNC__…` environment merged into one tree, `*_file`
+//! secrets read, the connection blocks taken out for the registry, and the rest
+//! deserialized into the raw layer. Every error names the key path and where its value
+//! came from (`whence`: the file or the environment variable), so the validation in
+//! [`super::settings`] reports through the same [`Loader`].
+
+use super::raw::RawConfig;
+use super::{ConfigError, DEFAULT_PATH, ENV_PREFIX, ENV_SEPARATOR, MAX_SECRET_FILE_BYTES};
+use crate::registry;
+use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Keys ending in this, inside a provider block, name a file holding the secret.
+const FILE_SUFFIX: &str = "_file";
+/// What the `config` crate records as the origin of environment values.
+const ENV_ORIGIN: &str = "the environment";
+
+/// The file at `path` (or the default one, which may be absent) under `env`, and the
+/// file actually read.
+fn merged_tree(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<(Option<PathBuf>, Map<String, Value>), ConfigError> {
+    let (chosen, explicit) = match path {
+        Some(p) => (p.to_path_buf(), true),
+        None => (PathBuf::from(DEFAULT_PATH), false),
+    };
+    let name = chosen.display().to_string();
+    // Read here rather than by the `config` crate, which decodes lossily: a stray byte
+    // in a secret would silently become U+FFFD and fail later as "wrong credentials".
+    match std::fs::read(&chosen) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+                ConfigError::File {
+                    file: name.clone(),
+                    why: format!(
+                        "not UTF-8 text: invalid byte at line {line} (byte offset {})",
+                        valid.len()
+                    ),
+                }
+            })?;
+            let source = File::from_str(&text, FileFormat::Toml);
+            Ok((Some(chosen), build(Some(source), env, &name)?))
+        }
+        // The default file may be absent: a container can be configured by environment
+        // alone. A file the user named must exist.
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => Ok((
+            None,
+            build(None::<File<config::FileSourceFile, FileFormat>>, env, &name)?,
+        )),
+        Err(e) => Err(ConfigError::File {
+            file: name,
+            why: format!("cannot read the configuration file: {e}"),
+        }),
+    }
+}
+
+/// `file`, if any, under `env`, as one tree whose values remember where they came from.
+fn build<S>(
+    file: Option<S>,
+    env: &[(String, String)],
+    name: &str,
+) -> Result<Map<String, Value>, ConfigError>
+where
+    S: Source + Send + Sync + 'static,
+{
+    let vars: Map<String, String> = env.iter().cloned().collect();
+    let mut builder = config::Config::builder();
+    if let Some(file) = file {
+        builder = builder.add_source(file);
+    }
+    builder = builder.add_source(
+        Environment::with_prefix(ENV_PREFIX)
+            .prefix_separator(ENV_SEPARATOR)
+            .separator(ENV_SEPARATOR)
+            // Numbers and booleans from the environment arrive as text; parse them so
+            // `SGSYNC__TARGETS__LMS__CONCURRENCY=8` is a number. String fields accept
+            // them back (the `config` deserializer turns numbers into text).
+            .try_parsing(true)
+            .source(Some(vars)),
+    );
+    let config = builder.build().map_err(|e| ConfigError::File {
+        file: name.to_owned(),
+        why: e.to_string(),
+    })?;
+    config.collect().map_err(|e| ConfigError::File {
+        file: name.to_owned(),
+        why: e.to_string(),
+    })
+}
+
+/// One configuration being loaded: the merged tree, which remembers where each value
+/// came from, and the file it was read from.
+pub(super) struct Loader {
+    /// The file read, if any (the default path may be absent: environment only).
+    pub(super) file: Option<PathBuf>,
+    tree: Map<String, Value>,
+}
+
+impl Loader {
+    /// The file at `path` (default [`DEFAULT_PATH`], which may be absent) under `env`.
+    pub(super) fn read(path: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let (file, tree) = merged_tree(path, env)?;
+        Ok(Loader { file, tree })
+    }
+
+    /// `toml` as if it were the file `name`, under `env`.
+    pub(super) fn parse(
+        name: &str,
+        toml: &str,
+        env: &[(String, String)],
+    ) -> Result<Self, ConfigError> {
+        let file = File::from_str(toml, FileFormat::Toml);
+        let tree = build(Some(file), env, name)?;
+        Ok(Loader {
+            file: Some(PathBuf::from(name)),
+            tree,
+        })
+    }
+
+    /// Where the value at `key` came from: the environment variable that set it, else
+    /// the file.
+    pub(super) fn whence(&self, key: &[String]) -> String {
+        let mut table = &self.tree;
+        let mut origin = None;
+        for segment in key {
+            let Some(value) = table.get(segment) else {
+                break;
+            };
+            origin = value.origin();
+            match &value.kind {
+                ValueKind::Table(t) => table = t,
+                _ => break,
+            }
+        }
+        match origin {
+            Some(ENV_ORIGIN) => format!(
+                "environment variable {ENV_PREFIX}{ENV_SEPARATOR}{}",
+                key.join(ENV_SEPARATOR).to_uppercase()
+            ),
+            _ => self.file_name(),
+        }
+    }
+
+    fn file_name(&self) -> String {
+        match &self.file {
+            Some(f) => f.display().to_string(),
+            None => format!("(no file at {DEFAULT_PATH}; environment only)"),
+        }
+    }
+
+    pub(super) fn invalid(&self, key: &[&str], why: impl Into<String>) -> ConfigError {
+        let key: Vec<String> = key.iter().map(|s| (*s).to_owned()).collect();
+        ConfigError::Invalid {
+            whence: self.whence(&key),
+            key: key.join("."),
+            why: why.into(),
+        }
+    }
+
+    /// Resolves `*_file` secrets and takes every connection block out (its provider's
+    /// crate reads it, in `endpoint`), then deserializes the rest, naming the key path
+    /// on failure.
+    pub(super) fn raw(&self) -> Result<(RawConfig, Blocks), ConfigError> {
+        let mut tree = self.tree.clone();
+        let mut blocks = Blocks::new();
+        if let Some(source) = tree.get_mut("source") {
+            self.take_block(source, &["source".to_owned()], &mut blocks)?;
+        }
+        if let Some(Value {
+            kind: ValueKind::Table(targets),
+            ..
+        }) = tree.get_mut("targets")
+        {
+            for (name, target) in targets.iter_mut() {
+                self.take_block(target, &["targets".to_owned(), name.clone()], &mut blocks)?;
+            }
+        }
+        let root = Value::new(None, ValueKind::Table(tree));
+        let raw = serde_path_to_error::deserialize(root).map_err(|e| self.path_error(&[], e))?;
+        Ok((raw, blocks))
+    }
+
+    /// A serde error at a key path below `prefix`, as a [`ConfigError::Invalid`].
+    pub(super) fn path_error(
+        &self,
+        prefix: &[String],
+        e: serde_path_to_error::Error<config::ConfigError>,
+    ) -> ConfigError {
+        let mut key: Vec<String> = prefix.to_vec();
+        key.extend(e.path().iter().map(|s| s.to_string()));
+        let mut why = e.inner().to_string();
+        // The `config` crate appends its own (partial) key; ours is complete.
+        if let Some(at) = why.find(" for key `") {
+            why.truncate(at);
+        }
+        // A missing field is reported at its parent; name the field itself.
+        if let Some(field) = why
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            key.push(field.to_owned());
+        }
+        key.retain(|s| s != ".");
+        ConfigError::Invalid {
+            whence: self.whence(&key),
+            key: key.join("."),
+            why,
+        }
+    }
+
+    /// Takes the connection block out of a `[source]` or `[targets.<name>]` table at
+    /// `at`, its secret files read: only the block of the table's own `provider` may be
+    /// there (another registered provider's is almost certainly a mistake: a provider
+    /// changed, the block left behind).
+    fn take_block(
+        &self,
+        table: &mut Value,
+        at: &[String],
+        blocks: &mut Blocks,
+    ) -> Result<(), ConfigError> {
+        self.resolve_provider_blocks(table, at)?;
+        let ValueKind::Table(entries) = &mut table.kind else {
+            return Ok(());
+        };
+        let provider = entries
+            .get("provider")
+            .and_then(|v| v.clone().into_string().ok());
+        for registered in registry::PROVIDERS {
+            let id = registered.kind().as_str();
+            let Some(block) = entries.remove(id) else {
+                continue;
+            };
+            if provider
+                .as_deref()
+                .is_some_and(|p| !p.eq_ignore_ascii_case(id))
+            {
+                let mut key = at.to_vec();
+                key.push(id.to_owned());
+                return Err(ConfigError::Invalid {
+                    whence: self.whence(&key),
+                    key: key.join("."),
+                    why: format!(
+                        "is a {id} block but {}.provider = \"{}\"",
+                        at.join("."),
+                        provider.as_deref().unwrap_or_default()
+                    ),
+                });
+            }
+            blocks.insert(at.join("."), block);
+        }
+        Ok(())
+    }
+
+    fn resolve_provider_blocks(
+        &self,
+        parent: &mut Value,
+        at: &[String],
+    ) -> Result<(), ConfigError> {
+        let ValueKind::Table(table) = &mut parent.kind else {
+            return Ok(());
+        };
+        for provider in registry::PROVIDERS {
+            let id = provider.kind().as_str();
+            if let Some(block) = table.get_mut(id) {
+                let mut key = at.to_vec();
+                key.push(id.to_owned());
+                self.resolve_secret_files(block, &key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces every `X_file = "<path>"` by `X = <contents>` (one trailing newline
+    /// trimmed: Kubernetes Secret mounts and `echo` both add one), recursively.
+    fn resolve_secret_files(&self, block: &mut Value, at: &[String]) -> Result<(), ConfigError> {
+        let ValueKind::Table(table) = &mut block.kind else {
+            return Ok(());
+        };
+        let file_keys: Vec<String> = table
+            .keys()
+            .filter(|k| k.ends_with(FILE_SUFFIX) && k.len() > FILE_SUFFIX.len())
+            .cloned()
+            .collect();
+        for file_key in file_keys {
+            let mut key = at.to_vec();
+            key.push(file_key.clone());
+            let whence = self.whence(&key);
+            let dotted = key.join(".");
+            let target = file_key[..file_key.len() - FILE_SUFFIX.len()].to_owned();
+            if table.contains_key(&target) {
+                return Err(ConfigError::Invalid {
+                    whence,
+                    key: dotted,
+                    why: format!(
+                        "{target} is also set; give the secret or the file holding it, not both"
+                    ),
+                });
+            }
+            let Some(value) = table.remove(&file_key) else {
+                continue;
+            };
+            let ValueKind::String(path) = &value.kind else {
+                return Err(ConfigError::Invalid {
+                    whence,
+                    key: dotted,
+                    why: "must be a file path (a string)".to_owned(),
+                });
+            };
+            let path = PathBuf::from(path);
+            // The error carries the I/O reason only: the contents are never read into it.
+            let text = read_secret_file(&path).map_err(|why| ConfigError::SecretFile {
+                whence: whence.clone(),
+                key: dotted.clone(),
+                path: path.clone(),
+                why,
+            })?;
+            let text = text
+                .strip_suffix("\r\n")
+                .or_else(|| text.strip_suffix('\n'))
+                .unwrap_or(&text)
+                .to_owned();
+            table.insert(
+                target,
+                Value::new(
+                    value.origin().map(str::to_owned).as_ref(),
+                    ValueKind::String(text),
+                ),
+            );
+        }
+        for (name, child) in table.iter_mut() {
+            if matches!(child.kind, ValueKind::Table(_)) {
+                let mut key = at.to_vec();
+                key.push(name.clone());
+                self.resolve_secret_files(child, &key)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The text of a `*_file` secret, at most [`MAX_SECRET_FILE_BYTES`].
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "larger than {MAX_SECRET_FILE_BYTES} bytes; a secret file holds one short secret"
+        ));
+    }
+    // Only the position is reported: the bytes are the secret.
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// The connection blocks taken out of the tree, by the table they were in (`source`,
+/// `targets.<name>`).
+pub(super) type Blocks = BTreeMap<String, Value>;

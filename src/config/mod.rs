@@ -1,0 +1,114 @@
+//! Typed configuration: defaults → TOML file → `SGSYNC__…` environment (the environment
+//! wins), with secrets also read from files (`api_key_file = "/run/secrets/…"`).
+//!
+//! Two layers, as ripgrep does it (`../shared/STYLE.md`): [`RawConfig`] is exactly what the
+//! user may write (serde, `deny_unknown_fields`, a doc comment per key, defaults on the
+//! fields), and [`Settings`] is what the rest of the program uses. Everything that can be
+//! wrong is found here, once, and every error names where the value came from (the file
+//! or the environment variable), the key, and why — never a secret value.
+//!
+//! `raw` is the first layer, `settings` the second and the validation between them,
+//! `loader` what reads the file and the environment into the first; this module holds
+//! the public functions, the error, the defaults, and re-exports the types, so every
+//! path stays `sgsync::config::…`.
+
+mod loader;
+mod raw;
+mod settings;
+
+pub use crate::engine::plan::{OnLossy, OnSourceDeleted};
+pub use crate::engine::run::SyncPolicy;
+pub use crate::model::members::MembershipMode;
+pub use raw::{
+    RawConfig, RawHttp, RawMetrics, RawSchedule, RawSource, RawStore, RawSync, RawTarget,
+};
+pub use settings::{Endpoint, Settings, Target};
+
+use loader::Loader;
+use std::path::{Path, PathBuf};
+
+/// Read when no path is given (the systemd unit and the container image put it here).
+pub const DEFAULT_PATH: &str = "/etc/sgsync/sgsync.toml";
+/// Prefix of overriding environment variables: `SGSYNC__SCHEDULE__CRON`.
+pub const ENV_PREFIX: &str = "SGSYNC";
+/// Separates the prefix and the key segments of an environment variable. Two underscores,
+/// because single ones occur inside keys (`on_lossy`).
+pub const ENV_SEPARATOR: &str = "__";
+/// Every 15 minutes, at second 0 (the `cron` crate's six-field form, seconds first).
+pub const DEFAULT_CRON: &str = "0 */15 * * * *";
+pub const DEFAULT_STORE_PATH: &str = "/var/lib/sgsync/sgsync.db";
+/// Loopback only: the endpoint has no authentication.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
+pub const DEFAULT_CONCURRENCY: usize = 4;
+pub const MAX_CONCURRENCY: usize = 64;
+/// Largest secret file read. A secret is a short string; a path that names something
+/// else (`/dev/zero`, a log file) must fail, not fill the memory.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// A configuration that cannot be used. Every message says where (file or environment
+/// variable), which key, and why; none carries a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or is not TOML.
+    #[error("{file}: {why}")]
+    File { file: String, why: String },
+    /// A key is missing, unknown or has a value that cannot be used.
+    #[error("{whence}: {key}: {why}")]
+    Invalid {
+        /// The file, or `environment variable SGSYNC__…` when the value came from there.
+        whence: String,
+        key: String,
+        why: String,
+    },
+    /// A `*_file` secret could not be read.
+    #[error("{whence}: {key}: cannot read secret file {}: {why}", path.display())]
+    SecretFile {
+        whence: String,
+        key: String,
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl ConfigError {
+    /// The dotted key the error is about, if it is about one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::File { .. } => None,
+            ConfigError::Invalid { key, .. } | ConfigError::SecretFile { key, .. } => Some(key),
+        }
+    }
+}
+
+/// Loads from `path` (default [`DEFAULT_PATH`], which may be absent) and the process
+/// environment's `SGSYNC__…` variables.
+pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+    // Non-UTF-8 variables cannot be ours (our prefix is ASCII and values are text), so
+    // they are passed over rather than failing the whole load.
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
+        .collect();
+    load_with_env(path, &env)
+}
+
+/// As [`load`], with the environment given explicitly (tests must not mutate the
+/// process environment: other tests run in parallel).
+pub fn load_with_env(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<Settings, ConfigError> {
+    validated(&Loader::read(path, env)?)
+}
+
+/// Parses a configuration text as if it were the file `name` (for `sgsync check` on
+/// stdin, and tests).
+pub fn load_str(name: &str, toml: &str, env: &[(String, String)]) -> Result<Settings, ConfigError> {
+    validated(&Loader::parse(name, toml, env)?)
+}
+
+/// The two layers in turn: what was written, then what the program may use.
+fn validated(loader: &Loader) -> Result<Settings, ConfigError> {
+    let (raw, blocks) = loader.raw()?;
+    loader.validate(raw, blocks)
+}
