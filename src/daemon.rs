@@ -4,7 +4,7 @@
 use crate::config::Settings;
 use crate::engine::apply::Target;
 use crate::engine::plan::TargetPolicy;
-use crate::engine::run::{Pipeline, RunError, RunSummary};
+use crate::engine::run::{Pipeline, RunError, RunOptions, RunSummary};
 use crate::provider::ProviderError;
 use crate::store::{Store, StoreError};
 use chrono::Utc;
@@ -129,7 +129,7 @@ async fn schedule_loop(
         let started = Utc::now();
         let clock = Instant::now();
         observer.run_started();
-        let run = pipeline.sync_once(holder);
+        let run = pipeline.sync(holder, RunOptions::default());
         tokio::pin!(run);
         let (result, stop) = tokio::select! {
             result = &mut run => (result, false),

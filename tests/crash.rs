@@ -19,6 +19,7 @@
 mod state;
 
 use serde_json::{Value as Json, json};
+use sgsync::engine::run::RunOptions;
 use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
@@ -503,7 +504,7 @@ async fn a_delete_whose_answer_was_lost_converges() {
     let p = sgsync::daemon::pipeline(&settings)
         .await
         .unwrap_or_else(|e| panic!("pipeline: {e}"));
-    let first = p.sync_once("crash").await.expect("run 1");
+    let first = p.sync("crash", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.counts().created, 4, "{:?}", first.report);
     assert_eq!(t.is.smart_groups().len(), 2);
 
@@ -514,7 +515,7 @@ async fn a_delete_whose_answer_was_lost_converges() {
         script: [Fault::LoseResponse(Duration::from_millis(1500))].into(),
         ..FaultPlan::default()
     });
-    let second = p.sync_once("crash").await.expect("run 2");
+    let second = p.sync("crash", RunOptions::default()).await.expect("run 2");
     assert_eq!(second.counts().failed, 0, "{:?}", second.report);
     assert_eq!(second.counts().orphaned, 2, "{:?}", second.report);
     assert_eq!(t.is.smart_groups().len(), 1);
@@ -528,6 +529,6 @@ async fn a_delete_whose_answer_was_lost_converges() {
             .count();
     assert_eq!(removes, 2, "the lost answer, then the retry");
     // Nothing left to do: a third run writes nothing.
-    let third = p.sync_once("crash").await.expect("run 3");
+    let third = p.sync("crash", RunOptions::default()).await.expect("run 3");
     assert_eq!(third.plan.writes(), 0);
 }

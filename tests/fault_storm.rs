@@ -20,7 +20,7 @@ mod state;
 use serde_json::{Value as Json, json};
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
-use sgsync::engine::run::Pipeline;
+use sgsync::engine::run::{Pipeline, RunOptions};
 use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
 use sgsync::store::RunOutcome;
 use std::collections::{BTreeMap, HashSet};
@@ -275,7 +275,10 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
     // The fault-free reference.
     let reference = World::start("reference", groups, seed).await;
     let r = reference.pipeline().await;
-    let done = r.sync_once("reference").await.expect("reference run");
+    let done = r
+        .sync("reference", RunOptions::default())
+        .await
+        .expect("reference run");
     assert_eq!(done.outcome, RunOutcome::Succeeded, "{:?}", done.report);
     let units = done.plan.writes();
     let reference_calls = reference.requests();
@@ -294,7 +297,7 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
         runs += 1;
         assert!(runs <= MAX_RUNS, "{ctx}: no convergence in {MAX_RUNS} runs");
         // A run whose source read failed is recorded as failed; the next one tries again.
-        if let Ok(run) = p.sync_once("storm").await
+        if let Ok(run) = p.sync("storm", RunOptions::default()).await
             && run.outcome == RunOutcome::Succeeded
             && run.counts().failed == 0
             && run.plan.writes() == 0
@@ -331,7 +334,10 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
         c.set_plan(FaultPlan::default());
         c.clear_log();
     }
-    let after = p.sync_once("storm").await.expect("fault-free run");
+    let after = p
+        .sync("storm", RunOptions::default())
+        .await
+        .expect("fault-free run");
     assert_eq!(after.counts().failed, 0, "{ctx}: {:?}", after.report);
     assert_eq!(
         (after.plan.writes(), w.target_writes()),

@@ -180,7 +180,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
 
     // 1. Initial materialisation (membership defaults to "always" on emfluence, and
     //    the static shell is written although on_lossy defaults to "skip").
-    let first = p.sync_once("t").await.expect("run 1");
+    let first = p.sync("t", RunOptions::default()).await.expect("run 1");
     assert_eq!(
         first.outcome,
         RunOutcome::Succeeded,
@@ -227,7 +227,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
 
     // 2. No membership change: no call to emfluence at all, so zero writes.
     w.em.running.controls.clear_log();
-    let second = p.sync_once("t").await.expect("run 2");
+    let second = p.sync("t", RunOptions::default()).await.expect("run 2");
     assert_eq!(second.outcome, RunOutcome::Succeeded);
     assert_eq!(
         only(&second).result,
@@ -251,7 +251,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     join(&w, 12);
     join(&w, 13);
     w.em.running.controls.clear_log();
-    let third = p.sync_once("t").await.expect("run 3");
+    let third = p.sync("t", RunOptions::default()).await.expect("run 3");
     let o = only(&third);
     assert_eq!(
         (o.to_add, o.to_remove, o.added, o.removed),
@@ -286,7 +286,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     // 4. Someone who left comes back: their id is known, so one batched add.
     join(&w, 0);
     w.em.running.controls.clear_log();
-    let fourth = p.sync_once("t").await.expect("run 4");
+    let fourth = p.sync("t", RunOptions::default()).await.expect("run 4");
     assert_eq!(only(&fourth).added, 1);
     assert_eq!(calls(&w, "addContacts"), 1);
     assert_eq!(calls(&w, "contacts/save"), 0);
@@ -305,7 +305,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
     let contacts = w.em.contacts().len();
     // No retries: a lost answer fails the unit, as a crash would end the run.
     let p = connect(&w, "", "max_retries = 0").await;
-    let first = p.sync_once("t").await.expect("run 1");
+    let first = p.sync("t", RunOptions::default()).await.expect("run 1");
     assert_eq!(only(&first).added, n, "{:?}", first.membership);
     // Existing, named contacts: one save each, no naming call.
     assert_eq!(calls(&w, "contacts/save"), n);
@@ -353,7 +353,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
         .collect(),
         ..Default::default()
     });
-    let third = p.sync_once("t").await.expect("run 3");
+    let third = p.sync("t", RunOptions::default()).await.expect("run 3");
     assert_eq!(third.outcome, RunOutcome::Partial);
     assert_eq!(third.exit_code(), 2);
     let o = only(&third);
@@ -362,7 +362,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
     w.em.running.controls.clear_log();
 
     // The next run sends what is not recorded (the lost batch again, and the rest).
-    let fourth = p.sync_once("t").await.expect("run 4");
+    let fourth = p.sync("t", RunOptions::default()).await.expect("run 4");
     assert_eq!(
         fourth.outcome,
         RunOutcome::Succeeded,
@@ -374,7 +374,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
     let m = &p.store.memberships().await.unwrap()[0];
     assert_eq!(m.member_count, n as u64, "the store agrees with the target");
     w.em.running.controls.clear_log();
-    let fifth = p.sync_once("t").await.expect("run 5");
+    let fifth = p.sync("t", RunOptions::default()).await.expect("run 5");
     assert_eq!(
         only(&fifth).result,
         Ok(sgsync::store::MemberResult::Unchanged)
@@ -391,7 +391,7 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
     }
     w.gs.add_person(person(20, "Globex", true));
     let p = connect(&w, "", "").await;
-    p.sync_once("t").await.expect("run 1");
+    p.sync("t", RunOptions::default()).await.expect("run 1");
     let gid = target_group(&w, &group);
 
     // 7 of 10 leave (70 % > 50 %) while one joins: the join goes through, the
@@ -401,7 +401,7 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
     }
     join(&w, 20);
     w.em.running.controls.clear_log();
-    let held = p.sync_once("t").await.expect("run 2");
+    let held = p.sync("t", RunOptions::default()).await.expect("run 2");
     assert_eq!(held.outcome, RunOutcome::Partial);
     assert_eq!(held.exit_code(), 2);
     let o = only(&held);
@@ -444,10 +444,10 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
     for i in [0, 1, 2] {
         leave(&w, i);
     }
-    let first_sighting = p.sync_once("t").await.expect("run 4");
+    let first_sighting = p.sync("t", RunOptions::default()).await.expect("run 4");
     assert_eq!(first_sighting.exit_code(), 2);
     assert_eq!(only(&first_sighting).removed, 0);
-    let second_sighting = p.sync_once("t").await.expect("run 5");
+    let second_sighting = p.sync("t", RunOptions::default()).await.expect("run 5");
     assert_eq!(second_sighting.outcome, RunOutcome::Succeeded);
     let o = only(&second_sighting);
     assert_eq!(o.removed, 3);
@@ -463,12 +463,12 @@ async fn a_dynamic_target_group_is_a_typed_error_and_is_never_written() {
         w.gs.add_person(person(i, "Acme Ltd", true));
     }
     let p = connect(&w, "", "").await;
-    p.sync_once("t").await.expect("run 1");
+    p.sync("t", RunOptions::default()).await.expect("run 1");
     let gid = target_group(&w, &group);
     w.em.set_kind(gid, GroupKind::Dynamic);
     leave(&w, 0);
     w.em.running.controls.clear_log();
-    let run = p.sync_once("t").await.expect("run 2");
+    let run = p.sync("t", RunOptions::default()).await.expect("run 2");
     assert_eq!(run.exit_code(), 2);
     let error = only(&run).result.clone().unwrap_err();
     assert!(error.contains("is a Dynamic group"), "{error}");
@@ -494,7 +494,7 @@ async fn plan_shows_counts_and_the_first_emails_and_writes_nothing() {
         0,
         "the group does not exist yet: nothing read"
     );
-    p.sync_once("t").await.expect("run");
+    p.sync("t", RunOptions::default()).await.expect("run");
     leave(&w, 7);
     w.em.running.controls.clear_log();
     let dry = p.dry_run().await.expect("plan");
@@ -535,7 +535,7 @@ path = "{db}"
     );
     let settings = load_str("is.toml", &toml, &[]).unwrap_or_else(|e| panic!("{e}"));
     let p = pipeline(&settings).await.unwrap_or_else(|e| panic!("{e}"));
-    let run = p.sync_once("t").await.expect("run");
+    let run = p.sync("t", RunOptions::default()).await.expect("run");
     assert_eq!(run.outcome, RunOutcome::Succeeded, "{:?}", run.membership);
     assert_eq!(run.membership.outcomes.len(), is.smart_groups().len());
     for g in is.smart_groups() {
@@ -630,7 +630,7 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
         w.gs.add_person(person(i, "Globex", true));
     }
     let p = connect(&w, "", "").await;
-    p.sync_once("t").await.expect("run 1");
+    p.sync("t", RunOptions::default()).await.expect("run 1");
     let gid = target_group(&w, &group);
     let contacts = w.em.contacts().len();
     for i in 3..9 {
@@ -641,7 +641,11 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
         only_paths: vec!["contacts/save".into()],
         ..Default::default()
     });
-    let cut = tokio::time::timeout(Duration::from_millis(700), p.sync_once("t")).await;
+    let cut = tokio::time::timeout(
+        Duration::from_millis(700),
+        p.sync("t", RunOptions::default()),
+    )
+    .await;
     assert!(cut.is_err(), "the run was still going when dropped");
     // Let the request already sent land, as it would on a real server.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -652,7 +656,10 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
         "cut mid-way: {done_before} members"
     );
 
-    let next = p.sync_once("t").await.expect("the next run");
+    let next = p
+        .sync("t", RunOptions::default())
+        .await
+        .expect("the next run");
     assert_eq!(next.outcome, RunOutcome::Succeeded, "{:?}", next.membership);
     assert_members(&w, gid, expected(0..9));
     assert_eq!(
@@ -677,13 +684,13 @@ async fn addresses_differing_in_local_case_share_one_contact_safely() {
         }));
     }
     let p = connect(&w, "max_removal_fraction = 1.0", "").await;
-    let first = p.sync_once("t").await.expect("run 1");
+    let first = p.sync("t", RunOptions::default()).await.expect("run 1");
     assert_eq!(only(&first).total, 2, "two members by hash");
     let gid = target_group(&w, &group);
     assert_eq!(w.em.member_emails(gid).len(), 1, "one contact");
     leave(&w, 1);
     w.em.running.controls.clear_log();
-    let second = p.sync_once("t").await.expect("run 2");
+    let second = p.sync("t", RunOptions::default()).await.expect("run 2");
     assert_eq!(
         second.outcome,
         RunOutcome::Succeeded,
@@ -698,11 +705,11 @@ async fn addresses_differing_in_local_case_share_one_contact_safely() {
     assert_eq!(w.em.member_emails(gid).len(), 1);
     leave(&w, 2);
     w.em.running.controls.clear_log();
-    p.sync_once("t").await.expect("run 3");
+    p.sync("t", RunOptions::default()).await.expect("run 3");
     assert_eq!(calls(&w, "removeContacts"), 1);
     assert!(w.em.member_emails(gid).is_empty());
     w.em.running.controls.clear_log();
-    let fourth = p.sync_once("t").await.expect("run 4");
+    let fourth = p.sync("t", RunOptions::default()).await.expect("run 4");
     assert_eq!(
         only(&fourth).result,
         Ok(sgsync::store::MemberResult::Unchanged)

@@ -356,7 +356,7 @@ impl LoopObserver for Recording {
     }
     fn run_finished(&self, result: &Result<RunSummary, RunError>, took: Duration) {
         if let Ok(summary) = result {
-            self.reports.lock().unwrap().extend(summary.report.clone());
+            self.reports.lock().unwrap().push(summary.report.clone());
         }
         self.inner.run_finished(result, took);
     }

@@ -2,7 +2,7 @@
 //! would give each connection its own empty database).
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
-use sgsync::store::{Holder, Intent, Link, RunCounts, RunOutcome, Store, StoreError};
+use sgsync::store::{Holder, Intent, Link, RunCounts, RunOutcome, Store, StoreError, UnitResult};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -56,7 +56,7 @@ fn link(source_id: &str, target: &str) -> Link {
         payload_hash: Some(format!("hash-{source_id}")),
         fidelity: "lossy".to_owned(),
         fidelity_reasons: "first reason\nsecond reason".to_owned(),
-        last_result: Some("created".to_owned()),
+        last_result: Some(UnitResult::Created),
         last_error: None,
         created_at: at(0),
         updated_at: at(10),
@@ -118,7 +118,7 @@ async fn link_round_trip_and_update() {
     changed.payload_hash = None;
     changed.fidelity = "exact".to_owned();
     changed.fidelity_reasons = String::new();
-    changed.last_result = Some("failed".to_owned());
+    changed.last_result = Some(UnitResult::Failed);
     changed.last_error = Some("boom".to_owned());
     changed.created_at = at(1000);
     changed.updated_at = at(2000);
@@ -141,7 +141,13 @@ async fn link_round_trip_and_update() {
 
     assert!(
         store
-            .set_link_result(sgsync_gosquared::KIND, "42", "mail", "updated", None)
+            .set_link_result(
+                sgsync_gosquared::KIND,
+                "42",
+                "mail",
+                UnitResult::Updated,
+                None
+            )
             .await
             .unwrap()
     );
@@ -150,7 +156,7 @@ async fn link_round_trip_and_update() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(read.last_result.as_deref(), Some("updated"));
+    assert_eq!(read.last_result, Some(UnitResult::Updated));
     assert_eq!(read.last_error, None);
 
     store.upsert_link(&link("7", "lms")).await.unwrap();

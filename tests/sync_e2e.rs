@@ -5,7 +5,7 @@
 use serde_json::json;
 use sgsync::config::load_str;
 use sgsync::daemon::pipeline;
-use sgsync::engine::run::{Pipeline, RunError};
+use sgsync::engine::run::{Pipeline, RunError, RunOptions};
 use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
 use sgsync::store::Intent;
 use sgsync::store::RunOutcome;
@@ -167,7 +167,7 @@ async fn initial_sync_no_op_edit_and_delete() {
 
     // Initial sync: the one rule iSpring can hold goes there; all ten groups reach
     // emfluence as described static groups (on_lossy = "push").
-    let first = p.sync_once("e2e").await.expect("run 1");
+    let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
     assert_eq!(first.exit_code(), 0);
     let counts = first.counts();
@@ -189,7 +189,7 @@ async fn initial_sync_no_op_edit_and_delete() {
 
     // Nothing changed at the source: zero write calls anywhere.
     clear_logs(&w);
-    let second = p.sync_once("e2e").await.expect("run 2");
+    let second = p.sync("e2e", RunOptions::default()).await.expect("run 2");
     assert_eq!(writes(&w), (0, 0), "a no-op run writes nothing");
     assert_eq!(second.counts().unchanged, 11);
     assert_eq!(second.plan.writes(), 0);
@@ -197,12 +197,15 @@ async fn initial_sync_no_op_edit_and_delete() {
     // nothing (the run record counts them). A third no-op run proves the second one
     // left every link as it found it.
     let links_before = p.store.links(None).await.expect("links");
-    let second_id = second.run_id.expect("a sync has an id");
-    let again = p.sync_once("e2e").await.expect("run 2 again");
+    let second_id = second.run_id;
+    let again = p
+        .sync("e2e", RunOptions::default())
+        .await
+        .expect("run 2 again");
     assert!(
         p.store.events(second_id).await.expect("events").is_empty()
             && p.store
-                .events(again.run_id.expect("id"))
+                .events(again.run_id)
                 .await
                 .expect("events")
                 .is_empty()
@@ -219,7 +222,7 @@ async fn initial_sync_no_op_edit_and_delete() {
     // An edit propagates as exactly one update per target.
     assert!(w.gs.set_filters(&canadians, vec![country_is("US")]));
     clear_logs(&w);
-    let third = p.sync_once("e2e").await.expect("run 3");
+    let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
     assert_eq!(third.counts().updated, 2, "{:?}", third.report);
     assert_eq!(writes(&w), (1, 1));
     assert_eq!(
@@ -231,7 +234,7 @@ async fn initial_sync_no_op_edit_and_delete() {
     // A deleted source group: lms keeps it (default policy), newsletter archives it.
     assert!(w.gs.remove_group(&canadians));
     clear_logs(&w);
-    let fourth = p.sync_once("e2e").await.expect("run 4");
+    let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
     assert_eq!(fourth.counts().orphaned, 2, "{:?}", fourth.report);
     assert_eq!(w.is.smart_groups().len(), 1, "kept on lms");
     let archived: Vec<_> =
@@ -261,7 +264,10 @@ async fn a_run_while_another_holds_the_lock_does_not_start() {
         .acquire_lock(&someone, Duration::from_secs(60), chrono::Utc::now())
         .await
         .expect("first holder takes the lock");
-    let err = p.sync_once("e2e").await.expect_err("the lock is held");
+    let err = p
+        .sync("e2e", RunOptions::default())
+        .await
+        .expect_err("the lock is held");
     assert!(
         matches!(err, RunError::LockHeld { ref holder, .. } if holder == "someone-else"),
         "{err}"
@@ -372,7 +378,7 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
         only_paths: vec!["groups/save".into()],
         ..FaultPlan::default()
     });
-    let first = p.sync_once("e2e").await.expect("run 1");
+    let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.counts().failed, 1, "{:?}", first.report);
     assert_eq!(first.exit_code(), 2, "some units failed");
     assert_eq!(
@@ -386,13 +392,13 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
         "yet all nine groups exist on emfluence"
     );
 
-    let second = p.sync_once("e2e").await.expect("run 2");
+    let second = p.sync("e2e", RunOptions::default()).await.expect("run 2");
     assert_eq!(second.counts().failed, 0, "{:?}", second.report);
     assert!(
         second
             .report
+            .outcomes
             .iter()
-            .flat_map(|r| &r.outcomes)
             .any(|o| o.result == Ok(sgsync::store::UnitResult::Adopted))
     );
     assert_eq!(w.em.groups().len(), 9, "no duplicate");
@@ -407,9 +413,9 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
         "no link lost"
     );
     // The adopted group is pushed again (its hash was unknown) and then left alone.
-    p.sync_once("e2e").await.expect("run 3");
+    p.sync("e2e", RunOptions::default()).await.expect("run 3");
     w.em.running.controls.clear_log();
-    let fourth = p.sync_once("e2e").await.expect("run 4");
+    let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
     assert_eq!((writes(&w), fourth.plan.writes()), ((0, 0), 0));
 }
 
@@ -445,7 +451,7 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
         .expect("intent recorded");
     w.is.add_group(&unit.group_name, Some(canada_rule()));
 
-    let run = p.sync_once("e2e").await.expect("run");
+    let run = p.sync("e2e", RunOptions::default()).await.expect("run");
     assert_eq!(run.counts().failed, 0, "{:?}", run.report);
     let named: Vec<_> =
         w.is.groups()
@@ -464,11 +470,11 @@ async fn a_same_named_group_without_an_intent_is_not_adopted() {
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.is.add_group("Canadians", Some(canada_rule()));
     let p = connect(&w).await;
-    let run = p.sync_once("e2e").await.expect("run");
+    let run = p.sync("e2e", RunOptions::default()).await.expect("run");
     let failures: Vec<_> = run
         .report
+        .outcomes
         .iter()
-        .flat_map(|r| &r.outcomes)
         .filter(|o| o.result.is_err())
         .collect();
     assert_eq!(failures.len(), 1, "{failures:?}");
@@ -670,7 +676,7 @@ path = "{db}"
         .await
         .unwrap_or_else(|e| panic!("pipeline: {e}"));
 
-    let first = p.sync_once("e2e").await.expect("run 1");
+    let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
     let smart = w.is.smart_groups().len();
     assert_eq!(
@@ -689,7 +695,7 @@ path = "{db}"
         serde_json::Value::Array(crm[0].filters.clone()),
         json!([{"key": "property", "path": "custom.job_title", "operator": "==", "value": "Sales Manager"}])
     );
-    let report = first.report.as_ref().expect("a sync reports");
+    let report = first.report;
     assert_eq!(
         report
             .tally
@@ -702,7 +708,7 @@ path = "{db}"
 
     w.gs.running.controls.clear_log();
     w.em.running.controls.clear_log();
-    let second = p.sync_once("e2e").await.expect("run 2");
+    let second = p.sync("e2e", RunOptions::default()).await.expect("run 2");
     assert_eq!(second.plan.writes(), 0);
     assert_eq!(
         w.gs.running
@@ -725,7 +731,11 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
         ..FaultPlan::default()
     });
     let p = connect(&w).await;
-    let cut = tokio::time::timeout(Duration::from_millis(600), p.sync_once("e2e")).await;
+    let cut = tokio::time::timeout(
+        Duration::from_millis(600),
+        p.sync("e2e", RunOptions::default()),
+    )
+    .await;
     assert!(cut.is_err(), "the run was still going when dropped");
     let in_flight = p.store.intents(None).await.expect("intents").len();
     assert!(
@@ -736,7 +746,10 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     w.em.running.controls.set_plan(FaultPlan::default());
 
-    let next = p.sync_once("e2e").await.expect("the next run");
+    let next = p
+        .sync("e2e", RunOptions::default())
+        .await
+        .expect("the next run");
     assert_eq!(next.counts().failed, 0, "{:?}", next.report);
     let names: std::collections::HashSet<_> = w.em.groups().into_iter().map(|g| g.name).collect();
     assert_eq!(w.em.groups().len(), 9, "no duplicate");
@@ -768,10 +781,10 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() 
     let w = world("delete-policy").await;
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect_with(&w, &[("SGSYNC__TARGETS__LMS__ON_SOURCE_DELETED", "delete")]).await;
-    p.sync_once("e2e").await.expect("run 1");
+    p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(w.is.smart_groups().len(), 1);
     assert!(w.gs.remove_group(&canadians));
-    let run = p.sync_once("e2e").await.expect("run 2");
+    let run = p.sync("e2e", RunOptions::default()).await.expect("run 2");
     assert_eq!(run.counts().failed, 0, "{:?}", run.report);
     assert!(w.is.smart_groups().is_empty(), "deleted on iSpring");
     assert!(
@@ -798,11 +811,11 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours(
         emfluence::wire::GroupKind::Static,
     );
     let p = connect(&w).await;
-    let run = p.sync_once("e2e").await.expect("run");
+    let run = p.sync("e2e", RunOptions::default()).await.expect("run");
     let failures: Vec<_> = run
         .report
+        .outcomes
         .iter()
-        .flat_map(|r| &r.outcomes)
         .filter(|o| o.result.is_err())
         .collect();
     assert_eq!(failures.len(), 1, "{failures:?}");

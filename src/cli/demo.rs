@@ -8,7 +8,7 @@ use super::status::print_status;
 use super::sync::sync_with_bar;
 use super::{Allow, holder};
 use crate::daemon::pipeline;
-use crate::engine::run::Pipeline;
+use crate::engine::run::{Pipeline, RunOptions};
 use crate::sandbox::{Seed, emfluence, gosquared, ispring};
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -141,9 +141,7 @@ async fn demo_steps(
         third.counts(),
         write_calls()
     );
-    if let Some(report) = &third.report {
-        println!("{report}");
-    }
+    println!("{}", third.report);
     println!("{}", third.membership.render(false));
 
     // People move: one new American arrives, one Canadian-now-American leaves.
@@ -160,7 +158,7 @@ async fn demo_steps(
         "last.location.country.code",
         serde_json::json!("FR"),
     );
-    let fourth = p.sync_once(&holder()).await?;
+    let fourth = p.sync(&holder(), RunOptions::default()).await?;
     println!(
         "== 5. people entered and left the source groups: {}, {} write call(s) — only the difference is sent\n{}",
         fourth.outcome,

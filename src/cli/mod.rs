@@ -81,22 +81,28 @@ pub fn usage(why: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Ctrl-C (SIGINT) or SIGTERM, whichever comes first.
-pub(crate) async fn wait_for_shutdown() -> Result<()> {
+/// Listens for Ctrl-C (SIGINT) and SIGTERM from now on, and resolves when either comes.
+/// The handlers are in place when this returns, before the caller announces that it is
+/// ready: a signal that arrives in between must stop the process cleanly, not kill it.
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("listening for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("listening for Ctrl-C")?;
-    Ok(())
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 /// The pipeline the config describes: its source, targets and store.

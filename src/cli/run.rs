@@ -2,7 +2,7 @@
 //! serves health and metrics, tells systemd it is ready and alive, and on SIGTERM or
 //! Ctrl-C lets the current run finish and be recorded before it exits.
 
-use super::{holder, wait_for_shutdown};
+use super::{holder, shutdown_signal};
 use crate::daemon::pipeline;
 use crate::observe::DaemonObserver;
 use crate::observe::health::Health;
@@ -36,6 +36,8 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
         || "no metrics endpoint".to_owned(),
         |s| format!("metrics on http://{}/metrics", s.local_addr()),
     );
+    // Listening before READY=1: a stop sent right after it must be a clean stop.
+    let shutdown = shutdown_signal()?;
     notifier.ready(&format!(
         "{endpoint}; waiting for the schedule {}",
         settings.schedule_text
@@ -46,11 +48,6 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
         schedule = %settings.schedule_text,
         "sgsync run: waiting for the schedule"
     );
-    let shutdown = async {
-        if let Err(e) = wait_for_shutdown().await {
-            tracing::error!(target: LOG_TARGET, "cannot listen for signals, stopping: {e:#}");
-        }
-    };
     let observer = DaemonObserver {
         metrics,
         health,

@@ -1,7 +1,7 @@
 //! `sgsync sandbox`: the three sandbox providers on loopback until Ctrl-C or SIGTERM,
 //! with the made-up credentials a config needs to point at them.
 
-use super::wait_for_shutdown;
+use super::shutdown_signal;
 use crate::sandbox::{Seed, emfluence, gosquared, ispring};
 use anyhow::{Context, Result};
 use clap::ValueEnum;
@@ -38,6 +38,7 @@ pub async fn sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
         .context("starting the emfluence sandbox")?;
     // These are the sandboxes' own made-up credentials, printed so a config can point
     // at them; real credentials are never printed.
+    let shutdown = shutdown_signal()?;
     println!("Sandbox providers on loopback (Ctrl-C to stop):");
     println!(
         "  GoSquared      {}  api_key={} site_token={}",
@@ -57,7 +58,7 @@ pub async fn sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
         em.url(),
         emfluence::SANDBOX_TOKEN
     );
-    wait_for_shutdown().await?;
+    shutdown.await;
     println!("Sandboxes stopped.");
     Ok(ExitCode::SUCCESS)
 }

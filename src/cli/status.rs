@@ -37,7 +37,7 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
             l.target_id,
             l.group_name,
             l.fidelity,
-            l.last_result.as_deref().unwrap_or("-"),
+            l.last_result.map_or("-", |r| r.as_str()),
             l.last_error
                 .map(|e| format!("  error: {e}"))
                 .unwrap_or_default()
@@ -62,7 +62,7 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
                     || "never".to_owned(),
                     |t| t.format("%Y-%m-%d %H:%M:%S").to_string()
                 ),
-                m.last_result.as_deref().unwrap_or("-"),
+                m.last_result.map_or("-", |r| r.as_str()),
                 m.held_reason
                     .map(|r| format!("  HELD ({} run(s)): {r}", m.held_runs))
                     .unwrap_or_default(),

@@ -50,15 +50,11 @@ pub async fn sync(
         }
     }
     let summary = result?;
-    if let Some(report) = &summary.report {
-        println!("{report}");
-    }
+    println!("{}", summary.report);
     print!("{}", summary.membership.render(false));
     println!(
         "run {}: {} — {}",
-        summary
-            .run_id
-            .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+        summary.run_id,
         summary.outcome,
         summary.counts()
     );

@@ -41,13 +41,13 @@ impl RunRecord {
     ) -> Self {
         match result {
             Ok(summary) => RunRecord {
-                run_id: summary.run_id,
+                run_id: Some(summary.run_id),
                 outcome: summary.outcome.as_str(),
                 counts: summary.counts(),
                 units: summary
                     .report
+                    .tally
                     .iter()
-                    .flat_map(|r| &r.tally)
                     .map(|((target, action, result), n)| {
                         (target.clone(), *action, result.as_str(), *n)
                     })

@@ -640,7 +640,7 @@ fn link(
         payload_hash: Some(hash.to_owned()),
         fidelity: fidelity.to_owned(),
         fidelity_reasons: reasons,
-        last_result: Some(result.as_str().to_owned()),
+        last_result: Some(result),
         last_error: None,
         created_at: now,
         updated_at: now,
@@ -690,7 +690,7 @@ async fn record(
             source_id: &o.source_id,
             target: &o.target,
             action: o.action,
-            result: o.result_or_failed().as_str(),
+            result: o.result_or_failed(),
             error: o.result.as_ref().err().map(String::as_str),
             event: o.notable(),
             link_result: !matches!(

@@ -57,10 +57,11 @@ impl Default for RunOptions<'static> {
 /// What a run did.
 #[derive(Debug)]
 pub struct RunSummary {
-    pub run_id: Option<i64>,
+    /// The run's record in the store.
+    pub run_id: i64,
     /// What was planned, counted (the units themselves were planned one at a time).
     pub plan: PlanOverview,
-    pub report: Option<Report>,
+    pub report: Report,
     pub membership: MemberReport,
     pub outcome: RunOutcome,
     /// Why the run stopped writing before its end (lease lost, store failed), if it did.
@@ -101,7 +102,7 @@ impl RunSummary {
     }
 
     pub fn counts(&self) -> RunCounts {
-        self.report.as_ref().map(|r| r.counts).unwrap_or_default()
+        self.report.counts
     }
 }
 
@@ -199,11 +200,6 @@ impl Pipeline {
             links,
             facts,
         })
-    }
-
-    /// One full run under the run lock, recorded in the store.
-    pub async fn sync_once(&self, holder: &str) -> Result<RunSummary, RunError> {
-        self.sync(holder, RunOptions::default()).await
     }
 
     /// One full run under the run lock (taken for `holder`, a name for people), recorded
@@ -338,9 +334,9 @@ impl Pipeline {
         }
         info!(outcome = %outcome, counts = %report.counts, "run finished");
         Ok(RunSummary {
-            run_id: Some(run_id),
+            run_id,
             plan: report.planned.clone(),
-            report: Some(report),
+            report,
             membership,
             outcome,
             stopped,

@@ -1,6 +1,6 @@
 //! Links: which target group stands for which source group, and what was last pushed.
 
-use super::{Link, Store, StoreError, fmt_ts, parse_ts, query};
+use super::{Link, Store, StoreError, UnitResult, fmt_ts, parse_ts, query};
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use sgsync_model::ProviderKind;
@@ -54,7 +54,11 @@ impl TryFrom<LinkRow> for Link {
             payload_hash: r.payload_hash,
             fidelity: r.fidelity,
             fidelity_reasons: r.fidelity_reasons,
-            last_result: r.last_result,
+            last_result: r
+                .last_result
+                .map(|t| t.parse())
+                .transpose()
+                .map_err(|why| StoreError::Corrupt { what: WHAT, why })?,
             last_error: r.last_error,
             created_at: parse_ts(WHAT, &r.created_at)?,
             updated_at: parse_ts(WHAT, &r.updated_at)?,
@@ -67,7 +71,7 @@ pub(super) struct LinkResult<'a> {
     pub source_provider: ProviderKind,
     pub source_id: &'a str,
     pub target: &'a str,
-    pub result: &'a str,
+    pub result: UnitResult,
     pub error: Option<&'a str>,
 }
 
@@ -84,7 +88,7 @@ pub(super) async fn set_link_result_in(
          WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
            AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
     )
-    .bind(unit.result)
+    .bind(unit.result.as_str())
     .bind(unit.error)
     .bind(now)
     .bind(unit.source_provider.as_str())
@@ -128,7 +132,7 @@ pub(super) async fn upsert_link_in(
         .bind(&link.payload_hash)
         .bind(&link.fidelity)
         .bind(&link.fidelity_reasons)
-        .bind(&link.last_result)
+        .bind(link.last_result.map(UnitResult::as_str))
         .bind(&link.last_error)
         .bind(fmt_ts(link.created_at))
         .bind(fmt_ts(link.updated_at))
@@ -216,7 +220,7 @@ impl Store {
         source_provider: ProviderKind,
         source_id: &str,
         target: &str,
-        result: &str,
+        result: UnitResult,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write("set link result").await?;

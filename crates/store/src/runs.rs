@@ -1,7 +1,9 @@
 //! The run history: one row per run, and one event per operation on a unit.
 
 use super::links::{LinkResult, set_link_result_in};
-use super::{Event, Run, RunCounts, RunOutcome, Store, StoreError, fmt_ts, parse_ts, query};
+use super::{
+    Event, Run, RunCounts, RunOutcome, Store, StoreError, UnitResult, fmt_ts, parse_ts, query,
+};
 use chrono::Utc;
 use sgsync_model::ProviderKind;
 use sqlx::SqliteConnection;
@@ -12,8 +14,7 @@ pub struct UnitRecord<'a> {
     pub source_id: &'a str,
     pub target: &'a str,
     pub action: &'a str,
-    /// `failed` for an error.
-    pub result: &'a str,
+    pub result: UnitResult,
     pub error: Option<&'a str>,
     /// Add an event (the unit did something, or failed).
     pub event: bool,
@@ -265,7 +266,7 @@ impl Store {
                     source_id: u.source_id,
                     target: u.target,
                     action: u.action,
-                    result: u.result,
+                    result: u.result.as_str(),
                     error: u.error,
                 };
                 insert_event_in(tx.conn(), &event, &now).await?;

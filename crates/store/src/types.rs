@@ -26,8 +26,8 @@ pub struct Link {
     /// `exact`, `lossy` or `impossible`, with the reasons as one text per line.
     pub fidelity: String,
     pub fidelity_reasons: String,
-    /// `created`, `updated`, `unchanged`, `skipped: …`, `failed`.
-    pub last_result: Option<String>,
+    /// What became of the unit the last time it ran.
+    pub last_result: Option<UnitResult>,
     /// The last error for this unit, already free of secrets.
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,

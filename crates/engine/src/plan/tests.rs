@@ -106,7 +106,7 @@ fn links_after(plan: &Plan) -> Vec<Link> {
                 payload_hash: Some(hash.clone()),
                 fidelity: "exact".into(),
                 fidelity_reasons: String::new(),
-                last_result: Some("created".into()),
+                last_result: Some(UnitResult::Created),
                 last_error: None,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
