@@ -348,7 +348,8 @@ fn the_samples_themselves_are_accepted() {
 
 #[test]
 fn xml_entity_tricks_are_refused_and_nothing_is_expanded() {
-    let marker_file = std::env::temp_dir().join(format!("sgsync-xxe-{}", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let marker_file = dir.path().join("xxe");
     std::fs::write(&marker_file, "XXE-MARKER-CONTENTS").unwrap();
     let url = format!("file://{}", marker_file.display());
     let rule = |value: &str| {
@@ -391,7 +392,6 @@ fn xml_entity_tricks_are_refused_and_nothing_is_expanded() {
     );
     let err = xml::parse_groups(&inner).unwrap_err();
     assert!(!err.to_string().contains("XXE-MARKER"), "{err}");
-    let _ = std::fs::remove_file(marker_file);
 }
 
 #[test]
@@ -651,11 +651,10 @@ fn duplicate_toml_keys_and_tables_are_errors_naming_the_key() {
 
 #[test]
 fn secret_files_are_bounded_and_must_be_text() {
-    let dir = std::env::temp_dir().join(format!("sgsync-bad-secret-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let big = dir.join("big");
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big");
     std::fs::write(&big, vec![b'k'; 1024 * 1024]).unwrap();
-    let binary = dir.join("binary");
+    let binary = dir.path().join("binary");
     std::fs::write(&binary, b"abc\xff\xfedef").unwrap();
     let with_file = |path: &std::path::Path| {
         CONFIGS[0].replacen(
@@ -682,12 +681,12 @@ fn secret_files_are_bounded_and_must_be_text() {
         }
         assert!(!err.to_string().contains("kkkk"), "the contents never show");
     }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_config_file_that_is_not_utf8_is_a_file_error() {
-    let path = std::env::temp_dir().join(format!("sgsync-bad-utf8-{}.toml", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad-utf8.toml");
     let mut bytes = CONFIGS[0].as_bytes().to_vec();
     bytes.extend_from_slice(b"\n# \xff\xfe\n");
     std::fs::write(&path, bytes).unwrap();
@@ -697,7 +696,6 @@ fn a_config_file_that_is_not_utf8_is_a_file_error() {
         err.to_string().starts_with(&path.display().to_string()),
         "{err}"
     );
-    let _ = std::fs::remove_file(path);
 }
 
 // ---------------------------------------------------------------------------------------

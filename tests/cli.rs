@@ -1,13 +1,14 @@
 //! The `translate` command as a user runs it: payload on stdout, fidelity on stderr,
 //! exit 0 / 3 (impossible) / 1 (bad input).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+/// `sgsync <args>` from the package root, `stdin` written to it; its output.
 fn sgsync(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let mut child = common::world::sgsync(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -112,9 +113,8 @@ fn unreadable_input_says_what_and_where() {
 
 #[test]
 fn bad_mapping_names_the_key() {
-    let dir = std::env::temp_dir().join(format!("sgsync-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("bad.toml");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[mapping]\nmax_clauses = 0\n").expect("write config");
     let config = config.to_string_lossy().into_owned();
     let out = sgsync(
@@ -136,14 +136,12 @@ fn bad_mapping_names_the_key() {
         "{}",
         text(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn sandbox_serves_the_three_providers_until_sigterm() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-        .args(["sandbox", "--seed", "demo"])
+    let mut child = common::world::sgsync(&["sandbox", "--seed", "demo"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -180,7 +178,7 @@ async fn sandbox_serves_the_three_providers_until_sigterm() {
     assert_eq!(emfluence.matches("/v1").count(), 1, "{emfluence}");
     assert!(emfluence.ends_with("/v1"), "{emfluence}");
 
-    let status = Command::new("kill")
+    let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
@@ -238,8 +236,7 @@ fn sync_now_refuses_a_config_it_cannot_use_with_exit_1() {
 
 #[test]
 fn json_logs_are_one_object_per_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-        .args(["--log-format", "json", "demo"])
+    let out = common::world::sgsync(&["--log-format", "json", "demo"])
         .env("RUST_LOG", "info")
         .output()
         .expect("sgsync runs");

@@ -4,8 +4,8 @@
 use secrecy::ExposeSecret;
 use sgsync::config::{ConfigError, OnLossy, OnSourceDeleted, Settings, load_str, load_with_env};
 use sgsync_ispring::client::IspringCredentials;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 const SECRET: &str = "s3cr3t-VALUE-9f8e7d-NEVER-SHOWN";
@@ -25,17 +25,12 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A file of our own under the temp dir (no tempfile crate: a counter keeps parallel
-/// tests apart).
-fn temp_file(contents: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "sgsync-config-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::write(&path, contents).expect("write temp file");
-    path
+/// A temporary file holding `contents`, removed when the value goes.
+fn temp_file(contents: &str) -> tempfile::TempPath {
+    let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
+    file.write_all(contents.as_bytes())
+        .expect("write temp file");
+    file.into_temp_path()
 }
 
 /// A small valid config: GoSquared source, emfluence target `mail`, plus `extra`.
@@ -367,9 +362,6 @@ fn secret_files_are_read_with_one_trailing_newline_trimmed() {
         panic!("not token credentials")
     };
     assert_eq!(client_secret.expose_secret(), SECRET);
-    for f in [key_file, token_file, secret_file, nested] {
-        let _ = std::fs::remove_file(f);
-    }
 }
 
 #[test]
@@ -386,7 +378,6 @@ fn secret_and_secret_file_together_are_refused() {
     assert!(e.contains("source.gosquared.api_key_file"), "{e}");
     assert!(e.contains("test.toml"), "{e}");
     assert!(!e.contains(SECRET), "{e}");
-    let _ = std::fs::remove_file(file);
 }
 
 #[test]

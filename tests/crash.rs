@@ -15,17 +15,18 @@
 //! `SGSYNC_CRASH_TRIALS=50 cargo test --test crash killed_runs -- --nocapture`
 //! (`SGSYNC_CRASH_SEED=<n>` replays a seed; the figures in the README used 20261123).
 
-#[path = "common/state.rs"]
-mod state;
+mod common;
 
+use common::child::{self, Ended};
+use common::state;
+use common::world::{Parts, World};
 use serde_json::{Value as Json, json};
 use sgsync::engine::run::RunOptions;
 use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Source groups at the start.
 const GROUPS: usize = 30;
@@ -41,149 +42,46 @@ const SOURCE_LATENCY: Duration = Duration::from_millis(5);
 /// Share of target calls whose write happens but whose answer is lost.
 const LOSE_RESPONSE_RATE: f64 = 0.04;
 
-/// A target pair (iSpring Learn, emfluence) with the state database that tracks it.
-struct Targets {
-    is: sgsync::sandbox::ispring::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    db: PathBuf,
-    config: PathBuf,
-    log: PathBuf,
-}
-
-impl Targets {
-    async fn start(name: &str, source: &sgsync::sandbox::gosquared::Sandbox) -> Targets {
-        let base = std::env::temp_dir().join(format!("sgsync-crash-{name}-{}", std::process::id()));
-        let t = Targets {
-            is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
-                .await
-                .expect("iSpring sandbox"),
-            em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-                .await
-                .expect("emfluence sandbox"),
-            db: base.with_extension("db"),
-            config: base.with_extension("toml"),
-            log: base.with_extension("log"),
-        };
-        for sandbox in [&t.is.running.controls, &t.em.running.controls] {
-            sandbox.set_plan(FaultPlan {
-                latency: TARGET_LATENCY,
-                ..FaultPlan::default()
-            });
-        }
-        std::fs::write(&t.config, config(source, &t)).expect("config written");
-        t
-    }
-
-    /// One `sgsync --sync-now`, killed after `kill_after` if it is still running then.
-    /// Blocking: call from `spawn_blocking`, the sandboxes live on the runtime.
-    fn run(&self, kill_after: Option<Duration>) -> RunEnd {
-        let log = std::fs::File::create(&self.log).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-            .args(["--config", &self.config.display().to_string(), "--sync-now"])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .expect("sgsync starts");
-        let started = Instant::now();
-        let deadline = kill_after.unwrap_or(RUN_DEADLINE);
-        // Bounded: polls until the child exits or the deadline passes.
-        loop {
-            if let Some(status) = child.try_wait().expect("wait on sgsync") {
-                return RunEnd::Exited {
-                    code: status.code(),
-                    took: started.elapsed(),
-                };
-            }
-            if started.elapsed() >= deadline {
-                // SIGKILL on Unix; `wait` reaps it, as a supervisor would.
-                child.kill().expect("kill sgsync");
-                child.wait().expect("reap sgsync");
-                assert!(
-                    kill_after.is_some(),
-                    "an uncut run took longer than {RUN_DEADLINE:?}: {}",
-                    self.log_text()
-                );
-                return RunEnd::Killed;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+/// Both targets push lossy rules; a deleted source group is deleted on iSpring and
+/// archived on emfluence.
+fn parts() -> Parts {
+    Parts {
+        lms: Some("on_lossy = \"push\"\non_source_deleted = \"delete\"".into()),
+        // Group-level crash safety; membership's has its own tests (tests/membership.rs).
+        // With membership on, this harness also passes, but takes ~60 s instead of ~5 s.
+        newsletter: Some(
+            "on_lossy = \"push\"\non_source_deleted = \"archive\"\nmembership = \"off\"".into(),
+        ),
+        http: "timeout_secs = 1\nmax_retries = 2\nbase_delay_ms = 5\nmax_delay_ms = 50".into(),
+        // This harness removes source groups on purpose, a third at a time; the orphan
+        // guard has tests of its own (tests/integrity.rs).
+        tail: "[sync]\nmax_orphan_fraction = 1.0".into(),
+        ..Parts::default()
     }
 }
 
-impl Drop for Targets {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
-        }
-        let _ = std::fs::remove_file(&self.config);
-        let _ = std::fs::remove_file(&self.log);
+/// Slow targets (so that a run lasts long enough to be cut) and the config written.
+fn prepare(w: &World) {
+    for sandbox in [&w.is.running.controls, &w.em.running.controls] {
+        sandbox.set_plan(FaultPlan {
+            latency: TARGET_LATENCY,
+            ..FaultPlan::default()
+        });
     }
+    w.write_config(&parts());
 }
 
-enum RunEnd {
-    Exited { code: Option<i32>, took: Duration },
-    Killed,
-}
-
-fn config(gs: &sgsync::sandbox::gosquared::Sandbox, t: &Targets) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.lms]
-provider = "ispring"
-on_lossy = "push"
-on_source_deleted = "delete"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-on_source_deleted = "archive"
-rate_limit_per_minute = 60000
-# Group-level crash safety; membership's has its own tests (tests/membership.rs). With
-# membership on, this harness also passes, but takes ~60 s instead of ~5 s.
-membership = "off"
-{em_tables}
-
-[mapping.attributes.country]
-gosquared = "last.location.country.code"
-ispring_field = "COUNTRY"
-[mapping.values.country]
-CA = "124"
-US = "840"
-GB = "826"
-DE = "276"
-[mapping.gosquared_operators]
-equals = "=="
-
-[store]
-path = "{db}"
-[http]
-timeout_secs = 1
-max_retries = 2
-base_delay_ms = 5
-max_delay_ms = 50
-# This harness removes source groups on purpose, a third at a time; the orphan guard has
-# tests of its own (tests/integrity.rs).
-[sync]
-max_orphan_fraction = 1.0
-"#,
-        gs_tables = gs.config_toml("source.gosquared"),
-        is_tables = t.is.config_toml("targets.lms.ispring"),
-        em_tables = t.em.config_toml("targets.newsletter.emfluence"),
-        db = t.db.display(),
-    )
+/// One `sgsync --sync-now` in `w`, killed after `kill_after` if it is still running
+/// then.
+async fn run(w: &World, kill_after: Option<Duration>) -> Ended {
+    let child = child::spawn(&mut w.sgsync(&["--sync-now"]));
+    let ended = child::ended_or_killed(child, kill_after.unwrap_or(RUN_DEADLINE)).await;
+    assert!(
+        !ended.killed || kill_after.is_some(),
+        "an uncut run took longer than {RUN_DEADLINE:?}: {}",
+        ended.text()
+    );
+    ended
 }
 
 const COUNTRIES: [&str; 4] = ["CA", "US", "GB", "DE"];
@@ -205,7 +103,7 @@ fn filters(kind: usize, country: &str, city: &str) -> Vec<Json> {
 /// The source as the test changes it: ids of live groups and a counter for fresh names
 /// (names are never reused: emfluence keeps archived groups' names).
 struct Source {
-    gs: sgsync::sandbox::gosquared::Sandbox,
+    gs: Arc<sgsync::sandbox::gosquared::Sandbox>,
     live: Vec<String>,
     next: usize,
 }
@@ -264,9 +162,9 @@ struct TrialFigures {
 async fn assert_converged(
     trial: usize,
     seed: u64,
-    world: &Targets,
+    world: &World,
     store: &Store,
-    reference: &Targets,
+    reference: &World,
 ) {
     let ctx = format!("trial {trial} (seed {seed})");
     // Exactly one target group per (source group, target): by name and by key.
@@ -348,23 +246,24 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
     println!("crash test: {trials} trial(s), seed {seed} (SGSYNC_CRASH_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed);
 
-    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-        .await
-        .expect("GoSquared sandbox");
-    gs.running.controls.set_plan(FaultPlan {
+    // The world the runs are killed in, and beside it the reference: the same source,
+    // targets of its own.
+    let world = World::start(Seed::Empty).await;
+    let reference = world.beside().await;
+    world.gs.running.controls.set_plan(FaultPlan {
         latency: SOURCE_LATENCY,
         ..FaultPlan::default()
     });
     let mut source = Source {
-        gs,
+        gs: world.gs.clone(),
         live: Vec::new(),
         next: 0,
     };
     for _ in 0..GROUPS {
         source.add(&mut rng);
     }
-    let world = std::sync::Arc::new(Targets::start("world", &source.gs).await);
-    let reference = std::sync::Arc::new(Targets::start("reference", &source.gs).await);
+    prepare(&world);
+    prepare(&reference);
     // Lost answers on some target calls, creates among them (the rate is per call; the
     // count on creates is reported).
     for (i, sandbox) in [&world.is.running.controls, &world.em.running.controls]
@@ -379,7 +278,7 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
             ..FaultPlan::default()
         });
     }
-    let store = Store::open(&world.db).await.expect("store opens");
+    let store = world.store().await;
 
     let mut all = Vec::new();
     for trial in 0..trials {
@@ -390,49 +289,33 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
         };
         // The reference: a fault-free, uncut run; its length is the trial's expected
         // run time.
-        let r = reference.clone();
-        let expected = match tokio::task::spawn_blocking(move || r.run(None))
-            .await
-            .expect("join")
-        {
-            RunEnd::Exited {
-                code: Some(0),
-                took,
-            } => took,
-            RunEnd::Exited { code, .. } => {
-                panic!("reference run exited {code:?}: {}", reference.log_text())
-            }
-            RunEnd::Killed => unreachable!("uncut runs are not killed"),
-        };
+        let uncut = run(&reference, None).await;
+        assert_eq!(
+            uncut.code,
+            Some(0),
+            "reference run exited {:?}: {}",
+            uncut.code,
+            uncut.text()
+        );
+        let expected = uncut.took;
 
         let mut figures = TrialFigures::default();
+        let mut last_log = String::new();
         loop {
             figures.runs += 1;
             assert!(
                 figures.runs <= MAX_RUNS,
-                "trial {trial} (seed {seed}): no run completed in {MAX_RUNS} runs: {}",
-                world.log_text()
+                "trial {trial} (seed {seed}): no run completed in {MAX_RUNS} runs: {last_log}"
             );
             let kill_after = (figures.runs <= KILLED_RUNS).then(|| expected.mul_f64(rng.f64()));
-            let w = world.clone();
             let started = chrono::Utc::now();
-            let end = tokio::task::spawn_blocking(move || w.run(kill_after))
-                .await
-                .expect("join");
-            if world
-                .log_text()
-                .contains("took over the run lock from a process that is gone")
-            {
+            let end = run(&world, kill_after).await;
+            last_log = end.text();
+            if last_log.contains("took over the run lock from a process that is gone") {
                 figures.takeovers += 1;
             }
-            match end {
-                RunEnd::Exited { code: Some(0), .. } => break,
-                RunEnd::Exited { code: Some(2), .. } => figures.exited_2 += 1,
-                RunEnd::Exited { code, .. } => panic!(
-                    "trial {trial} (seed {seed}): sgsync exited {code:?}: {}",
-                    world.log_text()
-                ),
-                RunEnd::Killed => {
+            match end.code {
+                _ if end.killed => {
                     figures.kills_mid_run += 1;
                     // An intent this run recorded and never completed: the kill fell
                     // between an intent and the link commit of its create.
@@ -441,6 +324,9 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
                         figures.kills_with_intents += 1;
                     }
                 }
+                Some(0) => break,
+                Some(2) => figures.exited_2 += 1,
+                code => panic!("trial {trial} (seed {seed}): sgsync exited {code:?}: {last_log}"),
             }
         }
         assert_converged(trial, seed, &world, &store, &reference).await;
@@ -492,18 +378,13 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
 /// The delete is now recognised as done.
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_converges() {
-    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-        .await
-        .expect("GoSquared sandbox");
+    let t = World::start(Seed::Empty).await;
+    let gs = &t.gs;
     let canadians = gs.add_group("Canadians", filters(0, "CA", "Paris"));
     // A source that returns nothing orphans nothing: keep one group.
     gs.add_group("Americans", filters(0, "US", "Paris"));
-    let t = Targets::start("lost-delete", &gs).await;
-    let settings = sgsync::config::load_str("crash.toml", &config(&gs, &t), &[])
-        .unwrap_or_else(|e| panic!("config: {e}"));
-    let p = sgsync::daemon::pipeline(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("pipeline: {e}"));
+    prepare(&t);
+    let p = t.pipeline(&parts()).await;
     let first = p.sync("crash", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.counts().created, 4, "{:?}", first.report);
     assert_eq!(t.is.smart_groups().len(), 2);

@@ -17,11 +17,8 @@ fn read(rel: &str) -> String {
 }
 
 /// A fresh directory standing in for the secrets mount / credentials directory.
-fn secrets_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sgsync-deploy-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn secrets_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
 }
 
 /// Writes one file per `SGSYNC__…_FILE` variable (named after the file the variable
@@ -143,8 +140,8 @@ fn the_kubernetes_configmap_loads_with_the_cronjob_secret_files() {
     let toml = configmap_toml(&read("deploy/kubernetes/configmap.yaml"));
     let vars = cronjob_sgsync_env(&read("deploy/kubernetes/cronjob.yaml"));
     assert_eq!(vars.len(), 3, "{vars:?}");
-    let dir = secrets_dir("k8s");
-    let env = with_secret_files(&vars, "/run/secrets/sgsync/", &dir);
+    let dir = secrets_dir();
+    let env = with_secret_files(&vars, "/run/secrets/sgsync/", dir.path());
     let settings = load_str("configmap.yaml", &toml, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_secrets_from_files(&settings);
     assert_eq!(
@@ -160,7 +157,6 @@ fn the_kubernetes_configmap_loads_with_the_cronjob_secret_files() {
             "{key} not in the Secret"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -190,10 +186,9 @@ fn the_systemd_units_credentials_fill_the_example_config_without_its_secrets() {
             named, loaded,
             "{unit}: Environment= and LoadCredential= differ"
         );
-        let dir = secrets_dir(unit);
-        let env = with_secret_files(&vars, "%d/", &dir);
+        let dir = secrets_dir();
+        let env = with_secret_files(&vars, "%d/", dir.path());
         let settings = load_str(unit, &toml, &env).unwrap_or_else(|e| panic!("{unit}: {e}"));
         assert_secrets_from_files(&settings);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

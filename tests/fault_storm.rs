@@ -14,17 +14,15 @@
 //! `cargo test --test fault_storm` runs one seed with a small source; the figures in the
 //! README come from `SGSYNC_STORM_SEEDS=8 cargo test --test fault_storm -- --nocapture`.
 
-#[path = "common/state.rs"]
-mod state;
+mod common;
 
+use common::state;
+use common::world::{self, Parts, World, json_writes, soap_writes};
 use serde_json::{Value as Json, json};
-use sgsync::config::load_str;
-use sgsync::daemon::pipeline;
 use sgsync::engine::run::{Pipeline, RunOptions};
-use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
+use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::RunOutcome;
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tracing::span;
@@ -100,85 +98,52 @@ where
 // ---------------------------------------------------------------------------------------
 // The world: a GoSquared source and two targets, with their store.
 
-struct World {
-    gs: sgsync::sandbox::gosquared::Sandbox,
-    is: sgsync::sandbox::ispring::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    db: PathBuf,
+/// A world whose source holds `groups` groups drawn from `seed`: the same source for the
+/// same seed, in both worlds.
+async fn start(groups: usize, seed: u64) -> World {
+    let w = World::start(Seed::Empty).await;
+    let mut rng = fastrand::Rng::with_seed(seed);
+    for n in 0..groups {
+        let country = ["CA", "US", "GB", "DE"][rng.usize(..4)];
+        w.gs.add_group(&format!("Storm group {n:03}"), filters(n, country));
+    }
+    w
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
-        }
+/// Requests to all three sandboxes.
+fn requests(w: &World) -> usize {
+    w.controls().iter().map(|c| c.requests().len()).sum()
+}
+
+/// Writes to any sandbox: iSpring and emfluence groups (and membership), GoSquared
+/// groups.
+fn writes(w: &World) -> usize {
+    soap_writes(&w.is.running.controls)
+        + json_writes(&w.em.running.controls)
+        + w.gs
+            .running
+            .controls
+            .count(&reqwest::Method::POST, "smartgroups")
+}
+
+/// Both targets push lossy rules; the newsletter's membership is on (its default).
+fn parts() -> Parts {
+    Parts {
+        lms: Some("on_lossy = \"push\"".into()),
+        newsletter: Some("on_lossy = \"push\"".into()),
+        http: format!("max_retries = {MAX_RETRIES}\nbase_delay_ms = 10\nmax_delay_ms = 100"),
+        ..Parts::default()
     }
 }
 
-impl World {
-    async fn start(name: &str, groups: usize, seed: u64) -> World {
-        let w = World {
-            gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-                .await
-                .expect("GoSquared sandbox"),
-            is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
-                .await
-                .expect("iSpring sandbox"),
-            em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-                .await
-                .expect("emfluence sandbox"),
-            db: std::env::temp_dir().join(format!(
-                "sgsync-storm-{name}-{seed}-{}.db",
-                std::process::id()
-            )),
-        };
-        // The same source for the same seed, in both worlds.
-        let mut rng = fastrand::Rng::with_seed(seed);
-        for n in 0..groups {
-            let country = ["CA", "US", "GB", "DE"][rng.usize(..4)];
-            w.gs.add_group(&format!("Storm group {n:03}"), filters(n, country));
-        }
-        w
+async fn pipeline(w: &World) -> Pipeline {
+    let mut settings = w.settings(&parts());
+    // `[http] timeout_secs` counts whole seconds; the storm wants hangs to cost less.
+    settings.source.http.timeout = TIMEOUT;
+    for t in &mut settings.targets {
+        t.endpoint.http.timeout = TIMEOUT;
     }
-
-    fn controls(&self) -> [&Controls; 3] {
-        [
-            &self.gs.running.controls,
-            &self.is.running.controls,
-            &self.em.running.controls,
-        ]
-    }
-
-    fn requests(&self) -> usize {
-        self.controls().iter().map(|c| c.requests().len()).sum()
-    }
-
-    fn target_writes(&self) -> usize {
-        self.controls()
-            .iter()
-            .flat_map(|c| c.requests())
-            .filter(|r| {
-                ["AddSmartGroup", "pdateSmartGroup", "RemoveGroup"]
-                    .iter()
-                    .any(|m| r.contains(m))
-                    || r.path.contains("groups/save")
-                    || r.path.contains("smartgroups") && r.method == reqwest::Method::POST
-            })
-            .count()
-    }
-
-    async fn pipeline(&self) -> Pipeline {
-        let mut settings =
-            load_str("storm.toml", &config(self), &[]).unwrap_or_else(|e| panic!("config: {e}"));
-        // `[http] timeout_secs` counts whole seconds; the storm wants hangs to cost less.
-        settings.source.http.timeout = TIMEOUT;
-        for t in &mut settings.targets {
-            t.endpoint.http.timeout = TIMEOUT;
-        }
-        pipeline(&settings)
-            .await
-            .unwrap_or_else(|e| panic!("pipeline: {e}"))
-    }
+    world::pipeline(&settings).await
 }
 
 /// Exact for iSpring (a mapped country), lossy (country and city: the city's clause is
@@ -191,51 +156,6 @@ fn filters(n: usize, country: &str) -> Vec<Json> {
         1 => vec![country, city],
         _ => vec![city],
     }
-}
-
-fn config(w: &World) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.lms]
-provider = "ispring"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-{em_tables}
-
-[mapping.attributes.country]
-gosquared = "last.location.country.code"
-ispring_field = "COUNTRY"
-[mapping.values.country]
-CA = "124"
-US = "840"
-GB = "826"
-DE = "276"
-[mapping.gosquared_operators]
-equals = "=="
-
-[store]
-path = "{db}"
-[http]
-max_retries = {MAX_RETRIES}
-base_delay_ms = 10
-max_delay_ms = 100
-"#,
-        gs_tables = w.gs.config_toml("source.gosquared"),
-        is_tables = w.is.config_toml("targets.lms.ispring"),
-        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
-        db = w.db.display(),
-    )
 }
 
 fn storm(seed: u64) -> FaultPlan {
@@ -273,25 +193,25 @@ struct Figures {
 async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
     let ctx = format!("seed {seed}");
     // The fault-free reference.
-    let reference = World::start("reference", groups, seed).await;
-    let r = reference.pipeline().await;
+    let reference = start(groups, seed).await;
+    let r = pipeline(&reference).await;
     let done = r
         .sync("reference", RunOptions::default())
         .await
         .expect("reference run");
     assert_eq!(done.outcome, RunOutcome::Succeeded, "{:?}", done.report);
     let units = done.plan.writes();
-    let reference_calls = reference.requests();
+    let reference_calls = requests(&reference);
 
     let attempts = Attempts::default();
     let subscriber = tracing_subscriber::registry().with(attempts.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let w = World::start("storm", groups, seed).await;
+    let w = start(groups, seed).await;
     for (i, c) in w.controls().into_iter().enumerate() {
         c.set_plan(storm(seed.wrapping_mul(31).wrapping_add(i as u64)));
     }
-    let p = w.pipeline().await;
+    let p = pipeline(&w).await;
     let mut runs = 0;
     loop {
         runs += 1;
@@ -305,7 +225,7 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
             break;
         }
     }
-    let storm_calls = w.requests();
+    let storm_calls = requests(&w);
     let faults: usize = w
         .controls()
         .iter()
@@ -340,7 +260,7 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
         .expect("fault-free run");
     assert_eq!(after.counts().failed, 0, "{ctx}: {:?}", after.report);
     assert_eq!(
-        (after.plan.writes(), w.target_writes()),
+        (after.plan.writes(), writes(&w)),
         (0, 0),
         "{ctx}: writes after convergence"
     );

@@ -9,16 +9,16 @@
 //! a file-size limit); the sandboxes stay in this process, and every count comes from
 //! their state and request logs. Nothing here asserts how long anything took.
 
-#[path = "common/world.rs"]
-mod world;
+mod common;
 
+use common::child;
+use common::world::{self, Parts, World, canada_rule, country_is};
 use sgsync::engine::run::RunOptions;
 use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{RunOutcome, Store};
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
-use world::{Parts, World, canada_rule, country_is};
 
 /// `n` source groups, each exact in iSpring (country is CA or US), named
 /// `Crash group 000`, `001`, …
@@ -53,49 +53,9 @@ fn assert_one_group_each(w: &World, n: usize) {
     }
 }
 
-/// Waits for `child` to exit (bounded, blocking); its exit code and what it printed.
-/// Its pipes are drained meanwhile, so a chatty child never blocks on a full pipe.
-fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
-    let drain = |stream: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut stream) = stream {
-                let _ = stream.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let out = drain(child.stdout.take().map(|s| Box::new(s) as _));
-    let err = drain(child.stderr.take().map(|s| Box::new(s) as _));
-    let started = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait on sgsync") {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("sgsync did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = format!(
-        "{}{}",
-        out.join().unwrap_or_default(),
-        err.join().unwrap_or_default()
-    );
-    (code, text)
-}
-
-use std::io::Read as _;
-
+/// `sgsync <args>` in `w`, its output piped.
 fn spawn(w: &World, args: &[&str]) -> Child {
-    w.sgsync(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sgsync starts")
+    child::spawn(&mut w.sgsync(args))
 }
 
 fn signal(child: &Child, signal: rustix::process::Signal) {
@@ -132,11 +92,6 @@ async fn write_locked(w: &World) -> bool {
     locked
 }
 
-/// The store's state after a run, read in this process.
-async fn open(w: &World) -> Store {
-    Store::open(&w.db).await.expect("store opens")
-}
-
 /// Run A is stopped (SIGSTOP) mid-run, past its lease; run B takes the lock over and
 /// completes; A resumes. A must not write anything more: before fencing, A carried on
 /// creating from its stale plan (62 creates for 40 groups, 22 duplicates).
@@ -159,7 +114,7 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
         newsletter: Some("on_lossy = \"push\"\nmembership = \"off\"\nconcurrency = 1".into()),
         http: "timeout_secs = 1\nmax_retries = 1\nbase_delay_ms = 5\nmax_delay_ms = 20".into(),
         store: "lock_lease_secs = 4\nlock_renew_secs = 1".into(),
-        tail: String::new(),
+        ..Parts::default()
     });
 
     let a = spawn(&w, &["--sync-now"]);
@@ -195,16 +150,11 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
     let (b_code, b_out) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         loop {
-            let child = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
-                .arg("--config")
-                .arg(&config_path)
-                .arg("--sync-now")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("B starts");
-            let (code, out) = finish(child, Duration::from_secs(120));
+            let b = child::run(
+                world::sgsync_with(&config_path, &["--sync-now"]),
+                Duration::from_secs(120),
+            );
+            let (code, out) = (b.code, b.text());
             if code == Some(1) && out.contains("holds the run lock") {
                 assert!(
                     started.elapsed() < Duration::from_secs(60),
@@ -225,9 +175,8 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
     // A resumes: everything it does from now on is logged after this moment.
     let resumed = SystemTime::now();
     signal(&a, rustix::process::Signal::CONT);
-    let (a_code, a_out) = tokio::task::spawn_blocking(move || finish(a, Duration::from_secs(60)))
-        .await
-        .expect("A ended");
+    let ended = child::ended(a, Duration::from_secs(60)).await;
+    let (a_code, a_out) = (ended.code, ended.text());
     assert_eq!(a_code, Some(1), "A ends interrupted: {a_out}");
     assert!(
         a_out.contains("stopped writing"),
@@ -254,7 +203,7 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
         "A wrote after resuming: {writes_after:?}"
     );
     assert_one_group_each(&w, GROUPS);
-    let store = open(&w).await;
+    let store = w.store().await;
     assert_eq!(store.links(None).await.expect("links").len(), 2 * GROUPS);
     assert!(store.intents(None).await.expect("intents").is_empty());
     assert!(store.integrity_check().await.expect("integrity check"));
@@ -281,7 +230,7 @@ async fn a_run_paused_mid_write_blocks_others_cleanly_and_nothing_is_duplicated(
         newsletter: Some("on_lossy = \"push\"\nmembership = \"off\"\nconcurrency = 1".into()),
         http: "timeout_secs = 1\nmax_retries = 1\nbase_delay_ms = 5\nmax_delay_ms = 20".into(),
         store: "lock_lease_secs = 4\nlock_renew_secs = 1".into(),
-        tail: String::new(),
+        ..Parts::default()
     });
     let a = spawn(&w, &["--sync-now"]);
     wait_until("run A creates a group", Duration::from_secs(60), || {
@@ -303,17 +252,15 @@ async fn a_run_paused_mid_write_blocks_others_cleanly_and_nothing_is_duplicated(
     tokio::time::sleep(Duration::from_secs(5)).await;
     w.clear_logs();
     let b = spawn(&w, &["--sync-now"]);
-    let (b_code, b_out) = tokio::task::spawn_blocking(move || finish(b, Duration::from_secs(60)))
-        .await
-        .expect("B ended");
+    let ended = child::ended(b, Duration::from_secs(60)).await;
+    let (b_code, b_out) = (ended.code, ended.text());
     assert_eq!(b_code, Some(1), "{b_out}");
     assert!(b_out.contains("kept the database locked"), "{b_out}");
     assert_eq!(w.writes(), (0, 0), "B sent nothing");
 
     signal(&a, rustix::process::Signal::CONT);
-    let (a_code, a_out) = tokio::task::spawn_blocking(move || finish(a, Duration::from_secs(60)))
-        .await
-        .expect("A ended");
+    let ended = child::ended(a, Duration::from_secs(60)).await;
+    let (a_code, a_out) = (ended.code, ended.text());
     // Nobody could take A's lock over (A held the database), so A may find it still its
     // own and carry on (exit 0), or stop first because it could not confirm it in time
     // (exit 1, saying so): which depends on whether its renewal or its next call runs
@@ -324,12 +271,11 @@ async fn a_run_paused_mid_write_blocks_others_cleanly_and_nothing_is_duplicated(
         other => panic!("A ended with {other:?}: {a_out}"),
     }
     let c = spawn(&w, &["--sync-now"]);
-    let (c_code, c_out) = tokio::task::spawn_blocking(move || finish(c, Duration::from_secs(120)))
-        .await
-        .expect("C ended");
+    let ended = child::ended(c, Duration::from_secs(120)).await;
+    let (c_code, c_out) = (ended.code, ended.text());
     assert_eq!(c_code, Some(0), "{c_out}");
     assert_one_group_each(&w, GROUPS);
-    let store = open(&w).await;
+    let store = w.store().await;
     assert_eq!(store.links(None).await.expect("links").len(), 2 * GROUPS);
     assert!(store.intents(None).await.expect("intents").is_empty());
 }
@@ -428,20 +374,15 @@ async fn a_store_that_fills_up_stops_the_writes_and_loses_nothing() {
     };
     w.write_config(&parts);
     // Created and migrated first, then checkpointed: the write-ahead log starts empty.
-    open(&w).await.close().await;
+    w.store().await.close().await;
     let size = std::fs::metadata(&w.db).expect("database file").len();
     let limit = size + 160 * 1024;
 
     let mut command = w.sgsync(&["--sync-now"]);
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
     limit_file_size(&mut command, limit);
-    let child = command.spawn().expect("sgsync starts");
-    let (code, out) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(120)))
-        .await
-        .expect("run 1 ended");
+    let child = child::spawn(&mut command);
+    let ended = child::ended(child, Duration::from_secs(120)).await;
+    let (code, out) = (ended.code, ended.text());
     assert_eq!(code, Some(1), "the run fails: {out}");
     assert!(
         out.contains(&w.db.display().to_string()) && out.contains("stopped writing"),
@@ -449,7 +390,7 @@ async fn a_store_that_fills_up_stops_the_writes_and_loses_nothing() {
     );
 
     // Every group the run created on a target is linked, or left as a sent intent.
-    let store = open(&w).await;
+    let store = w.store().await;
     let links = store.links(None).await.expect("links");
     let intents = store.intents(None).await.expect("intents");
     let linked: HashSet<(String, String)> = links
@@ -490,12 +431,11 @@ async fn a_store_that_fills_up_stops_the_writes_and_loses_nothing() {
 
     // With room again, the next run resolves every intent and finishes the job.
     let child = spawn(&w, &["--sync-now"]);
-    let (code, out) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(120)))
-        .await
-        .expect("run 2 ended");
+    let ended = child::ended(child, Duration::from_secs(120)).await;
+    let (code, out) = (ended.code, ended.text());
     assert_eq!(code, Some(0), "{out}");
     assert_one_group_each(&w, GROUPS);
-    let store = open(&w).await;
+    let store = w.store().await;
     assert_eq!(store.links(None).await.expect("links").len(), 2 * GROUPS);
     assert!(store.intents(None).await.expect("intents").is_empty());
     assert!(store.integrity_check().await.expect("integrity check"));
@@ -696,9 +636,9 @@ async fn the_daemon_makes_no_core_dump() {
     w.write_config(&Parts::default());
     let mut child = w
         .sgsync(&["run"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .expect("sgsync run starts");
     let limits_path = format!("/proc/{}/limits", child.id());

@@ -2,9 +2,11 @@
 //! groups holding the same people, against the sandboxes, configured as a user would.
 //! Calls are counted from the sandboxes' request logs.
 
+mod common;
+
+use common::world::{Parts, Source, World, json_writes};
 use serde_json::{Value, json};
 use sgsync::config::load_str;
-use sgsync::daemon::pipeline;
 use sgsync::engine::materialise::{MemberOutcome, MemberReport};
 use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
 use sgsync::model::members::Removals;
@@ -12,70 +14,27 @@ use sgsync::observe::summary::RunRecord;
 use sgsync::sandbox::{Fault, Seed};
 use sgsync::store::RunOutcome;
 use sgsync_emfluence::wire::GroupKind;
-use std::path::PathBuf;
 use std::time::Duration;
 
-struct World {
-    gs: sgsync::sandbox::gosquared::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    db: PathBuf,
+/// An empty GoSquared source; the test adds its group and people.
+async fn world() -> World {
+    World::start(Seed::Empty).await
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
-        }
-    }
-}
-
-async fn world(name: &str) -> World {
-    World {
-        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-            .await
-            .expect("GoSquared sandbox"),
-        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-            .await
-            .expect("emfluence sandbox"),
-        db: std::env::temp_dir().join(format!("sgsync-members-{name}-{}.db", std::process::id())),
-    }
-}
-
+/// GoSquared → emfluence `newsletter` only, its membership on (the default there).
 /// `extra` goes into `[targets.newsletter]`; `http` into `[http]`.
-fn config(w: &World, extra: &str, http: &str) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-rate_limit_per_minute = 60000
-{extra}
-{em_tables}
-
-[store]
-path = "{db}"
-[http]
-timeout_secs = 2
-base_delay_ms = 5
-max_delay_ms = 20
-{http}
-"#,
-        gs_tables = w.gs.config_toml("source.gosquared"),
-        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
-        db = w.db.display(),
-    )
+fn parts(extra: &str, http: &str) -> Parts {
+    Parts {
+        lms: None,
+        newsletter: Some(extra.into()),
+        mapping: String::new(),
+        http: format!("timeout_secs = 2\nbase_delay_ms = 5\nmax_delay_ms = 20\n{http}"),
+        ..Parts::default()
+    }
 }
 
 async fn connect(w: &World, extra: &str, http: &str) -> Pipeline {
-    let settings =
-        load_str("members.toml", &config(w, extra, http), &[]).unwrap_or_else(|e| panic!("{e}"));
-    pipeline(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("pipeline: {e}"))
+    w.pipeline(&parts(extra, http)).await
 }
 
 /// The source group: everyone whose company name contains "Acme" (a documented operator).
@@ -128,15 +87,7 @@ fn calls(w: &World, path: &str) -> usize {
 }
 
 fn write_calls(w: &World) -> usize {
-    [
-        "groups/save",
-        "addContacts",
-        "removeContacts",
-        "contacts/save",
-    ]
-    .iter()
-    .map(|p| calls(w, p))
-    .sum()
+    json_writes(&w.em.running.controls)
 }
 
 fn only(summary: &RunSummary) -> &MemberOutcome {
@@ -165,7 +116,7 @@ fn expected(range: impl IntoIterator<Item = usize>) -> Vec<String> {
 
 #[tokio::test]
 async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
-    let w = world("lifecycle").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     for i in 0..10 {
         w.gs.add_person(person(i, "Acme Ltd", true));
@@ -295,7 +246,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
 
 #[tokio::test]
 async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
-    let w = world("batches").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     let n = 2100;
     for i in 0..n {
@@ -384,7 +335,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
 
 #[tokio::test]
 async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies() {
-    let w = world("guard").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     for i in 0..10 {
         w.gs.add_person(person(i, "Acme Ltd", true));
@@ -457,7 +408,7 @@ async fn the_mass_removal_guard_holds_then_the_flag_or_a_second_sighting_applies
 
 #[tokio::test]
 async fn a_dynamic_target_group_is_a_typed_error_and_is_never_written() {
-    let w = world("dynamic").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     for i in 0..3 {
         w.gs.add_person(person(i, "Acme Ltd", true));
@@ -478,7 +429,7 @@ async fn a_dynamic_target_group_is_a_typed_error_and_is_never_written() {
 
 #[tokio::test]
 async fn plan_shows_counts_and_the_first_emails_and_writes_nothing() {
-    let w = world("plan").await;
+    let w = world().await;
     w.gs.add_group("Acme people", acme());
     for i in 0..8 {
         w.gs.add_person(person(i, "Acme Ltd", true));
@@ -508,33 +459,17 @@ async fn plan_shows_counts_and_the_first_emails_and_writes_nothing() {
 /// iSpring Learn as the membership source: a smart group's users, by e-mail.
 #[tokio::test]
 async fn ispring_group_users_become_emfluence_members() {
-    let is = sgsync::sandbox::ispring::Sandbox::start(Seed::Demo)
-        .await
-        .expect("iSpring sandbox");
-    let em = sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-        .await
-        .expect("emfluence sandbox");
-    let db = std::env::temp_dir().join(format!("sgsync-members-ispring-{}.db", std::process::id()));
-    let toml = format!(
-        r#"
-[source]
-provider = "ispring"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-rate_limit_per_minute = 60000
-{em_tables}
-[store]
-path = "{db}"
-"#,
-        is_tables = is.config_toml("source.ispring"),
-        em_tables = em.config_toml("targets.newsletter.emfluence"),
-        db = db.display(),
-    );
-    let settings = load_str("is.toml", &toml, &[]).unwrap_or_else(|e| panic!("{e}"));
-    let p = pipeline(&settings).await.unwrap_or_else(|e| panic!("{e}"));
+    let w = World::start_seeded(Seed::Empty, Seed::Demo, Seed::Empty).await;
+    let p = w
+        .pipeline(&Parts {
+            source: Source::Ispring,
+            lms: None,
+            newsletter: Some(String::new()),
+            mapping: String::new(),
+            ..Parts::default()
+        })
+        .await;
+    let (is, em) = (&w.is, &w.em);
     let run = p.sync("t", RunOptions::default()).await.expect("run");
     assert_eq!(run.outcome, RunOutcome::Succeeded, "{:?}", run.membership);
     assert_eq!(run.membership.outcomes.len(), is.smart_groups().len());
@@ -554,10 +489,6 @@ path = "{db}"
             .find(|t| t.external_id == format!("sgsync:ispring:{}", g.id))
             .expect("linked group");
         assert_eq!(em.member_emails(target.id), want, "{}", g.name);
-    }
-    drop(p);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 }
 
@@ -621,7 +552,7 @@ password = "p"
 /// the next run sends what was not recorded, and no contact or member is doubled or lost.
 #[tokio::test]
 async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
-    let w = world("dropped").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     for i in 0..3 {
         w.gs.add_person(person(i, "Acme Ltd", true));
@@ -675,7 +606,7 @@ async fn a_run_dropped_mid_materialisation_is_completed_by_the_next() {
 /// matches emails case-insensitively: the contact leaves the group only when both left.
 #[tokio::test]
 async fn addresses_differing_in_local_case_share_one_contact_safely() {
-    let w = world("case").await;
+    let w = world().await;
     let group = w.gs.add_group("Acme people", acme());
     for (i, email) in [(1, "Ann.Case@example.com"), (2, "ann.case@EXAMPLE.com")] {
         w.gs.add_person(json!({

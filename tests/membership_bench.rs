@@ -13,44 +13,27 @@
 //! The sandboxes run in this process; sgsync runs as a child process (the debug build
 //! next to this test), so its RSS is its own.
 
+mod common;
+
+use common::world::{Parts, World};
 use serde_json::json;
 use sgsync::sandbox::Seed;
 use sgsync_emfluence::wire::GroupKind;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 const CHURN_PERCENT: usize = 1;
 
-fn config(gs: &str, em: &str, db: &Path, gs_rpm: u32, em_rpm: u32) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = {gs_rpm}
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{gs_key}"
-site_token = "{gs_site}"
-
-[targets.newsletter]
-provider = "emfluence"
-rate_limit_per_minute = {em_rpm}
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{em_token}"
-
-[store]
-path = "{db}"
-[http]
-timeout_secs = 30
-"#,
-        gs_key = sgsync::sandbox::gosquared::API_KEY,
-        gs_site = sgsync::sandbox::gosquared::SITE_TOKEN,
-        em_token = sgsync::sandbox::emfluence::SANDBOX_TOKEN,
-        db = db.display(),
-    )
+/// GoSquared → emfluence at the given rate limits (membership on, emfluence's default).
+fn parts(gs_rpm: u32, em_rpm: u32) -> Parts {
+    Parts {
+        source_lines: format!("rate_limit_per_minute = {gs_rpm}"),
+        lms: None,
+        newsletter: Some(format!("rate_limit_per_minute = {em_rpm}")),
+        mapping: String::new(),
+        http: "timeout_secs = 30".into(),
+        ..Parts::default()
+    }
 }
 
 struct Measured {
@@ -62,10 +45,7 @@ struct Measured {
 /// Runs `sgsync --config <file> sync`, sampling its VmHWM (peak resident set) until it exits.
 fn sync(config_file: &Path) -> Measured {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-        .args(["--config"])
-        .arg(config_file)
-        .args(["--log-format", "json", "sync"])
+    let mut child = common::world::sgsync_with(config_file, &["--log-format", "json", "sync"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -114,15 +94,8 @@ async fn hundred_thousand_members_one_percent_churn() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let churn = members * CHURN_PERCENT / 100;
-    let gs = sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-        .await
-        .unwrap();
-    let em = sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-        .await
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("sgsync-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db: PathBuf = dir.join("state.db");
+    let w = World::start(Seed::Empty).await;
+    let (gs, em) = (&w.gs, &w.em);
 
     // The world: `members + churn` people in GoSquared, all already emfluence contacts
     // and members of the (adopted) emfluence group. Person i is in the smart group
@@ -155,16 +128,8 @@ async fn hundred_thousand_members_one_percent_churn() {
     // Setup runs at sandbox speed: adopt the group and read its members once (the
     // baseline), then the last `churn` people leave, so the measured runs start from
     // exactly `members` members with every contact id known.
-    let fast = dir.join("fast.toml");
-    let slow = dir.join("slow.toml");
-    std::fs::File::create(&fast)
-        .unwrap()
-        .write_all(config(&gs.url(), &em.url(), &db, 1_000_000, 1_000_000).as_bytes())
-        .unwrap();
-    std::fs::File::create(&slow)
-        .unwrap()
-        .write_all(config(&gs.url(), &em.url(), &db, 750, 100).as_bytes())
-        .unwrap();
+    let fast = w.file("fast.toml", &w.config(&parts(1_000_000, 1_000_000)));
+    let slow = w.file("slow.toml", &w.config(&parts(750, 100)));
     let first = sync(&fast);
     assert!(first.ok, "setup run 1");
     let changes: Vec<(usize, &str, serde_json::Value)> = (members..total)
@@ -239,5 +204,4 @@ async fn hundred_thousand_members_one_percent_churn() {
         lower_bound(gs.running.controls.requests().len(), 750),
         m.peak_rss_kib / 1024
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

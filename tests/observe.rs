@@ -4,6 +4,10 @@
 //! exits 0 after recording it, and `--sync-now` leaves one JSON summary line and a
 //! textfile that parses and is replaced atomically.
 
+mod common;
+
+use common::child;
+use common::world::{Parts, World, country_is};
 use sgsync::config::{DEFAULT_METRICS_LISTEN, load_str};
 use sgsync::daemon::{LoopObserver, pipeline, run_on_schedule_observed};
 use sgsync::engine::apply::Report;
@@ -18,97 +22,30 @@ use sgsync::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed};
 use sgsync::store::RunOutcome;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Never, in practice: runs come from `--once-at-start` only.
 const NEVER: &str = "0 0 0 1 1 * 2099";
 
-struct World {
-    gs: sgsync::sandbox::gosquared::Sandbox,
-    is: sgsync::sandbox::ispring::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    db: PathBuf,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm", ".toml"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
-        }
-    }
-}
-
-async fn world(name: &str) -> World {
-    let db = std::env::temp_dir().join(format!("sgsync-observe-{name}-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-    }
-    let w = World {
-        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
-            .await
-            .expect("GoSquared sandbox"),
-        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
-            .await
-            .expect("iSpring sandbox"),
-        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-            .await
-            .expect("emfluence sandbox"),
-        db,
-    };
-    w.gs.add_group(
-        "Canadians",
-        vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "CA"})],
-    );
+/// The demo source (nine real groups) and "Canadians", the one group iSpring can hold.
+async fn world() -> World {
+    let w = World::start(Seed::Demo).await;
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
     w
 }
 
-fn config(w: &World, cron: &str) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.lms]
-provider = "ispring"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-# These tests count group units; membership has its own suite (tests/membership.rs).
-membership = "off"
-{em_tables}
-
-[mapping.attributes.country]
-gosquared = "last.location.country.code"
-ispring_field = "COUNTRY"
-[mapping.values.country]
-CA = "124"
-[mapping.gosquared_operators]
-equals = "=="
-
-[schedule]
-cron = "{cron}"
-[store]
-path = "{db}"
-[http]
-timeout_secs = 5
-base_delay_ms = 5
-max_delay_ms = 50
-[metrics]
-listen = "127.0.0.1:0"
-"#,
-        gs_tables = w.gs.config_toml("source.gosquared"),
-        is_tables = w.is.config_toml("targets.lms.ispring"),
-        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
-        db = w.db.display(),
-    )
+/// The endpoint on a free port, runs on `cron`.
+fn parts(cron: &str) -> Parts {
+    Parts {
+        lms: Some(String::new()),
+        // These tests count group units; membership has its own suite
+        // (tests/membership.rs).
+        newsletter: Some("on_lossy = \"push\"\nmembership = \"off\"".into()),
+        metrics: Some("listen = \"127.0.0.1:0\"".into()),
+        tail: format!("[schedule]\ncron = \"{cron}\""),
+        ..Parts::default()
+    }
 }
 
 // ---- A small parser for the Prometheus / OpenMetrics text format ---------------------
@@ -377,12 +314,7 @@ struct Daemon {
 
 /// `sgsync run` as `main` wires it, in this process, with the endpoint on a free port.
 async fn daemon(w: &World, cron: &str, env: &[(&str, &str)]) -> Daemon {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let mut settings =
-        load_str("observe.toml", &config(w, cron), &env).unwrap_or_else(|e| panic!("{e}"));
+    let mut settings = w.settings_env(&parts(cron), env);
     let metrics = Arc::new(Metrics::new());
     metrics.instrument(&mut settings);
     let pipeline = pipeline(&settings).await.expect("pipeline");
@@ -411,7 +343,7 @@ async fn daemon(w: &World, cron: &str, env: &[(&str, &str)]) -> Daemon {
 /// counted, and runs and units equal the run's report. The probes follow the loop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_equal_the_sandbox_logs_and_the_report() {
-    let w = world("counters").await;
+    let w = world().await;
     // The source answers 503, then 429, then as usual: both retried (a list is a read).
     w.gs.running.controls.set_plan(FaultPlan {
         script: [
@@ -591,7 +523,7 @@ async fn metrics_equal_the_sandbox_logs_and_the_report() {
 /// 200 again after the next good run; `/healthz` stays 200 throughout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_after_three_runs_that_could_not_start_and_recovers() {
-    let w = world("ready").await;
+    let w = world().await;
     w.gs.running.controls.set_plan(FaultPlan {
         fault_rate: 1.0,
         random_faults: vec![Fault::Status(500)],
@@ -638,26 +570,17 @@ async fn readiness_fails_after_three_runs_that_could_not_start_and_recovers() {
 
 // ---- The binary ---------------------------------------------------------------------
 
+/// `sgsync` with the config for `cron` written, outside systemd, its log level the
+/// default.
 fn sgsync(w: &World, cron: &str) -> std::process::Command {
-    let file = PathBuf::from(format!("{}.toml", w.db.display()));
-    std::fs::write(&file, config(w, cron)).expect("config written");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"));
+    w.write_config(&parts(cron));
+    let mut command = w.sgsync(&[]);
     command
-        .arg("--config")
-        .arg(&file)
         .stdin(std::process::Stdio::null())
         .env_remove("NOTIFY_SOCKET")
         .env_remove("WATCHDOG_USEC")
         .env_remove("RUST_LOG");
     command
-}
-
-/// Waits for a child in a blocking thread.
-async fn exit_of(child: std::process::Child) -> std::process::Output {
-    tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("the child ends")
 }
 
 /// `sgsync run` under systemd's eyes: READY=1 once the endpoint is bound (its address in
@@ -666,20 +589,19 @@ async fn exit_of(child: std::process::Child) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_run_exits_0_after_recording_it_and_systemd_is_told() {
     use std::os::unix::net::UnixDatagram;
-    let w = world("sigterm").await;
+    let w = world().await;
     // Slow enough that the run is still writing when SIGTERM arrives (it only has to
     // outlast the signal's delivery; the order of the notifications proves it did).
     w.em.running.controls.set_plan(FaultPlan {
         latency: Duration::from_millis(300),
         ..FaultPlan::default()
     });
-    let socket_path = w.db.with_extension("notify");
-    let _ = std::fs::remove_file(&socket_path);
+    let socket_path = w.dir.path().join("notify");
     let socket = UnixDatagram::bind(&socket_path).expect("notify socket");
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
         .expect("timeout");
-    let stderr_path = w.db.with_extension("stderr");
+    let stderr_path = w.dir.path().join("stderr");
     let child = sgsync(&w, NEVER)
         .args(["run", "--once-at-start"])
         .env("NOTIFY_SOCKET", &socket_path)
@@ -747,13 +669,8 @@ async fn sigterm_during_a_run_exits_0_after_recording_it_and_systemd_is_told() {
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let out = exit_of(child).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "SIGTERM is a clean stop: {}",
-        stderr()
-    );
+    let out = child::ended(child, Duration::from_secs(60)).await;
+    assert_eq!(out.code, Some(0), "SIGTERM is a clean stop: {}", stderr());
     reader.join().expect("reader");
 
     let messages = messages.lock().unwrap().clone();
@@ -776,7 +693,7 @@ async fn sigterm_during_a_run_exits_0_after_recording_it_and_systemd_is_told() {
         "the watchdog is pinged: {messages:?}"
     );
 
-    let store = sgsync::store::Store::open(&w.db).await.expect("store");
+    let store = w.store().await;
     let runs = store.recent_runs(10).await.expect("runs");
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(
@@ -785,27 +702,22 @@ async fn sigterm_during_a_run_exits_0_after_recording_it_and_systemd_is_told() {
         "recorded, not cut short"
     );
     assert_eq!(w.em.groups().len(), 10);
-    let _ = std::fs::remove_file(&socket_path);
-    let _ = std::fs::remove_file(&stderr_path);
 }
 
 /// A port already in use stops `sgsync run` at once with exit 1, saying which address
 /// and which key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metrics_port_in_use_is_a_start_error() {
-    let w = world("port-in-use").await;
+    let w = world().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let addr = taken.local_addr().expect("addr").to_string();
-    let child = sgsync(&w, NEVER)
+    let mut command = sgsync(&w, NEVER);
+    command
         .args(["run", "--once-at-start"])
-        .env("SGSYNC__METRICS__LISTEN", &addr)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sgsync run starts");
-    let out = exit_of(child).await;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .env("SGSYNC__METRICS__LISTEN", &addr);
+    let out = child::ran(command, Duration::from_secs(60)).await;
+    let stderr = &out.stderr;
+    assert_eq!(out.code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("cannot listen on {addr} ([metrics] listen)")),
         "{stderr}"
@@ -820,20 +732,19 @@ async fn a_metrics_port_in_use_is_a_start_error() {
 /// run replaces it. An unusable directory stops the run before it starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_now_logs_one_json_summary_and_writes_the_textfile() {
-    let w = world("textfile").await;
-    let dir = w.db.with_extension("textfiles");
-    let _ = std::fs::remove_dir_all(&dir);
+    let w = world().await;
+    let dir = w.dir.path().join("textfiles");
 
-    let missing = sgsync(&w, NEVER)
+    let mut command = sgsync(&w, NEVER);
+    command
         .args(["--log-format", "json", "--sync-now", "--textfile-dir"])
-        .arg(&dir)
-        .output()
-        .expect("sgsync runs");
-    assert_eq!(missing.status.code(), Some(1));
+        .arg(&dir);
+    let missing = child::ran(command, Duration::from_secs(60)).await;
+    assert_eq!(missing.code, Some(1));
     assert!(
-        String::from_utf8_lossy(&missing.stderr).contains("--textfile-dir"),
+        missing.stderr.contains("--textfile-dir"),
         "{}",
-        String::from_utf8_lossy(&missing.stderr)
+        missing.stderr
     );
     assert!(
         w.gs.running.controls.requests().is_empty(),
@@ -847,18 +758,15 @@ async fn sync_now_logs_one_json_summary_and_writes_the_textfile() {
         ..FaultPlan::default()
     });
     let run = |w: &World| {
-        let child = sgsync(w, NEVER)
+        let mut command = sgsync(w, NEVER);
+        command
             .args(["--log-format", "json", "--sync-now", "--textfile-dir"])
-            .arg(&dir)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sgsync runs");
-        exit_of(child)
+            .arg(&dir);
+        child::ran(command, Duration::from_secs(120))
     };
     let first = run(&w).await;
-    let stderr = String::from_utf8_lossy(&first.stderr).into_owned();
-    assert_eq!(first.status.code(), Some(2), "one unit failed: {stderr}");
+    let stderr = first.stderr;
+    assert_eq!(first.code, Some(2), "one unit failed: {stderr}");
     // (`sync` also prints each failed unit as plain text on stderr: only log lines are
     // JSON objects.)
     let summaries: Vec<serde_json::Value> = stderr
@@ -915,12 +823,7 @@ async fn sync_now_logs_one_json_summary_and_writes_the_textfile() {
     );
 
     let second = run(&w).await;
-    assert_eq!(
-        second.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
     let samples = parse_exposition(&std::fs::read_to_string(&path).expect("textfile"));
     assert_eq!(
         sum(
@@ -945,21 +848,19 @@ async fn sync_now_logs_one_json_summary_and_writes_the_textfile() {
         vec![std::ffi::OsString::from(textfile::FILE_NAME)],
         "no temporary left"
     );
-    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// A reader never sees a half-written textfile: every read while it is rewritten again
 /// and again is one whole version or the other.
 #[test]
 fn the_textfile_is_replaced_atomically() {
-    let dir = std::env::temp_dir().join(format!("sgsync-observe-atomic-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = dir.path();
     let versions = [
         "# TYPE a gauge\na 1\n".repeat(2000),
         "# TYPE b gauge\nb 2\n".repeat(1000),
     ];
-    textfile::write(&dir, &versions[0]).expect("first write");
+    textfile::write(dir, &versions[0]).expect("first write");
     let path = dir.join(textfile::FILE_NAME);
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
@@ -975,19 +876,21 @@ fn the_textfile_is_replaced_atomically() {
         })
     };
     for i in 0..300 {
-        textfile::write(&dir, &versions[i % 2]).expect("write");
+        textfile::write(dir, &versions[i % 2]).expect("write");
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(reader.join().expect("reader") > 0);
-    std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 /// `[metrics]`: loopback by default, off with `enabled = false`, any IP address when
 /// written, and a host name or an empty value refused naming the key.
 #[tokio::test]
 async fn the_metrics_section_is_validated() {
-    let w = world("config").await;
-    let base = config(&w, NEVER).replace("[metrics]\nlisten = \"127.0.0.1:0\"\n", "");
+    let w = world().await;
+    let base = w.config(&Parts {
+        metrics: None,
+        ..parts(NEVER)
+    });
     let load = |extra: &str, env: &[(&str, &str)]| {
         let env: Vec<(String, String)> = env
             .iter()

@@ -7,10 +7,13 @@
 //! base64: zero hits. And the secrets did reach the sandboxes where the API wants them,
 //! so the test cannot pass by sending nothing.
 
-use serde_json::json;
+mod common;
+
+use common::child;
+use common::world::{self, Parts, World, country_is};
 use sgsync::sandbox::Seed;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// Distinctive, and with characters that URL-encoding changes (`+`, `/`, `=`), so both
 /// spellings can be looked for.
@@ -21,94 +24,43 @@ const EM_TOKEN: &str = "emTOKEN-leak-probe-5Rw8Yt";
 const WRONG_IS_SECRET: &str = "wrong-ispring-secret-3Vb6Np";
 const WRONG_IS_PASSWORD: &str = "wrong-ispring-password-8Mc1Lf";
 
-struct World {
-    gs: sgsync::sandbox::gosquared::Sandbox,
-    is: sgsync::sandbox::ispring::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    dir: PathBuf,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl World {
-    fn db(&self) -> PathBuf {
-        self.dir.join("state.db")
-    }
-
-    /// A config; `edit` rewrites the text (a wrong secret, a missing file, …).
-    fn config(&self, name: &str, ispring_login: bool, edit: impl Fn(String) -> String) -> PathBuf {
-        let ispring = if ispring_login {
-            format!(
-                "kind = \"login\"\naccount_url = \"{}\"\nemail = \"{}\"\npassword = \"{}\"",
+/// The state database is the world's; each config is a file in its directory.
+/// `edit` rewrites the text (a wrong secret, a missing file, …).
+fn config(w: &World, name: &str, ispring_login: bool, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = w.config(&Parts {
+        lms: Some("on_lossy = \"push\"".into()),
+        newsletter: Some("on_lossy = \"push\"".into()),
+        http: "timeout_secs = 5\nmax_retries = 1\nbase_delay_ms = 5\nmax_delay_ms = 20".into(),
+        metrics: None,
+        ..Parts::default()
+    });
+    // The probes in place of the sandboxes' own credentials (the test gives the
+    // sandboxes the probes too).
+    let token_form = format!(
+        "kind = \"token\"\ntoken_url = \"{}/api/v3/token\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
+        w.is.url(),
+        sgsync::sandbox::ispring::CLIENT_ID,
+        sgsync::sandbox::ispring::CLIENT_SECRET
+    );
+    assert!(text.contains(&token_form), "{text}");
+    let text = text
+        .replace(sgsync::sandbox::gosquared::API_KEY, GS_KEY)
+        .replace(sgsync::sandbox::gosquared::SITE_TOKEN, GS_SITE)
+        .replace(sgsync::sandbox::emfluence::SANDBOX_TOKEN, EM_TOKEN);
+    let text = if ispring_login {
+        text.replace(
+            &token_form,
+            &format!(
+                "kind = \"login\"\naccount_url = \"{}\"\nemail = \"{}\"\npassword = \"{}\"\n",
                 sgsync::sandbox::ispring::ACCOUNT_URL,
                 sgsync::sandbox::ispring::EMAIL,
                 sgsync::sandbox::ispring::PASSWORD
-            )
-        } else {
-            format!(
-                "kind = \"token\"\ntoken_url = \"{}/api/v3/token\"\nclient_id = \"{}\"\nclient_secret = \"{}\"",
-                self.is.url(),
-                sgsync::sandbox::ispring::CLIENT_ID,
-                sgsync::sandbox::ispring::CLIENT_SECRET
-            )
-        };
-        let text = format!(
-            r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-[source.gosquared]
-base_url = "{gs}"
-api_key = "{GS_KEY}"
-site_token = "{GS_SITE}"
-
-[targets.lms]
-provider = "ispring"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-[targets.lms.ispring]
-soap_url = "{is}/soap"
-rest_url = "{is}"
-[targets.lms.ispring.credentials]
-{ispring}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-[targets.newsletter.emfluence]
-base_url = "{em}"
-token = "{EM_TOKEN}"
-
-[mapping.attributes.country]
-gosquared = "last.location.country.code"
-ispring_field = "COUNTRY"
-[mapping.values.country]
-CA = "124"
-[mapping.gosquared_operators]
-equals = "=="
-
-[store]
-path = "{db}"
-[http]
-timeout_secs = 5
-max_retries = 1
-base_delay_ms = 5
-max_delay_ms = 20
-"#,
-            gs = self.gs.url(),
-            is = self.is.url(),
-            em = self.em.url(),
-            db = self.db().display(),
-        );
-        let path = self.dir.join(format!("{name}.toml"));
-        std::fs::write(&path, edit(text)).expect("config written");
-        path
-    }
+            ),
+        )
+    } else {
+        text
+    };
+    w.file(&format!("{name}.toml"), &edit(text))
 }
 
 /// One run of the binary: its exit code and everything it wrote.
@@ -136,15 +88,12 @@ async fn run(db: &Path, config: &Path, args: &[&str]) -> Run {
     let (db, config) = (db.to_path_buf(), config.to_path_buf());
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(env!("CARGO_BIN_EXE_sgsync"))
-            .arg("--config")
-            .arg(&config)
+        let mut command = world::sgsync_with(&config, &[]);
+        command
             .args(&args)
             .env("RUST_LOG", "trace")
-            .env_remove("RUST_LOG_STYLE")
-            .stdin(Stdio::null())
-            .output()
-            .expect("sgsync runs");
+            .env_remove("RUST_LOG_STYLE");
+        let out = child::run(command, Duration::from_secs(120));
         let mut files = Vec::new();
         for suffix in ["", "-wal", "-shm", "-journal"] {
             let path = format!("{}{suffix}", db.display());
@@ -154,9 +103,9 @@ async fn run(db: &Path, config: &Path, args: &[&str]) -> Run {
         }
         Run {
             what: format!("sgsync --config {} {}", config.display(), args.join(" ")),
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            code: out.code,
+            stdout: out.stdout.into_bytes(),
+            stderr: out.stderr.into_bytes(),
             files,
         }
     })
@@ -243,29 +192,13 @@ fn base64_needles_find_a_secret_at_any_alignment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_output_log_or_database() {
-    let dir = std::env::temp_dir().join(format!("sgsync-secrets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let w = World {
-        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
-            .await
-            .expect("GoSquared sandbox"),
-        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
-            .await
-            .expect("iSpring sandbox"),
-        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-            .await
-            .expect("emfluence sandbox"),
-        dir,
-    };
+    let w = World::start(Seed::Demo).await;
     w.gs.set_credentials(GS_KEY, GS_SITE);
     w.em.set_token(EM_TOKEN);
-    w.gs.add_group(
-        "Canadians",
-        vec![json!({"key":"property","path":"last.location.country.code","operator":"==","value":"CA"})],
-    );
-    let db = w.db();
-    let good = w.config("good", false, |t| t);
-    let login = w.config("login", true, |t| t);
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let db = w.db.clone();
+    let good = config(&w, "good", false, |t| t);
+    let login = config(&w, "login", true, |t| t);
     let mut runs = Vec::new();
 
     // A full sync with human logs, then one with JSON logs that has work to do.
@@ -288,10 +221,7 @@ async fn no_secret_in_any_output_log_or_database() {
         );
     }
     runs.push(r);
-    w.gs.add_group(
-        "Canadians again",
-        vec![json!({"key":"property","path":"last.location.country.code","operator":"==","value":"CA"})],
-    );
+    w.gs.add_group("Canadians again", vec![country_is("CA")]);
     let r = run(&db, &good, &["--log-format", "json", "sync"]).await;
     assert_eq!(r.code, Some(0), "{}", r.text());
     assert!(
@@ -323,10 +253,10 @@ async fn no_secret_in_any_output_log_or_database() {
     // iSpring token request with a wrong secret, and a SOAP fault for a wrong password.
     w.gs.set_credentials("rotated-key", "rotated-site");
     w.em.set_token("rotated-token");
-    let wrong_secret = w.config("wrong-secret", false, |t| {
+    let wrong_secret = config(&w, "wrong-secret", false, |t| {
         t.replace(sgsync::sandbox::ispring::CLIENT_SECRET, WRONG_IS_SECRET)
     });
-    let wrong_password = w.config("wrong-password", true, |t| {
+    let wrong_password = config(&w, "wrong-password", true, |t| {
         t.replace(sgsync::sandbox::ispring::PASSWORD, WRONG_IS_PASSWORD)
     });
     for (config, args) in [
@@ -354,14 +284,16 @@ async fn no_secret_in_any_output_log_or_database() {
 
     // Config errors in secret fields: a missing secret file, a misspelt secret key, a
     // secret where a table is expected.
-    let missing_file = w.config("missing-file", false, |t| {
+    let missing_file = config(&w, "missing-file", false, |t| {
         t.replace(
             &format!("api_key = \"{GS_KEY}\""),
             "api_key_file = \"/nonexistent/sgsync/gosquared-api-key\"",
         )
     });
-    let misspelt = w.config("misspelt", false, |t| t.replace("token = \"", "tokn = \""));
-    let wrong_type = w.config("wrong-type", false, |t| {
+    let misspelt = config(&w, "misspelt", false, |t| {
+        t.replace("token = \"", "tokn = \"")
+    });
+    let wrong_type = config(&w, "wrong-type", false, |t| {
         t.replace(
             &format!("site_token = \"{GS_SITE}\""),
             &format!("site_token = [\"{GS_SITE}\"]"),
@@ -382,11 +314,8 @@ async fn no_secret_in_any_output_log_or_database() {
 
     // An unreachable provider: the emfluence target on a port nothing listens on, with
     // a new group to write there.
-    w.gs.add_group(
-        "Canadians for the unreachable",
-        vec![json!({"key":"property","path":"last.location.country.code","operator":"==","value":"CA"})],
-    );
-    let unreachable = w.config("unreachable", false, |t| {
+    w.gs.add_group("Canadians for the unreachable", vec![country_is("CA")]);
+    let unreachable = config(&w, "unreachable", false, |t| {
         t.replace(&w.em.url(), "http://127.0.0.1:1/v1")
     });
     let r = run(&db, &unreachable, &["--log-format", "json", "--sync-now"]).await;

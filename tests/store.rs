@@ -4,38 +4,29 @@
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use sgsync::store::{Holder, Intent, Link, RunCounts, RunOutcome, Store, StoreError, UnitResult};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// A database file unique to one test, removed (with its WAL files) when dropped.
+/// A database file unique to one test, in a temporary directory removed (with the WAL
+/// files) when dropped.
 struct TempDb {
     path: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 impl TempDb {
     fn new(name: &str) -> TempDb {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        let path = std::env::temp_dir().join(format!(
-            "sgsync-store-{name}-{}-{n}-{nanos}.db",
-            std::process::id()
-        ));
-        TempDb { path }
+        let dir = tempfile::Builder::new()
+            .prefix("sgsync-store-")
+            .tempdir()
+            .expect("a temporary directory");
+        TempDb {
+            path: dir.path().join(format!("{name}.db")),
+            _dir: dir,
+        }
     }
 
     async fn open(&self) -> Store {
         Store::open(&self.path).await.expect("open store")
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.path.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
     }
 }
 
@@ -649,10 +640,8 @@ async fn missing_directory_is_an_open_error_naming_the_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_openers_of_a_new_database_all_succeed() {
     for round in 0..5 {
-        let path = std::env::temp_dir().join(format!(
-            "sgsync-store-race-{}-{round}.db",
-            std::process::id()
-        ));
+        let db = TempDb::new("race");
+        let path = db.path.clone();
         let openers: Vec<_> = (0..4)
             .map(|_| {
                 let path = path.clone();
@@ -662,9 +651,6 @@ async fn several_openers_of_a_new_database_all_succeed() {
         for opener in openers {
             let opened = opener.await.expect("task joins");
             assert!(opened.is_ok(), "round {round}: {opened:?}");
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
 }

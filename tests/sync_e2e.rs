@@ -2,166 +2,38 @@
 //! GoSquared → iSpring Learn + emfluence. Write calls are counted from the sandboxes'
 //! request logs.
 
+mod common;
+
+use common::child;
+use common::world::{Parts, Source, World, canada_rule, country_is};
 use serde_json::json;
-use sgsync::config::load_str;
-use sgsync::daemon::pipeline;
 use sgsync::engine::run::{Pipeline, RunError, RunOptions};
-use sgsync::sandbox::{Controls, Fault, FaultPlan, Seed};
+use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::Intent;
 use sgsync::store::RunOutcome;
 use sgsync_emfluence as emfluence;
 use sgsync_ispring as ispring;
-use std::path::PathBuf;
 use std::time::Duration;
 
-struct World {
-    gs: sgsync::sandbox::gosquared::Sandbox,
-    is: sgsync::sandbox::ispring::Sandbox,
-    em: sgsync::sandbox::emfluence::Sandbox,
-    db: PathBuf,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
-        }
-    }
-}
-
-async fn world(name: &str) -> World {
-    let db = std::env::temp_dir().join(format!("sgsync-e2e-{name}-{}.db", std::process::id()));
-    World {
-        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Demo)
-            .await
-            .expect("GoSquared sandbox"),
-        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Empty)
-            .await
-            .expect("iSpring sandbox"),
-        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-            .await
-            .expect("emfluence sandbox"),
-        db,
-    }
-}
-
-fn config(w: &World) -> String {
-    format!(
-        r#"
-[source]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.lms]
-provider = "ispring"
-on_lossy = "skip"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-on_source_deleted = "archive"
-rate_limit_per_minute = 60000
-# These tests count group writes; membership has its own suite (tests/membership.rs).
-membership = "off"
-{em_tables}
-
-[mapping.attributes.country]
-gosquared = "last.location.country.code"
-ispring_field = "COUNTRY"
-[mapping.values.country]
-CA = "124"
-US = "840"
-[mapping.gosquared_operators]
-equals = "=="
-
-[store]
-path = "{db}"
-[http]
-timeout_secs = 5
-base_delay_ms = 5
-max_delay_ms = 50
-"#,
-        gs_tables = w.gs.config_toml("source.gosquared"),
-        is_tables = w.is.config_toml("targets.lms.ispring"),
-        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
-        db = w.db.display(),
-    )
+/// The demo source (nine real groups) with empty targets. The world's default config:
+/// lms skips lossy rules, the newsletter pushes them and archives orphans; membership
+/// is off (these tests count group writes; membership has its own suite,
+/// tests/membership.rs).
+async fn world() -> World {
+    World::start(Seed::Demo).await
 }
 
 async fn connect(w: &World) -> Pipeline {
-    connect_with(w, &[]).await
+    w.pipeline(&Parts::default()).await
 }
 
 async fn connect_with(w: &World, env: &[(&str, &str)]) -> Pipeline {
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let settings = load_str("e2e.toml", &config(w), &env).unwrap_or_else(|e| panic!("config: {e}"));
-    pipeline(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("pipeline: {e}"))
-}
-
-fn country_is(code: &str) -> serde_json::Value {
-    json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": code})
-}
-
-/// An iSpring smart-group rule: country is Canada (id 124).
-fn canada_rule() -> Vec<Vec<ispring::wire::WireRule>> {
-    vec![vec![ispring::wire::WireRule {
-        attribute_type: 3,
-        attribute_id: Some("COUNTRY".into()),
-        operator: 1,
-        value: "124".into(),
-    }]]
-}
-
-/// Write calls each target sandbox received since its log was last cleared.
-fn writes(w: &World) -> (usize, usize) {
-    let soap_writes = |c: &Controls| {
-        c.requests()
-            .iter()
-            .filter(|r| {
-                ["AddSmartGroup", "pdateSmartGroup", "RemoveGroup"]
-                    .iter()
-                    .any(|m| r.contains(m))
-            })
-            .count()
-    };
-    let json_writes = |c: &Controls| {
-        c.requests()
-            .iter()
-            .filter(|r| {
-                [
-                    "groups/save",
-                    "addContacts",
-                    "removeContacts",
-                    "contacts/save",
-                ]
-                .iter()
-                .any(|p| r.path.contains(p))
-            })
-            .count()
-    };
-    (
-        soap_writes(&w.is.running.controls),
-        json_writes(&w.em.running.controls),
-    )
-}
-
-fn clear_logs(w: &World) {
-    w.gs.running.controls.clear_log();
-    w.is.running.controls.clear_log();
-    w.em.running.controls.clear_log();
+    w.pipeline_env(&Parts::default(), env).await
 }
 
 #[tokio::test]
 async fn initial_sync_no_op_edit_and_delete() {
-    let w = world("lifecycle").await;
+    let w = world().await;
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect(&w).await;
 
@@ -185,12 +57,12 @@ async fn initial_sync_no_op_edit_and_delete() {
         news.iter()
             .any(|g| g.external_id == format!("sgsync:gosquared:{canadians}"))
     );
-    assert_eq!(writes(&w), (1, 10));
+    assert_eq!(w.writes(), (1, 10));
 
     // Nothing changed at the source: zero write calls anywhere.
-    clear_logs(&w);
+    w.clear_logs();
     let second = p.sync("e2e", RunOptions::default()).await.expect("run 2");
-    assert_eq!(writes(&w), (0, 0), "a no-op run writes nothing");
+    assert_eq!(w.writes(), (0, 0), "a no-op run writes nothing");
     assert_eq!(second.counts().unchanged, 11);
     assert_eq!(second.plan.writes(), 0);
     // Nor does it grow the store: no event, no link rewritten, for a unit that did
@@ -221,10 +93,10 @@ async fn initial_sync_no_op_edit_and_delete() {
 
     // An edit propagates as exactly one update per target.
     assert!(w.gs.set_filters(&canadians, vec![country_is("US")]));
-    clear_logs(&w);
+    w.clear_logs();
     let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
     assert_eq!(third.counts().updated, 2, "{:?}", third.report);
-    assert_eq!(writes(&w), (1, 1));
+    assert_eq!(w.writes(), (1, 1));
     assert_eq!(
         w.is.smart_groups().len(),
         1,
@@ -233,7 +105,7 @@ async fn initial_sync_no_op_edit_and_delete() {
 
     // A deleted source group: lms keeps it (default policy), newsletter archives it.
     assert!(w.gs.remove_group(&canadians));
-    clear_logs(&w);
+    w.clear_logs();
     let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
     assert_eq!(fourth.counts().orphaned, 2, "{:?}", fourth.report);
     assert_eq!(w.is.smart_groups().len(), 1, "kept on lms");
@@ -243,7 +115,7 @@ async fn initial_sync_no_op_edit_and_delete() {
             .filter(|g| g.status == "Archived")
             .collect();
     assert_eq!(archived.len(), 1);
-    assert_eq!(writes(&w), (0, 1));
+    assert_eq!(w.writes(), (0, 1));
 
     let runs = p.store.recent_runs(10).await.expect("runs are recorded");
     assert_eq!(runs.len(), 5);
@@ -257,7 +129,7 @@ async fn initial_sync_no_op_edit_and_delete() {
 
 #[tokio::test]
 async fn a_run_while_another_holds_the_lock_does_not_start() {
-    let w = world("lock").await;
+    let w = world().await;
     let p = connect(&w).await;
     let someone = sgsync::store::Holder::with_process("someone-else", None).expect("a holder");
     p.store
@@ -273,16 +145,16 @@ async fn a_run_while_another_holds_the_lock_does_not_start() {
         "{err}"
     );
     assert!(err.to_string().contains("someone-else"));
-    assert_eq!(writes(&w), (0, 0));
+    assert_eq!(w.writes(), (0, 0));
 }
 
 #[tokio::test]
 async fn a_dry_run_writes_nothing_anywhere() {
-    let w = world("dry").await;
+    let w = world().await;
     let p = connect(&w).await;
     let plan = p.dry_run().await.expect("dry run");
     assert!(plan.plan.writes() > 0, "there is work to do");
-    assert_eq!(writes(&w), (0, 0));
+    assert_eq!(w.writes(), (0, 0));
     assert!(
         p.store.recent_runs(10).await.expect("runs").is_empty(),
         "no run recorded"
@@ -293,70 +165,49 @@ async fn a_dry_run_writes_nothing_anywhere() {
 /// The operator commands, as a user runs them, against the same sandboxes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_sync_status_check_resync_forget() {
-    let w = world("cli").await;
+    let w = world().await;
     w.gs.add_group("Canadians", vec![country_is("CA")]);
-    let file = w.db.with_extension("toml");
-    std::fs::write(&file, config(&w)).expect("config written");
-    let file_arg = file.display().to_string();
-    let run = move |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
-            .arg("--config")
-            .arg(&file_arg)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("sgsync runs");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    let run = std::sync::Arc::new(run);
+    w.write_config(&Parts::default());
+    let config = w.config_path.clone();
+    // (exit code, stdout, stderr)
     let call = |args: Vec<&'static str>| {
-        let run = run.clone();
-        tokio::task::spawn_blocking(move || run(&args))
+        let command = common::world::sgsync_with(&config, &args);
+        async move {
+            let out = child::ran(command, Duration::from_secs(60)).await;
+            (out.code, out.stdout, out.stderr)
+        }
     };
 
-    let (code, out, err) = call(vec!["check"]).await.expect("check");
+    let (code, out, err) = call(vec!["check"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out.matches("): ok").count(), 3, "{out}");
 
-    let (code, out, err) = call(vec!["--sync-now", "--dry-run"])
-        .await
-        .expect("dry run");
+    let (code, out, err) = call(vec!["--sync-now", "--dry-run"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("11 write(s)"), "{out}");
     assert!(w.em.groups().is_empty(), "a dry run writes nothing");
 
-    let (code, out, err) = call(vec!["--sync-now"]).await.expect("sync");
+    let (code, out, err) = call(vec!["--sync-now"]).await;
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("created 11"), "{out}");
 
-    let (code, out, _) = call(vec!["status"]).await.expect("status");
+    let (code, out, _) = call(vec!["status"]).await;
     assert_eq!(code, Some(0));
     assert!(out.contains("gosquared:canadians → lms"), "{out}");
 
-    let (code, out, _) = call(vec!["resync", "--target", "newsletter"])
-        .await
-        .expect("resync");
+    let (code, out, _) = call(vec!["resync", "--target", "newsletter"]).await;
     assert_eq!(code, Some(0));
     assert!(out.starts_with("10 link(s)"), "{out}");
-    let (_, out, _) = call(vec!["plan", "--json"]).await.expect("plan");
+    let (_, out, _) = call(vec!["plan", "--json"]).await;
     let plan: serde_json::Value = serde_json::from_str(&out).expect("plan --json is JSON");
     assert_eq!(plan["writes"], 10, "every forgotten hash is pushed again");
 
-    let (code, _, err) = call(vec!["forget", "--target", "lms"])
-        .await
-        .expect("forget");
+    let (code, _, err) = call(vec!["forget", "--target", "lms"]).await;
     assert_eq!(code, Some(1), "no TTY and no --yes: refused");
     assert!(err.contains("--yes"), "{err}");
-    let (code, out, _) = call(vec!["forget", "--target", "lms", "--yes"])
-        .await
-        .expect("forget");
+    let (code, out, _) = call(vec!["forget", "--target", "lms", "--yes"]).await;
     assert_eq!(code, Some(0));
     assert!(out.contains("forgot 1 link(s)"), "{out}");
-    let _ = std::fs::remove_file(&file);
 }
 
 /// The write happened but its answer was lost (the same state as a crash after the
@@ -364,7 +215,7 @@ async fn operator_commands_sync_status_check_resync_forget() {
 /// by its key instead of creating a second one.
 #[tokio::test]
 async fn a_lost_create_response_is_resolved_without_a_duplicate() {
-    let w = world("lost-response").await;
+    let w = world().await;
     let p = connect_with(
         &w,
         &[
@@ -416,7 +267,7 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
     p.sync("e2e", RunOptions::default()).await.expect("run 3");
     w.em.running.controls.clear_log();
     let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
-    assert_eq!((writes(&w), fourth.plan.writes()), ((0, 0), 0));
+    assert_eq!((w.writes(), fourth.plan.writes()), ((0, 0), 0));
 }
 
 /// A crash after the create answered but before the link was committed leaves an intent
@@ -424,7 +275,7 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
 /// found by name ours.
 #[tokio::test]
 async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
-    let w = world("crash-before-link").await;
+    let w = world().await;
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect(&w).await;
     let planned = p.dry_run().await.expect("plan");
@@ -466,7 +317,7 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
 /// reported, never adopted (and so never archived or deleted later).
 #[tokio::test]
 async fn a_same_named_group_without_an_intent_is_not_adopted() {
-    let w = world("not-ours").await;
+    let w = world().await;
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.is.add_group("Canadians", Some(canada_rule()));
     let p = connect(&w).await;
@@ -487,26 +338,19 @@ async fn a_same_named_group_without_an_intent_is_not_adopted() {
 /// exit 0 after the current run is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
-    let w = world("daemon").await;
-    let file = w.db.with_extension("toml");
-    std::fs::write(&file, config(&w)).expect("config written");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
-        .args([
-            "--config",
-            &file.display().to_string(),
-            "run",
-            "--once-at-start",
-        ])
+    let w = world().await;
+    // No [metrics] table: the endpoint is on, on a free port (the default 9464 may be
+    // taken on a shared machine).
+    w.write_config(&Parts {
+        metrics: None,
+        ..Parts::default()
+    });
+    let mut command = w.sgsync(&["run", "--once-at-start"]);
+    command
         .env("SGSYNC__SCHEDULE__CRON", "* * * * * *")
-        // A free port: the default 9464 may be taken on a shared machine.
-        .env("SGSYNC__METRICS__LISTEN", "127.0.0.1:0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("sgsync run starts");
-    let store = sgsync::store::Store::open(&w.db)
-        .await
-        .expect("store opens");
+        .env("SGSYNC__METRICS__LISTEN", "127.0.0.1:0");
+    let child = child::spawn(&mut command);
+    let store = w.store().await;
     // Bounded wait: at most 20 s for two finished runs (one at start, one on a tick).
     let mut finished = 0;
     for _ in 0..200 {
@@ -521,23 +365,16 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if finished < 2 {
-        let _ = child.kill();
-        let out = child.wait_with_output().expect("child output");
-        panic!(
-            "runs on schedule: {finished}; stderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = child::ended_or_killed(child, Duration::ZERO).await;
+        panic!("runs on schedule: {finished}; stderr: {}", out.stderr);
     }
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(killed.success());
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("wait");
-    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean stop");
+    let exit = child::ended(child, Duration::from_secs(60)).await;
+    assert_eq!(exit.code, Some(0), "SIGTERM is a clean stop");
     let runs = store.recent_runs(100).await.expect("runs");
     assert!(
         runs.iter().all(|r| r.outcome != RunOutcome::Running),
@@ -548,33 +385,22 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
         9,
         "no duplicates across scheduled runs"
     );
-    let _ = std::fs::remove_file(&file);
 }
 
 /// Two `--sync-now` at once (a CronJob and a manual run): one runs, the other exits 1
 /// saying the lock is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
-    let w = world("two-processes").await;
+    let w = world().await;
     // Slow answers keep the first run going while the second starts.
     w.em.running.controls.set_plan(FaultPlan {
         latency: Duration::from_millis(200),
         ..FaultPlan::default()
     });
-    let file = w.db.with_extension("toml");
-    std::fs::write(&file, config(&w)).expect("config written");
-    let spawn = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_sgsync"))
-            .args(["--config", &file.display().to_string(), "--sync-now"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sgsync starts")
-    };
+    w.write_config(&Parts::default());
+    let spawn = || child::spawn(&mut w.sgsync(&["--sync-now"]));
     let first = spawn();
-    let store = sgsync::store::Store::open(&w.db)
-        .await
-        .expect("store opens");
+    let store = w.store().await;
     // Bounded wait (≤ 10 s) until the first run is under way.
     for _ in 0..100 {
         let runs = store.recent_runs(1).await.unwrap_or_default();
@@ -587,49 +413,24 @@ async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let second = spawn();
-    let (a, b) =
-        tokio::task::spawn_blocking(move || (first.wait_with_output(), second.wait_with_output()))
-            .await
-            .expect("join");
-    let (a, b) = (a.expect("first exits"), b.expect("second exits"));
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
+    let (a, b) = tokio::join!(
+        child::ended(first, Duration::from_secs(120)),
+        child::ended(second, Duration::from_secs(120))
     );
-    assert_eq!(b.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&b.stderr).contains("holds the run lock"),
-        "{}",
-        String::from_utf8_lossy(&b.stderr)
-    );
+    assert_eq!(a.code, Some(0), "{}", a.stderr);
+    assert_eq!(b.code, Some(1));
+    assert!(b.stderr.contains("holds the run lock"), "{}", b.stderr);
     assert_eq!(
         w.em.groups().len(),
         9,
         "one run's worth of groups, no duplicates"
     );
-    let _ = std::fs::remove_file(&file);
 }
 
 /// iSpring Learn as the source → GoSquared + emfluence.
 #[tokio::test]
 async fn ispring_as_the_source() {
-    let w = World {
-        gs: sgsync::sandbox::gosquared::Sandbox::start(Seed::Empty)
-            .await
-            .expect("GoSquared sandbox"),
-        is: sgsync::sandbox::ispring::Sandbox::start(Seed::Demo)
-            .await
-            .expect("iSpring sandbox"),
-        em: sgsync::sandbox::emfluence::Sandbox::start(Seed::Empty)
-            .await
-            .expect("emfluence sandbox"),
-        db: std::env::temp_dir().join(format!(
-            "sgsync-e2e-ispring-source-{}.db",
-            std::process::id()
-        )),
-    };
+    let w = World::start_seeded(Seed::Empty, Seed::Demo, Seed::Empty).await;
     let job = w.is.add_group(
         "Sales Managers",
         Some(vec![vec![ispring::wire::WireRule {
@@ -639,42 +440,21 @@ async fn ispring_as_the_source() {
             value: "Sales Manager".into(),
         }]]),
     );
-    let toml = format!(
-        r#"
-[source]
-provider = "ispring"
-rate_limit_per_minute = 60000
-{is_tables}
-
-[targets.crm]
-provider = "gosquared"
-rate_limit_per_minute = 60000
-{gs_tables}
-
-[targets.newsletter]
-provider = "emfluence"
-on_lossy = "push"
-rate_limit_per_minute = 60000
-{em_tables}
-
-[mapping.attributes.job_title]
+    let p = w
+        .pipeline(&Parts {
+            source: Source::Ispring,
+            lms: None,
+            crm: Some(String::new()),
+            newsletter: Some("on_lossy = \"push\"".into()),
+            mapping: r#"[mapping.attributes.job_title]
 gosquared = "custom.job_title"
 ispring_field = "JOB_TITLE"
 [mapping.gosquared_operators]
-equals = "=="
-[store]
-path = "{db}"
-"#,
-        gs_tables = w.gs.config_toml("targets.crm.gosquared"),
-        is_tables = w.is.config_toml("source.ispring"),
-        em_tables = w.em.config_toml("targets.newsletter.emfluence"),
-        db = w.db.display(),
-    );
-    let settings =
-        load_str("ispring-source.toml", &toml, &[]).unwrap_or_else(|e| panic!("config: {e}"));
-    let p = pipeline(&settings)
-        .await
-        .unwrap_or_else(|e| panic!("pipeline: {e}"));
+equals = "==""#
+                .into(),
+            ..Parts::default()
+        })
+        .await;
 
     let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
@@ -716,7 +496,7 @@ path = "{db}"
             .count(&reqwest::Method::POST, "smartgroups"),
         0
     );
-    assert_eq!(writes(&w).1, 0);
+    assert_eq!(w.writes().1, 0);
 }
 
 /// The run's future dropped while creates are in flight (what a crash does to it): the
@@ -724,7 +504,7 @@ path = "{db}"
 /// with exactly one target group per source group and every link recorded.
 #[tokio::test]
 async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
-    let w = world("dropped").await;
+    let w = world().await;
     w.em.running.controls.set_plan(FaultPlan {
         latency: Duration::from_millis(300),
         only_paths: vec!["groups/save".into()],
@@ -778,7 +558,7 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
 /// `on_source_deleted = "delete"` on iSpring, the one target that can delete.
 #[tokio::test]
 async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() {
-    let w = world("delete-policy").await;
+    let w = world().await;
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect_with(&w, &[("SGSYNC__TARGETS__LMS__ON_SOURCE_DELETED", "delete")]).await;
     p.sync("e2e", RunOptions::default()).await.expect("run 1");
@@ -801,7 +581,7 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() 
 /// that is not sgsync's is refused, never adopted.
 #[tokio::test]
 async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours() {
-    let w = world("listing").await;
+    let w = world().await;
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.gs.add_group("Americans", vec![country_is("US")]);
     // Made by hand on emfluence under the name sgsync would give "Most Active".
@@ -836,7 +616,7 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours(
         is.iter().filter(|r| r.contains("GetGroupsRequest")).count(),
         1
     );
-    assert_eq!(writes(&w), (2, 10));
+    assert_eq!(w.writes(), (2, 10));
     assert_eq!(
         w.em.groups().len(),
         11,

@@ -1,4 +1,12 @@
-//! Helpers shared by the integration tests.
+//! What the integration tests share: the world of sandboxes and config they run sgsync
+//! in ([`world`]), child processes ([`child`]), the final target states two worlds are
+//! compared by ([`state`]), and a capture of `tracing` output.
+
+#![allow(dead_code)]
+
+pub mod child;
+pub mod state;
+pub mod world;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

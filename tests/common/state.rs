@@ -1,6 +1,6 @@
 //! Final states of the target sandboxes, without the ids that differ between two
 //! worlds fed the same source: what the crash test and the fault storm compare with
-//! their fault-free reference. Included with `#[path]` by the tests that use it.
+//! their fault-free reference.
 
 /// iSpring smart groups as (name, rules), sorted: ids differ between two worlds fed the
 /// same source, so final states are compared without them.
