@@ -6,14 +6,14 @@
 //! the `sgsync sync` process.
 //!
 //! ```sh
-//! cargo test --test membership_bench -- --ignored --nocapture
+//! cargo test --test it membership_bench:: -- --ignored --nocapture
 //! ```
 //!
 //! `BENCH_MEMBERS` (default 100000) and `BENCH_RUNS` (default 3) change the size.
 //! The sandboxes run in this process; sgsync runs as a child process (the debug build
 //! next to this test), so its RSS is its own.
 
-mod common;
+use crate::common;
 
 use common::world::{Parts, World};
 use serde_json::json;
@@ -83,7 +83,7 @@ fn lower_bound(calls: usize, rpm: u32) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: cargo test --test membership_bench -- --ignored --nocapture"]
+#[ignore = "benchmark: cargo test --test it membership_bench:: -- --ignored --nocapture"]
 async fn hundred_thousand_members_one_percent_churn() {
     let members: usize = std::env::var("BENCH_MEMBERS")
         .ok()

@@ -11,11 +11,11 @@
 //! sandboxes synced by uncut runs; its run time is also the trial's expected duration,
 //! over which the kill moment is drawn).
 //!
-//! `cargo test --test crash` runs 5 trials; the full harness is
-//! `SGSYNC_CRASH_TRIALS=50 cargo test --test crash killed_runs -- --nocapture`
+//! `cargo test --test it crash::` runs 5 trials; the full harness is
+//! `SGSYNC_CRASH_TRIALS=50 cargo test --test it crash::killed_runs -- --nocapture`
 //! (`SGSYNC_CRASH_SEED=<n>` replays a seed; the figures in the README used 20261123).
 
-mod common;
+use crate::common;
 
 use common::child::{self, Ended};
 use common::state;
@@ -47,14 +47,14 @@ const LOSE_RESPONSE_RATE: f64 = 0.04;
 fn parts() -> Parts {
     Parts {
         lms: Some("on_lossy = \"push\"\non_source_deleted = \"delete\"".into()),
-        // Group-level crash safety; membership's has its own tests (tests/membership.rs).
+        // Group-level crash safety; membership's has its own tests (tests/it/membership.rs).
         // With membership on, this harness also passes, but takes ~60 s instead of ~5 s.
         newsletter: Some(
             "on_lossy = \"push\"\non_source_deleted = \"archive\"\nmembership = \"off\"".into(),
         ),
         http: "timeout_secs = 1\nmax_retries = 2\nbase_delay_ms = 5\nmax_delay_ms = 50".into(),
         // This harness removes source groups on purpose, a third at a time; the orphan
-        // guard has tests of its own (tests/integrity.rs).
+        // guard has tests of its own (tests/it/integrity.rs).
         tail: "[sync]\nmax_orphan_fraction = 1.0".into(),
         ..Parts::default()
     }

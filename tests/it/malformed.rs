@@ -6,7 +6,7 @@ use sgsync::model::ProviderKind;
 use sgsync::model::mapping::Maps;
 use sgsync::translate::{DecodeError, decode};
 
-const GOSQUARED: &str = include_str!("fixtures/gosquared/smartgroups_2016.json");
+const GOSQUARED: &str = include_str!("../fixtures/gosquared/smartgroups_2016.json");
 const ISPRING: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns="http://ispringlearn.com/go/services/api/soap">
 <SOAP-ENV:Body><AddSmartGroupRequest><credentials><token>t</token></credentials><name>G</name>

@@ -4,7 +4,7 @@
 //! exits 0 after recording it, and `--sync-now` leaves one JSON summary line and a
 //! textfile that parses and is replaced atomically.
 
-mod common;
+use crate::common;
 
 use common::child;
 use common::world::{Parts, World, country_is};
@@ -40,7 +40,7 @@ fn parts(cron: &str) -> Parts {
     Parts {
         lms: Some(String::new()),
         // These tests count group units; membership has its own suite
-        // (tests/membership.rs).
+        // (tests/it/membership.rs).
         newsletter: Some("on_lossy = \"push\"\nmembership = \"off\"".into()),
         metrics: Some("listen = \"127.0.0.1:0\"".into()),
         tail: format!("[schedule]\ncron = \"{cron}\""),

@@ -2,7 +2,7 @@
 //! GoSquared → iSpring Learn + emfluence. Write calls are counted from the sandboxes'
 //! request logs.
 
-mod common;
+use crate::common;
 
 use common::child;
 use common::world::{Parts, Source, World, canada_rule, country_is};
@@ -18,7 +18,7 @@ use std::time::Duration;
 /// The demo source (nine real groups) with empty targets. The world's default config:
 /// lms skips lossy rules, the newsletter pushes them and archives orphans; membership
 /// is off (these tests count group writes; membership has its own suite,
-/// tests/membership.rs).
+/// tests/it/membership.rs).
 async fn world() -> World {
     World::start(Seed::Demo).await
 }

@@ -2,7 +2,7 @@
 //! groups holding the same people, against the sandboxes, configured as a user would.
 //! Calls are counted from the sandboxes' request logs.
 
-mod common;
+use crate::common;
 
 use common::world::{Parts, Source, World, json_writes};
 use serde_json::{Value, json};

@@ -2,8 +2,6 @@
 //! in ([`world`]), child processes ([`child`]), the final target states two worlds are
 //! compared by ([`state`]), and a capture of `tracing` output.
 
-#![allow(dead_code)]
-
 pub mod child;
 pub mod state;
 pub mod world;

@@ -26,30 +26,30 @@ use std::time::Duration;
 // Samples: the recorded fixtures and the example config.
 
 const ISPRING: &[&str] = &[
-    include_str!("fixtures/ispring/add_request_seed.xml"),
-    include_str!("fixtures/ispring/add_response_seed.xml"),
-    include_str!("fixtures/ispring/fault.xml"),
-    include_str!("fixtures/ispring/get_rules_response.xml"),
-    include_str!("fixtures/ispring/rest_rules_response.xml"),
-    include_str!("fixtures/ispring/update_request_seed.xml"),
-    include_str!("fixtures/ispring/update_response_seed.xml"),
+    include_str!("../fixtures/ispring/add_request_seed.xml"),
+    include_str!("../fixtures/ispring/add_response_seed.xml"),
+    include_str!("../fixtures/ispring/fault.xml"),
+    include_str!("../fixtures/ispring/get_rules_response.xml"),
+    include_str!("../fixtures/ispring/rest_rules_response.xml"),
+    include_str!("../fixtures/ispring/update_request_seed.xml"),
+    include_str!("../fixtures/ispring/update_response_seed.xml"),
 ];
 const GOSQUARED: &[&str] = &[
-    include_str!("fixtures/gosquared/smartgroups_2016.json"),
+    include_str!("../fixtures/gosquared/smartgroups_2016.json"),
     r#"{"id":"most-active","name":"Most Active","filters":[{"key":"property","path":"totals.visits","operator":">","value":1},{"key":"and","filters":[{"key":"triggered-event","name":"Signup","field":"last","operator":"><","direction":"past","number":7,"period":"days"}]}]}"#,
     r#"{"success":false,"error":{"code":1011,"message":"params too large"}}"#,
 ];
 const EMFLUENCE: &[&str] = &[
-    include_str!("fixtures/emfluence/contacts_search_by_group.json"),
-    include_str!("fixtures/emfluence/groups_addContacts_partial.json"),
-    include_str!("fixtures/emfluence/groups_lookup_multi.json"),
-    include_str!("fixtures/emfluence/groups_save_error_duplicate_name.json"),
-    include_str!("fixtures/emfluence/groups_save_success.json"),
-    include_str!("fixtures/emfluence/groups_search_page1of2.json"),
+    include_str!("../fixtures/emfluence/contacts_search_by_group.json"),
+    include_str!("../fixtures/emfluence/groups_addContacts_partial.json"),
+    include_str!("../fixtures/emfluence/groups_lookup_multi.json"),
+    include_str!("../fixtures/emfluence/groups_save_error_duplicate_name.json"),
+    include_str!("../fixtures/emfluence/groups_save_success.json"),
+    include_str!("../fixtures/emfluence/groups_search_page1of2.json"),
 ];
 const CONFIGS: &[&str] = &[
-    include_str!("../config/sgsync.example.toml"),
-    include_str!("../config/demo.toml"),
+    include_str!("../../config/sgsync.example.toml"),
+    include_str!("../../config/demo.toml"),
 ];
 
 /// The example config with `key = value` in `[targets.lms]` (replacing the line that

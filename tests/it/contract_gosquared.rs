@@ -2,7 +2,7 @@
 //! typed kind, retries and waits read from the sandbox's request log, creates never
 //! resent blindly, the body cap, and the credentials kept out of logs and errors.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value as Json, json};
 use sgsync::model::Rule;
@@ -17,7 +17,7 @@ use sgsync_gosquared::wire::NewSmartGroup;
 use std::sync::Arc;
 use std::time::Duration;
 
-const FIXTURE: &str = include_str!("fixtures/gosquared/smartgroups_2016.json");
+const FIXTURE: &str = include_str!("../fixtures/gosquared/smartgroups_2016.json");
 
 fn settings() -> HttpSettings {
     HttpSettings {

@@ -1,7 +1,7 @@
 //! The `translate` command as a user runs it: payload on stdout, fidelity on stderr,
 //! exit 0 / 3 (impossible) / 1 (bad input).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Output, Stdio};

@@ -1,7 +1,7 @@
 //! Contract tests: the iSpring client against the iSpring sandbox. Attempts, token
 //! requests and waits are counted from the sandbox's request log, never timed.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use secrecy::SecretString;

@@ -9,7 +9,7 @@
 //! a file-size limit); the sandboxes stay in this process, and every count comes from
 //! their state and request logs. Nothing here asserts how long anything took.
 
-mod common;
+use crate::common;
 
 use common::child;
 use common::world::{self, Parts, World, canada_rule, country_is};

@@ -11,10 +11,10 @@
 //! against the sandboxes' request logs: the attempts add up to exactly the requests the
 //! sandboxes received.
 //!
-//! `cargo test --test fault_storm` runs one seed with a small source; the figures in the
-//! README come from `SGSYNC_STORM_SEEDS=8 cargo test --test fault_storm -- --nocapture`.
+//! `cargo test --test it fault_storm::` runs one seed with a small source; the figures in
+//! the README come from `SGSYNC_STORM_SEEDS=8 cargo test --test it fault_storm:: -- --nocapture`.
 
-mod common;
+use crate::common;
 
 use common::state;
 use common::world::{self, Parts, World, json_writes, soap_writes};

@@ -2,7 +2,7 @@
 //! fixtures, against a tiny replay server). Attempts and waits are read from the
 //! sandbox's request log, never from the wall clock of the test.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::extract::Path;

@@ -7,7 +7,7 @@
 //! base64: zero hits. And the secrets did reach the sandboxes where the API wants them,
 //! so the test cannot pass by sending nothing.
 
-mod common;
+use crate::common;
 
 use common::child;
 use common::world::{self, Parts, World, country_is};
