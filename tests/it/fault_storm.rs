@@ -205,7 +205,7 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
 
     let attempts = Attempts::default();
     let subscriber = tracing_subscriber::registry().with(attempts.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _scoped = common::scoped(subscriber);
 
     let w = start(groups, seed).await;
     for (i, c) in w.controls().into_iter().enumerate() {

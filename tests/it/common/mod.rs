@@ -8,13 +8,35 @@ pub mod world;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tracing::Dispatch;
 use tracing::subscriber::DefaultGuard;
+
+/// `subscriber` as the current thread's default while this lives, safe from `tracing`'s
+/// process-wide callsite cache. That cache holds one interest per callsite, computed when
+/// the callsite is first hit; while at most one dispatcher exists, it is computed against
+/// the *hitting* thread's default only. So another test's thread, with no subscriber,
+/// reaching a callsite first would cache "never" for every thread, and this subscriber
+/// would miss that callsite's events (seen: `provider_call` spans missing from a capture
+/// while other tests ran). A second dispatcher, held alongside, makes every interest be
+/// computed against all live dispatchers, this one included.
+pub struct Scoped {
+    _guard: DefaultGuard,
+    _anchor: Dispatch,
+}
+
+pub fn scoped(subscriber: impl tracing::Subscriber + Send + Sync + 'static) -> Scoped {
+    let anchor = Dispatch::new(tracing_subscriber::registry());
+    Scoped {
+        _guard: tracing::subscriber::set_default(subscriber),
+        _anchor: anchor,
+    }
+}
 
 /// Every `tracing` line (all levels) written while this lives, on the current thread,
 /// so a test can look for what must never be logged.
 pub struct LogCapture {
     buffer: Captured,
-    _guard: DefaultGuard,
+    _scoped: Scoped,
 }
 
 impl LogCapture {
@@ -33,7 +55,7 @@ pub fn capture_logs() -> LogCapture {
         .finish();
     LogCapture {
         buffer,
-        _guard: tracing::subscriber::set_default(subscriber),
+        _scoped: scoped(subscriber),
     }
 }
 
