@@ -221,6 +221,8 @@ CA = "124"
 US = "840"
 GB = "826"
 DE = "276"
+[mapping.confirmed]
+ispring_field_equality = true
 [mapping.gosquared_operators]
 equals = "=="
 

@@ -90,6 +90,8 @@ gosquared = "last.location.country.code"
 ispring_field = "COUNTRY"
 [mapping.values.country]
 CA = "124"
+[mapping.confirmed]
+ispring_field_equality = true
 [mapping.gosquared_operators]
 equals = "=="
 

@@ -74,6 +74,8 @@ ispring_field = "COUNTRY"
 [mapping.values.country]
 CA = "124"
 US = "840"
+[mapping.confirmed]
+ispring_field_equality = true
 [mapping.gosquared_operators]
 equals = "=="
 
@@ -660,6 +662,8 @@ rate_limit_per_minute = 60000
 [mapping.attributes.job_title]
 gosquared = "custom.job_title"
 ispring_field = "JOB_TITLE"
+[mapping.confirmed]
+ispring_field_equality = true
 [mapping.gosquared_operators]
 equals = "=="
 [store]

@@ -69,6 +69,12 @@ fn maps() -> Maps {
             or: Some("or".into()),
         },
         max_clauses: Some(64),
+        // The readings these properties check are the ones sgsync assumes; confirmed
+        // here so that what is claimed Exact is put to the test.
+        confirmed: sgsync::model::mapping::Confirmed {
+            ispring_field_equality: true,
+            gosquared_relative_dates: true,
+        },
     };
     Maps::from_config(&cfg).expect("test maps are valid")
 }

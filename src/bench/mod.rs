@@ -435,6 +435,8 @@ ispring_field = "COUNTRY"
 ispring_field = "JOB_TITLE"
 [mapping.values.country]
 {countries}
+[mapping.confirmed]
+ispring_field_equality = true
 [mapping.gosquared_operators]
 equals = "=="
 

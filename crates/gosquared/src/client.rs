@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sgsync_model::ProviderKind;
 use sgsync_model::mapping::Maps;
 use sgsync_model::members::SourcePerson;
+use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{self, Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync_provider::members::MemberSource;
 use sgsync_provider::{
@@ -241,7 +241,8 @@ impl GoSquaredClient {
             .id
             .clone()
             .or_else(|| fallback_id.map(str::to_owned))?;
-        let decoded = dialect::decode(&group, &self.maps);
+        let mut decoded = dialect::decode(&group, &self.maps);
+        decoded.account = self.account();
         Some(RemoteGroup {
             id,
             name: group.name,
@@ -265,6 +266,12 @@ impl GoSquaredClient {
 impl Provider for GoSquaredClient {
     fn kind(&self) -> ProviderKind {
         PROVIDER
+    }
+
+    /// The API host: GoSquared rules name no account-specific ids (property paths and
+    /// event names), so the host is identity enough.
+    fn account(&self) -> String {
+        self.http.base().to_string()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -295,7 +302,7 @@ impl Provider for GoSquaredClient {
     }
 
     #[tracing::instrument(skip_all, fields(provider = "gosquared"))]
-    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+    async fn list_groups(&self, _directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError> {
         let operation = "list smart groups";
         let call = self.call(Method::GET, GROUPS_PATH, Vec::new(), None, true);
         let list = self
@@ -368,7 +375,7 @@ impl Provider for GoSquaredClient {
     ) -> Result<Option<RemoteGroup>, ProviderError> {
         // GoSquared has no field to hold our key (§3): the exact name is all there is.
         let matches: Vec<RemoteGroup> = self
-            .list_groups()
+            .list_groups(&Directory::none())
             .await?
             .into_iter()
             .filter(|g| g.name == name)
@@ -382,7 +389,7 @@ impl Provider for GoSquaredClient {
         if max_calls == 0 {
             return Ok(None);
         }
-        let groups = self.list_groups().await?;
+        let groups = self.list_groups(&Directory::none()).await?;
         Ok(Some(groups.into_iter().map(|g| g.name).collect()))
     }
 

@@ -56,6 +56,7 @@ pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
         .collect();
     SourceGroup {
         provider: crate::KIND,
+        account: String::new(),
         group: SmartGroup {
             id: g.id.clone(),
             name: g.name.clone(),
@@ -84,8 +85,12 @@ impl Reader<'_> {
             Ok(rule) => rule,
             Err(why) => Rule::Opaque(Opaque {
                 dialect: crate::KIND,
+                // GoSquared filters name properties and events, no account's ids: a
+                // kept node may go back to any GoSquared project.
+                account: String::new(),
                 raw: node.to_string(),
                 why,
+                unavailable: false,
             }),
         }
     }
@@ -767,20 +772,32 @@ impl sgsync_provider::Dialect for GoSquaredDialect {
         crate::KIND
     }
 
-    fn decode(&self, text: &str) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
+    fn decode(
+        &self,
+        text: &str,
+        directory: &sgsync_model::Directory,
+    ) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
         let groups = crate::wire::parse_groups(text).map_err(|e| sgsync_provider::DecodeError {
             provider: crate::KIND,
             why: e.to_string(),
         })?;
-        Ok(groups.iter().map(|g| decode(g, &self.maps)).collect())
+        Ok(groups
+            .iter()
+            .map(|g| SourceGroup {
+                account: directory.id.clone(),
+                ..decode(g, &self.maps)
+            })
+            .collect())
     }
 
     fn encode(
         &self,
-        group: &SmartGroup,
-        source: ProviderKind,
+        source: &SourceGroup,
+        directory: &sgsync_model::Directory,
     ) -> (Option<sgsync_provider::Payload>, Findings) {
-        let (payload, findings) = encode(group, source, &self.maps);
+        // No account-specific ids in this dialect: the directory changes nothing.
+        let _ = directory;
+        let (payload, findings) = encode(&source.group, source.provider, &self.maps);
         (payload.map(crate::payload), findings)
     }
 }

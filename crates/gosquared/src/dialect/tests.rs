@@ -241,6 +241,8 @@ fn anything_not_understood_is_opaque_and_travels_back_verbatim() {
         // Only GoSquared may write it back; another dialect's opaque node cannot.
         let foreign = Rule::Opaque(Opaque {
             dialect: crate::test_kinds::ISPRING,
+            account: String::new(),
+            unavailable: false,
             raw: node.to_string(),
             why: why.into(),
         });
