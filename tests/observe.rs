@@ -92,6 +92,8 @@ ispring_field = "COUNTRY"
 CA = "124"
 [mapping.confirmed]
 ispring_field_equality = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 

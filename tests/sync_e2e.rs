@@ -76,6 +76,8 @@ CA = "124"
 US = "840"
 [mapping.confirmed]
 ispring_field_equality = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 
@@ -664,6 +666,8 @@ gosquared = "custom.job_title"
 ispring_field = "JOB_TITLE"
 [mapping.confirmed]
 ispring_field_equality = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 [store]

@@ -74,6 +74,7 @@ fn maps() -> Maps {
         confirmed: sgsync::model::mapping::Confirmed {
             ispring_field_equality: true,
             gosquared_relative_dates: true,
+            gosquared_top_level_and: true,
         },
     };
     Maps::from_config(&cfg).expect("test maps are valid")

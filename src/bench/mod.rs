@@ -437,6 +437,8 @@ ispring_field = "JOB_TITLE"
 {countries}
 [mapping.confirmed]
 ispring_field_equality = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 

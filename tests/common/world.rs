@@ -103,6 +103,8 @@ GB = "826"
 DE = "276"
 [mapping.confirmed]
 ispring_field_equality = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 

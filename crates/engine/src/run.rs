@@ -101,7 +101,7 @@ impl Inputs {
 
 /// `provider`'s directory, named `name` in reasons; one that cannot be read is kept as
 /// failed (the units that need it fail, the others go on).
-async fn read_directory(provider: &dyn Provider, name: &str) -> Directory {
+pub async fn read_directory(provider: &dyn Provider, name: &str) -> Directory {
     let shown = format!("{} account \"{name}\"", provider.kind().display_name());
     match provider.directory().await {
         Ok(d) => d.named(shown),

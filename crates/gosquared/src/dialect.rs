@@ -41,6 +41,12 @@ const MAX_DEPTH: usize = 64;
 /// says `event` (§5).
 const EVENT_KEY: &str = "triggered-event";
 
+/// Why several top-level filters cost fidelity between dialects unless confirmed.
+const TOP_LEVEL_AND: &str = "several top-level filters are read as all of them (AND), which gosquared.md §5 infers from the dashboard; set mapping.confirmed.gosquared_top_level_and = true once checked";
+
+/// Why a relative date costs fidelity between dialects unless confirmed.
+const RELATIVE_DATES: &str = "read by the meaning gosquared.md §5 infers from the default group names; set mapping.confirmed.gosquared_relative_dates = true once checked";
+
 /// A GoSquared group in canonical form.
 pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
     let mut reader = Reader {
@@ -54,6 +60,9 @@ pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
         .enumerate()
         .map(|(i, node)| reader.node(node, &format!("filters[{i}]"), 0))
         .collect();
+    if g.filters.len() > 1 && !maps.confirmed().gosquared_top_level_and {
+        reader.assumed.push(Reason::new("filters", TOP_LEVEL_AND));
+    }
     SourceGroup {
         provider: crate::KIND,
         account: String::new(),
@@ -188,7 +197,7 @@ impl Reader<'_> {
                     other => return Err(wrong_type("value", other, "a number or a string")),
                 }
             }
-            ">" | "<" | "><" => relative_time(obj, operator, &HEAD)?,
+            ">" | "<" | "><" => self.relative_time(obj, operator, &HEAD, at)?,
             "defined" => {
                 only(obj, &HEAD)?;
                 (Op::Defined, Value::None)
@@ -235,6 +244,24 @@ impl Reader<'_> {
         Ok(Rule::cond(attribute, op, value))
     }
 
+    /// A relative date, noted as assumed unless the user confirmed the reading.
+    fn relative_time(
+        &mut self,
+        obj: &Map<String, Json>,
+        operator: &str,
+        head: &[&str],
+        at: &str,
+    ) -> Result<(Op, Value), Unread> {
+        let read = relative_time(obj, operator, head)?;
+        if !self.maps.confirmed().gosquared_relative_dates {
+            self.assumed.push(Reason::new(
+                format!("{at}.operator {operator:?}"),
+                RELATIVE_DATES,
+            ));
+        }
+        Ok(read)
+    }
+
     /// `{key: "triggered-event" | "event", name, field: "last", operator, number, period}`.
     fn event(&mut self, obj: &Map<String, Json>, key: &str, at: &str) -> Result<Rule, Unread> {
         const HEAD: [&str; 4] = ["key", "name", "field", "operator"];
@@ -249,7 +276,7 @@ impl Reader<'_> {
         if !matches!(operator, ">" | "<" | "><") {
             return Err(format!("unknown event operator {operator:?}"));
         }
-        let (op, value) = relative_time(obj, operator, &HEAD)?;
+        let (op, value) = self.relative_time(obj, operator, &HEAD, at)?;
         if key != EVENT_KEY {
             // The docs say `event`, stored groups `triggered-event` (§5). We read both
             // the same and write `triggered-event`, so even a GoSquared-to-GoSquared copy
@@ -407,6 +434,10 @@ pub fn encode(
         other => vec![w.rule(other, &root, false)],
     };
     let filters: Option<Vec<Json>> = filters.into_iter().collect();
+    let several = filters.as_ref().is_some_and(|f| f.len() > 1);
+    if several && source != crate::KIND && !maps.confirmed().gosquared_top_level_and {
+        w.findings.lossy("rule", TOP_LEVEL_AND);
+    }
     match filters {
         Some(filters) if !w.findings.has_impossible() => (
             Some(NewSmartGroup {

@@ -708,7 +708,13 @@ impl sgsync_provider::Dialect for IspringDialect {
         let (payload, findings) = encode_for(source, &self.maps, directory);
         (payload.map(crate::payload), findings)
     }
+
+    fn check_mapping(&self, directory: &sgsync_model::Directory) -> Vec<String> {
+        check::mapping_problems(&self.maps, directory)
+    }
 }
+
+mod check;
 
 #[cfg(test)]
 mod tests;

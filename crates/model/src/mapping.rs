@@ -59,6 +59,10 @@ pub struct Confirmed {
     /// days: earlier than N days ago; `><` past N days: within the last N days).
     #[serde(default)]
     pub gosquared_relative_dates: bool,
+    /// A GoSquared group's top-level `filters` array selects people who match all of
+    /// them (AND), as the dashboard suggests.
+    #[serde(default)]
+    pub gosquared_top_level_and: bool,
 }
 
 /// One canonical attribute's spelling per provider.

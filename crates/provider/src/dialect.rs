@@ -20,6 +20,16 @@ pub trait Dialect: Send + Sync {
     /// fidelity only for a group from another dialect, and names become *this*
     /// account's ids.
     fn encode(&self, source: &SourceGroup, directory: &Directory) -> (Option<Payload>, Findings);
+
+    /// What of this dialect's mapping cannot work in the account whose directory is
+    /// `directory`: one line per entry naming a department, group, field or value the
+    /// account does not list (with the closest names it does), starting with the config
+    /// key. Empty when every entry resolves, or when nothing can be checked (a provider
+    /// that lists none). `sgsync check` prints these and exits 1.
+    fn check_mapping(&self, directory: &Directory) -> Vec<String> {
+        let _ = directory;
+        Vec::new()
+    }
 }
 
 /// Input that is not a readable group of the named provider.
