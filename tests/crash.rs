@@ -165,7 +165,7 @@ US = "840"
 GB = "826"
 DE = "276"
 [mapping.confirmed]
-ispring_field_equality = true
+ispring_field_rules = true
 gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]

@@ -91,7 +91,7 @@ ispring_field = "COUNTRY"
 [mapping.values.country]
 CA = "124"
 [mapping.confirmed]
-ispring_field_equality = true
+ispring_field_rules = true
 gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]

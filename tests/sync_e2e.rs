@@ -75,7 +75,7 @@ ispring_field = "COUNTRY"
 CA = "124"
 US = "840"
 [mapping.confirmed]
-ispring_field_equality = true
+ispring_field_rules = true
 gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]
@@ -665,7 +665,7 @@ rate_limit_per_minute = 60000
 gosquared = "custom.job_title"
 ispring_field = "JOB_TITLE"
 [mapping.confirmed]
-ispring_field_equality = true
+ispring_field_rules = true
 gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]

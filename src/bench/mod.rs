@@ -436,7 +436,7 @@ ispring_field = "JOB_TITLE"
 [mapping.values.country]
 {countries}
 [mapping.confirmed]
-ispring_field_equality = true
+ispring_field_rules = true
 gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]

@@ -24,8 +24,8 @@ const PROFILE_FIELD: u8 = 3;
 const OP_ONLY: u8 = 1;
 const OP_WITH_DESCENDANTS: u8 = 2;
 
-/// Why profile-field equality costs fidelity between dialects unless confirmed.
-const FIELD_EQUALITY: &str = "iSpring does not document how a profile-field rule compares text; sgsync reads it as exact, case-sensitive equality (set mapping.confirmed.ispring_field_equality = true once checked on your account)";
+/// Why a profile-field rule costs fidelity between dialects unless confirmed.
+const FIELD_RULES: &str = "sgsync's reading of iSpring profile-field rules (attributeId is the Field ID, a listed value such as a country is its id, text compares exactly and case-sensitively) is inferred (ispring.md §3.1, §5.3); set mapping.confirmed.ispring_field_rules = true once checked on your account";
 
 /// A group read without an account (a file): ids are kept as they are. See
 /// [`decode_in`].
@@ -86,10 +86,10 @@ pub fn decode_in(g: &SmartGroupXml, maps: &Maps, directory: &Directory) -> Sourc
         Rules::Flat(rules) => rules.iter().collect(),
     };
     let mut assumed = Vec::new();
-    if !maps.confirmed().ispring_field_equality
+    if !maps.confirmed().ispring_field_rules
         && all_rules.iter().any(|r| r.attribute_type == PROFILE_FIELD)
     {
-        assumed.push(Reason::new("rules (profile field)", FIELD_EQUALITY));
+        assumed.push(Reason::new("rules (profile field)", FIELD_RULES));
     }
     SourceGroup {
         provider: crate::KIND,
@@ -371,8 +371,8 @@ pub fn encode_for(
         .iter()
         .flatten()
         .any(|r| r.attribute_type == PROFILE_FIELD);
-    if writes_fields && source.provider != crate::KIND && !maps.confirmed().ispring_field_equality {
-        findings.lossy("rule (profile field)", FIELD_EQUALITY);
+    if writes_fields && source.provider != crate::KIND && !maps.confirmed().ispring_field_rules {
+        findings.lossy("rule (profile field)", FIELD_RULES);
     }
     let payload = SmartGroupPayload {
         name: group.name.clone(),

@@ -52,9 +52,11 @@ pub struct MappingConfig {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Confirmed {
-    /// iSpring profile-field rules compare text exactly, case-sensitively.
+    /// iSpring profile-field rules mean what sgsync reads: `attributeId` is the Field
+    /// ID, a listed field's value (a country) is the value's id, and text compares
+    /// exactly, case-sensitively.
     #[serde(default)]
-    pub ispring_field_equality: bool,
+    pub ispring_field_rules: bool,
     /// GoSquared relative dates mean what their default group names suggest (`<` N
     /// days: earlier than N days ago; `><` past N days: within the last N days).
     #[serde(default)]

@@ -22,10 +22,10 @@ fn maps() -> Maps {
     maps_confirmed(true)
 }
 
-/// The test mapping, with iSpring's profile-field equality confirmed or not.
-fn maps_confirmed(field_equality: bool) -> Maps {
+/// The test mapping, with iSpring's profile-field reading confirmed or not.
+fn maps_confirmed(field_rules: bool) -> Maps {
     let mut cfg = MappingConfig::default();
-    cfg.confirmed.ispring_field_equality = field_equality;
+    cfg.confirmed.ispring_field_rules = field_rules;
     for (name, field) in [("job_title", "JOB_TITLE"), ("country", "COUNTRY")] {
         cfg.attributes.insert(
             name.into(),
@@ -214,7 +214,7 @@ fn undocumented_or_unmapped_rules_decode_as_opaque_with_a_reason() {
 }
 
 #[test]
-fn unconfirmed_field_equality_makes_a_foreign_field_rule_lossy_and_says_which_key_to_set() {
+fn unconfirmed_field_rules_make_a_foreign_field_rule_lossy_and_says_which_key_to_set() {
     let m = maps_confirmed(false);
     let rule = Rule::All(vec![prop("country", Op::Equals, Value::string("CA"))]);
     let (payload, findings) = encode(&group(rule.clone()), crate::test_kinds::GOSQUARED, &m);
@@ -223,7 +223,7 @@ fn unconfirmed_field_equality_makes_a_foreign_field_rule_lossy_and_says_which_ke
     assert!(matches!(fidelity, Fidelity::Lossy(_)), "{fidelity}");
     let reasons = fidelity.to_string();
     assert!(
-        reasons.contains("mapping.confirmed.ispring_field_equality"),
+        reasons.contains("mapping.confirmed.ispring_field_rules"),
         "{reasons}"
     );
     // Departments and groups alone do not rely on the reading.
