@@ -3,7 +3,7 @@
 //! port in use stops the service at once.
 
 use super::health::{Health, Verdict};
-use super::metrics::{CONTENT_TYPE, Metrics};
+use super::metrics::{CLASSIC_CONTENT_TYPE, CONTENT_TYPE, Metrics};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -115,6 +115,36 @@ async fn readyz(State(s): State<Shared>) -> Response {
     probe(s.health.readiness())
 }
 
-async fn scrape(State(s): State<Shared>) -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], s.metrics.render()).into_response()
+/// OpenMetrics to a client that accepts it (Prometheus says so in `Accept`), the
+/// classic text format 0.0.4 to every other one (curl, `promtool check metrics`).
+async fn scrape(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(wants_openmetrics);
+    if openmetrics {
+        ([(header::CONTENT_TYPE, CONTENT_TYPE)], s.metrics.render()).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, CLASSIC_CONTENT_TYPE)],
+            s.metrics.render_classic(),
+        )
+            .into_response()
+    }
+}
+
+/// One media range of an `Accept` header asks for OpenMetrics (and not with `q=0`).
+fn wants_openmetrics(media: &str) -> bool {
+    let mut parts = media.split(';').map(str::trim);
+    let kind = parts.next().unwrap_or_default();
+    if !kind.eq_ignore_ascii_case("application/openmetrics-text") {
+        return false;
+    }
+    !parts.any(|p| {
+        p.strip_prefix("q=")
+            .and_then(|q| q.parse::<f64>().ok())
+            .is_some_and(|q| q <= 0.0)
+    })
 }

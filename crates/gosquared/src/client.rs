@@ -255,7 +255,7 @@ impl GoSquaredClient {
             PROVIDER,
             ErrorKind::Unsupported,
             operation,
-            "GoSquared documents no update or delete of a smart group (gosquared.md §2, §4); \
+            "GoSquared documents no update or delete of a smart group (GoSquared's People API documentation); \
              change or remove it in the People dashboard",
         )
     }
@@ -314,7 +314,7 @@ impl Provider for GoSquaredClient {
         if let Some(total) = list.cardinality.filter(|&n| n > list.groups.len() as u64) {
             return Err(malformed(format!(
                 "cardinality says {total} groups but the list holds {}, and no paging is \
-                 documented for this call (gosquared.md §3)",
+                 documented for this call (GoSquared's People API documentation)",
                 list.groups.len()
             )));
         }

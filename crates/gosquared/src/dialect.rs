@@ -237,7 +237,7 @@ impl Reader<'_> {
         let field = string(obj, "field")?;
         if field != "last" {
             return Err(format!(
-                "event field {field:?}: only \"last\" has been seen (gosquared.md §5)"
+                "event field {field:?}: only \"last\" has been seen (GoSquared's People API documentation)"
             ));
         }
         let operator = string(obj, "operator")?;
@@ -252,7 +252,7 @@ impl Reader<'_> {
             self.uncertain.push(Reason::new(
                 format!("{at}.key {key:?}"),
                 format!(
-                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, gosquared.md §5) and written back as {EVENT_KEY:?}"
+                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, GoSquared's People API documentation) and written back as {EVENT_KEY:?}"
                 ),
             ));
         }
@@ -284,7 +284,7 @@ fn relative_time(
         if direction != "past" {
             // `future` presumably mirrors `past`, but nothing shows it (§5).
             return Err(format!(
-                "direction {direction:?}: only \"past\" has been seen (gosquared.md §5)"
+                "direction {direction:?}: only \"past\" has been seen (GoSquared's People API documentation)"
             ));
         }
     } else {
@@ -293,7 +293,7 @@ fn relative_time(
     let period = string(obj, "period")?;
     if period != "days" {
         return Err(format!(
-            "period {period:?}: only \"days\" has been seen (gosquared.md §5)"
+            "period {period:?}: only \"days\" has been seen (GoSquared's People API documentation)"
         ));
     }
     let days = match obj.get("number") {
@@ -327,7 +327,7 @@ fn assumed_reading(at: String, meaning: &str, key: &str) -> Reason {
     Reason::new(
         at,
         format!(
-            "read as {meaning} by assumption: no public GoSquared source shows this spelling (gosquared.md §5); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+            "read as {meaning} by assumption: no public GoSquared source shows this spelling (GoSquared's People API documentation); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
         ),
     )
 }
@@ -387,8 +387,10 @@ pub fn encode(
         findings: Findings::default(),
     };
     if group.name.trim().is_empty() {
-        w.findings
-            .impossible("name", "GoSquared requires a name (gosquared.md §4)");
+        w.findings.impossible(
+            "name",
+            "GoSquared requires a name (GoSquared's People API documentation)",
+        );
         return (None, w.findings);
     }
     let root = RulePath::root();
@@ -576,7 +578,7 @@ impl Writer<'_> {
                     self.findings.impossible(
                         at,
                         format!(
-                            "GoSquared's event filter only shows relative times in days (gosquared.md §5), not \"{}\" with this operand",
+                            "GoSquared's event filter only shows relative times in days (GoSquared's People API documentation), not \"{}\" with this operand",
                             op_words(op)
                         ),
                     );
@@ -590,7 +592,7 @@ impl Writer<'_> {
                 };
                 self.findings.impossible(
                     at,
-                    format!("GoSquared shows no filter on {what} (only \"last\", gosquared.md §5)"),
+                    format!("GoSquared shows no filter on {what} (only \"last\", GoSquared's People API documentation)"),
                 );
                 None
             }
@@ -650,7 +652,7 @@ impl Writer<'_> {
             (Op::Between, _) => {
                 self.findings.impossible(
                         at,
-                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (gosquared.md §5)",
+                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (GoSquared's People API documentation)",
                     );
                 return None;
             }
@@ -743,7 +745,7 @@ fn value_kind(value: &Value) -> &'static str {
 
 fn assumed_writing(spelling: &str, meaning: &str, key: &str) -> String {
     format!(
-        "written as {spelling}, a spelling no public GoSquared source shows (gosquared.md §5), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+        "written as {spelling}, a spelling no public GoSquared source shows (GoSquared's People API documentation), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
     )
 }
 

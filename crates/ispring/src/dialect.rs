@@ -37,13 +37,13 @@ pub fn decode(g: &SmartGroupXml, maps: &Maps) -> SourceGroup {
             match rules.len() {
                 0 => uncertain.push(Reason::new(
                     "rules",
-                    "getSmartGroupRules returned no rules (flat SOAP read-back, ispring.md §3.4); read as everyone, which iSpring cannot even express",
+                    "getSmartGroupRules returned no rules (flat SOAP read-back, iSpring's smart-group documentation); read as everyone, which iSpring cannot even express",
                 )),
                 1 => {}
                 n => uncertain.push(Reason::new(
                     "rules",
                     format!(
-                        "getSmartGroupRules returned {n} rules without their AND/OR structure (flat SOAP read-back, ispring.md §3.4); read as all of them"
+                        "getSmartGroupRules returned {n} rules without their AND/OR structure (flat SOAP read-back, iSpring's smart-group documentation); read as all of them"
                     ),
                 )),
             }
@@ -95,7 +95,7 @@ fn read_rule(r: &WireRule, maps: &Maps) -> Result<Rule, String> {
             ))
         }
         (DEPARTMENT, op) => Err(format!(
-            "department rule with operator {op}: iSpring documents only 1 (the department only) and 2 (with its sub-departments), ispring.md §3.1"
+            "department rule with operator {op}: iSpring documents only 1 (the department only) and 2 (with its sub-departments), iSpring's smart-group documentation"
         )),
         (GROUP, OP_ONLY) => Ok(Rule::cond(
             Attribute::Group,
@@ -103,7 +103,7 @@ fn read_rule(r: &WireRule, maps: &Maps) -> Result<Rule, String> {
             Value::string(maps.group_key(value)),
         )),
         (GROUP, op) => Err(format!(
-            "group rule with operator {op}: iSpring documents only 1 for groups, ispring.md §3.1"
+            "group rule with operator {op}: iSpring documents only 1 for groups, iSpring's smart-group documentation"
         )),
         (PROFILE_FIELD, OP_ONLY) => {
             let Some(field) = r.attribute_id.as_deref() else {
@@ -129,10 +129,10 @@ fn read_rule(r: &WireRule, maps: &Maps) -> Result<Rule, String> {
             ))
         }
         (PROFILE_FIELD, op) => Err(format!(
-            "profile-field rule with operator {op}: iSpring documents only 1 for profile fields, ispring.md §3.1"
+            "profile-field rule with operator {op}: iSpring documents only 1 for profile fields, iSpring's smart-group documentation"
         )),
         (t, _) => Err(format!(
-            "attributeType {t} is not documented (1 department, 2 group, 3 profile field; ispring.md §3.1)"
+            "attributeType {t} is not documented (1 department, 2 group, 3 profile field; iSpring's smart-group documentation)"
         )),
     }
 }
@@ -153,7 +153,7 @@ pub fn encode(
     if group.name.trim().is_empty() {
         findings.impossible(
             "name",
-            "iSpring needs a non-empty smart group name (ispring.md §3.2)",
+            "iSpring needs a non-empty smart group name (iSpring's smart-group documentation)",
         );
         return (None, findings);
     }
@@ -232,7 +232,7 @@ fn literal_to_wire(literal: &Literal, maps: &Maps) -> Result<WireRule, String> {
     if let Atom::Opaque(o) = &literal.atom {
         if literal.negated {
             return Err(
-                "iSpring rules have no negation (ispring.md §3.1), not even of a kept rule"
+                "iSpring rules have no negation (iSpring's smart-group documentation), not even of a kept rule"
                     .to_owned(),
             );
         }
@@ -250,33 +250,44 @@ fn literal_to_wire(literal: &Literal, maps: &Maps) -> Result<WireRule, String> {
     }
     match literal.as_condition() {
         Some(c) => condition_to_wire(&c, maps),
-        None => Err("iSpring rules have no negation (ispring.md §3.1)".to_owned()),
+        None => {
+            Err("iSpring rules have no negation (iSpring's smart-group documentation)".to_owned())
+        }
     }
 }
 
 fn condition_to_wire(c: &Condition, maps: &Maps) -> Result<WireRule, String> {
     if let Attribute::Event { .. } = c.attribute {
-        return Err("iSpring rules cannot look at events (ispring.md §3.1)".to_owned());
+        return Err(
+            "iSpring rules cannot look at events (iSpring's smart-group documentation)".to_owned(),
+        );
     }
     match c.op {
         Op::Equals => {}
         Op::NotEquals | Op::NotContains | Op::NotDefined => {
-            return Err("iSpring rules have no negation (ispring.md §3.1)".to_owned());
+            return Err(
+                "iSpring rules have no negation (iSpring's smart-group documentation)".to_owned(),
+            );
         }
         Op::Contains => {
             return Err(
-                "iSpring rules have no \"contains\", only equality (ispring.md §3.1)".to_owned(),
+                "iSpring rules have no \"contains\", only equality (iSpring's smart-group documentation)".to_owned(),
             );
         }
         Op::Defined => {
-            return Err("iSpring rules have no \"is set\" (ispring.md §3.1)".to_owned());
+            return Err(
+                "iSpring rules have no \"is set\" (iSpring's smart-group documentation)".to_owned(),
+            );
         }
         Op::Greater | Op::Less | Op::Between => {
-            return Err("iSpring rules have no numeric comparison (ispring.md §3.1)".to_owned());
+            return Err(
+                "iSpring rules have no numeric comparison (iSpring's smart-group documentation)"
+                    .to_owned(),
+            );
         }
         Op::WithinLast | Op::MoreThanAgo | Op::LessThanAgo => {
             return Err(
-                "iSpring rules have no date comparison or time window (ispring.md §3.1)".to_owned(),
+                "iSpring rules have no date comparison or time window (iSpring's smart-group documentation)".to_owned(),
             );
         }
     }
@@ -347,7 +358,10 @@ fn condition_to_wire(c: &Condition, maps: &Maps) -> Result<WireRule, String> {
             }
         }
         Attribute::Event { .. } => {
-            return Err("iSpring rules cannot look at events (ispring.md §3.1)".to_owned());
+            return Err(
+                "iSpring rules cannot look at events (iSpring's smart-group documentation)"
+                    .to_owned(),
+            );
         }
     };
     let carried = [rule.attribute_id.as_deref().unwrap_or(""), &rule.value];

@@ -228,7 +228,7 @@ pub fn read_rules(rules: Element<'_, '_>) -> Result<Rules, WireError> {
     }
     if clauses.is_empty() {
         return Err(rules.shape(
-            "has no <and>: iSpring requires at least one group of conditions (ispring.md §3.1)",
+            "has no <and>: iSpring requires at least one group of conditions (iSpring's smart-group documentation)",
         ));
     }
     Ok(Rules::Nested(clauses))
