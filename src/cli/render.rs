@@ -90,6 +90,15 @@ fn verdict(u: &Unit) -> (String, Vec<String>) {
                 // Not the planner's "<why>: <reasons>" shape: the whole reason is listed.
                 reasons.insert(0, reason.clone());
                 "not written".to_owned()
+            } else if why.starts_with("impossible in ") {
+                // The fidelity column and the target already say it.
+                "not written".to_owned()
+            } else if let Some(hint) = why
+                .strip_prefix("lossy (")
+                .and_then(|h| h.strip_suffix(')'))
+            {
+                reasons.insert(0, hint.to_owned());
+                "not written: on_lossy = \"skip\"".to_owned()
             } else {
                 format!("not written: {why}")
             }

@@ -15,13 +15,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The endpoint could not be opened.
+/// The endpoint could not be opened. The OS's reason is part of the message (and so not
+/// also a `source`, which would print it twice).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr} ([metrics] listen): {source}")]
+#[error("cannot listen on {addr} ([metrics] listen): {error}")]
 pub struct BindError {
     pub addr: SocketAddr,
-    #[source]
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// A running endpoint; [`Server::shutdown`] stops it.
@@ -46,10 +46,10 @@ impl Server {
     ) -> Result<Server, BindError> {
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| BindError { addr, source })?;
+            .map_err(|error| BindError { addr, error })?;
         let bound = listener
             .local_addr()
-            .map_err(|source| BindError { addr, source })?;
+            .map_err(|error| BindError { addr, error })?;
         if !bound.ip().is_loopback() {
             tracing::warn!(
                 %bound,

@@ -327,7 +327,7 @@ fn assumed_reading(at: String, meaning: &str, key: &str) -> Reason {
     Reason::new(
         at,
         format!(
-            "read as {meaning} by assumption: no public GoSquared source shows this spelling (GoSquared's People API documentation); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+            "read as {meaning} by assumption: no public GoSquared source, its People API documentation included, shows this spelling; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
         ),
     )
 }
@@ -745,7 +745,7 @@ fn value_kind(value: &Value) -> &'static str {
 
 fn assumed_writing(spelling: &str, meaning: &str, key: &str) -> String {
     format!(
-        "written as {spelling}, a spelling no public GoSquared source shows (GoSquared's People API documentation), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+        "written as {spelling}, a spelling no public GoSquared source shows (its People API documentation included), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
     )
 }
 
