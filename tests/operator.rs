@@ -809,3 +809,82 @@ async fn quiet_and_verbose_set_how_much_is_logged() {
         "debug is sgsync's own, not every SQL statement: {err}"
     );
 }
+
+#[test]
+fn the_build_script_needs_no_git_checkout() {
+    // A source tarball has no .git (and a build machine may have no git): the build
+    // script must still say something true, `unknown`, or what the packager set.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exe = dir.path().join("build-script");
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let built = Command::new(rustc)
+        .args(["--edition", "2024", "-o"])
+        .arg(&exe)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/build.rs"))
+        .status()
+        .expect("rustc runs");
+    assert!(built.success());
+    let run = |envs: &[(&str, &str)]| {
+        let mut c = Command::new(&exe);
+        c.current_dir(dir.path())
+            .env("PATH", "/nonexistent")
+            .env_remove("SGSYNC_GIT_COMMIT")
+            .env_remove("SOURCE_DATE_EPOCH")
+            .envs(envs.iter().copied());
+        text(&c.output().expect("the build script runs").stdout)
+    };
+    let plain = run(&[]);
+    assert!(
+        plain.contains("cargo:rustc-env=SGSYNC_GIT_COMMIT=unknown"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("cargo:rustc-env=SGSYNC_BUILD_DATE=20"),
+        "{plain}"
+    );
+    let packaged = run(&[
+        ("SGSYNC_GIT_COMMIT", "0123abcd"),
+        ("SOURCE_DATE_EPOCH", "1700000000"),
+    ]);
+    assert!(
+        packaged.contains("SGSYNC_GIT_COMMIT=0123abcd"),
+        "{packaged}"
+    );
+    assert!(
+        packaged.contains("SGSYNC_BUILD_DATE=2023-11-14"),
+        "{packaged}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_words_and_say_each_cause_once() {
+    let w = World::start(Seed::Demo).await;
+    w.write_config(&Parts::default());
+    let mut c = w.sgsync(&["check"]);
+    c.env("SGSYNC__SOURCE__GOSQUARED__API_KEY", "not-the-key");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("source (GoSquared): FAILED: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains(": credentials refused: "), "{line}");
+    assert!(!line.contains("Auth"), "no variant names: {line}");
+    assert_eq!(line.to_lowercase().matches("4001").count(), 1, "{line}");
+
+    // A state database in a directory that is not there: one line, each part once.
+    let mut c = w.sgsync(&["status"]);
+    c.env("SGSYNC__STORE__PATH", "/nonexistent/sgsync-test/sgsync.db");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "sgsync: cannot open the state database /nonexistent/sgsync-test/sgsync.db"
+        ),
+        "{err}"
+    );
+}

@@ -40,6 +40,7 @@ pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
         result: probe_store(&settings.store_path).await,
     });
     let maps = Arc::new(settings.maps.clone());
+    // "source (GoSquared)", "target lms (iSpring Learn)".
     let endpoints = std::iter::once(("source".to_owned(), &settings.source)).chain(
         settings
             .targets
@@ -56,11 +57,7 @@ pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
             Err(e) => Err(e.to_string()),
         };
         verdicts.push(Verdict {
-            what: format!(
-                "{role} {} ({})",
-                endpoint.name,
-                endpoint.provider.display_name()
-            ),
+            what: format!("{role} ({})", endpoint.provider.display_name()),
             result,
         });
     }

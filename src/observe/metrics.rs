@@ -477,6 +477,41 @@ mod tests {
     }
 
     #[test]
+    fn the_classic_format_names_counters_by_their_samples_and_has_no_eof() {
+        let m = Metrics::new();
+        m.record_run(&run("succeeded", &[("lms", "create", "created")]));
+        let om = m.render();
+        assert!(om.contains("# TYPE sgsync_runs counter\n") && om.ends_with("# EOF\n"));
+        let classic = m.render_classic();
+        for line in [
+            "# HELP sgsync_runs_total Runs by outcome (succeeded, partial, failed, locked).",
+            "# TYPE sgsync_runs_total counter",
+            r#"sgsync_runs_total{outcome="succeeded"} 1"#,
+            "# TYPE sgsync_run_duration_seconds histogram",
+            "# TYPE sgsync_last_run_outcome gauge",
+            "# TYPE process_cpu_seconds_total counter",
+        ] {
+            assert!(
+                classic.lines().any(|l| l == line),
+                "{line} missing in\n{classic}"
+            );
+        }
+        assert!(!classic.contains("# EOF") && !classic.contains("# UNIT"));
+        // Every HELP is followed by the TYPE of the same name.
+        let lines: Vec<&str> = classic.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(rest) = l.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap_or_default();
+                assert!(
+                    lines[i + 1].starts_with(&format!("# TYPE {name} ")),
+                    "{l} / {}",
+                    lines[i + 1]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_failed_run_keeps_the_last_success_time() {
         let m = Metrics::new();
         m.record_run(&run("succeeded", &[]));

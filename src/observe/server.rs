@@ -148,3 +148,21 @@ fn wants_openmetrics(media: &str) -> bool {
             .is_some_and(|q| q <= 0.0)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn openmetrics_only_for_a_client_that_asks_for_it() {
+        assert!(wants_openmetrics(
+            "application/openmetrics-text;version=1.0.0"
+        ));
+        assert!(wants_openmetrics(
+            " application/openmetrics-text; version=0.0.1; q=0.75"
+        ));
+        assert!(!wants_openmetrics("application/openmetrics-text; q=0"));
+        assert!(!wants_openmetrics("text/plain;version=0.0.4"));
+        assert!(!wants_openmetrics("*/*"));
+    }
+}

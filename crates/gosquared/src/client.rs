@@ -218,7 +218,16 @@ impl GoSquaredClient {
             _ if reply.status.is_success() => ErrorKind::InvalidRequest,
             _ => reply.status_error(PROVIDER, operation).kind,
         };
-        let message = format!("error {code}: {}", self.scrub(message));
+        let text = self.scrub(message);
+        // GoSquared's own message often starts with "Error 4001:" already: say it once.
+        let message = if text
+            .to_ascii_lowercase()
+            .starts_with(&format!("error {code}"))
+        {
+            text
+        } else {
+            format!("error {code}: {text}")
+        };
         ProviderError::new(PROVIDER, kind, operation, message)
             .with_retry_after(http::retry_after(&reply.headers, SystemTime::now()))
     }
