@@ -147,7 +147,14 @@ fn nothing_a_user_reads_points_at_notes_outside_the_repository() {
             read("config/sgsync.example.toml"),
         ),
     ];
-    for dir in ["docs", "deploy", "deploy/systemd", "deploy/kubernetes"] {
+    for dir in [
+        "docs",
+        "deploy",
+        "deploy/systemd",
+        "deploy/kubernetes",
+        "deploy/kubernetes/monitoring",
+        "deploy/kubernetes-daemon",
+    ] {
         for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
             .expect("the directory")
             .flatten()
