@@ -888,3 +888,39 @@ async fn errors_are_words_and_say_each_cause_once() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_is_json_when_the_command_fails_too() {
+    let w = World::start(Seed::Demo).await;
+    w.write_config(&Parts {
+        lms: Some("on_lossy = \"pushh\"".into()),
+        ..Parts::default()
+    });
+    let out = output(w.sgsync(&["check", "--json"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["ok"], false);
+    assert!(
+        v["checks"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("expected one of skip, push")),
+        "{v}"
+    );
+
+    w.write_config(&Parts::default());
+    let mut c = w.sgsync(&["sync", "--json"]);
+    c.env("SGSYNC__SOURCE__GOSQUARED__BASE_URL", "http://127.0.0.1:1");
+    let out = output(c).await;
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(v["command"], "sync");
+    assert_eq!(v["outcome"], "failed");
+    assert_eq!(v["exit_code"], 1);
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("cannot read the source: ")),
+        "{v}"
+    );
+}

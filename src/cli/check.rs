@@ -23,7 +23,22 @@ struct Verdict {
 }
 
 pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let settings = crate::config::load(config)?;
+    let settings = match crate::config::load(config) {
+        Ok(settings) => settings,
+        // A machine asked: the failed check is still a document (and still exit 1).
+        Err(e) if json => {
+            print_json(
+                "check",
+                serde_json::json!({
+                    "ok": false,
+                    "failed": 1,
+                    "checks": [{"check": "config", "ok": false, "error": e.to_string()}],
+                }),
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut verdicts = vec![Verdict {
         what: "config".to_owned(),
         result: Ok(format!(

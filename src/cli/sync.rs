@@ -88,7 +88,24 @@ pub async fn sync(
         eprintln!("sgsync: {e}");
         textfile_failed = true;
     }
-    let summary = result?;
+    let summary = match result {
+        Ok(summary) => summary,
+        // A machine asked: a run that could not start or complete is still a document.
+        Err(e) if json => {
+            print_json(
+                "sync",
+                serde_json::json!({
+                    "run_id": null,
+                    "outcome": record.outcome,
+                    "exit_code": 1,
+                    "error": e.to_string(),
+                }),
+            )?;
+            eprintln!("sgsync: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if json {
         print_json("sync", super::render::sync_json(&summary))?;
     } else {
