@@ -240,7 +240,10 @@ async fn update_and_archive_are_unsupported_and_capabilities_say_so() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
-    assert!(err.message.contains("§2"), "{err}");
+    assert!(
+        err.message.contains("GoSquared's People API documentation"),
+        "{err}"
+    );
     let err = client.archive("most-active").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
     assert!(

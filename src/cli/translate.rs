@@ -8,8 +8,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Exit code when at least one group cannot be written in the target dialect.
-const EXIT_IMPOSSIBLE: u8 = 3;
+use super::EXIT_IMPOSSIBLE;
 
 /// A provider id as given to `--from` and `--to`.
 pub fn parse_provider(s: &str) -> Result<ProviderKind, String> {

@@ -218,7 +218,16 @@ impl GoSquaredClient {
             _ if reply.status.is_success() => ErrorKind::InvalidRequest,
             _ => reply.status_error(PROVIDER, operation).kind,
         };
-        let message = format!("error {code}: {}", self.scrub(message));
+        let text = self.scrub(message);
+        // GoSquared's own message often starts with "Error 4001:" already: say it once.
+        let message = if text
+            .to_ascii_lowercase()
+            .starts_with(&format!("error {code}"))
+        {
+            text
+        } else {
+            format!("error {code}: {text}")
+        };
         ProviderError::new(PROVIDER, kind, operation, message)
             .with_retry_after(http::retry_after(&reply.headers, SystemTime::now()))
     }
@@ -256,7 +265,7 @@ impl GoSquaredClient {
             PROVIDER,
             ErrorKind::Unsupported,
             operation,
-            "GoSquared documents no update or delete of a smart group (gosquared.md §2, §4); \
+            "GoSquared documents no update or delete of a smart group (GoSquared's People API documentation); \
              change or remove it in the People dashboard",
         )
     }
@@ -321,7 +330,7 @@ impl Provider for GoSquaredClient {
         if let Some(total) = list.cardinality.filter(|&n| n > list.groups.len() as u64) {
             return Err(malformed(format!(
                 "cardinality says {total} groups but the list holds {}, and no paging is \
-                 documented for this call (gosquared.md §3)",
+                 documented for this call (GoSquared's People API documentation)",
                 list.groups.len()
             )));
         }

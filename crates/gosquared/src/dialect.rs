@@ -42,10 +42,10 @@ const MAX_DEPTH: usize = 64;
 const EVENT_KEY: &str = "triggered-event";
 
 /// Why several top-level filters cost fidelity between dialects unless confirmed.
-const TOP_LEVEL_AND: &str = "several top-level filters are read as all of them (AND), which gosquared.md §5 infers from the dashboard; set mapping.confirmed.gosquared_top_level_and = true once checked";
+const TOP_LEVEL_AND: &str = "several top-level filters are read as all of them (AND), which GoSquared does not document (the dashboard suggests it); set mapping.confirmed.gosquared_top_level_and = true once checked";
 
 /// Why a relative date costs fidelity between dialects unless confirmed.
-const RELATIVE_DATES: &str = "read by the meaning gosquared.md §5 infers from the default group names; set mapping.confirmed.gosquared_relative_dates = true once checked";
+const RELATIVE_DATES: &str = "a relative date, read by the meaning GoSquared's default group names suggest (it is not documented); set mapping.confirmed.gosquared_relative_dates = true once checked";
 
 /// A GoSquared group in canonical form.
 pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
@@ -269,7 +269,7 @@ impl Reader<'_> {
         let field = string(obj, "field")?;
         if field != "last" {
             return Err(format!(
-                "event field {field:?}: only \"last\" has been seen (gosquared.md §5)"
+                "event field {field:?}: only \"last\" has been seen (GoSquared's People API documentation)"
             ));
         }
         let operator = string(obj, "operator")?;
@@ -284,7 +284,7 @@ impl Reader<'_> {
             self.uncertain.push(Reason::new(
                 format!("{at}.key {key:?}"),
                 format!(
-                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, gosquared.md §5) and written back as {EVENT_KEY:?}"
+                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, GoSquared's People API documentation) and written back as {EVENT_KEY:?}"
                 ),
             ));
         }
@@ -316,7 +316,7 @@ fn relative_time(
         if direction != "past" {
             // `future` presumably mirrors `past`, but nothing shows it (§5).
             return Err(format!(
-                "direction {direction:?}: only \"past\" has been seen (gosquared.md §5)"
+                "direction {direction:?}: only \"past\" has been seen (GoSquared's People API documentation)"
             ));
         }
     } else {
@@ -325,7 +325,7 @@ fn relative_time(
     let period = string(obj, "period")?;
     if period != "days" {
         return Err(format!(
-            "period {period:?}: only \"days\" has been seen (gosquared.md §5)"
+            "period {period:?}: only \"days\" has been seen (GoSquared's People API documentation)"
         ));
     }
     let days = match obj.get("number") {
@@ -359,7 +359,7 @@ fn assumed_reading(at: String, meaning: &str, key: &str) -> Reason {
     Reason::new(
         at,
         format!(
-            "read as {meaning} by assumption: no public GoSquared source shows this spelling (gosquared.md §5); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+            "read as {meaning} by assumption: no public GoSquared source, its People API documentation included, shows this spelling; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
         ),
     )
 }
@@ -419,8 +419,10 @@ pub fn encode(
         findings: Findings::default(),
     };
     if group.name.trim().is_empty() {
-        w.findings
-            .impossible("name", "GoSquared requires a name (gosquared.md §4)");
+        w.findings.impossible(
+            "name",
+            "GoSquared requires a name (GoSquared's People API documentation)",
+        );
         return (None, w.findings);
     }
     let root = RulePath::root();
@@ -612,7 +614,7 @@ impl Writer<'_> {
                     self.findings.impossible(
                         at,
                         format!(
-                            "GoSquared's event filter only shows relative times in days (gosquared.md §5), not \"{}\" with this operand",
+                            "GoSquared's event filter only shows relative times in days (GoSquared's People API documentation), not \"{}\" with this operand",
                             op_words(op)
                         ),
                     );
@@ -626,7 +628,7 @@ impl Writer<'_> {
                 };
                 self.findings.impossible(
                     at,
-                    format!("GoSquared shows no filter on {what} (only \"last\", gosquared.md §5)"),
+                    format!("GoSquared shows no filter on {what} (only \"last\", GoSquared's People API documentation)"),
                 );
                 None
             }
@@ -686,7 +688,7 @@ impl Writer<'_> {
             (Op::Between, _) => {
                 self.findings.impossible(
                         at,
-                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (gosquared.md §5)",
+                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (GoSquared's People API documentation)",
                     );
                 return None;
             }
@@ -779,7 +781,7 @@ fn value_kind(value: &Value) -> &'static str {
 
 fn assumed_writing(spelling: &str, meaning: &str, key: &str) -> String {
     format!(
-        "written as {spelling}, a spelling no public GoSquared source shows (gosquared.md §5), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+        "written as {spelling}, a spelling no public GoSquared source shows (its People API documentation included), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
     )
 }
 

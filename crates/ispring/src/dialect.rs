@@ -25,7 +25,7 @@ const OP_ONLY: u8 = 1;
 const OP_WITH_DESCENDANTS: u8 = 2;
 
 /// Why a profile-field rule costs fidelity between dialects unless confirmed.
-const FIELD_RULES: &str = "sgsync's reading of iSpring profile-field rules (attributeId is the Field ID, a listed value such as a country is its id, text compares exactly and case-sensitively) is inferred (ispring.md §3.1, §5.3); set mapping.confirmed.ispring_field_rules = true once checked on your account";
+const FIELD_RULES: &str = "sgsync's reading of iSpring profile-field rules (attributeId is the Field ID, a listed value such as a country is its id, text compares exactly and case-sensitively) is not documented; set mapping.confirmed.ispring_field_rules = true once checked on your account";
 
 /// A group read without an account (a file): ids are kept as they are. See
 /// [`decode_in`].

@@ -252,7 +252,7 @@ pub fn read_rules_noting(rules: Element<'_, '_>) -> Result<(Rules, Vec<String>),
     }
     if clauses.is_empty() {
         return Err(rules.shape(
-            "has no <and>: iSpring requires at least one group of conditions (ispring.md §3.1)",
+            "has no <and>: iSpring requires at least one group of conditions (iSpring's smart-group documentation)",
         ));
     }
     Ok((Rules::Nested(clauses), inferred))
