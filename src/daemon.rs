@@ -16,9 +16,9 @@ use tracing::{error, info, warn};
 /// Why a pipeline could not be put together (exit code 1).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("{0}")]
+    #[error(transparent)]
     Provider(#[from] ProviderError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -142,7 +142,20 @@ async fn schedule_loop(
         observer.run_finished(&result, clock.elapsed());
         match result {
             Ok(summary) => {
-                info!(outcome = %summary.outcome, counts = ?summary.counts(), "run finished")
+                let c = summary.counts();
+                info!(
+                    run_id = summary.run_id,
+                    outcome = summary.outcome.as_str(),
+                    created = c.created,
+                    updated = c.updated,
+                    unchanged = c.unchanged,
+                    skipped = c.skipped,
+                    orphaned = c.orphaned,
+                    failed = c.failed,
+                    held = c.held,
+                    deferred = c.deferred,
+                    "run finished"
+                )
             }
             Err(e) => error!("run could not complete: {e}"),
         }

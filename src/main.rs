@@ -2,7 +2,7 @@
 //! `--help` text) and which command a parse names. Each command is a function in
 //! `sgsync::cli`; this file parses, dispatches and turns the outcome into an exit code.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use sgsync::cli::{self, Allow, run_async};
 use sgsync::model::ProviderKind;
 use std::path::PathBuf;
@@ -11,34 +11,31 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "sgsync",
-    version,
-    about = "Keeps smart groups in step across GoSquared, iSpring Learn and emfluence"
+    version = cli::version::SHORT,
+    long_version = cli::version::LONG,
+    about = "Keeps smart groups in step across GoSquared, iSpring Learn and emfluence",
+    after_help = cli::EXIT_CODES_HELP,
 )]
 struct Cli {
-    /// sgsync config file (TOML). `SGSYNC__SECTION__KEY` environment variables override
-    /// it; `translate` reads only its [mapping] section.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// sgsync config file (TOML) [default: /etc/sgsync/sgsync.toml, which may be absent:
+    /// then the environment alone]. `SGSYNC__SECTION__KEY` environment variables
+    /// override it; `translate` reads only its [mapping] section.
+    #[arg(long, global = true, value_name = "FILE", env = "SGSYNC_CONFIG")]
     config: Option<PathBuf>,
-    /// One sync run, then exit: 0 all units succeeded or were skipped on purpose, 2 some
-    /// failed, 1 the run could not start. The same as `sgsync sync`.
+    /// One sync run, then exit (the same as `sgsync sync`).
     #[arg(long)]
     sync_now: bool,
     /// With --sync-now: fetch, translate and print the plan, writing nothing anywhere
     /// (the same as `sgsync plan`).
     #[arg(long, requires = "sync_now")]
     dry_run: bool,
-    /// With --sync-now / `sync`: apply member removals the mass-removal guard would hold
-    /// back (a group's member count dropping by more than `max_removal_fraction`).
-    #[arg(long, global = true)]
+    /// With --sync-now: as `sgsync sync --allow-mass-removal`.
+    #[arg(long, requires = "sync_now")]
     allow_mass_removal: bool,
-    /// With --sync-now / `sync`: archive or delete the target groups of vanished source
-    /// groups even when the orphan guard holds them back (more than
-    /// `max_orphan_fraction` of the links losing their source at once, or a source that
-    /// answered no group at all).
-    #[arg(long, global = true)]
+    /// With --sync-now: as `sgsync sync --allow-mass-delete`.
+    #[arg(long, requires = "sync_now")]
     allow_mass_delete: bool,
-    /// With --sync-now: also write the run's metrics to DIR/sgsync.prom for
-    /// node-exporter's textfile collector (replaced atomically).
+    /// With --sync-now: as `sgsync sync --textfile-dir DIR`.
     #[arg(
         long,
         requires = "sync_now",
@@ -46,8 +43,15 @@ struct Cli {
         value_name = "DIR"
     )]
     textfile_dir: Option<PathBuf>,
+    /// More log lines: -v info, -vv debug, -vvv trace (sgsync's own lines; `RUST_LOG`,
+    /// when set, wins).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Errors only in the log (`RUST_LOG`, when set, wins).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     /// Log lines as `human` text or one `json` object per line (journald, Kubernetes).
-    /// Default: human on a terminal, JSON otherwise. Level filter: `RUST_LOG`.
+    /// Default: human on a terminal, JSON otherwise.
     #[arg(long, global = true, value_enum)]
     log_format: Option<cli::logging::LogFormat>,
     #[command(subcommand)]
@@ -71,16 +75,14 @@ enum Command {
         file: PathBuf,
     },
     /// One sync run: read the source, translate, push to every target, record it.
-    /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed, 1 the run
-    /// could not start (config, store, lock held, source unreachable).
-    Sync {
-        /// Also write the run's metrics to DIR/sgsync.prom for node-exporter's textfile
-        /// collector (replaced atomically).
-        #[arg(long, value_name = "DIR")]
-        textfile_dir: Option<PathBuf>,
-    },
-    /// The long-running service (systemd): syncs on `[schedule] cron`, one run at a time;
-    /// SIGTERM or Ctrl-C lets the current run finish and be recorded, then exits 0.
+    /// Exit 0 all units succeeded or were skipped on purpose, 2 some failed or were held
+    /// back, 1 the run could not start (config, store, lock held, source unreachable).
+    Sync(cli::sync::SyncArgs),
+    /// The long-running service (systemd, a Kubernetes Deployment): syncs on
+    /// `[schedule] cron`, one run at a time, and serves /healthz, /readyz and /metrics.
+    /// SIGTERM or Ctrl-C lets the current run finish and be recorded, then exits 0;
+    /// SIGHUP is ignored with a log line (the config is read at start: restart to apply
+    /// a change).
     Run {
         /// Run once right away instead of waiting for the first tick.
         #[arg(long)]
@@ -88,18 +90,27 @@ enum Command {
     },
     /// What a sync would do, without writing anything anywhere.
     Plan {
-        /// The plan as JSON instead of a table.
+        /// The plan as JSON (with a `schema_version`) instead of text.
         #[arg(long)]
         json: bool,
         /// Also the first few emails each membership unit would add (and the target
         /// contact ids it would remove).
-        #[arg(long, short)]
-        verbose: bool,
+        #[arg(long)]
+        members: bool,
     },
     /// Recent runs, and every link with its fidelity, last result and last error.
-    Status,
-    /// Validates the config and reaches every provider with a read-only call.
-    Check,
+    Status {
+        /// As JSON (with a `schema_version`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validates the config, opens the state database (read and write, changing
+    /// nothing) and reaches every provider with a read-only call. Exit 0 all good, 1 not.
+    Check {
+        /// As JSON (with a `schema_version`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Forgets the stored payload hashes, so the next run pushes again (and so
     /// re-verifies) every linked group, or only those of one target or one source group.
     Resync {
@@ -147,51 +158,75 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Prints a completion script for SHELL on stdout, e.g.
+    /// `sgsync completions bash > /etc/bash_completion.d/sgsync`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the man page (roff) on stdout: `sgsync man > /usr/local/share/man/man1/sgsync.1`.
+    Man,
 }
 
 fn main() -> ExitCode {
     cli::disable_core_dumps();
-    let args = Cli::parse();
-    let progress = cli::logging::init(args.log_format);
-    let config = args.config.as_deref();
-    let allow = Allow {
-        mass_removal: args.allow_mass_removal,
-        mass_delete: args.allow_mass_delete,
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => return cli::clap_error(e),
     };
+    let progress = cli::logging::init(
+        args.log_format,
+        cli::logging::Verbosity::of(args.verbose, args.quiet),
+    );
+    let config = args.config.as_deref();
     let command = match (args.command, args.sync_now) {
         (Some(_), true) => {
             return cli::usage(
                 "--sync-now is a command of its own; drop the subcommand or use `sgsync sync`",
             );
         }
-        (None, true) if args.dry_run => Command::Plan {
-            json: false,
-            verbose: false,
-        },
-        (None, true) => Command::Sync {
+        (None, true) => Command::Sync(cli::sync::SyncArgs {
+            dry_run: args.dry_run,
             textfile_dir: args.textfile_dir,
-        },
+            allow_mass_removal: args.allow_mass_removal,
+            allow_mass_delete: args.allow_mass_delete,
+            json: false,
+        }),
         (Some(command), false) => command,
         (None, false) => return cli::usage("no command given; see `sgsync --help`"),
     };
     let outcome = match command {
         Command::Translate { from, to, file } => cli::translate::translate(from, to, config, &file),
-        Command::Sync { textfile_dir } => run_async(cli::sync::sync(
-            config,
-            textfile_dir.as_deref(),
-            progress,
-            allow,
-        )),
+        Command::Sync(sync) if sync.dry_run => run_async(cli::plan::plan(config, sync.json, false)),
+        Command::Sync(sync) => {
+            let allow = Allow {
+                mass_removal: sync.allow_mass_removal,
+                mass_delete: sync.allow_mass_delete,
+            };
+            run_async(cli::sync::sync(
+                config,
+                sync.textfile_dir.as_deref(),
+                progress,
+                allow,
+                sync.json,
+            ))
+        }
         Command::Run { once_at_start } => run_async(cli::run::run(config, once_at_start)),
-        Command::Plan { json, verbose } => run_async(cli::plan::plan(config, json, verbose)),
-        Command::Status => run_async(cli::status::status(config)),
+        Command::Plan { json, members } => run_async(cli::plan::plan(config, json, members)),
+        Command::Status { json } => run_async(cli::status::status(config, json)),
         Command::Demo => run_async(cli::demo::demo(progress)),
-        Command::Check => run_async(cli::check::check(config)),
-        Command::Resync { target, group } => run_async(cli::resync::resync(config, target, group)),
-        Command::Forget { target, yes } => run_async(cli::forget::forget(config, target, yes)),
+        Command::Check { json } => run_async(cli::check::check(config, json)),
+        Command::Resync { target, group } => {
+            cli::usage_or(run_async(cli::resync::resync(config, target, group)))
+        }
+        Command::Forget { target, yes } => {
+            cli::usage_or(run_async(cli::forget::forget(config, target, yes)))
+        }
         Command::Backup { file } => run_async(cli::backup::backup(config, &file)),
         Command::Sandbox { seed, port } => run_async(cli::sandbox::sandbox(seed, port)),
         Command::Bench(bench_args) => run_async(cli::bench::bench(bench_args)),
+        Command::Completions { shell } => cli::docs::completions(Cli::command(), shell),
+        Command::Man => cli::docs::man(Cli::command()),
     };
     cli::exit_code(outcome)
 }

@@ -1,9 +1,11 @@
 //! Translation by provider kind, through the registry: what `sgsync translate`, the
 //! benchmark and the tests use when they name providers rather than hold connections.
-//! (A sync gets each target's dialect from its connection instead.)
+//! No account is involved ([`Directory::none`]): ids are read and written as they are,
+//! as if source and target were the same account. (A sync gets each target's dialect
+//! and directory from its connection instead.)
 
 use crate::model::mapping::Maps;
-use crate::model::{Findings, ProviderKind, SourceGroup};
+use crate::model::{Directory, Findings, ProviderKind, SourceGroup};
 pub use crate::provider::{DecodeError, Dialect, Payload, Translation};
 use crate::registry;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ pub fn decode(
     maps: &Maps,
 ) -> Result<Vec<SourceGroup>, DecodeError> {
     match dialect(from, maps) {
-        Some(d) => d.decode(text),
+        Some(d) => d.decode(text, &Directory::none()),
         None => Err(DecodeError {
             provider: from,
             why: "no such provider is registered".to_owned(),
@@ -32,13 +34,14 @@ pub fn decode(
 /// registered provider has).
 pub fn translate(source: &SourceGroup, to: ProviderKind, maps: &Maps) -> Translation {
     match dialect(to, maps) {
-        Some(d) => crate::provider::translate(source, d.as_ref()),
+        Some(d) => crate::provider::translate(source, d.as_ref(), &Directory::none()),
         None => {
             let mut findings = Findings::default();
             findings.impossible("provider", format!("{to} is not a registered provider"));
             Translation {
                 payload: None,
                 fidelity: findings.fidelity(),
+                unavailable: Vec::new(),
             }
         }
     }

@@ -54,19 +54,15 @@ pub struct Options {
 pub enum BenchError {
     #[error("starting the {0} sandbox: {1}")]
     Sandbox(&'static str, std::io::Error),
-    #[error("{what} {}: {source}", path.display())]
+    // The OS's reason is in the message, so it is no `source` too (printed twice).
+    #[error("{what} {}: {error}", path.display())]
     File {
         what: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("running {}: {source}", exe.display())]
-    Spawn {
-        exe: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("running {}: {error}", exe.display())]
+    Spawn { exe: PathBuf, error: std::io::Error },
     #[error("the {phase} sync exited with {code:?}; its last log lines:\n{tail}")]
     SyncFailed {
         phase: &'static str,
@@ -159,10 +155,10 @@ pub async fn run(opts: &Options) -> Result<Report, BenchError> {
         ));
     }
     let dir = std::env::temp_dir().join(format!("sgsync-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|source| BenchError::File {
+    std::fs::create_dir_all(&dir).map_err(|error| BenchError::File {
         what: "creating",
         path: dir.clone(),
-        source,
+        error,
     })?;
     let result = run_in(opts, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -224,10 +220,10 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     }
     let db = dir.join("state.db");
     let config = dir.join("bench.toml");
-    std::fs::write(&config, config_toml(opts, &world, &db)).map_err(|source| BenchError::File {
+    std::fs::write(&config, config_toml(opts, &world, &db)).map_err(|error| BenchError::File {
         what: "writing",
         path: config.clone(),
-        source,
+        error,
     })?;
 
     let class_count = |c| (0..n).filter(|&i| Mix::class(i) == c).count();
@@ -359,9 +355,9 @@ impl Rig<'_> {
         .map_err(|e| {
             BenchError::Invalid(format!("the {name} sync's waiter ended abnormally: {e}"))
         })?
-        .map_err(|source| BenchError::Spawn {
+        .map_err(|error| BenchError::Spawn {
             exe: opts.exe.clone(),
-            source,
+            error,
         })?;
         if run.exit_code != Some(0) {
             return Err(BenchError::SyncFailed {
@@ -404,7 +400,7 @@ impl Rig<'_> {
 /// The child's config: the sandboxes, the bench's limits and mapping, both targets
 /// pushing lossy translations (so Exact, Lossy and Impossible all show). Membership is
 /// off: this bench measures the group sync; members have their own
-/// (`tests/membership_bench.rs`), and N source groups' people would add N reads here.
+/// (`tests/it/membership_bench.rs`), and N source groups' people would add N reads here.
 fn config_toml(opts: &Options, w: &World, db: &Path) -> String {
     format!(
         r#"# Written by `sgsync bench`.
@@ -435,6 +431,10 @@ ispring_field = "COUNTRY"
 ispring_field = "JOB_TITLE"
 [mapping.values.country]
 {countries}
+[mapping.confirmed]
+ispring_field_rules = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
 

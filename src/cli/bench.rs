@@ -20,7 +20,7 @@ pub struct BenchArgs {
     /// iSpring Learn requests per minute (none published; sgsync's default is 100).
     #[arg(long, default_value_t = 100)]
     rpm_ispring: u32,
-    /// emfluence requests per minute (about 100, inferred: emfluence.md §6).
+    /// emfluence requests per minute (about 100, inferred from emfluence's Microsoft connector documentation).
     #[arg(long, default_value_t = 100)]
     rpm_emfluence: u32,
     /// Calls in flight at once per target (the sync's `concurrency`, 1..=64).

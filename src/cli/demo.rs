@@ -106,7 +106,7 @@ async fn demo_steps(
     let dry = p.dry_run().await?;
     println!(
         "== 1. plan: what a sync would do (nothing is written)\n{}\n{}",
-        dry.plan,
+        super::render::plan_text(&dry.plan, super::render::width()),
         dry.membership.render(true)
     );
 
@@ -141,7 +141,10 @@ async fn demo_steps(
         third.counts(),
         write_calls()
     );
-    println!("{}", third.report);
+    print!(
+        "{}",
+        super::render::report_text(&third.report, super::render::width())
+    );
     println!("{}", third.membership.render(false));
 
     // People move: one new American arrives, one Canadian-now-American leaves.

@@ -8,15 +8,18 @@ pub mod backup;
 pub mod bench;
 pub mod check;
 pub mod demo;
+pub mod docs;
 pub mod forget;
 pub mod logging;
 pub mod plan;
+pub mod render;
 pub mod resync;
 pub mod run;
 pub mod sandbox;
 pub mod status;
 pub mod sync;
 pub mod translate;
+pub mod version;
 
 use crate::daemon::pipeline;
 use crate::engine::run::Pipeline;
@@ -62,23 +65,124 @@ pub fn run_async(job: impl std::future::Future<Output = Result<ExitCode>>) -> Re
         .block_on(job)
 }
 
-/// A command's outcome as the process's exit code: an error is printed with its causes
-/// (`sgsync: …: …`) and exits 1.
+/// Every command ran and did what it was asked.
+pub const EXIT_OK: u8 = 0;
+/// The command could not run: config, state database, lock held, source unreachable.
+pub const EXIT_FAILURE: u8 = 1;
+/// A sync ran and was recorded, but some units failed or were held back by a guard.
+pub const EXIT_UNITS_FAILED: u8 = 2;
+/// `translate`: some group cannot be written in the target dialect.
+pub const EXIT_IMPOSSIBLE: u8 = 3;
+/// The command line itself is wrong (sysexits.h `EX_USAGE`): an unknown flag or
+/// command, a missing argument, a value that names nothing (`--target nosuch`).
+/// Distinct from 2, so a typo in a unit's or a CronJob's arguments never looks like a
+/// partial sync.
+pub const EXIT_USAGE: u8 = 64;
+
+/// The exit codes, as `--help` shows them after the commands.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0   ok
+  1   could not run (config, state database, lock held, source unreachable)
+  2   the run was recorded but some units failed or were held back by a guard
+  3   translate: some group is impossible in the target dialect
+  64  usage error (unknown flag or command, bad argument value)
+
+Config: --config FILE, else $SGSYNC_CONFIG, else /etc/sgsync/sgsync.toml (may be
+absent: then SGSYNC__SECTION__KEY environment variables alone). Every key is documented
+in config/sgsync.example.toml.";
+
+/// A command's outcome as the process's exit code: an error is printed with its causes,
+/// each once (`sgsync: …: …`), and exits 1.
 pub fn exit_code(outcome: Result<ExitCode>) -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("sgsync: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("sgsync: {}", error_chain(&e));
+            ExitCode::from(EXIT_FAILURE)
         }
     }
 }
 
-/// Arguments clap accepts but that name no command: `sgsync: <why>`, exit 2 (clap's own
-/// code for a usage error).
+/// `e` and its causes joined by `: `, each cause once: a cause whose text its parent's
+/// message already holds (`cannot listen on …: Address already in use`) is not
+/// repeated.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// Arguments clap accepts but that name no command: `sgsync: <why>`, exit 64.
 pub fn usage(why: &str) -> ExitCode {
     eprintln!("sgsync: {why}");
-    ExitCode::from(2)
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// What clap could not parse: its own message (with the valid values and a hint), exit
+/// 64; `--help` and `--version` print and exit 0.
+pub fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(EXIT_USAGE),
+    }
+}
+
+/// A `--target` value that names no target: neither one in the config nor one the
+/// state database has links to. Exit 64 with the names that would do.
+#[derive(Debug, thiserror::Error)]
+#[error("no target named {name:?}; the config has {}", known_list(.known))]
+pub struct UnknownTarget {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    }
+}
+
+/// An outcome, with an [`UnknownTarget`] turned into a usage error (exit 64).
+pub fn usage_or(outcome: Result<ExitCode>) -> Result<ExitCode> {
+    match outcome {
+        Err(e) if e.downcast_ref::<UnknownTarget>().is_some() => {
+            eprintln!("sgsync: {}", error_chain(&e));
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+        other => other,
+    }
+}
+
+/// The version of the JSON documents `--json` prints (`schema_version`): raised when a
+/// field changes meaning or goes away; new fields may appear without it.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// `value` as pretty JSON on stdout, with `schema_version` and `command` first.
+pub(crate) fn print_json(command: &str, value: serde_json::Value) -> Result<()> {
+    let mut doc = serde_json::Map::new();
+    doc.insert("schema_version".into(), JSON_SCHEMA_VERSION.into());
+    doc.insert("command".into(), command.into());
+    match value {
+        serde_json::Value::Object(fields) => doc.extend(fields),
+        other => {
+            doc.insert("data".into(), other);
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(())
 }
 
 /// Listens for Ctrl-C (SIGINT) and SIGTERM from now on, and resolves when either comes.
@@ -115,6 +219,29 @@ pub(crate) async fn connect(config: Option<&Path>) -> Result<Pipeline> {
 pub(crate) async fn open_store(config: Option<&Path>) -> Result<Store> {
     let settings = crate::config::load(config)?;
     Ok(Store::open(&settings.store_path).await?)
+}
+
+/// The state database, and `target` proven to name something: a target in the config,
+/// or one the database still has links to (a target taken out of the config can still
+/// be forgotten). Otherwise an [`UnknownTarget`] (exit 64).
+pub(crate) async fn open_store_for(config: Option<&Path>, target: Option<&str>) -> Result<Store> {
+    let settings = crate::config::load(config)?;
+    let store = Store::open(&settings.store_path).await?;
+    if let Some(name) = target {
+        let configured: Vec<String> = settings
+            .targets
+            .iter()
+            .map(|t| t.endpoint.name.clone())
+            .collect();
+        if !configured.iter().any(|t| t == name) && store.links(Some(name)).await?.is_empty() {
+            return Err(UnknownTarget {
+                name: name.to_owned(),
+                known: configured,
+            }
+            .into());
+        }
+    }
+    Ok(store)
 }
 
 /// Who holds the run lock, for people: enough to find the process. (The lock itself

@@ -1,23 +1,25 @@
-//! `sgsync plan` (and `--sync-now --dry-run`): what a sync would do, as a table or JSON,
-//! writing nothing anywhere.
+//! `sgsync plan` (and `sync --dry-run`, `--sync-now --dry-run`): what a sync would do,
+//! as text or JSON, writing nothing anywhere.
 
-use super::connect;
+use super::{connect, print_json};
 use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn plan(config: Option<&Path>, json: bool, verbose: bool) -> Result<ExitCode> {
+pub async fn plan(config: Option<&Path>, json: bool, members: bool) -> Result<ExitCode> {
     let p = connect(config).await?;
     let summary = p.dry_run().await?;
     if json {
-        let mut value = serde_json::to_value(summary.plan.summary())?;
-        if let Some(o) = value.as_object_mut() {
-            o.insert("membership".to_owned(), summary.membership.to_json());
-        }
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        print_json(
+            "plan",
+            super::render::plan_json(&summary.plan, summary.membership.to_json()),
+        )?;
     } else {
-        println!("{}", summary.plan);
-        print!("{}", summary.membership.render(verbose));
+        print!(
+            "{}",
+            super::render::plan_text(&summary.plan, super::render::width())
+        );
+        print!("{}", summary.membership.render(members));
     }
     Ok(ExitCode::SUCCESS)
 }

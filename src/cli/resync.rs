@@ -1,7 +1,7 @@
 //! `sgsync resync`: forgets stored payload hashes, so the next run pushes (and so
 //! re-verifies) those links again.
 
-use super::open_store;
+use super::open_store_for;
 use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ pub async fn resync(
     target: Option<String>,
     group: Option<String>,
 ) -> Result<ExitCode> {
-    let store = open_store(config).await?;
+    let store = open_store_for(config, target.as_deref()).await?;
     let n = store
         .forget_hashes(target.as_deref(), group.as_deref())
         .await?;

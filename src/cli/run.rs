@@ -38,11 +38,36 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
     );
     // Listening before READY=1: a stop sent right after it must be a clean stop.
     let shutdown = shutdown_signal()?;
+    let hangup = ignore_hangup()?;
     notifier.ready(&format!(
         "{endpoint}; waiting for the schedule {}",
         settings.schedule_text
     ));
     let watchdog = notifier.spawn_watchdog(health.clone());
+    let next_run = if once_at_start {
+        "now".to_owned()
+    } else {
+        settings
+            .schedule
+            .upcoming(chrono::Utc)
+            .next()
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+    };
+    // The one line that says what started: which build, which config, when it runs.
+    tracing::info!(
+        target: "sgsync::daemon",
+        version = super::version::VERSION,
+        commit = super::version::COMMIT,
+        config = %settings
+            .file
+            .as_ref()
+            .map_or_else(|| "environment only".to_owned(), |f| f.display().to_string()),
+        state_database = %settings.store_path.display(),
+        schedule = %settings.schedule_text,
+        next_run = %next_run,
+        endpoint = %endpoint,
+        "sgsync run started"
+    );
     tracing::info!(
         target: LOG_TARGET,
         schedule = %settings.schedule_text,
@@ -69,5 +94,31 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }
+    if let Some(hangup) = hangup {
+        hangup.abort();
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SIGHUP would kill the process by default; `sgsync run` reads its config once, at
+/// start, so a hang-up is ignored and says so (restart the service to apply a change).
+fn ignore_hangup() -> Result<Option<tokio::task::JoinHandle<()>>> {
+    #[cfg(unix)]
+    {
+        use anyhow::Context;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+        Ok(Some(tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::warn!(
+                    target: "sgsync::daemon",
+                    "SIGHUP ignored: sgsync run reads its config only at start; restart it to apply a change (systemctl restart sgsync)"
+                );
+            }
+        })))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(None)
+    }
 }

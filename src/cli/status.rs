@@ -2,16 +2,133 @@
 //! error, materialised memberships, creates in flight, the orphan guard, and the units
 //! that failed in the last run. The demo prints the same report.
 
-use super::open_store;
+use super::{open_store, print_json};
 use crate::store::{ORPHAN_GUARD, Store};
 use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn status(config: Option<&Path>) -> Result<ExitCode> {
+pub async fn status(config: Option<&Path>, json: bool) -> Result<ExitCode> {
     let store = open_store(config).await?;
-    print_status(&store).await?;
+    if json {
+        print_json("status", status_json(&store).await?)?;
+    } else {
+        print_status(&store).await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The report as data: the same facts as [`print_status`], every time in RFC 3339 UTC.
+pub(crate) async fn status_json(store: &Store) -> Result<serde_json::Value> {
+    use serde_json::json;
+    let runs: Vec<_> = store
+        .recent_runs(10)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let c = r.counts;
+            json!({
+                "id": r.id,
+                "started_at": time(r.started_at),
+                "finished_at": r.finished_at.map(time),
+                "outcome": r.outcome.as_str(),
+                "dry_run": r.dry_run,
+                "counts": {
+                    "created": c.created, "updated": c.updated, "unchanged": c.unchanged,
+                    "skipped": c.skipped, "orphaned": c.orphaned, "failed": c.failed,
+                    "held": c.held, "deferred": c.deferred,
+                },
+                "error": r.error,
+            })
+        })
+        .collect();
+    let links: Vec<_> = store
+        .links(None)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let reasons: Vec<&str> = l
+                .fidelity_reasons
+                .lines()
+                .filter(|r| !r.trim().is_empty())
+                .collect();
+            json!({
+                "source_provider": l.source_provider,
+                "source_id": l.source_id,
+                "target": l.target,
+                "target_provider": l.target_provider,
+                "target_id": l.target_id,
+                "group_name": l.group_name,
+                "fidelity": l.fidelity,
+                "fidelity_reasons": reasons,
+                "last_result": l.last_result.map(|r| r.as_str()),
+                "last_error": l.last_error,
+                "updated_at": time(l.updated_at),
+            })
+        })
+        .collect();
+    let memberships: Vec<_> = store
+        .memberships()
+        .await?
+        .into_iter()
+        .map(|m| {
+            json!({
+                "source_provider": m.source_provider,
+                "source_id": m.source_id,
+                "target": m.target,
+                "members": m.member_count,
+                "without_email": m.without_email,
+                "synced_at": m.synced_at.map(time),
+                "held_runs": m.held_runs,
+                "held_reason": m.held_reason,
+                "last_result": m.last_result.map(|r| r.as_str()),
+                "last_error": m.last_error,
+            })
+        })
+        .collect();
+    let intents: Vec<_> = store
+        .intents(None)
+        .await?
+        .into_iter()
+        .map(|i| {
+            json!({
+                "source_provider": i.source_provider,
+                "source_id": i.source_id,
+                "target": i.target,
+                "group_name": i.group_name,
+                "sent": i.sent,
+                "created_at": time(i.created_at),
+            })
+        })
+        .collect();
+    let (held_runs, reason) = store.guard(ORPHAN_GUARD).await?;
+    let mut failed_units = Vec::new();
+    if let Some(run) = store.recent_runs(1).await?.first() {
+        for e in store.events(run.id).await? {
+            if let Some(error) = e.error {
+                failed_units.push(json!({
+                    "run_id": run.id,
+                    "source_id": e.source_id,
+                    "target": e.target,
+                    "action": e.action,
+                    "error": error,
+                }));
+            }
+        }
+    }
+    Ok(json!({
+        "state_database": store.path().display().to_string(),
+        "runs": runs,
+        "links": links,
+        "memberships": memberships,
+        "intents": intents,
+        "orphan_guard": {"holding": reason.is_some(), "held_runs": held_runs, "reason": reason},
+        "failed_units": failed_units,
+    }))
 }
 
 /// The report, read from `store`.
@@ -30,7 +147,7 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
     println!("Links:");
     for l in store.links(None).await? {
         println!(
-            "  {}:{} → {} {} {:?}  {}  {}{}",
+            "  {}:{} → {} {} \"{}\"  {}  {}{}",
             l.source_provider,
             l.source_id,
             l.target,

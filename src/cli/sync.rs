@@ -2,7 +2,7 @@
 //! metrics for node-exporter's textfile collector. Also the run with a progress bar that
 //! the demo uses.
 
-use super::{Allow, holder};
+use super::{Allow, holder, print_json};
 use crate::daemon::pipeline;
 use crate::engine::run::{Pipeline, RunError, RunOptions, RunSummary};
 use crate::observe::metrics::Metrics;
@@ -11,10 +11,37 @@ use crate::observe::summary::{LOCKED, RunRecord};
 use crate::observe::textfile;
 use anyhow::Result;
 use chrono::Utc;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The flags of `sgsync sync` (and of `--sync-now`, which has the same ones at the top
+/// level).
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    /// Fetch, translate and print the plan, writing nothing anywhere (the same as
+    /// `sgsync plan`).
+    #[arg(long, conflicts_with = "textfile_dir")]
+    pub dry_run: bool,
+    /// Also write the run's metrics to DIR/sgsync.prom for node-exporter's textfile
+    /// collector (replaced atomically).
+    #[arg(long, value_name = "DIR")]
+    pub textfile_dir: Option<PathBuf>,
+    /// Apply member removals the mass-removal guard would hold back (a group's member
+    /// count dropping by more than `max_removal_fraction`).
+    #[arg(long)]
+    pub allow_mass_removal: bool,
+    /// Archive or delete the target groups of vanished source groups even when the
+    /// orphan guard holds them back (more than `max_orphan_fraction` of the links losing
+    /// their source at once, or a source that answered no group at all).
+    #[arg(long)]
+    pub allow_mass_delete: bool,
+    /// The run as JSON on stdout (with a `schema_version`) instead of text; log lines
+    /// stay on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// `--sync-now`: one run, its summary as one log line, and with `--textfile-dir` its
 /// metrics in a textfile. Exit code: the run's (0, 2, or 1 when it could not start);
@@ -25,6 +52,7 @@ pub async fn sync(
     textfile_dir: Option<&Path>,
     show_progress: bool,
     allow: Allow,
+    json: bool,
 ) -> Result<ExitCode> {
     if let Some(dir) = textfile_dir {
         textfile::check_dir(dir)?;
@@ -34,30 +62,67 @@ pub async fn sync(
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     let clock = Instant::now();
-    let result = sync_with_bar(&p, show_progress, allow).await;
+    let result = sync_with_bar(&p, show_progress && !json, allow).await;
     let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
     record.log();
     let mut textfile_failed = false;
-    // A run refused by the lock writes no textfile: the lock holder writes its own.
-    if let Some(dir) = textfile_dir
-        && record.outcome != LOCKED
-    {
+    // A run refused by the lock writes no textfile and pushes nothing: the lock holder
+    // writes and pushes its own.
+    let export =
+        (textfile_dir.is_some() || settings.pushgateway.is_some()) && record.outcome != LOCKED;
+    if export {
         metrics.record_run(&record);
         metrics.seed_from_store(&p.store).await;
-        if let Err(e) = textfile::write(dir, &metrics.render_textfile()) {
-            eprintln!("sgsync: {e}");
-            textfile_failed = true;
-        }
     }
-    let summary = result?;
-    println!("{}", summary.report);
-    print!("{}", summary.membership.render(false));
-    println!(
-        "run {}: {} — {}",
-        summary.run_id,
-        summary.outcome,
-        summary.counts()
-    );
+    if let Some(dir) = textfile_dir
+        && export
+        && let Err(e) = textfile::write(dir, &metrics.render_textfile())
+    {
+        eprintln!("sgsync: {e}");
+        textfile_failed = true;
+    }
+    if let Some(gateway) = &settings.pushgateway
+        && export
+        && let Err(e) = crate::observe::push::push(gateway, &metrics.render_textfile()).await
+    {
+        eprintln!("sgsync: {e}");
+        textfile_failed = true;
+    }
+    let summary = match result {
+        Ok(summary) => summary,
+        // A machine asked: a run that could not start or complete is still a document.
+        Err(e) if json => {
+            print_json(
+                "sync",
+                serde_json::json!({
+                    "run_id": null,
+                    "outcome": record.outcome,
+                    "exit_code": 1,
+                    "error": e.to_string(),
+                }),
+            )?;
+            eprintln!("sgsync: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        print_json("sync", super::render::sync_json(&summary))?;
+    } else {
+        print!(
+            "{}",
+            super::render::report_text(&summary.report, super::render::width())
+        );
+        print!("{}", summary.membership.render(false));
+    }
+    if !json {
+        println!(
+            "run {}: {} — {}",
+            summary.run_id,
+            summary.outcome,
+            summary.counts()
+        );
+    }
     if let Some(why) = &summary.stopped {
         eprintln!("sgsync: {why}");
     }

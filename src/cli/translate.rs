@@ -8,8 +8,7 @@ use std::io::Read;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Exit code when at least one group cannot be written in the target dialect.
-const EXIT_IMPOSSIBLE: u8 = 3;
+use super::EXIT_IMPOSSIBLE;
 
 /// A provider id as given to `--from` and `--to`.
 pub fn parse_provider(s: &str) -> Result<ProviderKind, String> {
@@ -35,14 +34,15 @@ pub fn translate(
     let (reader, writer) = (dialect_of(from)?, dialect_of(to)?);
     let text = read_input(file)?;
     let groups = reader
-        .decode(&text)
+        .decode(&text, &crate::model::Directory::none())
         .with_context(|| format!("reading {}", file.display()))?;
     if groups.is_empty() {
         bail!("{} holds no {} group", file.display(), from.display_name());
     }
     let mut impossible = false;
     for source in &groups {
-        let translation = crate::provider::translate(source, writer.as_ref());
+        let translation =
+            crate::provider::translate(source, writer.as_ref(), &crate::model::Directory::none());
         let label = match &source.group.id {
             Some(id) => format!("{:?} [{id}]", source.group.name),
             None => format!("{:?}", source.group.name),

@@ -148,8 +148,13 @@ impl Loader {
     fn file_name(&self) -> String {
         match &self.file {
             Some(f) => f.display().to_string(),
-            None => format!("(no file at {DEFAULT_PATH}; environment only)"),
+            None => format!("no file at {DEFAULT_PATH} (environment only)"),
         }
+    }
+
+    /// Nothing to configure from: no file, and not one `SGSYNC__…` variable.
+    pub(super) fn is_empty(&self) -> bool {
+        self.file.is_none() && self.tree.is_empty()
     }
 
     pub(super) fn invalid(&self, key: &[&str], why: impl Into<String>) -> ConfigError {
@@ -205,6 +210,16 @@ impl Loader {
             key.push(field.to_owned());
         }
         key.retain(|s| s != ".");
+        // The `config` crate names the Rust enum ("enum OnLossy does not have variant
+        // constructor pushh"); say which values the key takes instead.
+        if let Some(rest) = why.strip_prefix("enum ")
+            && let Some((name, value)) = rest.split_once(" does not have variant constructor ")
+        {
+            why = match enum_values(name) {
+                Some(values) => format!("unknown value \"{value}\"; expected one of {values}"),
+                None => format!("unknown value \"{value}\""),
+            };
+        }
         ConfigError::Invalid {
             whence: self.whence(&key),
             key: key.join("."),
@@ -361,6 +376,16 @@ fn read_secret_file(path: &Path) -> Result<String, String> {
             "not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         )
+    })
+}
+
+/// The values a config enum takes, as written in the file, by the enum's Rust name.
+fn enum_values(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "OnLossy" => "skip, push",
+        "OnSourceDeleted" => "keep, archive, delete",
+        "MembershipMode" => "off, when_rule_impossible, always",
+        _ => return None,
     })
 }
 

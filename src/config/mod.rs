@@ -1,7 +1,7 @@
 //! Typed configuration: defaults → TOML file → `SGSYNC__…` environment (the environment
 //! wins), with secrets also read from files (`api_key_file = "/run/secrets/…"`).
 //!
-//! Two layers, as ripgrep does it (`../shared/STYLE.md`): [`RawConfig`] is exactly what the
+//! Two layers, as ripgrep does it: [`RawConfig`] is exactly what the
 //! user may write (serde, `deny_unknown_fields`, a doc comment per key, defaults on the
 //! fields), and [`Settings`] is what the rest of the program uses. Everything that can be
 //! wrong is found here, once, and every error names where the value came from (the file
@@ -53,7 +53,7 @@ pub enum ConfigError {
     #[error("{file}: {why}")]
     File { file: String, why: String },
     /// A key is missing, unknown or has a value that cannot be used.
-    #[error("{whence}: {key}: {why}")]
+    #[error("{whence}: {}{why}", if key.is_empty() { String::new() } else { format!("{key}: ") })]
     Invalid {
         /// The file, or `environment variable SGSYNC__…` when the value came from there.
         whence: String,
@@ -109,6 +109,12 @@ pub fn load_str(name: &str, toml: &str, env: &[(String, String)]) -> Result<Sett
 
 /// The two layers in turn: what was written, then what the program may use.
 fn validated(loader: &Loader) -> Result<Settings, ConfigError> {
+    if loader.is_empty() {
+        return Err(ConfigError::File {
+            file: DEFAULT_PATH.to_owned(),
+            why: "no such file, and no SGSYNC__… environment variable either: there is no configuration; name a file with --config FILE or SGSYNC_CONFIG=FILE (config/sgsync.example.toml documents every key)".to_owned(),
+        });
+    }
     let (raw, blocks) = loader.raw()?;
     loader.validate(raw, blocks)
 }

@@ -176,11 +176,22 @@ pub struct RawMetrics {
     /// written here. Port 0 picks a free port, which is logged.
     #[serde(default = "default_metrics_listen")]
     pub listen: String,
+    /// A Prometheus Pushgateway's base URL (e.g. `"http://pushgateway.monitoring:9091"`):
+    /// every `sync` / `--sync-now` then pushes its run's gauges there (the same ones as
+    /// `--textfile-dir`), under `job="sgsync"` and `instance` = `pushgateway_instance`.
+    /// For one-shot runs (a CronJob) that no scraper can reach. Unset: nothing is pushed.
+    #[serde(default)]
+    pub pushgateway: Option<String>,
+    /// The `instance` grouping label of the pushed metrics. Default `"sgsync"`.
+    #[serde(default)]
+    pub pushgateway_instance: Option<String>,
 }
 
 impl Default for RawMetrics {
     fn default() -> Self {
         RawMetrics {
+            pushgateway: None,
+            pushgateway_instance: None,
             enabled: default_metrics_enabled(),
             listen: default_metrics_listen(),
         }

@@ -34,6 +34,8 @@ pub struct Settings {
     /// Where `sgsync run` serves its health and metrics endpoint; `None` when
     /// `[metrics] enabled = false`.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Where one-shot runs push their run's gauges (`[metrics] pushgateway`), if at all.
+    pub pushgateway: Option<crate::observe::push::Gateway>,
     /// The file read, if any (the default path may be absent: environment only).
     pub file: Option<PathBuf>,
     /// The run lock's lease, the orphan guard, the cap on creates.
@@ -157,6 +159,7 @@ impl Loader {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
         let metrics_listen = self.metrics_listen(&raw.metrics)?;
+        let pushgateway = self.pushgateway(&raw.metrics)?;
         let endpoints = std::iter::once(&source).chain(targets.iter().map(|t| &t.endpoint));
         let sync = self.sync_policy(&raw.sync, &raw.store, endpoints)?;
         Ok(Settings {
@@ -167,6 +170,7 @@ impl Loader {
             schedule_text: raw.schedule.cron,
             store_path: raw.store.path,
             metrics_listen,
+            pushgateway,
             file: self.file.clone(),
             sync,
         })
@@ -300,6 +304,22 @@ impl Loader {
             guard.confirm_runs = n;
         }
         Ok(MembershipPolicy { mode, guard })
+    }
+
+    fn pushgateway(
+        &self,
+        metrics: &RawMetrics,
+    ) -> Result<Option<crate::observe::push::Gateway>, ConfigError> {
+        let Some(url) = metrics.pushgateway.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        let instance = metrics
+            .pushgateway_instance
+            .clone()
+            .unwrap_or_else(|| "sgsync".to_owned());
+        crate::observe::push::Gateway::new(url, &instance)
+            .map(Some)
+            .map_err(|why| self.invalid(&["metrics", "pushgateway"], why))
     }
 
     fn metrics_listen(

@@ -25,8 +25,12 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-/// The content type of [`Metrics::render`]: OpenMetrics text, which Prometheus asks for.
+/// The content type of [`Metrics::render`]: OpenMetrics text, for a scraper that asks
+/// for it (`Accept: application/openmetrics-text`, as Prometheus does).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of [`Metrics::render_classic`]: the Prometheus text format 0.0.4,
+/// for every other client (curl, `promtool check metrics`, older scrapers).
+pub const CLASSIC_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// How far back [`Metrics::seed_from_store`] looks for the last successful run.
 const SEED_RUNS: u32 = 200;
 
@@ -57,6 +61,7 @@ struct ProviderLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
+    commit: &'static str,
 }
 
 type FloatGauge = Gauge<f64, AtomicU64>;
@@ -113,6 +118,7 @@ impl Metrics {
         build_info
             .get_or_create(&VersionLabels {
                 version: env!("CARGO_PKG_VERSION"),
+                commit: crate::cli::version::COMMIT,
             })
             .set(1);
         let mut m = m;
@@ -149,6 +155,7 @@ impl Metrics {
             );
         }
         let r = &mut m.registry;
+        r.register_collector(Box::new(super::process::ProcessCollector));
         r.register(
             "sgsync_runs",
             "Runs by outcome (succeeded, partial, failed, locked)",
@@ -262,6 +269,11 @@ impl Metrics {
         text
     }
 
+    /// Everything, in the Prometheus text format 0.0.4 ([`CLASSIC_CONTENT_TYPE`]).
+    pub fn render_classic(&self) -> String {
+        to_classic(&self.render())
+    }
+
     /// The last-run gauges, for a node-exporter textfile: text format without the
     /// OpenMetrics `# EOF` trailer, and only gauges, which both formats read alike.
     pub fn render_textfile(&self) -> String {
@@ -271,6 +283,63 @@ impl Metrics {
         }
         text
     }
+}
+
+/// OpenMetrics text as the Prometheus text format 0.0.4: no `# EOF` or `# UNIT`
+/// lines, and a counter's `# HELP` and `# TYPE` name its `_total` samples (OpenMetrics
+/// names the family without the suffix). Gauges and histograms read alike in both.
+pub fn to_classic(openmetrics: &str) -> String {
+    let mut out = String::with_capacity(openmetrics.len());
+    let mut help: Option<&str> = None;
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            // Held until the TYPE line says whether the name needs its suffix.
+            if let Some(h) = help.take() {
+                out.push_str(h);
+                out.push('\n');
+            }
+            help = Some(line);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
+            let (name, kind) = match kind {
+                "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                "counter" => (name.to_owned(), "counter"),
+                "gauge" | "histogram" | "summary" => (name.to_owned(), kind),
+                "info" => (format!("{name}_info"), "gauge"),
+                "stateset" => (name.to_owned(), "gauge"),
+                _ => (name.to_owned(), "untyped"),
+            };
+            if let Some(h) = help.take() {
+                let text = h
+                    .strip_prefix("# HELP ")
+                    .and_then(|r| r.split_once(' '))
+                    .map_or("", |(_, t)| t);
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+            continue;
+        }
+        if let Some(h) = help.take() {
+            out.push_str(h);
+            out.push('\n');
+        }
+        // A counter's `_created` sample has no place in the classic format.
+        if line
+            .split(['{', ' '])
+            .next()
+            .is_some_and(|n| n.ends_with("_created"))
+        {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 impl CallObserver for Metrics {
@@ -405,6 +474,41 @@ mod tests {
             !text.contains(r#"sgsync_last_run_units{target="lms",action="create""#),
             "the last run's units replace the previous run's:\n{text}"
         );
+    }
+
+    #[test]
+    fn the_classic_format_names_counters_by_their_samples_and_has_no_eof() {
+        let m = Metrics::new();
+        m.record_run(&run("succeeded", &[("lms", "create", "created")]));
+        let om = m.render();
+        assert!(om.contains("# TYPE sgsync_runs counter\n") && om.ends_with("# EOF\n"));
+        let classic = m.render_classic();
+        for line in [
+            "# HELP sgsync_runs_total Runs by outcome (succeeded, partial, failed, locked).",
+            "# TYPE sgsync_runs_total counter",
+            r#"sgsync_runs_total{outcome="succeeded"} 1"#,
+            "# TYPE sgsync_run_duration_seconds histogram",
+            "# TYPE sgsync_last_run_outcome gauge",
+            "# TYPE process_cpu_seconds_total counter",
+        ] {
+            assert!(
+                classic.lines().any(|l| l == line),
+                "{line} missing in\n{classic}"
+            );
+        }
+        assert!(!classic.contains("# EOF") && !classic.contains("# UNIT"));
+        // Every HELP is followed by the TYPE of the same name.
+        let lines: Vec<&str> = classic.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(rest) = l.strip_prefix("# HELP ") {
+                let name = rest.split(' ').next().unwrap_or_default();
+                assert!(
+                    lines[i + 1].starts_with(&format!("# TYPE {name} ")),
+                    "{l} / {}",
+                    lines[i + 1]
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 pub mod health;
 pub mod metrics;
 pub mod notify;
+pub mod process;
 pub mod progress;
+pub mod push;
 pub mod server;
 pub mod summary;
 pub mod textfile;

@@ -3,7 +3,7 @@
 //! port in use stops the service at once.
 
 use super::health::{Health, Verdict};
-use super::metrics::{CONTENT_TYPE, Metrics};
+use super::metrics::{CLASSIC_CONTENT_TYPE, CONTENT_TYPE, Metrics};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -15,13 +15,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// The endpoint could not be opened.
+/// The endpoint could not be opened. The OS's reason is part of the message (and so not
+/// also a `source`, which would print it twice).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr} ([metrics] listen): {source}")]
+#[error("cannot listen on {addr} ([metrics] listen): {error}")]
 pub struct BindError {
     pub addr: SocketAddr,
-    #[source]
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 /// A running endpoint; [`Server::shutdown`] stops it.
@@ -46,10 +46,10 @@ impl Server {
     ) -> Result<Server, BindError> {
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| BindError { addr, source })?;
+            .map_err(|error| BindError { addr, error })?;
         let bound = listener
             .local_addr()
-            .map_err(|source| BindError { addr, source })?;
+            .map_err(|error| BindError { addr, error })?;
         if !bound.ip().is_loopback() {
             tracing::warn!(
                 %bound,
@@ -115,6 +115,54 @@ async fn readyz(State(s): State<Shared>) -> Response {
     probe(s.health.readiness())
 }
 
-async fn scrape(State(s): State<Shared>) -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], s.metrics.render()).into_response()
+/// OpenMetrics to a client that accepts it (Prometheus says so in `Accept`), the
+/// classic text format 0.0.4 to every other one (curl, `promtool check metrics`).
+async fn scrape(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(wants_openmetrics);
+    if openmetrics {
+        ([(header::CONTENT_TYPE, CONTENT_TYPE)], s.metrics.render()).into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, CLASSIC_CONTENT_TYPE)],
+            s.metrics.render_classic(),
+        )
+            .into_response()
+    }
+}
+
+/// One media range of an `Accept` header asks for OpenMetrics (and not with `q=0`).
+fn wants_openmetrics(media: &str) -> bool {
+    let mut parts = media.split(';').map(str::trim);
+    let kind = parts.next().unwrap_or_default();
+    if !kind.eq_ignore_ascii_case("application/openmetrics-text") {
+        return false;
+    }
+    !parts.any(|p| {
+        p.strip_prefix("q=")
+            .and_then(|q| q.parse::<f64>().ok())
+            .is_some_and(|q| q <= 0.0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_openmetrics;
+
+    #[test]
+    fn openmetrics_only_for_a_client_that_asks_for_it() {
+        assert!(wants_openmetrics(
+            "application/openmetrics-text;version=1.0.0"
+        ));
+        assert!(wants_openmetrics(
+            " application/openmetrics-text; version=0.0.1; q=0.75"
+        ));
+        assert!(!wants_openmetrics("application/openmetrics-text; q=0"));
+        assert!(!wants_openmetrics("text/plain;version=0.0.4"));
+        assert!(!wants_openmetrics("*/*"));
+    }
 }

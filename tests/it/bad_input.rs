@@ -964,7 +964,10 @@ async fn invalid_utf8_answers_are_malformed_and_say_where() {
         let server = serve_fixed("application/json", body);
         for client in clients(&server.url) {
             let before = server.requests.load(Ordering::SeqCst);
-            let err = client.list_groups().await.unwrap_err();
+            let err = client
+                .list_groups(&sgsync::model::Directory::none())
+                .await
+                .unwrap_err();
             assert_eq!(err.kind, ErrorKind::Malformed, "{:?}: {err}", client.kind());
             let message = err.to_string();
             assert!(message.contains("not UTF-8"), "{message}");
@@ -983,7 +986,10 @@ async fn the_ispring_client_refuses_an_entity_bomb_answer() {
     let bomb = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>\n<Envelope><Body><GetSmartGroupsResult>&c;</GetSmartGroupsResult></Body></Envelope>";
     let server = serve_fixed("text/xml", bomb.as_bytes());
     let client = &clients(&server.url)[1];
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
     assert!(err.to_string().contains("line 2: DOCTYPE refused"), "{err}");
     assert!(!err.to_string().contains("aaaaaaaaaaa"), "{err}");

@@ -93,7 +93,7 @@ fn unreadable_input_says_what_and_where() {
         &["translate", "--from", "nowhere", "--to", "ispring", "-"],
         Some(""),
     );
-    assert_eq!(out.status.code(), Some(2), "clap's usage error");
+    assert_eq!(out.status.code(), Some(64), "a usage error (EX_USAGE)");
     assert!(text(&out.stderr).contains("unknown provider \"nowhere\""));
 
     let out = sgsync(
@@ -229,7 +229,7 @@ fn sync_now_refuses_a_config_it_cannot_use_with_exit_1() {
     let out = sgsync(&["--sync-now", "status"], None);
     assert_eq!(
         out.status.code(),
-        Some(2),
+        Some(64),
         "--sync-now with a subcommand is a usage error"
     );
 }

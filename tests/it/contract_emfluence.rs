@@ -113,7 +113,14 @@ async fn a_wrong_or_missing_token_is_an_auth_error() {
         token: SecretString::from("not-the-token"),
     });
     assert_eq!(wrong.check().await.unwrap_err().kind, ErrorKind::Auth);
-    assert_eq!(wrong.list_groups().await.unwrap_err().kind, ErrorKind::Auth);
+    assert_eq!(
+        wrong
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::Auth
+    );
     let answer = raw(&sandbox, "helper/ping", "{}", None).await;
     assert_eq!(answer["success"], 0);
     // The deprecated body token is not accepted (§1).
@@ -267,7 +274,10 @@ async fn the_self_authored_responses_are_read_by_the_client() {
     );
     let err = client.create(KEY, &payload("Taken")).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
-    let groups = client.list_groups().await.unwrap();
+    let groups = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["Alpha", "Beta", "Gamma"]);
     // Lookup of Alpha: externalID "" is not ours, so an exact "Alpha" is a conflict.
@@ -296,7 +306,14 @@ async fn create_get_list_and_duplicate_names() {
         (group.name.as_str(), group.key.as_deref()),
         ("Team A", Some(KEY))
     );
-    assert_eq!(client.list_groups().await.unwrap().len(), 1);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(client.get_group("999999").await.unwrap(), None);
     let err = client
         .create("other", &payload("team a"))
@@ -342,7 +359,10 @@ async fn search_pages_over_more_than_250_groups() {
     for i in 0..600 {
         sandbox.add_group(&format!("Group {i:03}"), "", GroupKind::Static);
     }
-    let groups = client.list_groups().await.unwrap();
+    let groups = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     assert_eq!(groups.len(), 600);
     let searches = calls(&sandbox.running.controls, "groups/search");
     assert_eq!(searches.len(), 3);
@@ -429,7 +449,7 @@ async fn archive_unprotects_in_the_same_call() {
     assert_eq!(calls(&sandbox.running.controls, "groups/save").len(), 1);
     assert!(
         client
-            .list_groups()
+            .list_groups(&sgsync::model::Directory::none())
             .await
             .unwrap()
             .iter()
@@ -515,7 +535,14 @@ async fn server_errors_and_429_are_retried_for_reads_and_updates() {
     let (sandbox, client) = started(Seed::Demo).await;
     let c = &sandbox.running.controls;
     c.script([Fault::Status(503), Fault::Status(500)]);
-    assert_eq!(client.list_groups().await.unwrap().len(), 5);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
     assert_eq!(calls(c, "groups/search").len(), 3);
     c.clear_log();
     c.script([
@@ -572,7 +599,10 @@ async fn bodies_over_the_cap_are_refused() {
     let mut small = settings();
     small.max_body_bytes = 200;
     let client = EmfluenceClient::new(sandbox.config(), small, Arc::new(Maps::default())).unwrap();
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
 }
 
@@ -607,7 +637,10 @@ async fn the_token_reaches_no_log_error_or_debug_and_only_the_auth_header() {
     let (sandbox, client) = started(Seed::Demo).await;
     let c = &sandbox.running.controls;
     let group = sandbox.groups()[1].id.to_string();
-    client.list_groups().await.unwrap();
+    client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     client.add_contacts(&group, &[1, 2]).await.unwrap();
     c.script(std::iter::repeat_n(Fault::Status(500), 4));
     let served = client.check().await.unwrap_err();
@@ -667,11 +700,17 @@ const SUCCESS_WITHOUT_DATA: &str = r#"{"success":1,"code":0}"#;
 async fn a_search_answering_success_without_data_is_an_error_not_no_groups() {
     let (sandbox, client) = started(Seed::Demo).await;
     let c = &sandbox.running.controls;
-    let groups = client.list_groups().await.unwrap();
+    let groups = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     let name = groups[0].name.clone();
     let key = groups[0].key.clone().unwrap_or_default();
     answer_with(c, "groups/search", SUCCESS_WITHOUT_DATA);
-    let list = client.list_groups().await.unwrap_err();
+    let list = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     let names = client.group_names(10).await.unwrap_err();
     let found = client.find_by_key(&name, &key).await.unwrap_err();
     for err in [list, names, found] {
@@ -697,7 +736,10 @@ async fn a_search_answering_success_without_data_is_an_error_not_no_groups() {
         "groups/search",
         r#"{"success":1,"code":0,"data":{"records":[{"groupID":1,"groupName":"A","type":"Static"}]}}"#,
     );
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert!(err.message.starts_with("data.paging: is missing"), "{err}");
     // The empty page the server sent is an empty list.
     answer_with(
@@ -705,11 +747,23 @@ async fn a_search_answering_success_without_data_is_an_error_not_no_groups() {
         "groups/search",
         r#"{"success":1,"code":0,"data":{"paging":{"next":"","page":1,"rpp":250,"totalPages":0,"totalRecords":0,"prev":""},"records":[]}}"#,
     );
-    assert_eq!(client.list_groups().await.unwrap(), []);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap(),
+        []
+    );
     assert_eq!(client.group_names(10).await.unwrap(), Some(vec![]));
     assert_eq!(client.find_by_key(&name, &key).await.unwrap(), None);
     c.set_plan(FaultPlan::default());
-    assert_eq!(client.list_groups().await.unwrap(), groups);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap(),
+        groups
+    );
 }
 
 #[tokio::test]

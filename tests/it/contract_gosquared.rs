@@ -75,7 +75,10 @@ async fn check_proves_the_key_and_a_wrong_key_is_an_auth_error() {
     let err = client.check().await.unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Auth, 1), "{err}");
     assert!(err.message.contains("4001"), "{err}");
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Auth, 1), "{err}");
 }
 
@@ -83,7 +86,10 @@ async fn check_proves_the_key_and_a_wrong_key_is_an_auth_error() {
 async fn a_wrong_site_token_is_refused_like_a_wrong_key() {
     let (sandbox, client) = start(Seed::Demo).await;
     sandbox.set_credentials(API_KEY, "GSN-OTHER-1-S");
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth, "{err}");
     assert!(err.message.contains("not authorised"), "{err}");
 }
@@ -91,7 +97,10 @@ async fn a_wrong_site_token_is_refused_like_a_wrong_key() {
 #[tokio::test]
 async fn all_nine_demo_groups_are_listed_and_translate_exactly() {
     let (_sandbox, client) = start(Seed::Demo).await;
-    let groups = client.list_groups().await.expect("list");
+    let groups = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .expect("list");
     let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
     assert_eq!(names, fixture_names());
     let maps = Maps::default();
@@ -231,7 +240,10 @@ async fn update_and_archive_are_unsupported_and_capabilities_say_so() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
-    assert!(err.message.contains("§2"), "{err}");
+    assert!(
+        err.message.contains("GoSquared's People API documentation"),
+        "{err}"
+    );
     let err = client.archive("most-active").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unsupported);
     assert!(
@@ -323,7 +335,10 @@ async fn both_error_envelopes_map_by_code_before_status() {
     ];
     for (status, body, kind) in cases {
         sandbox.answer_next(status, body.clone(), None);
-        let err = client.list_groups().await.unwrap_err();
+        let err = client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap_err();
         assert_eq!(
             (err.kind, err.attempts),
             (kind, 1),
@@ -346,7 +361,10 @@ async fn both_error_envelopes_map_by_code_before_status() {
         );
     }
     sandbox.running.controls.clear_log();
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Server, 4), "{err}");
     assert_eq!(sandbox.running.controls.requests().len(), 4);
 }
@@ -359,7 +377,14 @@ async fn rate_limit_code_4002_waits_for_retry_after_then_succeeds() {
         json!({"code": 4002, "message": "Error 4002: rate limit"}),
         Some(1),
     );
-    assert_eq!(client.list_groups().await.unwrap().len(), 9);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
     let log = sandbox.running.controls.requests();
     assert_eq!(log.len(), 2);
     let waited = log[1].at.duration_since(log[0].at).unwrap();
@@ -371,7 +396,14 @@ async fn server_errors_and_429s_are_retried_and_counted_in_the_log() {
     let (sandbox, client) = start(Seed::Demo).await;
     let controls = &sandbox.running.controls;
     controls.script([Fault::Status(503), Fault::Status(500), Fault::Truncate]);
-    assert_eq!(client.list_groups().await.unwrap().len(), 9);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
     let log = controls.requests();
     assert_eq!(log.len(), 4);
     assert_eq!(log.iter().filter(|r| r.fault.is_some()).count(), 3);
@@ -446,7 +478,10 @@ async fn a_cardinality_beyond_the_list_is_malformed() {
     let mut answer: Json = serde_json::from_str(FIXTURE).unwrap();
     answer["cardinality"] = json!(12);
     sandbox.answer_next(200, answer, None);
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::Malformed, 1));
     assert!(err.message.contains("cardinality says 12"), "{err}");
 }
@@ -609,7 +644,11 @@ async fn demo_groups_recreated_from_their_translation_read_back_the_same() {
     let (demo, client) = start(Seed::Demo).await;
     let (empty, target) = start(Seed::Empty).await;
     let maps = Maps::default();
-    for g in client.list_groups().await.unwrap() {
+    for g in client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap()
+    {
         let t = translate(&g.decoded, sgsync_gosquared::KIND, &maps);
         let id = target
             .create("k", t.payload.as_ref().unwrap())
@@ -632,7 +671,10 @@ async fn bodies_over_the_cap_are_refused() {
     let mut small = settings();
     small.max_body_bytes = 512;
     let client = GoSquaredClient::new(sandbox.config(), small, Arc::default()).unwrap();
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
 }
 
@@ -642,7 +684,10 @@ async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
 
     let (sandbox, client) = start(Seed::Demo).await;
     client.check().await.unwrap();
-    client.list_groups().await.unwrap();
+    client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     client.group_members("most-active").await.unwrap();
     client
         .create("k", &payload("Leak Test", vec![]))
@@ -652,18 +697,27 @@ async fn credentials_travel_only_in_query_strings_and_reach_no_log_or_error() {
         .running
         .controls
         .script(std::iter::repeat_n(Fault::Status(500), 4));
-    let served = client.list_groups().await.unwrap_err();
+    let served = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     // A server that echoes the query string in its message.
     sandbox.answer_next(
         400,
         json!({"code": 4003, "message": format!("bad api_key={API_KEY}&site_token={SITE_TOKEN}")}),
         None,
     );
-    let echoed = client.list_groups().await.unwrap_err();
+    let echoed = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert!(echoed.message.contains("[redacted]"), "{echoed}");
     let mut config = sandbox.config();
     config.base_url = "http://127.0.0.1:1".into();
-    let refused = client_for(config.clone()).list_groups().await.unwrap_err();
+    let refused = client_for(config.clone())
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!(refused.kind, ErrorKind::Connect);
 
     let logged = logs.text();
@@ -730,7 +784,10 @@ async fn a_group_list_answer_without_its_list_is_an_error_not_one_group_or_none(
     // and absent to a create's lookup by name.
     let bare = r#"{"id":"most-active","name":"Most Active","filters":[]}"#;
     answer(bare);
-    let list = client.list_groups().await.unwrap_err();
+    let list = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     answer(bare);
     let names = client.group_names(1).await.unwrap_err();
     answer(bare);
@@ -744,13 +801,29 @@ async fn a_group_list_answer_without_its_list_is_an_error_not_one_group_or_none(
         );
     }
     answer(r#"{"cardinality":9}"#);
-    let err = client.list_groups().await.unwrap_err();
+    let err = client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert!(err.message.contains("list: is missing"), "{err}");
     // The empty list GoSquared sent is an empty list.
     answer(r#"{"list":[],"cardinality":0}"#);
-    assert_eq!(client.list_groups().await.unwrap(), []);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap(),
+        []
+    );
     answer(r#"{"list":[],"cardinality":0}"#);
     assert_eq!(client.find_by_key("Test Group", "k").await.unwrap(), None);
     controls.set_plan(FaultPlan::default());
-    assert_eq!(client.list_groups().await.unwrap().len(), 9);
+    assert_eq!(
+        client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap()
+            .len(),
+        9
+    );
 }

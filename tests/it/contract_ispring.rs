@@ -152,7 +152,10 @@ async fn the_seed_requests_are_accepted_by_the_sandbox_and_read_by_the_client() 
 
     // The client reads what the seeds created.
     let c = client(s.config());
-    let groups = c.list_groups().await.unwrap();
+    let groups = c
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     assert_eq!(groups.len(), 1);
     assert_eq!(groups[0].id, id);
     assert!(
@@ -226,7 +229,10 @@ async fn check_departments_and_profile_fields() {
 async fn listing_skips_plain_groups_and_reads_nested_rules_over_rest() {
     let s = demo().await;
     let c = client(s.config());
-    let groups = c.list_groups().await.unwrap();
+    let groups = c
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["Sales managers in Canada", "Support or Marketing"]);
     assert!(groups.iter().all(|g| g.decoded.uncertain.is_empty()));
@@ -260,6 +266,7 @@ async fn create_update_and_read_back_round_trip() {
                 id: Some(id.clone()),
                 name: Some(p.name.clone()),
                 rules: Rules::Nested(p.rules.clone()),
+                inferred: Vec::new(),
             },
             &maps,
         )
@@ -411,7 +418,9 @@ async fn a_token_is_issued_once_and_shared_by_concurrent_calls() {
     for call in calls {
         call.await.unwrap().unwrap();
     }
-    c.list_groups().await.unwrap();
+    c.list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     assert_eq!(token_requests(&s), 1);
     let token_call = &s
         .running
@@ -628,7 +637,10 @@ async fn answers_over_the_body_cap_are_refused() {
     let mut small = settings();
     small.max_body_bytes = 300;
     let c = IspringClient::new(s.login_config(), small, Arc::new(Maps::default())).unwrap();
-    let err = c.list_groups().await.unwrap_err();
+    let err = c
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
 }
 
@@ -655,7 +667,10 @@ async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() 
     let token_client = client(s.config());
     let login_client = client(s.login_config());
     let mut errors = Vec::new();
-    token_client.list_groups().await.unwrap();
+    token_client
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     s.expire_tokens();
     token_client.check().await.unwrap();
     let issued = s.issued_tokens();
@@ -666,8 +681,18 @@ async fn secrets_reach_no_error_debug_or_log_and_only_their_place_on_the_wire() 
     errors.push(login_client.check().await.unwrap_err());
     s.running.controls.set_plan(Default::default());
     s.refuse_with(Some("Permission denied"));
-    errors.push(login_client.list_groups().await.unwrap_err());
-    errors.push(token_client.list_groups().await.unwrap_err());
+    errors.push(
+        login_client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap_err(),
+    );
+    errors.push(
+        token_client
+            .list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap_err(),
+    );
     s.refuse_with(None);
     let unreachable = IspringConfig {
         soap_url: "http://127.0.0.1:1/soap".to_owned(),
@@ -761,12 +786,18 @@ fn answer_with(s: &Sandbox, path: &str, body: &str) {
 async fn a_group_list_without_its_result_element_is_an_error_not_no_groups() {
     let s = demo().await;
     let c = client(s.login_config());
-    let groups = c.list_groups().await.unwrap();
+    let groups = c
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap();
     let name = groups[0].name.clone();
     // A SOAP answer whose Body lacks the GetGroupsResult: no groups is not what it says.
     let empty_body = wire::soap_envelope(wire::SERVICE_NAMESPACE, "");
     answer_with(&s, "/soap", &empty_body);
-    let list = c.list_groups().await.unwrap_err();
+    let list = c
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
     answer_with(&s, "/soap", &empty_body);
     let names = c.group_names(1).await.unwrap_err();
     answer_with(&s, "/soap", &empty_body);
@@ -784,7 +815,12 @@ async fn a_group_list_without_its_result_element_is_an_error_not_no_groups() {
     answer_with(&s, "/soap", &none);
     assert_eq!(c.group_names(1).await.unwrap(), Some(vec![]));
     s.running.controls.set_plan(Default::default());
-    assert_eq!(c.list_groups().await.unwrap(), groups);
+    assert_eq!(
+        c.list_groups(&sgsync::model::Directory::none())
+            .await
+            .unwrap(),
+        groups
+    );
 }
 
 #[tokio::test]

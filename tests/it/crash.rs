@@ -394,6 +394,7 @@ async fn a_delete_whose_answer_was_lost_converges() {
     // `Wrong parameters`.
     t.is.running.controls.set_plan(FaultPlan {
         script: [Fault::LoseResponse(Duration::from_millis(1500))].into(),
+        only_containing: vec!["RemoveGroupRequest".into()],
         ..FaultPlan::default()
     });
     let second = p.sync("crash", RunOptions::default()).await.expect("run 2");

@@ -298,11 +298,17 @@ async fn an_outage_during_the_lookup_never_makes_a_hand_made_group_ours() {
     };
     let p = w.pipeline(&parts).await;
 
-    // Run 1: every SOAP call fails (the listing and the lookup before the create).
+    // Run 1: the account's directory is read, then every group listing fails (the
+    // listing before the creates, and the lookup before this one).
     w.is.running.controls.set_plan(FaultPlan {
-        fault_rate: 1.0,
-        random_faults: vec![Fault::Status(503)],
-        only_paths: vec!["/soap".into()],
+        script: [
+            Fault::Pass,
+            Fault::Status(503),
+            Fault::Status(503),
+            Fault::Status(503),
+        ]
+        .into(),
+        only_containing: vec!["GetGroupsRequest".into()],
         ..FaultPlan::default()
     });
     let first = p.sync("t", RunOptions::default()).await.expect("run 1");

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod accounts;
 mod bad_input;
 mod cli;
 mod config;
@@ -13,6 +14,7 @@ mod contract_gosquared;
 mod contract_ispring;
 mod crash;
 mod deploy_files;
+mod docs;
 mod example_config;
 mod fault_storm;
 mod http_layer;
@@ -21,6 +23,7 @@ mod malformed;
 mod membership;
 mod membership_bench;
 mod observe;
+mod operator;
 mod provider_behaviour;
 mod secrets;
 mod store;

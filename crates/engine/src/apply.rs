@@ -232,10 +232,10 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
             target,
             running: 0,
             creates_left: max_creates,
-            names: Arc::new(NameCheck {
-                max_calls: fresh.saturating_sub(1),
-                listing: OnceCell::new(),
-            }),
+            names: Arc::new(NameCheck::new(
+                fresh.saturating_sub(1),
+                planner.directory(t).group_names(),
+            )),
             units: Box::new(planner.units_for(t)),
         });
     }
@@ -478,6 +478,20 @@ fn fold(name: &str) -> String {
 }
 
 impl NameCheck {
+    /// A check that may list the target in up to `max_calls` calls, or that already
+    /// has every name: the account's directory, read under the run lock this run, lists
+    /// every group it holds (then no listing call is made at all).
+    fn new(max_calls: usize, listed: Option<Vec<&str>>) -> NameCheck {
+        let listing = OnceCell::new();
+        if let Some(names) = listed {
+            let _ = listing.set(Some(Names {
+                listed: names.into_iter().map(fold).collect(),
+                claimed: Mutex::default(),
+            }));
+        }
+        NameCheck { max_calls, listing }
+    }
+
     /// True when no group named `name` can be on the target: neither listed nor claimed
     /// by another unit of this run; then the name is claimed for the caller. The first
     /// caller reads the listing; the others wait for it.

@@ -496,7 +496,7 @@ async fn run_unit(
     if current.without_email > 0 {
         info!(
             without_email = current.without_email,
-            examples = ?current.without_email_ids,
+            examples = %serde_json::Value::from(current.without_email_ids.clone()),
             "source people without a usable email are not materialised"
         );
     }

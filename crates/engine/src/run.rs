@@ -10,6 +10,7 @@ use super::plan::{
     RunFacts, Snapshot, TargetPolicy,
 };
 use chrono::{DateTime, Utc};
+use sgsync_model::Directory;
 use sgsync_provider::{Provider, ProviderError, fence};
 use sgsync_store::{LockGrant, ORPHAN_GUARD, RunCounts, RunOutcome, Store, StoreError};
 use std::sync::Arc;
@@ -80,13 +81,34 @@ pub struct DryRun {
 struct Inputs {
     snapshot: Snapshot,
     policies: Vec<TargetPolicy>,
+    /// Each target's directory, read once this run.
+    directories: Vec<Arc<Directory>>,
     links: LinkIndex,
     facts: RunFacts,
 }
 
 impl Inputs {
     fn planner(&self) -> Planner<'_> {
-        Planner::new(&self.snapshot, &self.links, &self.policies, &self.facts)
+        Planner::new(
+            &self.snapshot,
+            &self.links,
+            &self.policies,
+            &self.directories,
+            &self.facts,
+        )
+    }
+}
+
+/// `provider`'s directory, named `name` in reasons; one that cannot be read is kept as
+/// failed (the units that need it fail, the others go on).
+pub async fn read_directory(provider: &dyn Provider, name: &str) -> Directory {
+    let shown = format!("{} account \"{name}\"", provider.kind().display_name());
+    match provider.directory().await {
+        Ok(d) => d.named(shown),
+        Err(e) => {
+            warn!(account = %shown, error = %e, "cannot read the account's directory; the units that need it fail");
+            Directory::failed(provider.account(), shown, e.to_string())
+        }
     }
 }
 
@@ -167,7 +189,19 @@ impl Pipeline {
         store: &Store,
         allow_mass_delete: bool,
     ) -> Result<Inputs, RunError> {
-        let groups = self.source.list_groups().await?;
+        // One pass over every account's directory, before anything is decoded or
+        // planned: names travel, ids do not.
+        let (source_directory, directories) = futures_util::future::join(
+            read_directory(self.source.as_ref(), "source"),
+            futures_util::future::join_all(
+                self.targets
+                    .iter()
+                    .map(|t| read_directory(t.provider.as_ref(), &t.policy.name)),
+            ),
+        )
+        .await;
+        let directories = directories.into_iter().map(Arc::new).collect();
+        let groups = self.source.list_groups(&source_directory).await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
             groups: groups.into_iter().map(|g| g.decoded).collect(),
@@ -197,6 +231,7 @@ impl Pipeline {
         Ok(Inputs {
             snapshot,
             policies,
+            directories,
             links,
             facts,
         })

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sgsync_model::ProviderKind;
 use sgsync_model::mapping::Maps;
 use sgsync_model::members::SourcePerson;
+use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{self, Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync_provider::members::MemberSource;
 use sgsync_provider::{
@@ -218,7 +218,16 @@ impl GoSquaredClient {
             _ if reply.status.is_success() => ErrorKind::InvalidRequest,
             _ => reply.status_error(PROVIDER, operation).kind,
         };
-        let message = format!("error {code}: {}", self.scrub(message));
+        let text = self.scrub(message);
+        // GoSquared's own message often starts with "Error 4001:" already: say it once.
+        let message = if text
+            .to_ascii_lowercase()
+            .starts_with(&format!("error {code}"))
+        {
+            text
+        } else {
+            format!("error {code}: {text}")
+        };
         ProviderError::new(PROVIDER, kind, operation, message)
             .with_retry_after(http::retry_after(&reply.headers, SystemTime::now()))
     }
@@ -241,7 +250,8 @@ impl GoSquaredClient {
             .id
             .clone()
             .or_else(|| fallback_id.map(str::to_owned))?;
-        let decoded = dialect::decode(&group, &self.maps);
+        let mut decoded = dialect::decode(&group, &self.maps);
+        decoded.account = self.account();
         Some(RemoteGroup {
             id,
             name: group.name,
@@ -255,7 +265,7 @@ impl GoSquaredClient {
             PROVIDER,
             ErrorKind::Unsupported,
             operation,
-            "GoSquared documents no update or delete of a smart group (gosquared.md §2, §4); \
+            "GoSquared documents no update or delete of a smart group (GoSquared's People API documentation); \
              change or remove it in the People dashboard",
         )
     }
@@ -265,6 +275,12 @@ impl GoSquaredClient {
 impl Provider for GoSquaredClient {
     fn kind(&self) -> ProviderKind {
         PROVIDER
+    }
+
+    /// The API host: GoSquared rules name no account-specific ids (property paths and
+    /// event names), so the host is identity enough.
+    fn account(&self) -> String {
+        self.http.base().to_string()
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -295,7 +311,7 @@ impl Provider for GoSquaredClient {
     }
 
     #[tracing::instrument(skip_all, fields(provider = "gosquared"))]
-    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+    async fn list_groups(&self, _directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError> {
         let operation = "list smart groups";
         let call = self.call(Method::GET, GROUPS_PATH, Vec::new(), None, true);
         let list = self
@@ -314,7 +330,7 @@ impl Provider for GoSquaredClient {
         if let Some(total) = list.cardinality.filter(|&n| n > list.groups.len() as u64) {
             return Err(malformed(format!(
                 "cardinality says {total} groups but the list holds {}, and no paging is \
-                 documented for this call (gosquared.md §3)",
+                 documented for this call (GoSquared's People API documentation)",
                 list.groups.len()
             )));
         }
@@ -368,7 +384,7 @@ impl Provider for GoSquaredClient {
     ) -> Result<Option<RemoteGroup>, ProviderError> {
         // GoSquared has no field to hold our key (§3): the exact name is all there is.
         let matches: Vec<RemoteGroup> = self
-            .list_groups()
+            .list_groups(&Directory::none())
             .await?
             .into_iter()
             .filter(|g| g.name == name)
@@ -382,7 +398,7 @@ impl Provider for GoSquaredClient {
         if max_calls == 0 {
             return Ok(None);
         }
-        let groups = self.list_groups().await?;
+        let groups = self.list_groups(&Directory::none()).await?;
         Ok(Some(groups.into_iter().map(|g| g.name).collect()))
     }
 

@@ -41,6 +41,12 @@ const MAX_DEPTH: usize = 64;
 /// says `event` (§5).
 const EVENT_KEY: &str = "triggered-event";
 
+/// Why several top-level filters cost fidelity between dialects unless confirmed.
+const TOP_LEVEL_AND: &str = "several top-level filters are read as all of them (AND), which GoSquared does not document (the dashboard suggests it); set mapping.confirmed.gosquared_top_level_and = true once checked";
+
+/// Why a relative date costs fidelity between dialects unless confirmed.
+const RELATIVE_DATES: &str = "a relative date, read by the meaning GoSquared's default group names suggest (it is not documented); set mapping.confirmed.gosquared_relative_dates = true once checked";
+
 /// A GoSquared group in canonical form.
 pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
     let mut reader = Reader {
@@ -54,8 +60,12 @@ pub fn decode(g: &WireGroup, maps: &Maps) -> SourceGroup {
         .enumerate()
         .map(|(i, node)| reader.node(node, &format!("filters[{i}]"), 0))
         .collect();
+    if g.filters.len() > 1 && !maps.confirmed().gosquared_top_level_and {
+        reader.assumed.push(Reason::new("filters", TOP_LEVEL_AND));
+    }
     SourceGroup {
         provider: crate::KIND,
+        account: String::new(),
         group: SmartGroup {
             id: g.id.clone(),
             name: g.name.clone(),
@@ -84,8 +94,12 @@ impl Reader<'_> {
             Ok(rule) => rule,
             Err(why) => Rule::Opaque(Opaque {
                 dialect: crate::KIND,
+                // GoSquared filters name properties and events, no account's ids: a
+                // kept node may go back to any GoSquared project.
+                account: String::new(),
                 raw: node.to_string(),
                 why,
+                unavailable: false,
             }),
         }
     }
@@ -183,7 +197,7 @@ impl Reader<'_> {
                     other => return Err(wrong_type("value", other, "a number or a string")),
                 }
             }
-            ">" | "<" | "><" => relative_time(obj, operator, &HEAD)?,
+            ">" | "<" | "><" => self.relative_time(obj, operator, &HEAD, at)?,
             "defined" => {
                 only(obj, &HEAD)?;
                 (Op::Defined, Value::None)
@@ -230,6 +244,24 @@ impl Reader<'_> {
         Ok(Rule::cond(attribute, op, value))
     }
 
+    /// A relative date, noted as assumed unless the user confirmed the reading.
+    fn relative_time(
+        &mut self,
+        obj: &Map<String, Json>,
+        operator: &str,
+        head: &[&str],
+        at: &str,
+    ) -> Result<(Op, Value), Unread> {
+        let read = relative_time(obj, operator, head)?;
+        if !self.maps.confirmed().gosquared_relative_dates {
+            self.assumed.push(Reason::new(
+                format!("{at}.operator {operator:?}"),
+                RELATIVE_DATES,
+            ));
+        }
+        Ok(read)
+    }
+
     /// `{key: "triggered-event" | "event", name, field: "last", operator, number, period}`.
     fn event(&mut self, obj: &Map<String, Json>, key: &str, at: &str) -> Result<Rule, Unread> {
         const HEAD: [&str; 4] = ["key", "name", "field", "operator"];
@@ -237,14 +269,14 @@ impl Reader<'_> {
         let field = string(obj, "field")?;
         if field != "last" {
             return Err(format!(
-                "event field {field:?}: only \"last\" has been seen (gosquared.md §5)"
+                "event field {field:?}: only \"last\" has been seen (GoSquared's People API documentation)"
             ));
         }
         let operator = string(obj, "operator")?;
         if !matches!(operator, ">" | "<" | "><") {
             return Err(format!("unknown event operator {operator:?}"));
         }
-        let (op, value) = relative_time(obj, operator, &HEAD)?;
+        let (op, value) = self.relative_time(obj, operator, &HEAD, at)?;
         if key != EVENT_KEY {
             // The docs say `event`, stored groups `triggered-event` (§5). We read both
             // the same and write `triggered-event`, so even a GoSquared-to-GoSquared copy
@@ -252,7 +284,7 @@ impl Reader<'_> {
             self.uncertain.push(Reason::new(
                 format!("{at}.key {key:?}"),
                 format!(
-                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, gosquared.md §5) and written back as {EVENT_KEY:?}"
+                    "read as the same as {EVENT_KEY:?} (the docs spell event filters {key:?}, stored groups {EVENT_KEY:?}, GoSquared's People API documentation) and written back as {EVENT_KEY:?}"
                 ),
             ));
         }
@@ -284,7 +316,7 @@ fn relative_time(
         if direction != "past" {
             // `future` presumably mirrors `past`, but nothing shows it (§5).
             return Err(format!(
-                "direction {direction:?}: only \"past\" has been seen (gosquared.md §5)"
+                "direction {direction:?}: only \"past\" has been seen (GoSquared's People API documentation)"
             ));
         }
     } else {
@@ -293,7 +325,7 @@ fn relative_time(
     let period = string(obj, "period")?;
     if period != "days" {
         return Err(format!(
-            "period {period:?}: only \"days\" has been seen (gosquared.md §5)"
+            "period {period:?}: only \"days\" has been seen (GoSquared's People API documentation)"
         ));
     }
     let days = match obj.get("number") {
@@ -327,7 +359,7 @@ fn assumed_reading(at: String, meaning: &str, key: &str) -> Reason {
     Reason::new(
         at,
         format!(
-            "read as {meaning} by assumption: no public GoSquared source shows this spelling (gosquared.md §5); set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+            "read as {meaning} by assumption: no public GoSquared source, its People API documentation included, shows this spelling; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
         ),
     )
 }
@@ -387,8 +419,10 @@ pub fn encode(
         findings: Findings::default(),
     };
     if group.name.trim().is_empty() {
-        w.findings
-            .impossible("name", "GoSquared requires a name (gosquared.md §4)");
+        w.findings.impossible(
+            "name",
+            "GoSquared requires a name (GoSquared's People API documentation)",
+        );
         return (None, w.findings);
     }
     let root = RulePath::root();
@@ -402,6 +436,10 @@ pub fn encode(
         other => vec![w.rule(other, &root, false)],
     };
     let filters: Option<Vec<Json>> = filters.into_iter().collect();
+    let several = filters.as_ref().is_some_and(|f| f.len() > 1);
+    if several && source != crate::KIND && !maps.confirmed().gosquared_top_level_and {
+        w.findings.lossy("rule", TOP_LEVEL_AND);
+    }
     match filters {
         Some(filters) if !w.findings.has_impossible() => (
             Some(NewSmartGroup {
@@ -576,7 +614,7 @@ impl Writer<'_> {
                     self.findings.impossible(
                         at,
                         format!(
-                            "GoSquared's event filter only shows relative times in days (gosquared.md §5), not \"{}\" with this operand",
+                            "GoSquared's event filter only shows relative times in days (GoSquared's People API documentation), not \"{}\" with this operand",
                             op_words(op)
                         ),
                     );
@@ -590,7 +628,7 @@ impl Writer<'_> {
                 };
                 self.findings.impossible(
                     at,
-                    format!("GoSquared shows no filter on {what} (only \"last\", gosquared.md §5)"),
+                    format!("GoSquared shows no filter on {what} (only \"last\", GoSquared's People API documentation)"),
                 );
                 None
             }
@@ -650,7 +688,7 @@ impl Writer<'_> {
             (Op::Between, _) => {
                 self.findings.impossible(
                         at,
-                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (gosquared.md §5)",
+                        "GoSquared documents no numeric between, nor ≥ / ≤ to build one from (GoSquared's People API documentation)",
                     );
                 return None;
             }
@@ -743,7 +781,7 @@ fn value_kind(value: &Value) -> &'static str {
 
 fn assumed_writing(spelling: &str, meaning: &str, key: &str) -> String {
     format!(
-        "written as {spelling}, a spelling no public GoSquared source shows (gosquared.md §5), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
+        "written as {spelling}, a spelling no public GoSquared source shows (its People API documentation included), so we cannot vouch that it means {meaning:?}; set [mapping.gosquared_operators] {key} after checking a group built in the dashboard"
     )
 }
 
@@ -767,20 +805,32 @@ impl sgsync_provider::Dialect for GoSquaredDialect {
         crate::KIND
     }
 
-    fn decode(&self, text: &str) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
+    fn decode(
+        &self,
+        text: &str,
+        directory: &sgsync_model::Directory,
+    ) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
         let groups = crate::wire::parse_groups(text).map_err(|e| sgsync_provider::DecodeError {
             provider: crate::KIND,
             why: e.to_string(),
         })?;
-        Ok(groups.iter().map(|g| decode(g, &self.maps)).collect())
+        Ok(groups
+            .iter()
+            .map(|g| SourceGroup {
+                account: directory.id.clone(),
+                ..decode(g, &self.maps)
+            })
+            .collect())
     }
 
     fn encode(
         &self,
-        group: &SmartGroup,
-        source: ProviderKind,
+        source: &SourceGroup,
+        directory: &sgsync_model::Directory,
     ) -> (Option<sgsync_provider::Payload>, Findings) {
-        let (payload, findings) = encode(group, source, &self.maps);
+        // No account-specific ids in this dialect: the directory changes nothing.
+        let _ = directory;
+        let (payload, findings) = encode(&source.group, source.provider, &self.maps);
         (payload.map(crate::payload), findings)
     }
 }

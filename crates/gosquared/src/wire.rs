@@ -125,7 +125,7 @@ fn read_group_list<G>(
                 return Err(WireError::shape(
                     "list",
                     "is missing: the answer is not the {list, cardinality} envelope \
-                     GET smartgroups answers (gosquared.md §3)",
+                     GET smartgroups answers (GoSquared's People API documentation)",
                 ));
             }
         },

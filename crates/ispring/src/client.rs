@@ -10,9 +10,10 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use sgsync_model::ProviderKind;
+use sgsync_model::directory;
 use sgsync_model::mapping::Maps;
 use sgsync_model::members::SourcePerson;
+use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, validate_base_url};
 use sgsync_provider::members::MemberSource;
 use sgsync_provider::{
@@ -211,6 +212,19 @@ impl IspringClient {
         })
     }
 
+    /// Who this client is in: the account URL of a login, or the token endpoint and
+    /// client id of an API key (an API key belongs to one account). Never a secret.
+    fn identity(&self) -> String {
+        match &self.auth {
+            Auth::Login { account_url, .. } => account_url.trim_end_matches('/').to_owned(),
+            Auth::Token {
+                token_url,
+                client_id,
+                ..
+            } => format!("{}#{client_id}", token_url.trim_end_matches('/')),
+        }
+    }
+
     /// The department tree (`getDepartments`, §5.1).
     pub async fn departments(&self) -> Result<Vec<Department>, ProviderError> {
         self.soap_read(
@@ -258,8 +272,13 @@ impl IspringClient {
             .await
     }
 
-    /// The group with its rules, `None` if it is not a smart group (or gone).
-    async fn smart_group(&self, group: &GroupRef) -> Result<Option<RemoteGroup>, ProviderError> {
+    /// The group with its rules, decoded with `directory`; `None` if it is not a smart
+    /// group (or gone).
+    async fn smart_group(
+        &self,
+        group: &GroupRef,
+        directory: &Directory,
+    ) -> Result<Option<RemoteGroup>, ProviderError> {
         let mut xml = match self.rules_of(&group.id).await {
             Ok(xml) => xml,
             // A plain group has no smart rules: SOAP `Unknown Group`, REST 404 (§3.4).
@@ -272,7 +291,7 @@ impl IspringClient {
             id: group.id.clone(),
             name: group.name.clone(),
             key: None,
-            decoded: dialect::decode(&xml, &self.maps),
+            decoded: dialect::decode_in(&xml, &self.maps, directory),
         }))
     }
 
@@ -592,11 +611,58 @@ impl Provider for IspringClient {
         self.departments().await.map(|_| ())
     }
 
+    fn account(&self) -> String {
+        self.identity()
+    }
+
+    /// Departments (`getDepartments`), groups (`getGroups`) and profile fields with
+    /// their listed values (`getUserProfileFields`): three calls, once per run.
     #[tracing::instrument(skip_all, fields(provider = "ispring"))]
-    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError> {
+    async fn directory(&self) -> Result<Directory, ProviderError> {
+        let departments = self.departments().await?;
+        let groups = self.group_refs().await?;
+        let fields = self.profile_fields().await?;
+        let entries = directory::Entries {
+            departments: departments
+                .into_iter()
+                .map(|d| directory::Department {
+                    id: d.id,
+                    name: d.name,
+                    parent: d.parent_id,
+                })
+                .collect(),
+            groups: groups
+                .into_iter()
+                .map(|g| directory::Group {
+                    id: g.id,
+                    name: g.name,
+                })
+                .collect(),
+            fields: fields
+                .into_iter()
+                .map(|f| directory::Field {
+                    id: f.id,
+                    names: [f.name, f.label]
+                        .into_iter()
+                        .filter(|n| !n.is_empty())
+                        .collect(),
+                    // `name` the display name, `value` the id ([inferred], §5.3).
+                    values: f.values.into_iter().map(|v| (v.name, v.value)).collect(),
+                })
+                .collect(),
+        };
+        Ok(Directory::read(
+            self.identity(),
+            PROVIDER.display_name(),
+            entries,
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = "ispring"))]
+    async fn list_groups(&self, directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError> {
         let mut groups = Vec::new();
         for group in self.group_refs().await? {
-            if let Some(g) = self.smart_group(&group).await? {
+            if let Some(g) = self.smart_group(&group, directory).await? {
                 groups.push(g);
             }
         }
@@ -606,7 +672,7 @@ impl Provider for IspringClient {
     #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
     async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError> {
         match self.group_refs().await?.into_iter().find(|g| g.id == id) {
-            Some(group) => self.smart_group(&group).await,
+            Some(group) => self.smart_group(&group, &Directory::none()).await,
             None => Ok(None),
         }
     }
@@ -625,7 +691,8 @@ impl Provider for IspringClient {
             .into_iter()
             .filter(|g| g.name == name)
         {
-            if let Some(g) = self.smart_group(&group).await? {
+            // Found to be linked or refused, never decoded for a plan: no directory.
+            if let Some(g) = self.smart_group(&group, &Directory::none()).await? {
                 found.push(g);
             }
         }

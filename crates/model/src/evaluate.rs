@@ -360,6 +360,8 @@ mod tests {
     fn opaque_is_unknown_under_kleene_logic() {
         let opaque = Rule::Opaque(crate::Opaque {
             dialect: crate::ProviderKind::new("test", "Test"),
+            account: String::new(),
+            unavailable: false,
             raw: "{}".into(),
             why: "test".into(),
         });

@@ -75,6 +75,7 @@ impl fmt::Display for Fidelity {
 pub struct Findings {
     lossy: Vec<Reason>,
     impossible: Vec<Reason>,
+    unavailable: Vec<Reason>,
 }
 
 impl Findings {
@@ -90,6 +91,16 @@ impl Findings {
     }
     pub fn has_impossible(&self) -> bool {
         !self.impossible.is_empty()
+    }
+    /// The translation could not be judged: something it needs from the account (its
+    /// directory) could not be read. The unit fails with this reason rather than be
+    /// written or skipped on a guess.
+    pub fn unavailable(&mut self, at: impl Into<String>, why: impl Into<String>) {
+        self.unavailable.push(Reason::new(at, why));
+    }
+    /// What could not be read, taken out (the first reason is enough to fail a unit).
+    pub fn take_unavailable(&mut self) -> Vec<Reason> {
+        std::mem::take(&mut self.unavailable)
     }
     /// Impossible wins over Lossy; the lossy reasons are kept after the fatal ones.
     pub fn fidelity(self) -> Fidelity {
@@ -109,6 +120,9 @@ impl Findings {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceGroup {
     pub provider: super::ProviderKind,
+    /// The account it was read from (its directory's id; empty when read from a file):
+    /// ids in it, and opaque nodes, mean something in that account only.
+    pub account: String,
     pub group: super::SmartGroup,
     /// The canonical rule may not mean what the provider means (e.g. iSpring's flat
     /// read-back lost the AND/OR structure): every translation is at best lossy.
@@ -124,6 +138,7 @@ impl SourceGroup {
     pub fn certain(provider: super::ProviderKind, group: super::SmartGroup) -> Self {
         SourceGroup {
             provider,
+            account: String::new(),
             group,
             uncertain: Vec::new(),
             assumed: Vec::new(),

@@ -4,6 +4,7 @@
 //! (`mapping`). Pure and synchronous: no I/O, nothing async, no provider named.
 
 mod describe;
+pub mod directory;
 mod evaluate;
 mod fidelity;
 mod kind;
@@ -13,6 +14,7 @@ mod normal;
 mod rule;
 
 pub use describe::{describe, describe_condition};
+pub use directory::Directory;
 pub use evaluate::{Millis, Profile, condition_holds, evaluate};
 pub use fidelity::{Fidelity, Findings, Reason, SourceGroup, stable_key};
 pub use kind::ProviderKind;

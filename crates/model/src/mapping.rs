@@ -21,14 +21,18 @@ pub struct MappingConfig {
     /// Canonical attribute name (a dot path) → its spelling per provider.
     #[serde(default)]
     pub attributes: BTreeMap<String, AttributeConfig>,
-    /// Canonical attribute name → (canonical value → iSpring value), e.g. country code
-    /// → iSpring country id. An attribute listed here only accepts the values listed.
+    /// Canonical attribute name → (canonical value → the iSpring value's name, or its
+    /// id), e.g. country code → "Canada". An attribute listed here only accepts the
+    /// values listed; names are resolved to ids in each account.
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
-    /// Department key (name) → iSpring department id. Keys not listed pass verbatim.
+    /// A department's canonical name → its name in the iSpring accounts (or, where you
+    /// insist, an account's department id). Departments not listed travel by their own
+    /// name: "Sales EMEA" in one account is "Sales EMEA" in another.
     #[serde(default)]
     pub departments: BTreeMap<String, String>,
-    /// Group key → iSpring group id. Keys not listed pass verbatim.
+    /// A group's canonical name → its name (or id) in the iSpring accounts; unlisted
+    /// groups travel by their own name.
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
     /// Spellings of GoSquared operators no public source shows (see the README).
@@ -37,6 +41,30 @@ pub struct MappingConfig {
     /// Most clauses a normal form may have before the rule is refused.
     #[serde(default)]
     pub max_clauses: Option<usize>,
+    /// Readings of provider semantics no documentation states, confirmed by the user on
+    /// their own account: each turned on stops costing fidelity.
+    #[serde(default)]
+    pub confirmed: Confirmed,
+}
+
+/// `[mapping.confirmed]`: provider readings sgsync infers, confirmed by the user. An
+/// unconfirmed reading makes a translation that relies on it Lossy, with the reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmed {
+    /// iSpring profile-field rules mean what sgsync reads: `attributeId` is the Field
+    /// ID, a listed field's value (a country) is the value's id, and text compares
+    /// exactly, case-sensitively.
+    #[serde(default)]
+    pub ispring_field_rules: bool,
+    /// GoSquared relative dates mean what their default group names suggest (`<` N
+    /// days: earlier than N days ago; `><` past N days: within the last N days).
+    #[serde(default)]
+    pub gosquared_relative_dates: bool,
+    /// A GoSquared group's top-level `filters` array selects people who match all of
+    /// them (AND), as the dashboard suggests.
+    #[serde(default)]
+    pub gosquared_top_level_and: bool,
 }
 
 /// One canonical attribute's spelling per provider.
@@ -229,6 +257,7 @@ pub struct Maps {
     groups: TwoWay,
     gosquared_operators: GoSquaredOperators,
     max_clauses: usize,
+    confirmed: Confirmed,
 }
 
 impl Default for Maps {
@@ -249,6 +278,7 @@ impl Default for Maps {
                 or: None,
             },
             max_clauses: DEFAULT_MAX_CLAUSES,
+            confirmed: Confirmed::default(),
         })
     }
 }
@@ -319,6 +349,7 @@ impl Maps {
             groups,
             gosquared_operators: GoSquaredOperators::resolve(&cfg.gosquared_operators)?,
             max_clauses,
+            confirmed: cfg.confirmed,
         })
     }
 
@@ -373,6 +404,77 @@ impl Maps {
             None => Some(value),
             Some(table) => table.backward.get(value).map(String::as_str),
         }
+    }
+
+    /// How a canonical department is named in iSpring accounts: its name there (or an
+    /// id the user insists on), from `mapping.departments`; the canonical name itself
+    /// unless mapped.
+    pub fn department_native<'a>(&'a self, canonical: &'a str) -> &'a str {
+        self.departments
+            .forward
+            .get(canonical)
+            .map_or(canonical, String::as_str)
+    }
+
+    /// The canonical department `mapping.departments` maps from `native` (a name or an
+    /// id in an iSpring account), if it lists it.
+    pub fn department_key_of(&self, native: &str) -> Option<&str> {
+        self.departments.backward.get(native).map(String::as_str)
+    }
+
+    /// How a canonical group is named in iSpring accounts (`mapping.groups`).
+    pub fn group_native<'a>(&'a self, canonical: &'a str) -> &'a str {
+        self.groups
+            .forward
+            .get(canonical)
+            .map_or(canonical, String::as_str)
+    }
+
+    /// The canonical group `mapping.groups` maps from `native`, if it lists it.
+    pub fn group_key_of(&self, native: &str) -> Option<&str> {
+        self.groups.backward.get(native).map(String::as_str)
+    }
+
+    /// Provider readings the user has confirmed (`[mapping.confirmed]`).
+    pub fn confirmed(&self) -> Confirmed {
+        self.confirmed
+    }
+
+    /// Every `mapping.departments` and `mapping.groups` entry: (config key, native).
+    pub fn department_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.departments
+            .forward
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every `mapping.groups` entry: (canonical, native).
+    pub fn group_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.groups
+            .forward
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every attribute with an iSpring field: (canonical, configured field).
+    pub fn ispring_field_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.ispring_fields
+            .forward
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every listed value of an attribute: (canonical value, native).
+    pub fn value_entries(&self, attribute: &str) -> Vec<(&str, &str)> {
+        self.values
+            .get(attribute)
+            .map(|t| {
+                t.forward
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// iSpring department id of a department key (the key itself unless mapped).

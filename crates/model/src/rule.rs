@@ -102,10 +102,16 @@ impl fmt::Display for RulePath {
 pub struct Opaque {
     /// The dialect the node came from: the only one that may write it back.
     pub dialect: ProviderKind,
+    /// The account it came from (its directory's id): where its raw text names ids, only
+    /// that account may have it written back.
+    pub account: String,
     /// The node exactly as the provider sent it (compact JSON, or an XML fragment).
     pub raw: String,
     /// Why the node could not be understood, for fidelity reasons and messages.
     pub why: String,
+    /// It could not be understood because the account's directory could not be read:
+    /// a unit that needs it fails (with `why`) instead of being judged on a guess.
+    pub unavailable: bool,
 }
 
 /// `attribute op value`, e.g. `last.seen MoreThanAgo 35 days`.

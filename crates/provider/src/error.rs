@@ -129,12 +129,28 @@ impl ProviderError {
 
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            ErrorKind::Auth => "credentials refused",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::SubscriptionExpired => "subscription expired",
+            ErrorKind::RateLimited => "rate limited",
+            ErrorKind::InvalidRequest => "request refused",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Connect => "cannot connect",
+            ErrorKind::Server => "provider error",
+            ErrorKind::BodyTooLarge => "answer too large",
+            ErrorKind::Malformed => "unreadable answer",
+            ErrorKind::Unsupported => "not supported",
+            ErrorKind::Config => "configuration",
+            ErrorKind::Stopped => "not sent",
+        };
         write!(
             f,
-            "{} {}: {:?}: {}",
+            "{} {}: {kind}: {}",
             self.provider.display_name(),
             self.operation,
-            self.kind,
             self.message
         )?;
         if self.attempts > 1 {

@@ -328,6 +328,11 @@ impl HttpClient {
         self.provider
     }
 
+    /// The base URL every call is relative to (normalised: it ends in `/`).
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
     pub fn settings(&self) -> &HttpSettings {
         &self.settings
     }

@@ -21,7 +21,7 @@ pub use entry::ProviderEntry;
 pub use error::{ErrorKind, ProviderError};
 
 use async_trait::async_trait;
-use sgsync_model::{ProviderKind, SourceGroup};
+use sgsync_model::{Directory, ProviderKind, SourceGroup};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -171,8 +171,20 @@ pub trait Provider: Send + Sync {
     }
     /// A read-only call that proves the credentials work.
     async fn check(&self) -> Result<(), ProviderError>;
-    /// Every group (all pages).
-    async fn list_groups(&self) -> Result<Vec<RemoteGroup>, ProviderError>;
+    /// The account this client talks to (its normalised URL): two connections to the
+    /// same account have the same, so ids and opaque nodes may travel between them.
+    fn account(&self) -> String;
+    /// The account's directory: departments, groups, profile fields and their values,
+    /// where its API lists them (one pass; the engine reads it once per run). A provider
+    /// that lists none has an unlisted one.
+    async fn directory(&self) -> Result<Directory, ProviderError> {
+        Ok(Directory::unlisted(
+            self.account(),
+            self.kind().display_name(),
+        ))
+    }
+    /// Every group (all pages), decoded with the account's `directory`.
+    async fn list_groups(&self, directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError>;
     /// One group, `None` if it does not exist.
     async fn get_group(&self, id: &str) -> Result<Option<RemoteGroup>, ProviderError>;
     /// The group sgsync created for `key`: found by `key` where the provider stores it

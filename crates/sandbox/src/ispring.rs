@@ -120,7 +120,20 @@ impl Sandbox {
 
     /// Starts on 127.0.0.1:`port` (0: a free port).
     pub async fn start_on(seed: Seed, port: u16) -> std::io::Result<Sandbox> {
-        let state = Shared(Arc::new(Mutex::new(World::seeded(seed))));
+        Self::serve_world(World::seeded(seed), port).await
+    }
+
+    /// Starts a *second account* of the same company on a free loopback port: the same
+    /// department, group and profile-field names as [`Sandbox::start`], each under this
+    /// account's own ids (real accounts never share ids), except that it has no
+    /// "Support" department (its people are in "Company") and no "Onboarding 2026"
+    /// group. What an iSpring → iSpring sync between two accounts is tested against.
+    pub async fn start_second_account(seed: Seed) -> std::io::Result<Sandbox> {
+        Self::serve_world(World::seeded(seed).second_account(), 0).await
+    }
+
+    async fn serve_world(world: World, port: u16) -> std::io::Result<Sandbox> {
+        let state = Shared(Arc::new(Mutex::new(world)));
         let controls = Controls::default();
         let router = Router::new()
             .route("/soap", post(soap))

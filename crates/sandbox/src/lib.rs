@@ -41,6 +41,8 @@ pub enum Fault {
     Malformed,
     /// Answer this status and body; the handler never runs.
     Body { status: u16, body: String },
+    /// Let this request through untouched (a script's way to skip one request).
+    Pass,
     /// Let the handler run and answer as usual, but undo its state change: "success but
     /// the write was lost".
     LoseWrite,
@@ -64,6 +66,9 @@ pub struct FaultPlan {
     /// Restrict scripted and random faults to requests whose path contains one of
     /// these (empty: all requests).
     pub only_paths: Vec<String>,
+    /// Restrict them further to requests whose body contains one of these (empty: no
+    /// restriction), e.g. one SOAP method among the calls to the same path.
+    pub only_containing: Vec<String>,
     /// Seed for the random draws, so a storm can be replayed.
     pub seed: u64,
 }
@@ -146,7 +151,7 @@ impl Controls {
             .count()
     }
 
-    fn decide(&self, path: &str) -> (Duration, Option<Fault>) {
+    fn decide(&self, path: &str, body: &[u8]) -> (Duration, Option<Fault>) {
         let mut s = self.lock();
         let now = SystemTime::now();
         let latency = s.plan.latency;
@@ -169,8 +174,13 @@ impl Controls {
             }
             s.recent.push_back(now);
         }
-        let applies = s.plan.only_paths.is_empty()
-            || s.plan.only_paths.iter().any(|p| path.contains(p.as_str()));
+        let applies = (s.plan.only_paths.is_empty()
+            || s.plan.only_paths.iter().any(|p| path.contains(p.as_str())))
+            && (s.plan.only_containing.is_empty()
+                || s.plan
+                    .only_containing
+                    .iter()
+                    .any(|c| body.windows(c.len().max(1)).any(|w| w == c.as_bytes())));
         if !applies {
             return (latency, None);
         }
@@ -220,7 +230,7 @@ async fn apply_faults<S: Snapshot + Clone>(
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let path = parts.uri.path().to_owned();
-    let (latency, fault) = controls.decide(&path);
+    let (latency, fault) = controls.decide(&path, &body);
     controls.record(LoggedRequest {
         at: SystemTime::now(),
         method: parts.method.clone(),
@@ -235,7 +245,7 @@ async fn apply_faults<S: Snapshot + Clone>(
     }
     let request = Request::from_parts(parts, Body::from(body));
     match fault {
-        None => next.run(request).await,
+        None | Some(Fault::Pass) => next.run(request).await,
         Some(Fault::Status(code)) => StatusCode::from_u16(code)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),

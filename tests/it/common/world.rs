@@ -43,6 +43,10 @@ CA = "124"
 US = "840"
 GB = "826"
 DE = "276"
+[mapping.confirmed]
+ispring_field_rules = true
+gosquared_relative_dates = true
+gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "==""#;
 

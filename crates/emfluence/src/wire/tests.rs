@@ -198,7 +198,7 @@ fn membership_rows_are_required() {
 }
 
 // The tests below use readers the fix added; what they pin is also shown through
-// the client in tests/contract_emfluence.rs.
+// the client in tests/it/contract_emfluence.rs.
 
 #[test]
 fn calls_that_ignore_data_still_see_the_success() {

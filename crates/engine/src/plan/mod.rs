@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use sgsync_model::members::MembershipPolicy;
-use sgsync_model::{Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
+use sgsync_model::{Directory, Fidelity, ProviderKind, SmartGroup, SourceGroup, stable_key};
 use sgsync_provider::{Capabilities, Dialect, Payload, translate};
 use sgsync_store::{Link, UnitResult};
 use sha2::{Digest, Sha256};
@@ -359,23 +359,28 @@ pub struct Planner<'a> {
     snapshot: &'a Snapshot,
     links: &'a LinkIndex,
     targets: &'a [TargetPolicy],
+    /// Each target's directory this run (same order as `targets`): names become that
+    /// account's ids.
+    directories: &'a [Arc<Directory>],
     /// What the planner worked out once for the whole run.
     facts: &'a RunFacts,
 }
 
 impl<'a> Planner<'a> {
-    /// `links` must have been built for `targets`, in the same order, and `facts` from
-    /// the same snapshot and links.
+    /// `links` and `directories` must be for `targets`, in the same order, and `facts`
+    /// from the same snapshot and links.
     pub fn new(
         snapshot: &'a Snapshot,
         links: &'a LinkIndex,
         targets: &'a [TargetPolicy],
+        directories: &'a [Arc<Directory>],
         facts: &'a RunFacts,
     ) -> Self {
         Planner {
             snapshot,
             links,
             targets,
+            directories,
             facts,
         }
     }
@@ -386,6 +391,15 @@ impl<'a> Planner<'a> {
 
     pub fn facts(&self) -> &'a RunFacts {
         self.facts
+    }
+
+    /// Target `t`'s directory this run ([`Directory::none`] when none was read).
+    pub fn directory(&self, t: usize) -> &'a Directory {
+        static NONE: std::sync::OnceLock<Directory> = std::sync::OnceLock::new();
+        self.directories
+            .get(t)
+            .map(|d| d.as_ref())
+            .unwrap_or_else(|| NONE.get_or_init(Directory::none))
     }
 
     /// Decisions about the run as a whole.
@@ -512,7 +526,19 @@ impl<'a> Planner<'a> {
             },
             ..source.clone()
         };
-        let translation = translate(&renamed, target.dialect.as_ref());
+        let directory = self.directory(t);
+        let translation = translate(&renamed, target.dialect.as_ref(), directory);
+        if let Some(first) = translation.unavailable.first() {
+            // Judged on a guess it would be written wrong or skipped wrongly: it fails,
+            // saying what could not be read, and the next run tries again.
+            return Unit {
+                fidelity: Some(translation.fidelity),
+                action: Action::Refused {
+                    reason: first.to_string(),
+                },
+                ..base
+            };
+        }
         let link = self.links.get(source_id, t);
         let action = decide(&translation.fidelity, translation.payload, target, link);
         Unit {
@@ -547,7 +573,7 @@ pub fn quoted(name: &str) -> String {
 pub fn plan(snapshot: &Snapshot, links: &[Link], targets: &[TargetPolicy]) -> Plan {
     let index = LinkIndex::of(snapshot.source, links, targets);
     let facts = RunFacts::new(snapshot, &index, OrphanPolicy::default());
-    Planner::new(snapshot, &index, targets, &facts).plan()
+    Planner::new(snapshot, &index, targets, &[], &facts).plan()
 }
 
 fn decide(

@@ -17,10 +17,15 @@ impl Dialect for Fake {
     fn kind(&self) -> ProviderKind {
         self.kind
     }
-    fn decode(&self, _: &str) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
+    fn decode(
+        &self,
+        _: &str,
+        _: &Directory,
+    ) -> Result<Vec<SourceGroup>, sgsync_provider::DecodeError> {
         Ok(Vec::new())
     }
-    fn encode(&self, group: &SmartGroup, _: ProviderKind) -> (Option<Payload>, Findings) {
+    fn encode(&self, source: &SourceGroup, _: &Directory) -> (Option<Payload>, Findings) {
+        let group = &source.group;
         let mut findings = Findings::default();
         if self.lossy {
             findings.lossy("rule", "membership is not kept in sync by rule");
@@ -219,7 +224,7 @@ fn plan_guarded(snapshot: &Snapshot, links: &[Link], policy: OrphanPolicy) -> Pl
     let t = targets();
     let index = LinkIndex::of(snapshot.source, links, &t);
     let facts = RunFacts::new(snapshot, &index, policy);
-    Planner::new(snapshot, &index, &t, &facts).plan()
+    Planner::new(snapshot, &index, &t, &[], &facts).plan()
 }
 
 fn orphans_of<'p>(p: &'p Plan, id: &str) -> Vec<(&'p str, &'p Action)> {

@@ -62,9 +62,51 @@ fn encoded(rule: Rule, source: ProviderKind, maps: &Maps) -> (Option<Json>, Fide
     (payload.map(|p| Json::Array(p.filters)), findings.fidelity())
 }
 
+/// `maps` with GoSquared's inferred readings (relative dates, top-level AND) confirmed.
+fn confirmed(mut cfg: MappingConfig) -> Maps {
+    cfg.confirmed.gosquared_relative_dates = true;
+    cfg.confirmed.gosquared_top_level_and = true;
+    Maps::from_config(&cfg).unwrap()
+}
+
+#[test]
+fn unconfirmed_inferred_readings_of_the_real_dump_are_assumed_and_name_their_key() {
+    let groups = super::super::wire::parse_groups(FIXTURE).unwrap();
+    let maps = Maps::default();
+    let mut flagged = 0;
+    for g in &groups {
+        let source = assert_round_trip(g, &maps);
+        let dates = g.filters.iter().any(|f| {
+            matches!(
+                f.get("operator").and_then(Json::as_str),
+                Some(">" | "<" | "><")
+            ) && f.get("number").is_some()
+        });
+        let several = g.filters.len() > 1;
+        let keys: Vec<&str> = source.assumed.iter().map(|r| r.why.as_str()).collect();
+        assert_eq!(
+            keys.iter()
+                .any(|w| w.contains("mapping.confirmed.gosquared_relative_dates")),
+            dates,
+            "{}: {keys:?}",
+            g.name
+        );
+        assert_eq!(
+            keys.iter()
+                .any(|w| w.contains("mapping.confirmed.gosquared_top_level_and")),
+            several,
+            "{}: {keys:?}",
+            g.name
+        );
+        flagged += usize::from(dates || several);
+    }
+    // Four of the nine real groups rest on one inference or the other.
+    assert_eq!(flagged, 4);
+}
+
 #[test]
 fn every_group_of_the_real_dump_round_trips_exactly() {
-    let maps = Maps::default();
+    let maps = confirmed(MappingConfig::default());
     let groups = super::super::wire::parse_groups(FIXTURE).unwrap();
     assert_eq!(groups.len(), 9);
     for g in &groups {
@@ -241,6 +283,8 @@ fn anything_not_understood_is_opaque_and_travels_back_verbatim() {
         // Only GoSquared may write it back; another dialect's opaque node cannot.
         let foreign = Rule::Opaque(Opaque {
             dialect: crate::test_kinds::ISPRING,
+            account: String::new(),
+            unavailable: false,
             raw: node.to_string(),
             why: why.into(),
         });
@@ -282,6 +326,7 @@ fn assumed_spellings_are_flagged_on_read_and_cost_fidelity_across_dialects() {
             "filters[1].filters[1].operator \"!contains\"",
             "filters[1].filters[2].operator \"!=\"",
             "filters[1].key \"or\"",
+            "filters",
         ]
     );
     assert!(
@@ -521,13 +566,12 @@ fn negation_is_pushed_down_and_keeps_the_meaning() {
 
 #[test]
 fn written_nodes_follow_gosquared_key_order_and_attribute_map() {
-    let maps = Maps::from_config(
-        &toml::from_str::<MappingConfig>(
+    let maps = confirmed(
+        toml::from_str::<MappingConfig>(
             "[attributes.country]\ngosquared = \"last.location.country.code\"",
         )
         .unwrap(),
-    )
-    .unwrap();
+    );
     let seen = Attribute::Event {
         name: "Signup".into(),
         field: EventField::Last,

@@ -1,5 +1,5 @@
 //! The client's tests that need no server: fault kinds, reply interpretation, config
-//! and URL checks (the sandbox contract tests are in `tests/contract_ispring.rs`).
+//! and URL checks (the sandbox contract tests are in `tests/it/contract_ispring.rs`).
 
 use super::*;
 use sgsync_provider::http::Reply;

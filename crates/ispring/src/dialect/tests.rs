@@ -19,7 +19,13 @@ fn fixed(seed: &str) -> String {
 }
 
 fn maps() -> Maps {
+    maps_confirmed(true)
+}
+
+/// The test mapping, with iSpring's profile-field reading confirmed or not.
+fn maps_confirmed(field_rules: bool) -> Maps {
     let mut cfg = MappingConfig::default();
+    cfg.confirmed.ispring_field_rules = field_rules;
     for (name, field) in [("job_title", "JOB_TITLE"), ("country", "COUNTRY")] {
         cfg.attributes.insert(
             name.into(),
@@ -208,6 +214,25 @@ fn undocumented_or_unmapped_rules_decode_as_opaque_with_a_reason() {
 }
 
 #[test]
+fn unconfirmed_field_rules_make_a_foreign_field_rule_lossy_and_says_which_key_to_set() {
+    let m = maps_confirmed(false);
+    let rule = Rule::All(vec![prop("country", Op::Equals, Value::string("CA"))]);
+    let (payload, findings) = encode(&group(rule.clone()), crate::test_kinds::GOSQUARED, &m);
+    assert!(payload.is_some());
+    let fidelity = findings.fidelity();
+    assert!(matches!(fidelity, Fidelity::Lossy(_)), "{fidelity}");
+    let reasons = fidelity.to_string();
+    assert!(
+        reasons.contains("mapping.confirmed.ispring_field_rules"),
+        "{reasons}"
+    );
+    // Departments and groups alone do not rely on the reading.
+    let rule = Rule::All(vec![Rule::Any(vec![grp("Managers")])]);
+    let (_, findings) = encode(&group(rule), crate::test_kinds::GOSQUARED, &m);
+    assert_eq!(findings.fidelity(), Fidelity::Exact);
+}
+
+#[test]
 fn cnf_of_departments_groups_and_mapped_fields_is_exact() {
     let m = maps();
     // (Sales only ∨ Managers) ∧ country = CA ∧ (job = "Sales Manager" ∨ dept "Ops" subtree)
@@ -318,6 +343,8 @@ fn inexpressible_conditions_are_never_exact_and_say_where() {
         (
             Rule::Opaque(Opaque {
                 dialect: crate::test_kinds::GOSQUARED,
+                account: String::new(),
+                unavailable: false,
                 raw: "{}".into(),
                 why: "unknown".into(),
             }),
@@ -385,6 +412,8 @@ fn constant_rules_empty_names_and_explosions_are_impossible() {
 fn a_negated_kept_ispring_rule_is_not_written() {
     let kept = Rule::Opaque(Opaque {
         dialect: crate::KIND,
+        account: String::new(),
+        unavailable: false,
         raw: WireRule {
             attribute_type: 9,
             attribute_id: None,

@@ -113,6 +113,8 @@ pub struct SmartGroupXml {
     /// Verbatim: the AddSmartGroup sample's name is `" NEW GROUP"`.
     pub name: Option<String>,
     pub rules: Rules,
+    /// Shapes read by an inferred reading, in words (`read_rules_noting`).
+    pub inferred: Vec<String>,
 }
 
 /// What we send to add (or update) a smart group, before the client adds credentials.

@@ -130,10 +130,12 @@ fn read_groups(e: Element<'_, '_>, out: &mut Vec<SmartGroupXml>) -> Result<(), W
             return Err(e.shape("has no <smartGroupRules>"));
         }
     } else if name == "rules" {
+        let (rules, inferred) = read_rules_noting(e)?;
         out.push(SmartGroupXml {
             id: None,
             name: None,
-            rules: read_rules(e)?,
+            rules,
+            inferred,
         });
     } else {
         return Err(e.shape("is not a smart-group request or response this reader knows"));
@@ -143,11 +145,12 @@ fn read_groups(e: Element<'_, '_>, out: &mut Vec<SmartGroupXml>) -> Result<(), W
 
 /// A request or REST record: `name`, `groupId`, `rules` (credentials ignored).
 fn read_group(e: Element<'_, '_>) -> Result<SmartGroupXml, WireError> {
-    let rules = e.required("rules")?;
+    let (rules, inferred) = read_rules_noting(e.required("rules")?)?;
     Ok(SmartGroupXml {
         id: e.child("groupId")?.and_then(|g| non_blank(&g.text())),
         name: e.child("name")?.map(|n| n.text().into_owned()),
-        rules: read_rules(rules)?,
+        rules,
+        inferred,
     })
 }
 
@@ -155,10 +158,12 @@ fn read_group(e: Element<'_, '_>) -> Result<SmartGroupXml, WireError> {
 /// (ispring.md §3.4).
 fn read_flat_result(e: Element<'_, '_>) -> Result<SmartGroupXml, WireError> {
     if let Some(rules) = e.child("rules")? {
+        let (rules, inferred) = read_rules_noting(rules)?;
         return Ok(SmartGroupXml {
             id: e.child("groupId")?.and_then(|g| non_blank(&g.text())),
             name: None,
-            rules: read_rules(rules)?,
+            rules,
+            inferred,
         });
     }
     let mut id = e.child("groupId")?.and_then(|g| non_blank(&g.text()));
@@ -182,6 +187,7 @@ fn read_flat_result(e: Element<'_, '_>) -> Result<SmartGroupXml, WireError> {
         id,
         name: None,
         rules: Rules::Flat(rules),
+        inferred: Vec::new(),
     })
 }
 
@@ -189,12 +195,20 @@ fn read_flat_result(e: Element<'_, '_>) -> Result<SmartGroupXml, WireError> {
 /// as the flat form; several `<rule>`s in one `<or>`, or a `<rule>` directly in an
 /// `<and>`, are read as alternatives of that clause (ispring.md §3.1, [inferred]).
 pub fn read_rules(rules: Element<'_, '_>) -> Result<Rules, WireError> {
+    read_rules_noting(rules).map(|(rules, _)| rules)
+}
+
+/// [`read_rules`], with a note for every shape read by an inferred reading (several
+/// `<rule>`s in one `<or>`, a `<rule>` directly in an `<and>`): the dialect then cannot
+/// call the translation exact.
+pub fn read_rules_noting(rules: Element<'_, '_>) -> Result<(Rules, Vec<String>), WireError> {
+    let mut inferred = Vec::new();
     if rules.has_elements() && rules.elements().all(|c| c.name() == "rule") {
         return rules
             .elements()
             .map(parse_rule)
             .collect::<Result<_, _>>()
-            .map(Rules::Flat);
+            .map(|r| (Rules::Flat(r), inferred));
     }
     let mut clauses = Vec::new();
     for and in rules.elements() {
@@ -212,11 +226,21 @@ pub fn read_rules(rules: Element<'_, '_>) -> Result<Rules, WireError> {
                         }
                         clause.push(parse_rule(rule)?);
                     }
-                    if clause.len() == before {
-                        return Err(or.shape("has no <rule>"));
+                    match clause.len() - before {
+                        0 => return Err(or.shape("has no <rule>")),
+                        1 => {}
+                        n => inferred.push(format!(
+                            "an <or> holds {n} <rule>s, read as alternatives (iSpring documents one rule per <or>)"
+                        )),
                     }
                 }
-                "rule" => clause.push(parse_rule(or)?),
+                "rule" => {
+                    inferred.push(
+                        "a <rule> stands directly in an <and>, read as one more alternative (iSpring documents each rule inside an <or>)"
+                            .to_owned(),
+                    );
+                    clause.push(parse_rule(or)?)
+                }
                 _ => return Err(or.unexpected_in(&and)),
             }
         }
@@ -228,10 +252,10 @@ pub fn read_rules(rules: Element<'_, '_>) -> Result<Rules, WireError> {
     }
     if clauses.is_empty() {
         return Err(rules.shape(
-            "has no <and>: iSpring requires at least one group of conditions (ispring.md §3.1)",
+            "has no <and>: iSpring requires at least one group of conditions (iSpring's smart-group documentation)",
         ));
     }
-    Ok(Rules::Nested(clauses))
+    Ok((Rules::Nested(clauses), inferred))
 }
 
 fn parse_rule(e: Element<'_, '_>) -> Result<WireRule, WireError> {

@@ -1,7 +1,9 @@
 //! The sandbox's seed data: the demo account's departments, profile fields, groups and
 //! twenty users, with fixed ids so configs and tests can name them.
 
-use super::{DEFAULT_TOKEN_LIFETIME, DEPARTMENT, PROFILE_FIELD, SandboxGroup, SandboxUser, World};
+use super::{
+    DEFAULT_TOKEN_LIFETIME, DEPARTMENT, GROUP, PROFILE_FIELD, SandboxGroup, SandboxUser, World,
+};
 use crate::Seed;
 use sgsync_ispring::wire::{Department, FieldValue, ProfileField, WireRule};
 use std::collections::HashMap;
@@ -141,6 +143,45 @@ impl World {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             refusal: None,
         }
+    }
+}
+
+impl World {
+    /// The same names under fresh ids, without the Support department (its people move
+    /// to Company) and the Onboarding 2026 group (see `Sandbox::start_second_account`).
+    pub(super) fn second_account(mut self) -> World {
+        use ids::*;
+        let mut fresh: HashMap<String, String> = HashMap::new();
+        let mut id_for =
+            |old: &str| -> String { fresh.entry(old.to_owned()).or_insert_with(new_id).clone() };
+        self.departments.retain(|d| d.id != SUPPORT);
+        self.groups.retain(|g| g.id != ONBOARDING);
+        for user in &mut self.users {
+            if user.department_id == SUPPORT {
+                user.department_id = COMPANY.to_owned();
+            }
+            user.groups.retain(|g| g != ONBOARDING);
+        }
+        for d in &mut self.departments {
+            d.id = id_for(&d.id);
+            d.parent_id = d.parent_id.as_deref().map(&mut id_for);
+        }
+        for g in &mut self.groups {
+            g.id = id_for(&g.id);
+            for rule in g.rules.iter_mut().flatten().flatten() {
+                if rule.attribute_type == DEPARTMENT || rule.attribute_type == GROUP {
+                    rule.value = id_for(&rule.value);
+                }
+            }
+        }
+        for user in &mut self.users {
+            user.id = new_id();
+            user.department_id = id_for(&user.department_id);
+            for g in &mut user.groups {
+                *g = id_for(g);
+            }
+        }
+        self
     }
 }
 
