@@ -4,6 +4,7 @@
 //! name of the run lock's holder, waiting for a signal, opening the configured pipeline
 //! or store, and what the operator allowed the guards to let through.
 
+pub mod args;
 pub mod backup;
 pub mod bench;
 pub mod check;
