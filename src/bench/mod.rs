@@ -19,6 +19,7 @@ pub mod child;
 pub mod mix;
 
 use crate::model::ProviderKind;
+use crate::provider::pacing::Shape;
 use crate::sandbox::{FaultPlan, LoggedRequest, Seed};
 use crate::sandbox::{emfluence, gosquared, ispring};
 use bound::{Load, lower_bound};
@@ -115,6 +116,9 @@ pub struct Phase {
     pub calls: PerProvider<Calls>,
     /// The writes this phase must make, from the mix alone (not from sgsync's plan).
     pub expected_writes: PerProvider<u64>,
+    /// This phase's lower bound: the source's one list call, then its expected writes
+    /// ([`bound`]); filled in once every phase is measured.
+    pub lower_bound_ms: u64,
 }
 
 impl Phase {
@@ -266,6 +270,8 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
             sgsync_ispring::KIND => opts.rpm_ispring,
             _ => opts.rpm_emfluence,
         }),
+        // As the provider counts its limit (and so as the sandbox does).
+        shape: crate::registry::of(p).map_or(Shape::Window, |r| r.http_defaults().limit_shape),
     };
     let bound_of = |calls: &dyn Fn(ProviderKind) -> u64| {
         lower_bound(
@@ -296,6 +302,17 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     }
     phases.push(rig.measure("10% changed", changed_writes).await?);
 
+    for phase in &mut phases {
+        let writes = phase.expected_writes;
+        let phase_bound = bound_of(&|p| {
+            if p == sgsync_gosquared::KIND {
+                1
+            } else {
+                writes.get(p)
+            }
+        });
+        phase.lower_bound_ms = phase_bound.as_millis() as u64;
+    }
     let made = phases[0].calls;
     let bound_made = bound_of(&|p| made.get(p).total());
     let ratio = phases[0].wall_ms as f64 / (bound.as_millis().max(1) as f64);
@@ -393,6 +410,7 @@ impl Rig<'_> {
                 emfluence: count_of(sgsync_emfluence::KIND),
             },
             expected_writes,
+            lower_bound_ms: 0,
         })
     }
 }
@@ -480,8 +498,8 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  calls: reads/writes/auth/429 (expected writes)",
-            "phase", "wall", "1st req", "peak RSS", "db+wal", ""
+            "{:<12} {:>10} {:>10} {:>6} {:>9} {:>10} {:>10} {:>8}  calls: reads/writes/auth/429 (expected writes)",
+            "phase", "wall", "bound", "ratio", "1st req", "peak RSS", "db+wal", ""
         )?;
         for p in &self.phases {
             let c = |q: ProviderKind| {
@@ -497,9 +515,11 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  GoSquared {}  iSpring {}  emfluence {}",
+                "{:<12} {:>10} {:>10} {:>6.2} {:>9} {:>10} {:>10} {:>8}  GoSquared {}  iSpring {}  emfluence {}",
                 p.name,
                 secs(p.wall_ms),
+                secs(p.lower_bound_ms),
+                p.wall_ms as f64 / p.lower_bound_ms.max(1) as f64,
                 p.first_request_ms
                     .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
                 p.max_rss_bytes.map_or_else(|| "-".to_owned(), mib),

@@ -41,7 +41,8 @@ use std::sync::Arc;
 /// This provider, as the rest of sgsync names it.
 pub const KIND: ProviderKind = ProviderKind::new("emfluence", "emfluence");
 
-/// HTTP defaults: none published (emfluence.md §6): about 100 per minute, the only figure found.
+/// HTTP defaults: none published (emfluence.md §6): 100 calls in any 60 seconds, the
+/// only figure found (Microsoft's connector's limit), as a sliding window.
 pub fn http_defaults() -> HttpSettings {
     HttpSettings::with_rate(100)
 }

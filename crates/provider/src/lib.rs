@@ -15,6 +15,7 @@ pub mod fence;
 pub mod http;
 pub mod json;
 pub mod members;
+pub mod pacing;
 
 pub use dialect::{DecodeError, Dialect, Translation, translate};
 pub use entry::ProviderEntry;
