@@ -203,6 +203,13 @@ pub trait Provider: Send + Sync {
         let _ = max_calls;
         Ok(None)
     }
+    /// A hint before the writes start: these groups (target ids, in the order their
+    /// updates will come) are updated this run. A provider that must read a group
+    /// before writing it (emfluence refuses Dynamic groups) may then read them in
+    /// batches instead of one call per update. It must stay correct without the hint.
+    fn will_update(&self, ids: Vec<String>) {
+        let _ = ids;
+    }
     /// Creates a group; returns its id. Not retried blindly: a create that may have
     /// happened is reported, and the caller looks the key up before trying again.
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;
