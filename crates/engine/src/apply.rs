@@ -603,6 +603,8 @@ async fn create(
     } = c;
     let provider = target.provider.as_ref();
     // Committed before any call to the target: from here on, a crash is recoverable.
+    // A group known absent is created next, without a lookup, so its intent is
+    // written as sent at once (one transaction instead of two per new group).
     store
         .record_intent(&Intent {
             source_provider: source.as_str().to_owned(),
@@ -613,7 +615,7 @@ async fn create(
             group_name: unit.group_name.clone(),
             payload_hash: hash.to_owned(),
             created_at: Utc::now(),
-            sent: false,
+            sent: absent,
         })
         .await?;
     let found = if absent {
@@ -656,9 +658,11 @@ async fn create(
         return Ok(UnitResult::Adopted);
     }
     // Committed before the call: from here on a same-named group may be ours.
-    store
-        .mark_intent_sent(source, &unit.source_id, &unit.target)
-        .await?;
+    if !absent {
+        store
+            .mark_intent_sent(source, &unit.source_id, &unit.target)
+            .await?;
+    }
     match provider.create(&unit.stable_key, payload).await {
         Ok(id) => {
             store
