@@ -30,7 +30,7 @@
 
 use super::lease::Fence;
 use super::plan::{
-    Action, OnSourceDeleted, PlanOverview, Planner, Recorded, TargetPolicy, Unit, truncate,
+    Action, Known, OnSourceDeleted, PlanOverview, Planner, Recorded, TargetPolicy, Unit, truncate,
 };
 use chrono::Utc;
 use sgsync_model::{Fidelity, ProviderKind};
@@ -226,7 +226,11 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
         // fewer calls than looking each of them up.
         let mut fresh = 0usize;
         let mut updates = Vec::new();
+        // What this pass learns spares the apply pass translating the units that
+        // change nothing (most of them, most runs).
+        let mut known = Vec::new();
         for u in planner.units_for(t) {
+            known.push(Known::of(&u.action));
             report.planned.units += 1;
             report.planned.writes += usize::from(u.action.writes());
             if let Action::Update { target_id, .. } = &u.action {
@@ -248,7 +252,7 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
                 fresh.saturating_sub(1),
                 planner.directory(t).group_names(),
             )),
-            units: Box::new(planner.units_for(t)),
+            units: Box::new(planner.units_for_known(t, known)),
         });
     }
     info!(

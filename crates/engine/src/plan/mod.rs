@@ -188,6 +188,25 @@ pub struct Unit {
     pub recorded: Recorded,
 }
 
+/// What a first pass over the units learnt of one, for [`Planner::units_for_known`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    Unchanged,
+    Skipped,
+    /// Anything else: planned again, translation and all.
+    Other,
+}
+
+impl Known {
+    pub fn of(action: &Action) -> Known {
+        match action {
+            Action::Unchanged { .. } => Known::Unchanged,
+            Action::Skip { .. } => Known::Skipped,
+            _ => Known::Other,
+        }
+    }
+}
+
 /// Everything one run will do, in a stable order (source order, then target order,
 /// then orphans).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -448,6 +467,63 @@ impl<'a> Planner<'a> {
             .chain(self.orphans_for(t).map(move |(id, linked)| {
                 orphan(self.snapshot.source, id, linked, target, &facts.verdict)
             }))
+    }
+
+    /// As [`Self::units_for`], after a first pass over the same units told `known`
+    /// (one per unit, in order): a unit known unchanged or skipped is not translated
+    /// again. The snapshot and links are the same, so it would come out the same; a
+    /// skipped unit's reason is left out (the apply pass only counts it).
+    pub fn units_for_known(
+        self,
+        t: usize,
+        known: Vec<Known>,
+    ) -> impl Iterator<Item = Unit> + Send + 'a {
+        let target = &self.targets[t];
+        let facts = self.facts;
+        let mut known = known.into_iter();
+        self.snapshot
+            .groups
+            .iter()
+            .filter_map(move |g| {
+                let id = g.group.id.as_deref()?;
+                Some(match known.next() {
+                    Some(k @ (Known::Unchanged | Known::Skipped)) => self.known_unit(g, id, t, k),
+                    _ => self.unit(g, id, t),
+                })
+            })
+            .chain(self.orphans_for(t).map(move |(id, linked)| {
+                orphan(self.snapshot.source, id, linked, target, &facts.verdict)
+            }))
+    }
+
+    /// The unit a first pass found unchanged or skipped, without translating it.
+    fn known_unit(&self, source: &SourceGroup, source_id: &str, t: usize, known: Known) -> Unit {
+        let target = &self.targets[t];
+        let link = self.links.get(source_id, t);
+        let action = match (known, link) {
+            (Known::Unchanged, Some(link)) => Action::Unchanged {
+                target_id: link.target_id.to_string(),
+            },
+            (Known::Skipped, _) => Action::Skip {
+                reason: String::new(),
+            },
+            // Not what the first pass saw: plan it afresh.
+            _ => return self.unit(source, source_id, t),
+        };
+        Unit {
+            source_id: source_id.to_owned(),
+            target: target.name.clone(),
+            target_provider: target.provider,
+            group_name: format!(
+                "{}{}",
+                target.name_prefix.as_deref().unwrap_or(""),
+                source.group.name
+            ),
+            stable_key: stable_key(self.snapshot.source, source_id),
+            fidelity: None,
+            action,
+            recorded: link.map_or(Recorded::NoLink, |l| l.recorded),
+        }
     }
 
     /// Every unit: source order, then target order, then orphans.
