@@ -37,7 +37,7 @@ pub async fn demo(show_progress: bool) -> Result<ExitCode> {
         ("SGSYNC__SOURCE__RATE_LIMIT_PER_MINUTE", "60000".to_owned()),
         (
             "SGSYNC__TARGETS__LMS__ISPRING__SOAP_URL",
-            format!("{}/soap", is.url()),
+            format!("{}{}", is.url(), ispring::SOAP_PATH),
         ),
         ("SGSYNC__TARGETS__LMS__ISPRING__REST_URL", is.url()),
         (
