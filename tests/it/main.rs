@@ -22,6 +22,7 @@ mod integrity;
 mod malformed;
 mod membership;
 mod membership_bench;
+mod membership_ispring;
 mod observe;
 mod operator;
 mod provider_behaviour;
