@@ -458,3 +458,36 @@ async fn plan_shows_who_has_no_account_and_writes_nothing() {
     assert!(text.contains("1 to look up by email"), "{text}");
     assert_eq!(member_calls(&w), 0, "a plan looks nobody up");
 }
+
+/// The static group's create is sent, happens, and its answer is lost: the next run
+/// finds the plain group by its name and links it — one group, never two.
+#[tokio::test]
+async fn a_static_group_whose_create_answer_was_lost_is_found_not_made_twice() {
+    let w = world().await;
+    w.gs.add_group("Acme people", acme());
+    for i in 0..3 {
+        add_person(&w, i, "Acme Ltd");
+        account(&w, i);
+    }
+    w.is.running.controls.set_plan(FaultPlan {
+        only_containing: vec!["<AddGroupRequest>".into()],
+        script: [Fault::LoseResponse(std::time::Duration::from_secs(3))].into(),
+        ..FaultPlan::default()
+    });
+    let p = connect(&w, "").await;
+    let first = sync(&p).await;
+    assert_ne!(
+        first.outcome,
+        RunOutcome::Succeeded,
+        "the create's answer was lost"
+    );
+    let second = sync(&p).await;
+    assert_eq!(
+        second.outcome,
+        RunOutcome::Succeeded,
+        "{:?}",
+        second.membership
+    );
+    assert_eq!(calls(&w, "AddGroupRequest"), 1, "never sent twice");
+    assert_eq!(member_emails(&w, &static_group(&w)), emails(0..3));
+}
