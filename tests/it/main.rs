@@ -12,6 +12,7 @@ mod config;
 mod contract_emfluence;
 mod contract_gosquared;
 mod contract_ispring;
+mod contract_ispring_members;
 mod crash;
 mod deploy_files;
 mod docs;
