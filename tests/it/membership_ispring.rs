@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use sgsync::engine::materialise::MemberOutcome;
 use sgsync::engine::run::{Pipeline, RunOptions, RunSummary};
 use sgsync::model::members::Removals;
+use sgsync::observe::metrics::Metrics;
+use sgsync::observe::summary::RunRecord;
 use sgsync::sandbox::ispring::{SOAP_PATH, ids};
 use sgsync::sandbox::{Fault, FaultPlan, Seed};
 use sgsync::store::{MemberResult, RunOutcome};
+use std::time::Duration;
 
 async fn world() -> World {
     World::start(Seed::Empty).await
@@ -204,6 +207,26 @@ async fn an_impossible_rule_reaches_ispring_as_a_static_group_of_its_users_count
         "{:?}",
         w.is.running.controls.requests()
     );
+
+    // The metrics say it per group: 10 people, 2 without an account.
+    let record = RunRecord::new(&Ok(second), Duration::ZERO, chrono::Utc::now());
+    let metrics = Metrics::new();
+    metrics.record_run(&record);
+    let text = metrics.render();
+    for line in [
+        r#"sgsync_last_run_member_people{target="lms",source_id="acme-people"} 10"#,
+        r#"sgsync_last_run_members_without_account{target="lms",source_id="acme-people"} 2"#,
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    // And `sgsync status`, from the store.
+    w.write_config(&parts(""));
+    let out = w.sgsync(&["status"]).output().expect("sgsync status");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.contains("8 member(s) (2 of 10 have no iSpring Learn account)"),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -284,7 +307,7 @@ async fn a_repeated_add_or_remove_answered_already_counts_as_success() {
     join(&w, 4);
     w.is.running.controls.set_plan(FaultPlan {
         only_containing: vec!["<AddUserToGroupRequest>".into()],
-        script: [Fault::LoseResponse(std::time::Duration::from_secs(3))].into(),
+        script: [Fault::LoseResponse(Duration::from_secs(3))].into(),
         ..FaultPlan::default()
     });
     w.is.running.controls.clear_log();
@@ -297,7 +320,7 @@ async fn a_repeated_add_or_remove_answered_already_counts_as_success() {
     leave(&w, 4);
     w.is.running.controls.set_plan(FaultPlan {
         only_containing: vec!["<RemoveUserFromGroupRequest>".into()],
-        script: [Fault::LoseResponse(std::time::Duration::from_secs(3))].into(),
+        script: [Fault::LoseResponse(Duration::from_secs(3))].into(),
         ..FaultPlan::default()
     });
     w.is.running.controls.clear_log();
@@ -471,7 +494,7 @@ async fn a_static_group_whose_create_answer_was_lost_is_found_not_made_twice() {
     }
     w.is.running.controls.set_plan(FaultPlan {
         only_containing: vec!["<AddGroupRequest>".into()],
-        script: [Fault::LoseResponse(std::time::Duration::from_secs(3))].into(),
+        script: [Fault::LoseResponse(Duration::from_secs(3))].into(),
         ..FaultPlan::default()
     });
     let p = connect(&w, "").await;
