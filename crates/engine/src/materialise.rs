@@ -117,14 +117,22 @@ impl MemberOutcome {
         matches!(self.guard, Some(Removals::Held(_)))
     }
 
-    /// "N of M have no iSpring Learn account", on a target that creates no one.
+    /// "N of M have no iSpring Learn account", on a target that creates no one. A plan
+    /// looks nobody up, so it says how many are still to be looked up.
     pub fn no_account_note(&self) -> Option<String> {
         let n = self.without_account?;
-        Some(format!(
-            "{n} of {} have no {} account",
-            self.total + n,
-            self.provider
-        ))
+        let m = self.total + n;
+        let provider = &self.provider;
+        Some(
+            if self.to_look_up > 0 && matches!(self.result, Ok(MemberResult::Planned)) {
+                format!(
+                    "{n} of {m} known to have no {provider} account, {} to look up by email",
+                    self.to_look_up
+                )
+            } else {
+                format!("{n} of {m} have no {provider} account")
+            },
+        )
     }
 }
 
@@ -172,9 +180,6 @@ impl MemberReport {
             }
             if let Some(note) = o.no_account_note() {
                 let _ = write!(out, ", {note}");
-            }
-            if o.to_look_up > 0 && matches!(o.result, Ok(MemberResult::Planned)) {
-                let _ = write!(out, " ({} to look up by email)", o.to_look_up);
             }
             if o.replaced {
                 out.push_str(" (one replace call)");
