@@ -513,3 +513,44 @@ async fn a_static_group_whose_create_answer_was_lost_is_found_not_made_twice() {
     assert_eq!(calls(&w, "AddGroupRequest"), 1, "never sent twice");
     assert_eq!(member_emails(&w, &static_group(&w)), emails(0..3));
 }
+
+/// A rule iSpring holds only approximately (a clause left out: wider) is still skipped
+/// under `on_lossy = "skip"` with `when_rule_impossible` — membership on never pushes a
+/// lossy smart group nor fills one — and becomes a static group with `when_rule_lossy`.
+#[tokio::test]
+async fn a_lossy_rule_follows_on_lossy_unless_when_rule_lossy_makes_it_static() {
+    let w = world().await;
+    let lossy = vec![
+        json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "CA"}),
+        json!({"key": "property", "path": "last.location.city", "operator": "==", "value": "Toronto"}),
+    ];
+    w.gs.add_group("Toronto", lossy);
+    w.gs.add_person(json!({
+        "id": "p1",
+        "email": email(1),
+        "last": {"location": {"country": {"code": "CA"}, "city": "Toronto"}},
+    }));
+    account(&w, 1);
+    let p = connect(&w, "").await;
+    let run = sync(&p).await;
+    assert!(run.membership.is_empty(), "{:?}", run.membership);
+    assert!(
+        w.is.groups().iter().all(|g| !g.name.contains("Toronto")),
+        "skipped: nothing written"
+    );
+    let p = w
+        .pipeline(&Parts {
+            lms: Some("membership = \"when_rule_lossy\"".into()),
+            ..parts("")
+        })
+        .await;
+    let run = sync(&p).await;
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{:?}", run.membership);
+    let g =
+        w.is.groups()
+            .into_iter()
+            .find(|g| g.name == "Toronto")
+            .expect("the static group");
+    assert!(g.rules.is_none(), "static, not a lossy smart group");
+    assert_eq!(member_emails(&w, &g.id), vec![email(1)]);
+}

@@ -386,9 +386,17 @@ impl ReplacesMembers for IspringClient {
             // The same list twice is the same membership.
             idempotent: true,
         };
-        match self.call(operation, request, wire::parse_success).await? {
-            true => Ok(()),
-            false => Err(update_failed(operation)),
+        match self.call(operation, request, wire::parse_success).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(update_failed(operation)),
+            Err(mut e) if e.kind == ErrorKind::PermissionDenied => {
+                e.message = format!(
+                    "{}: the API user may not set this group's members; a Department Administrator manages only its own departments' users (iSpring docs: updateGroupMembers)",
+                    e.message
+                );
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
     }
 
