@@ -20,6 +20,8 @@ pub struct ChildRun {
     /// mark of the image before `execve` over, and std spawns by fork + exec, so this
     /// is at least the bench's own RSS at the fork (it hosts the sandboxes).
     pub ru_maxrss_bytes: Option<u64>,
+    /// CPU time the child used, user + system (`wait4`).
+    pub cpu: Option<Duration>,
     /// The last lines of its stderr, for a failed run's report.
     pub stderr_tail: String,
 }
@@ -61,7 +63,7 @@ pub fn sync_now(
         .stdout(Stdio::null())
         .stderr(Stdio::from(stderr))
         .spawn()?;
-    let (exit_code, max_rss_bytes, ru_maxrss_bytes) = wait(child, started + deadline)?;
+    let (exit_code, max_rss_bytes, ru_maxrss_bytes, cpu) = wait(child, started + deadline)?;
     let wall = started.elapsed();
     let text = std::fs::read_to_string(stderr_file).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -72,6 +74,7 @@ pub fn sync_now(
         wall,
         max_rss_bytes,
         ru_maxrss_bytes,
+        cpu,
         stderr_tail,
     })
 }
@@ -79,8 +82,8 @@ pub fn sync_now(
 /// How often a running child is looked at: small next to any sync's wall time.
 const POLL: Duration = Duration::from_millis(2);
 
-/// Exit code, `VmHWM` and `ru_maxrss` of a child.
-type Waited = (Option<i32>, Option<u64>, Option<u64>);
+/// Exit code, `VmHWM`, `ru_maxrss` and CPU time of a child.
+type Waited = (Option<i32>, Option<u64>, Option<u64>, Option<Duration>);
 
 /// Waits for `child` (killing it once `deadline` passes).
 #[cfg(unix)]
@@ -122,7 +125,31 @@ fn wait(mut child: std::process::Child, deadline: Instant) -> std::io::Result<Wa
     // Linux reports ru_maxrss in kilobytes (macOS in bytes).
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
     let rss = u64::try_from(usage.ru_maxrss).ok().map(|kb| kb * unit);
-    Ok((code, hwm, rss))
+    Ok((code, hwm, rss, Some(cpu_of(&usage))))
+}
+
+/// User + system time of `usage`.
+#[cfg(unix)]
+fn cpu_of(usage: &libc::rusage) -> Duration {
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// CPU time this process (the bench, with its sandboxes) has used so far.
+#[cfg(unix)]
+pub fn own_cpu() -> Option<Duration> {
+    // SAFETY: `rusage` is a plain C struct for which all-zero bytes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a live, writable local; RUSAGE_SELF needs nothing else.
+    (unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } == 0).then(|| cpu_of(&usage))
+}
+
+#[cfg(not(unix))]
+pub fn own_cpu() -> Option<Duration> {
+    None
 }
 
 /// `VmHWM` of `/proc/<pid>/status` in bytes (Linux): the peak RSS of the process's
@@ -138,5 +165,5 @@ fn vm_hwm(pid: libc::pid_t) -> Option<u64> {
 
 #[cfg(not(unix))]
 fn wait(mut child: std::process::Child, _deadline: Instant) -> std::io::Result<Waited> {
-    Ok((child.wait()?.code(), None, None))
+    Ok((child.wait()?.code(), None, None, None))
 }

@@ -19,6 +19,7 @@ pub mod child;
 pub mod mix;
 
 use crate::model::ProviderKind;
+use crate::provider::pacing::Shape;
 use crate::sandbox::{FaultPlan, LoggedRequest, Seed};
 use crate::sandbox::{emfluence, gosquared, ispring};
 use bound::{Load, lower_bound};
@@ -110,11 +111,18 @@ pub struct Phase {
     pub max_rss_bytes: Option<u64>,
     /// `wait4`'s `ru_maxrss`, which also counts the bench's image from before `execve`.
     pub ru_maxrss_bytes: Option<u64>,
+    /// CPU time of the sync process, and of the bench process (its sandboxes) during
+    /// the phase: the second shows whether the fakes, not sgsync, set the pace.
+    pub sync_cpu_ms: Option<u64>,
+    pub sandbox_cpu_ms: Option<u64>,
     pub db_bytes: u64,
     pub wal_bytes: u64,
     pub calls: PerProvider<Calls>,
     /// The writes this phase must make, from the mix alone (not from sgsync's plan).
     pub expected_writes: PerProvider<u64>,
+    /// This phase's lower bound: the source's one list call, then its expected writes
+    /// ([`bound`]); filled in once every phase is measured.
+    pub lower_bound_ms: u64,
 }
 
 impl Phase {
@@ -266,6 +274,8 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
             sgsync_ispring::KIND => opts.rpm_ispring,
             _ => opts.rpm_emfluence,
         }),
+        // As the provider counts its limit (and so as the sandbox does).
+        shape: crate::registry::of(p).map_or(Shape::Window, |r| r.http_defaults().limit_shape),
     };
     let bound_of = |calls: &dyn Fn(ProviderKind) -> u64| {
         lower_bound(
@@ -296,6 +306,17 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     }
     phases.push(rig.measure("10% changed", changed_writes).await?);
 
+    for phase in &mut phases {
+        let writes = phase.expected_writes;
+        let phase_bound = bound_of(&|p| {
+            if p == sgsync_gosquared::KIND {
+                1
+            } else {
+                writes.get(p)
+            }
+        });
+        phase.lower_bound_ms = phase_bound.as_millis() as u64;
+    }
     let made = phases[0].calls;
     let bound_made = bound_of(&|p| made.get(p).total());
     let ratio = phases[0].wall_ms as f64 / (bound.as_millis().max(1) as f64);
@@ -342,6 +363,7 @@ impl Rig<'_> {
             deadline,
         } = *self;
         world.clear_logs();
+        let cpu_before = child::own_cpu();
         let (exe, wrap, config_path, stderr) = (
             opts.exe.clone(),
             opts.wrap.clone(),
@@ -366,6 +388,9 @@ impl Rig<'_> {
                 tail: run.stderr_tail,
             });
         }
+        let sandbox_cpu = child::own_cpu()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before));
         let logs = world.logs();
         let first = calls::first_arrival(logs.iter().flat_map(|(_, log)| log.iter()));
         let count_of = |p: ProviderKind| {
@@ -385,6 +410,8 @@ impl Rig<'_> {
             }),
             max_rss_bytes: run.max_rss_bytes,
             ru_maxrss_bytes: run.ru_maxrss_bytes,
+            sync_cpu_ms: run.cpu.map(|d| d.as_millis() as u64),
+            sandbox_cpu_ms: sandbox_cpu.map(|d| d.as_millis() as u64),
             db_bytes: size(db.to_path_buf()),
             wal_bytes: size(db.with_extension("db-wal")),
             calls: PerProvider {
@@ -393,6 +420,7 @@ impl Rig<'_> {
                 emfluence: count_of(sgsync_emfluence::KIND),
             },
             expected_writes,
+            lower_bound_ms: 0,
         })
     }
 }
@@ -480,8 +508,17 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  calls: reads/writes/auth/429 (expected writes)",
-            "phase", "wall", "1st req", "peak RSS", "db+wal", ""
+            "{:<12} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>3}  calls: reads/writes/auth/429 (expected writes)",
+            "phase",
+            "wall",
+            "bound",
+            "ratio",
+            "cpu",
+            "fake cpu",
+            "1st req",
+            "peak RSS",
+            "db+wal",
+            ""
         )?;
         for p in &self.phases {
             let c = |q: ProviderKind| {
@@ -497,9 +534,13 @@ impl fmt::Display for Report {
             };
             writeln!(
                 f,
-                "{:<12} {:>10} {:>9} {:>10} {:>10} {:>8}  GoSquared {}  iSpring {}  emfluence {}",
+                "{:<12} {:>9} {:>9} {:>6.2} {:>8} {:>8} {:>8} {:>9} {:>9} {:>3}  GoSquared {}  iSpring {}  emfluence {}",
                 p.name,
                 secs(p.wall_ms),
+                secs(p.lower_bound_ms),
+                p.wall_ms as f64 / p.lower_bound_ms.max(1) as f64,
+                p.sync_cpu_ms.map_or_else(|| "-".to_owned(), secs),
+                p.sandbox_cpu_ms.map_or_else(|| "-".to_owned(), secs),
                 p.first_request_ms
                     .map_or_else(|| "-".to_owned(), |ms| format!("{ms} ms")),
                 p.max_rss_bytes.map_or_else(|| "-".to_owned(), mib),

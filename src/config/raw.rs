@@ -71,6 +71,9 @@ pub struct RawSource {
     /// Client-side request budget per minute; default: the provider's
     /// (`ProviderEntry::http_defaults`).
     pub rate_limit_per_minute: Option<u32>,
+    /// Most calls that may go back to back (1..=rate_limit_per_minute); default: all
+    /// the budget allows.
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// `[targets.<name>]`: a provider block plus the policy for this target.
@@ -92,6 +95,8 @@ pub struct RawTarget {
     pub name_prefix: Option<String>,
     /// Client-side request budget per minute; default: the provider's.
     pub rate_limit_per_minute: Option<u32>,
+    /// Most calls that may go back to back; default: all the budget allows.
+    pub rate_limit_burst: Option<u32>,
     /// Calls in flight at once against this target (1..=64, default 4).
     pub concurrency: Option<usize>,
     /// Copy the source groups' people into static groups here: `off`,

@@ -81,7 +81,10 @@ impl Loader {
             "source".to_owned(),
             &raw.source.provider,
             blocks.remove("source"),
-            raw.source.rate_limit_per_minute,
+            Budget {
+                per_minute: raw.source.rate_limit_per_minute,
+                burst: raw.source.rate_limit_burst,
+            },
             http,
         )?;
         if raw.targets.is_empty() {
@@ -100,7 +103,10 @@ impl Loader {
                 name.clone(),
                 &t.provider,
                 blocks.remove(&format!("targets.{name}")),
-                t.rate_limit_per_minute,
+                Budget {
+                    per_minute: t.rate_limit_per_minute,
+                    burst: t.rate_limit_burst,
+                },
                 http,
             )?;
             if endpoint.provider == source.provider
@@ -386,7 +392,7 @@ impl Loader {
         name: String,
         provider: &str,
         block: Option<Value>,
-        rate_limit: Option<u32>,
+        budget: Budget,
         http: &RawHttp,
     ) -> Result<Endpoint, ConfigError> {
         let key = |last: &str| -> Vec<String> {
@@ -443,7 +449,7 @@ impl Loader {
         if let Some(b) = http.max_body_bytes {
             settings.max_body_bytes = b;
         }
-        if let Some(rpm) = rate_limit {
+        if let Some(rpm) = budget.per_minute {
             if rpm == 0 {
                 return Err(invalid(
                     key("rate_limit_per_minute"),
@@ -452,6 +458,16 @@ impl Loader {
             }
             settings.requests_per_minute = rpm;
         }
+        if let Some(burst) = budget.burst {
+            let rpm = settings.requests_per_minute;
+            if burst == 0 || burst > rpm {
+                return Err(invalid(
+                    key("rate_limit_burst"),
+                    format!("must be between 1 and the budget per minute ({rpm})"),
+                ));
+            }
+            settings.burst = Some(burst);
+        }
         Ok(Endpoint {
             name,
             provider: kind,
@@ -459,6 +475,12 @@ impl Loader {
             http: settings,
         })
     }
+}
+
+/// The rate-limit keys of one `[source]` or `[targets.<name>]`.
+struct Budget {
+    per_minute: Option<u32>,
+    burst: Option<u32>,
 }
 
 /// The membership keys of one `[targets.<name>]`.

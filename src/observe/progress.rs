@@ -110,6 +110,7 @@ mod tests {
             group_name: "G".into(),
             action: "create",
             result: Ok(crate::store::UnitResult::Created),
+            recorded: sgsync_engine::plan::Recorded::NoLink,
         });
         assert!(
             active().is_none(),

@@ -808,7 +808,7 @@ fn settings(max_body_bytes: usize) -> HttpSettings {
         max_retry_after: Duration::from_secs(1),
         max_body_bytes,
         requests_per_minute: 60_000,
-        observer: Default::default(),
+        ..HttpSettings::default()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use secrecy::ExposeSecret;
 use sgsync::config::{ConfigError, OnLossy, OnSourceDeleted, Settings, load_str, load_with_env};
+use sgsync::provider::pacing::Shape;
 use sgsync_ispring::client::IspringCredentials;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -247,6 +248,32 @@ fn defaults_apply_when_keys_are_left_out() {
     assert_eq!(mail.on_source_deleted, OnSourceDeleted::Keep);
     assert_eq!(mail.concurrency, 4);
     assert_eq!(mail.endpoint.http, sgsync_emfluence::http_defaults());
+}
+
+#[test]
+fn a_rate_limit_keeps_its_providers_shape_and_takes_a_burst() {
+    let s = load(&minimal(""), &[]).unwrap_or_else(|e| panic!("{e}"));
+    // GoSquared documents a bucket; emfluence's figure is a count per 60 seconds.
+    assert_eq!(s.source.http.limit_shape, Shape::Bucket);
+    assert_eq!(s.source.http.burst, None);
+    assert_eq!(target(&s, "mail").endpoint.http.limit_shape, Shape::Window);
+
+    let burst = [("SGSYNC__TARGETS__MAIL__RATE_LIMIT_BURST", "10")];
+    let s = load(&minimal(""), &burst).unwrap_or_else(|e| panic!("{e}"));
+    let http = &target(&s, "mail").endpoint.http;
+    assert_eq!((http.requests_per_minute, http.burst), (100, Some(10)));
+
+    for bad in ["0", "101"] {
+        let e = err(
+            &minimal(""),
+            &[("SGSYNC__TARGETS__MAIL__RATE_LIMIT_BURST", bad)],
+        );
+        assert!(
+            e.contains("targets.mail.rate_limit_burst")
+                && e.contains("must be between 1 and the budget per minute (100)"),
+            "{e}"
+        );
+    }
 }
 
 #[test]

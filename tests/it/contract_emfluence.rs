@@ -38,7 +38,7 @@ fn settings() -> HttpSettings {
         max_retry_after: Duration::from_secs(5),
         max_body_bytes: 4 * 1024 * 1024,
         requests_per_minute: 60_000,
-        observer: Default::default(),
+        ..HttpSettings::default()
     }
 }
 
@@ -407,6 +407,67 @@ async fn update_sends_the_full_group_after_a_lookup() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn updates_named_in_advance_read_their_groups_25_to_a_lookup() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let id = client
+            .create(&format!("key-{i}"), &payload(&format!("Group {i}")))
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    // By hand: one of the first 25 made Dynamic, one of the last five gone.
+    sandbox.set_kind(ids[3].parse().unwrap(), GroupKind::Dynamic);
+    ids[27] = "424242".to_owned();
+    let dynamic_before = sandbox.group(ids[3].parse().unwrap());
+    client.will_update(ids.clone());
+    sandbox.running.controls.clear_log();
+
+    // All at once, as the engine sends them (16 at a time there).
+    let client = Arc::new(client);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (client, id) = (client.clone(), id.clone());
+        tasks.spawn(async move {
+            let update = client
+                .update(&id, &format!("key-{i}"), &payload(&format!("Group {i} v2")))
+                .await;
+            (i, update)
+        });
+    }
+    let mut results: Vec<_> = tasks.join_all().await;
+    results.sort_by_key(|(i, _)| *i);
+    let results: Vec<_> = results.into_iter().map(|(_, r)| r).collect();
+
+    let c = &sandbox.running.controls;
+    // One lookup for the first 25, one for the last five; its answer lacks 424242,
+    // which is then looked up alone (and found missing).
+    assert_eq!(calls(c, "groups/lookup").len(), 1 + 1 + 1);
+    assert_eq!(calls(c, "groups/save").len(), 28, "all but the two refused");
+    assert_eq!(
+        results[3].as_ref().unwrap_err().kind,
+        ErrorKind::InvalidRequest
+    );
+    assert_eq!(results[27].as_ref().unwrap_err().kind, ErrorKind::NotFound);
+    for (i, r) in results.iter().enumerate() {
+        if i != 3 && i != 27 {
+            assert!(r.is_ok(), "update {i}: {r:?}");
+        }
+    }
+    assert_eq!(sandbox.group(ids[3].parse().unwrap()), dynamic_before);
+
+    // A run that names no updates forgets the last run's batches.
+    client.will_update(Vec::new());
+    c.clear_log();
+    client
+        .update(&ids[0], "key-0", &payload("Group 0 v3"))
+        .await
+        .unwrap();
+    assert_eq!(calls(c, "groups/lookup").len(), 1);
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ fn settings() -> HttpSettings {
         max_retry_after: Duration::from_secs(5),
         max_body_bytes: 1024 * 1024,
         requests_per_minute: 60_000,
-        observer: Default::default(),
+        ..HttpSettings::default()
     }
 }
 
@@ -584,7 +584,11 @@ async fn the_sandbox_speaks_the_documented_paging_and_rate_headers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.headers()["x-ratelimit-remaining"], "748");
+    // The bucket refills continuously (12.5 units a second), so a slow second call may
+    // find the unit of the first one back.
+    let remaining = answer.headers()["x-ratelimit-remaining"].to_str().unwrap();
+    assert!(["748", "749"].contains(&remaining), "{remaining}");
+    assert!(answer.headers().contains_key("x-ratelimit-full"));
     let page: Json = answer.json().await.unwrap();
     let rows = page["list"].as_array().unwrap();
     assert_eq!(rows.len(), 3);

@@ -29,7 +29,7 @@ fn settings() -> HttpSettings {
         max_retry_after: Duration::from_secs(5),
         max_body_bytes: 1024 * 1024,
         requests_per_minute: 60_000,
-        observer: Default::default(),
+        ..HttpSettings::default()
     }
 }
 

@@ -64,7 +64,7 @@ fn settings() -> HttpSettings {
         max_retry_after: Duration::from_secs(5),
         max_body_bytes: 4096,
         requests_per_minute: 6000,
-        observer: Default::default(),
+        ..HttpSettings::default()
     }
 }
 

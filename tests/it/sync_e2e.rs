@@ -74,6 +74,9 @@ async fn initial_sync_no_op_edit_and_delete() {
         .sync("e2e", RunOptions::default())
         .await
         .expect("run 2 again");
+    // And no statement per unit: the link index knows each link already holds
+    // "unchanged" (or "skipped"), so nothing about a unit goes to the store.
+    assert_eq!(again.report.recorded, 0, "{:?}", again.report);
     assert!(
         p.store.events(second_id).await.expect("events").is_empty()
             && p.store

@@ -19,7 +19,9 @@ use sgsync_provider::members::{
     GroupKind as MemberGroupKind, MemberTarget, RowResult, TargetContact,
 };
 use sgsync_provider::{Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
 use tracing::instrument;
 
 const PROVIDER: ProviderKind = crate::KIND;
@@ -52,7 +54,23 @@ pub struct EmfluenceClient {
     http: HttpClient,
     /// `Bearer <token>`, built once and marked sensitive so no `Debug` shows it.
     authorization: HeaderValue,
+    /// The groups this run will update, read 25 to a `groups/lookup` when the first of
+    /// each 25 is written ([`Provider::will_update`]).
+    updates: Mutex<Arc<UpdateBatches>>,
 }
+
+/// The groups a run will update, in batches of [`LOOKUP_BATCH`] in the order the
+/// updates come, each batch read once, by the first update that needs it (the others
+/// wait for that answer). An update whose batch could not be read (say one group of
+/// the 25 was deleted by hand: the batched answer lacks it) looks its group up alone.
+#[derive(Default)]
+struct UpdateBatches {
+    batch_of: HashMap<i64, usize>,
+    batches: Vec<(Vec<i64>, OnceCell<ReadBatch>)>,
+}
+
+/// A batch's groups by id, or `None` when its lookup failed.
+type ReadBatch = Option<HashMap<i64, Group>>;
 
 impl std::fmt::Debug for EmfluenceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,6 +104,7 @@ impl EmfluenceClient {
         Ok(EmfluenceClient {
             http: HttpClient::new(PROVIDER, &config.base_url, http)?,
             authorization,
+            updates: Mutex::default(),
         })
     }
 
@@ -193,7 +212,11 @@ impl EmfluenceClient {
     /// The group behind `id`, refusing a missing or Dynamic one: a dynamic group's
     /// members come from its query (§3.1, §4) and sgsync must never overwrite it.
     async fn writable_group(&self, operation: &str, id: &str) -> Result<Group, ProviderError> {
-        let group = self.lookup(id).await?.ok_or_else(|| {
+        let batched = match self.batched_lookup(id).await {
+            Some(group) => Some(group),
+            None => self.lookup(id).await?,
+        };
+        let group = batched.ok_or_else(|| {
             ProviderError::new(
                 PROVIDER,
                 ErrorKind::NotFound,
@@ -213,6 +236,41 @@ impl EmfluenceClient {
             ));
         }
         Ok(group)
+    }
+
+    /// The group `id` from its update batch, if `will_update` named it and its batch
+    /// could be read; `None` sends the caller to a lookup of its own.
+    async fn batched_lookup(&self, id: &str) -> Option<Group> {
+        let asked = id.parse::<i64>().ok()?;
+        let batches = self
+            .updates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (ids, cell) = batches.batches.get(*batches.batch_of.get(&asked)?)?;
+        let read = cell
+            .get_or_init(|| async {
+                // Read leniently: a group the answer leaves out is looked up alone,
+                // so one group deleted by hand costs one call, not the batch's retries.
+                let body = GroupLookup::Many(ids.clone());
+                let found = self
+                    .post("groups/lookup", &body, true, |data| wire::lookup_found_in(&data))
+                    .await;
+                match found {
+                    Ok(groups) => Some(
+                        groups
+                            .into_iter()
+                            .filter_map(|g| g.group_id.map(|gid| (gid, g)))
+                            .collect(),
+                    ),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "a batched lookup failed; each of its groups is looked up alone");
+                        None
+                    }
+                }
+            })
+            .await;
+        read.as_ref()?.get(&asked).cloned()
     }
 
     /// `groups/lookup {groupID}`. An unknown id is `None`: the real answer is unknown
@@ -582,6 +640,19 @@ impl Provider for EmfluenceClient {
 
     /// `groups/save` without `groupID` (§3.1); not resent after an unclear failure.
     #[instrument(skip_all)]
+    fn will_update(&self, ids: Vec<String>) {
+        // An id that is not a number is refused by `update` itself, as before.
+        let ids: Vec<i64> = ids.iter().filter_map(|id| id.parse().ok()).collect();
+        let mut batches = UpdateBatches::default();
+        for chunk in ids.chunks(LOOKUP_BATCH) {
+            for id in chunk {
+                batches.batch_of.insert(*id, batches.batches.len());
+            }
+            batches.batches.push((chunk.to_vec(), OnceCell::new()));
+        }
+        *self.updates.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(batches);
+    }
+
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError> {
         let body = GroupSave {
             group_id: None,

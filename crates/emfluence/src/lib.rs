@@ -13,8 +13,9 @@
 //!   none, string ids) is read by `wire`.
 //! - **Paging:** `page` (1-based) + `rpp` ≤ 250; continue while `page < totalPages`,
 //!   stop on an empty page (§6).
-//! - **Limits:** none published; 100 requests/minute client-side (§6, set by
-//!   `HttpSettings::for_provider`). `groups/lookup` ≤ 25 ids, add/removeContacts ≤ 1000.
+//! - **Limits:** none published; 100 requests in any 60 s client-side, as a sliding
+//!   window (§6: the only figure found, Microsoft's connector's). `groups/lookup` ≤ 25
+//!   ids, add/removeContacts ≤ 1000.
 //!
 //! Quirks worked around:
 //! - `groups/search` matches `groupName` as a SUBSTRING and cannot filter on
@@ -25,7 +26,14 @@
 //! - The duplicate-name error is unknown (§3.1): recognised by the sandbox's code and by
 //!   any message that speaks of "exist"/"unique".
 //! - A protected group cannot be archived (§3.4): archive unprotects in the same call.
-//! - Dynamic groups are query-defined (§3.1, §4): sgsync refuses to write to them.
+//! - Dynamic groups are query-defined (§3.1, §4): sgsync refuses to write to them, so
+//!   an update reads its group first — 25 to a `groups/lookup`, for the groups the
+//!   engine names before the run's writes (`Provider::will_update`).
+//! - A new contact costs two `contacts/save`: by email without a name (an upsert that
+//!   writes only the fields passed, §3.5/§5, so an existing contact keeps its name),
+//!   then the name by `contactID` only when the answer shows it blank. One call would
+//!   need either to drop the name or to risk overwriting a name a person entered; the
+//!   notes document no "set if blank", so the second call stays.
 //! - No `groups/delete` exists that we know of (§3.4): `delete` is not a capability.
 
 pub mod client;
@@ -41,7 +49,8 @@ use std::sync::Arc;
 /// This provider, as the rest of sgsync names it.
 pub const KIND: ProviderKind = ProviderKind::new("emfluence", "emfluence");
 
-/// HTTP defaults: none published (emfluence.md §6): about 100 per minute, the only figure found.
+/// HTTP defaults: none published (emfluence.md §6): 100 calls in any 60 seconds, the
+/// only figure found (Microsoft's connector's limit), as a sliding window.
 pub fn http_defaults() -> HttpSettings {
     HttpSettings::with_rate(100)
 }

@@ -398,17 +398,7 @@ pub fn contact_results_for(data: &Json, sent: &[i64]) -> Result<Vec<ContactResul
 /// could be ours, so a `find_by_key` that dropped it would let a duplicate be created.
 /// An empty `data` (`[]`, `{}`, `null`) is an answer that holds none of them.
 pub fn lookup_groups_in(data: &Json, asked: &[i64]) -> Result<Vec<Group>, WireError> {
-    let empty = match data {
-        Json::Null => true,
-        Json::Object(o) => o.is_empty(),
-        Json::Array(a) => a.is_empty(),
-        _ => false,
-    };
-    let groups = if empty {
-        Vec::new()
-    } else {
-        groups_in(data, "data")?
-    };
+    let groups = lookup_found_in(data)?;
     let absent: Vec<i64> = asked
         .iter()
         .copied()
@@ -426,6 +416,23 @@ pub fn lookup_groups_in(data: &Json, asked: &[i64]) -> Result<Vec<Group>, WireEr
         ));
     }
     Ok(groups)
+}
+
+/// The groups a `groups/lookup {groupIDs}` answer holds, however many of those asked
+/// for it leaves out (an empty `data` holds none): for a caller that looks each absent
+/// one up alone.
+pub fn lookup_found_in(data: &Json) -> Result<Vec<Group>, WireError> {
+    let empty = match data {
+        Json::Null => true,
+        Json::Object(o) => o.is_empty(),
+        Json::Array(a) => a.is_empty(),
+        _ => false,
+    };
+    if empty {
+        Ok(Vec::new())
+    } else {
+        groups_in(data, "data")
+    }
 }
 
 /// The group of a `groups/lookup {groupID}` answer (§3.2), `None` when `data` is empty

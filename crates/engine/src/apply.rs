@@ -29,7 +29,9 @@
 //! the listing (or after the lookup): the listing only makes that window longer.
 
 use super::lease::Fence;
-use super::plan::{Action, OnSourceDeleted, PlanOverview, Planner, TargetPolicy, Unit, truncate};
+use super::plan::{
+    Action, OnSourceDeleted, PlanOverview, Planner, Recorded, TargetPolicy, Unit, truncate,
+};
 use chrono::Utc;
 use sgsync_model::{Fidelity, ProviderKind};
 use sgsync_provider::{ErrorKind, Payload, Provider, ProviderError, fence};
@@ -61,6 +63,8 @@ pub struct UnitOutcome {
     /// What became of it (never [`UnitResult::Failed`]), or the error text, free of
     /// secrets.
     pub result: Result<UnitResult, String>,
+    /// What its link held before (see [`Recorded`]).
+    pub recorded: Recorded,
 }
 
 impl UnitOutcome {
@@ -89,6 +93,9 @@ pub struct Report {
     pub counts: RunCounts,
     /// Units never started because the run stopped writing (see `lease::Fence`).
     pub not_started: usize,
+    /// Units whose event or link result went to the store after they ended (the
+    /// others' links already said so): what a run costs the store beyond its writes.
+    pub recorded: usize,
 }
 
 impl Report {
@@ -218,15 +225,20 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
         // Creates the listing could answer; it is worth reading only when it takes
         // fewer calls than looking each of them up.
         let mut fresh = 0usize;
+        let mut updates = Vec::new();
         for u in planner.units_for(t) {
             report.planned.units += 1;
             report.planned.writes += usize::from(u.action.writes());
+            if let Action::Update { target_id, .. } = &u.action {
+                updates.push(target_id.clone());
+            }
             if matches!(u.action, Action::Create { .. })
                 && !pending.contains_key(&(u.source_id, u.target))
             {
                 fresh += 1;
             }
         }
+        target.provider.will_update(updates);
         let fresh = max_creates.map_or(fresh, |cap| fresh.min(cap));
         queues.push(Queue {
             target,
@@ -274,12 +286,33 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
                             group_name: unit.group_name,
                             action: unit.action.label(),
                             result: Ok(UnitResult::Deferred),
+                            recorded: unit.recorded,
                         };
                         progress.unit_done(&outcome);
                         finished.push(outcome);
                         continue;
                     }
                     q.creates_left = q.creates_left.map(|n| n - 1);
+                }
+                // A unit with nothing to send ends here, without a task of its own:
+                // most units of a run with few changes.
+                if let Some(result) = settled(&unit.action) {
+                    let outcome = UnitOutcome {
+                        source_id: unit.source_id,
+                        target: unit.target,
+                        group_name: unit.group_name,
+                        action: unit.action.label(),
+                        result: result.map_err(|e| e.to_string()),
+                        recorded: unit.recorded,
+                    };
+                    log_failure(&outcome);
+                    progress.unit_done(&outcome);
+                    finished.push(outcome);
+                    if finished.len() >= RECORD_BATCH {
+                        report.recorded += record(store, run_id, source, &finished, fence).await;
+                        finished.drain(..).for_each(|o| report.add(o));
+                    }
+                    continue;
                 }
                 let (target, store, pending, names, unit_fence) = (
                     q.target.clone(),
@@ -300,6 +333,7 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
                         group_name: unit.group_name,
                         action: unit.action.label(),
                         result: result.map_err(|e| e.to_string()),
+                        recorded: unit.recorded,
                     };
                     log_failure(&outcome);
                     outcome
@@ -331,6 +365,7 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
                     group_name: String::new(),
                     action: "unknown",
                     result: Err(format!("unit task ended abnormally: {e}")),
+                    recorded: Recorded::NoLink,
                 };
                 progress.unit_done(&outcome);
                 report.add(outcome);
@@ -340,11 +375,11 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
         progress.unit_done(&outcome);
         finished.push(outcome);
         if finished.len() >= RECORD_BATCH {
-            record(store, run_id, source, &finished, fence).await;
+            report.recorded += record(store, run_id, source, &finished, fence).await;
             finished.drain(..).for_each(|o| report.add(o));
         }
     }
-    record(store, run_id, source, &finished, fence).await;
+    report.recorded += record(store, run_id, source, &finished, fence).await;
     finished.into_iter().for_each(|o| report.add(o));
     // Stable order for reports and tests.
     report
@@ -397,6 +432,18 @@ enum UnitError {
     Vanished(String),
 }
 
+/// The result of a unit that sends nothing and writes nothing of its own; `None` for
+/// one that calls the target.
+fn settled(action: &Action) -> Option<Result<UnitResult, UnitError>> {
+    match action {
+        Action::Unchanged { .. } => Some(Ok(UnitResult::Unchanged)),
+        Action::Skip { .. } => Some(Ok(UnitResult::Skipped)),
+        Action::Held { .. } => Some(Ok(UnitResult::Held)),
+        Action::Refused { reason } => Some(Err(UnitError::Refused(reason.clone()))),
+        Action::Create { .. } | Action::Update { .. } | Action::Orphaned { .. } => None,
+    }
+}
+
 async fn apply_unit(
     unit: &Unit,
     source: ProviderKind,
@@ -406,11 +453,14 @@ async fn apply_unit(
     names: &NameCheck,
 ) -> Result<UnitResult, UnitError> {
     let provider = target.provider.as_ref();
+    if let Some(result) = settled(&unit.action) {
+        return result;
+    }
     match &unit.action {
-        Action::Unchanged { .. } => Ok(UnitResult::Unchanged),
-        Action::Skip { .. } => Ok(UnitResult::Skipped),
-        Action::Held { .. } => Ok(UnitResult::Held),
-        Action::Refused { reason } => Err(UnitError::Refused(reason.clone())),
+        Action::Unchanged { .. }
+        | Action::Skip { .. }
+        | Action::Held { .. }
+        | Action::Refused { .. } => unreachable!("settled above"),
         Action::Create { payload, hash } => {
             let prior = pending
                 .get(&(unit.source_id.clone(), unit.target.clone()))
@@ -553,6 +603,8 @@ async fn create(
     } = c;
     let provider = target.provider.as_ref();
     // Committed before any call to the target: from here on, a crash is recoverable.
+    // A group known absent is created next, without a lookup, so its intent is
+    // written as sent at once (one transaction instead of two per new group).
     store
         .record_intent(&Intent {
             source_provider: source.as_str().to_owned(),
@@ -563,7 +615,7 @@ async fn create(
             group_name: unit.group_name.clone(),
             payload_hash: hash.to_owned(),
             created_at: Utc::now(),
-            sent: false,
+            sent: absent,
         })
         .await?;
     let found = if absent {
@@ -606,9 +658,11 @@ async fn create(
         return Ok(UnitResult::Adopted);
     }
     // Committed before the call: from here on a same-named group may be ours.
-    store
-        .mark_intent_sent(source, &unit.source_id, &unit.target)
-        .await?;
+    if !absent {
+        store
+            .mark_intent_sent(source, &unit.source_id, &unit.target)
+            .await?;
+    }
     match provider.create(&unit.stable_key, payload).await {
         Ok(id) => {
             store
@@ -697,25 +751,32 @@ async fn record(
     source: ProviderKind,
     finished: &[UnitOutcome],
     fence: &Fence,
-) {
+) -> usize {
     let records: Vec<UnitRecord<'_>> = finished
         .iter()
-        .map(|o| UnitRecord {
-            source_id: &o.source_id,
-            target: &o.target,
-            action: o.action,
-            result: o.result_or_failed(),
-            error: o.result.as_ref().err().map(String::as_str),
-            event: o.notable(),
-            link_result: !matches!(
-                o.result,
-                Ok(UnitResult::Created
-                    | UnitResult::Adopted
-                    | UnitResult::Updated
-                    | UnitResult::Archived
-                    | UnitResult::Deleted)
-            ),
+        .map(|o| {
+            let record = UnitRecord {
+                source_id: &o.source_id,
+                target: &o.target,
+                action: o.action,
+                result: o.result_or_failed(),
+                error: o.result.as_ref().err().map(String::as_str),
+                event: o.notable(),
+                link_result: !matches!(
+                    o.result,
+                    Ok(UnitResult::Created
+                        | UnitResult::Adopted
+                        | UnitResult::Updated
+                        | UnitResult::Archived
+                        | UnitResult::Deleted)
+                ),
+            };
+            (record, o)
         })
+        // Nothing to write for a unit without an event whose link already says so:
+        // a run with few changes issues a statement per change, not per group.
+        .filter(|(r, o)| r.event || (r.link_result && o.recorded.differs(r.result, r.error)))
+        .map(|(r, _)| r)
         .collect();
     if let Err(e) = store.record_units(run_id, source, &records).await {
         warn!(
@@ -724,4 +785,5 @@ async fn record(
         );
         fence.store_failed(store, &e);
     }
+    records.len()
 }

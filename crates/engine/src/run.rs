@@ -7,7 +7,7 @@ use super::lease::{Fence, LeaseSettings, RunLease, Stop};
 use super::materialise::{MemberOptions, MemberReport, materialise};
 use super::plan::{
     LinkIndex, Linked, OrphanGuard, OrphanPolicy, OrphanVerdict, Plan, PlanOverview, Planner,
-    RunFacts, Snapshot, TargetPolicy,
+    Recorded, RunFacts, Snapshot, TargetPolicy,
 };
 use chrono::{DateTime, Utc};
 use sgsync_model::Directory;
@@ -189,10 +189,15 @@ impl Pipeline {
         store: &Store,
         allow_mass_delete: bool,
     ) -> Result<Inputs, RunError> {
-        // One pass over every account's directory, before anything is decoded or
-        // planned: names travel, ids do not.
-        let (source_directory, directories) = futures_util::future::join(
-            read_directory(self.source.as_ref(), "source"),
+        // Every account's directory, before anything is decoded or planned: names
+        // travel, ids do not. The source's list needs only the source's directory, so
+        // it is read while the targets' directories are.
+        let source_side = async {
+            let directory = read_directory(self.source.as_ref(), "source").await;
+            self.source.list_groups(&directory).await
+        };
+        let (groups, directories) = futures_util::future::join(
+            source_side,
             futures_util::future::join_all(
                 self.targets
                     .iter()
@@ -201,7 +206,7 @@ impl Pipeline {
         )
         .await;
         let directories = directories.into_iter().map(Arc::new).collect();
-        let groups = self.source.list_groups(&source_directory).await?;
+        let groups = groups?;
         let snapshot = Snapshot {
             source: self.source.kind(),
             groups: groups.into_iter().map(|g| g.decoded).collect(),
@@ -213,7 +218,8 @@ impl Pipeline {
                 links.insert(
                     l.source_id,
                     l.target,
-                    Linked::new(l.target_id, l.group_name, l.payload_hash),
+                    Linked::new(l.target_id, l.group_name, l.payload_hash)
+                        .recorded(Recorded::of(l.last_result, l.has_error)),
                 )
             })
             .await

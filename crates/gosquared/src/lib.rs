@@ -30,15 +30,23 @@ pub mod wire;
 use sgsync_model::ProviderKind;
 use sgsync_model::mapping::Maps;
 use sgsync_provider::http::HttpSettings;
+use sgsync_provider::pacing::Shape;
 use sgsync_provider::{Dialect, Payload, Provider, ProviderEntry, ProviderError, pretty_json};
 use std::sync::Arc;
 
 /// This provider, as the rest of sgsync names it.
 pub const KIND: ProviderKind = ProviderKind::new("gosquared", "GoSquared");
 
-/// HTTP defaults: 750 units per minute per user, documented (gosquared.md §7).
+/// HTTP defaults: 750 units per minute per user in a bucket that starts full and is
+/// "replenished continuously" (documented, gosquared.md §7). Every People call is
+/// counted as one unit (costs are not published; the client also stops when the
+/// server's `X-RateLimit-Remaining` says the bucket is empty, which covers dashboards
+/// sharing it).
 pub fn http_defaults() -> HttpSettings {
-    HttpSettings::with_rate(750)
+    HttpSettings {
+        limit_shape: Shape::Bucket,
+        ..HttpSettings::with_rate(750)
+    }
 }
 
 /// A payload holding `body`, as the client sends it.

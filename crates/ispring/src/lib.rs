@@ -53,7 +53,8 @@ use std::sync::Arc;
 /// This provider, as the rest of sgsync names it.
 pub const KIND: ProviderKind = ProviderKind::new("ispring", "iSpring Learn");
 
-/// HTTP defaults: none published (ispring.md §6): a conservative 100 per minute.
+/// HTTP defaults: none published (ispring.md §6): a conservative 100 per minute,
+/// counted over a sliding minute (the safe reading of a per-minute budget).
 pub fn http_defaults() -> HttpSettings {
     HttpSettings::with_rate(100)
 }

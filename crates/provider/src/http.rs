@@ -9,12 +9,11 @@
 //! engine looks the group up before it creates again.
 
 use super::error::{ErrorKind, ProviderError};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use crate::pacing::{Pacer, Pacing, Shape};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use sgsync_model::ProviderKind;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -35,7 +34,11 @@ pub struct HttpSettings {
     /// A `Retry-After` longer than this is not waited for: the call fails and says so.
     pub max_retry_after: Duration,
     pub max_body_bytes: usize,
+    /// The provider's budget per minute, counted the way `limit_shape` says.
     pub requests_per_minute: u32,
+    pub limit_shape: Shape,
+    /// Most calls that may go back to back; `None`: all the budget allows.
+    pub burst: Option<u32>,
     /// Told about every attempt (metrics); none by default.
     pub observer: Observer,
 }
@@ -116,8 +119,18 @@ impl Default for HttpSettings {
 }
 
 impl HttpSettings {
-    /// The shared defaults with `requests_per_minute` (each provider crate states its
-    /// own in `ProviderEntry::http_defaults`).
+    /// The budget as the pacer keeps to it.
+    pub fn pacing(&self) -> Pacing {
+        Pacing {
+            shape: self.limit_shape,
+            per_minute: self.requests_per_minute,
+            burst: self.burst,
+        }
+    }
+
+    /// The shared defaults with a budget of `requests_per_minute` counted over a
+    /// sliding minute (each provider crate states its own in
+    /// `ProviderEntry::http_defaults`).
     pub fn with_rate(requests_per_minute: u32) -> Self {
         HttpSettings {
             connect_timeout: Duration::from_secs(5),
@@ -128,6 +141,8 @@ impl HttpSettings {
             max_retry_after: Duration::from_secs(120),
             max_body_bytes: 16 * 1024 * 1024,
             requests_per_minute,
+            limit_shape: Shape::Window,
+            burst: None,
             observer: Observer::default(),
         }
     }
@@ -228,29 +243,20 @@ pub fn validate_base_url(provider: ProviderKind, raw: &str) -> Result<Url, Provi
     Ok(url)
 }
 
-/// Client-side pacing: a token bucket, plus a shared pause when the provider says
-/// "wait" (429 + `Retry-After`, or GoSquared's `X-RateLimit-Remaining: 0`).
+/// Client-side pacing ([`Pacer`]), plus a shared pause when the provider says "wait"
+/// (429 + `Retry-After`, or GoSquared's `X-RateLimit-Remaining: 0`).
 struct Throttle {
-    limiter: DefaultDirectRateLimiter,
+    pacer: Pacer,
     paused_until: Mutex<Option<Instant>>,
     per_request: Duration,
 }
 
 impl Throttle {
-    fn new(requests_per_minute: u32) -> Self {
-        let rpm = NonZeroU32::new(requests_per_minute).unwrap_or(NonZeroU32::MIN);
-        // A provider may count calls in a sliding minute (emfluence's "100 calls per 60
-        // seconds", emfluence.md §6; the sandboxes do): then no 60 s may hold more than
-        // `rpm` of our calls. A bucket with a burst lets `burst + rpm` through in a
-        // minute that starts full, so there is no burst: one call every 61 s ÷ (rpm − 1)
-        // puts at most `rpm` calls in any 61 s, which leaves a second for calls that
-        // reach the server bunched up. It costs under 2 % of the budget.
-        let spacing = Duration::from_secs(61) / (rpm.get() - 1).max(1);
-        let quota = Quota::with_period(spacing).unwrap_or_else(|| Quota::per_minute(rpm));
+    fn new(pacing: Pacing) -> Self {
         Throttle {
-            limiter: RateLimiter::direct(quota),
+            pacer: Pacer::new(pacing),
             paused_until: Mutex::new(None),
-            per_request: Duration::from_secs(60) / rpm.get(),
+            per_request: Duration::from_secs(60) / pacing.per_minute.max(1),
         }
     }
 
@@ -262,7 +268,7 @@ impl Throttle {
                 _ => break,
             }
         }
-        self.limiter.until_ready().await;
+        self.pacer.ready().await;
     }
 
     fn pause(&self, wait: Duration) {
@@ -319,7 +325,7 @@ impl HttpClient {
             client,
             base,
             provider,
-            throttle: Throttle::new(settings.requests_per_minute),
+            throttle: Throttle::new(settings.pacing()),
             settings,
         })
     }

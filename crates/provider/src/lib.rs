@@ -15,6 +15,7 @@ pub mod fence;
 pub mod http;
 pub mod json;
 pub mod members;
+pub mod pacing;
 
 pub use dialect::{DecodeError, Dialect, Translation, translate};
 pub use entry::ProviderEntry;
@@ -201,6 +202,13 @@ pub trait Provider: Send + Sync {
     async fn group_names(&self, max_calls: usize) -> Result<Option<Vec<String>>, ProviderError> {
         let _ = max_calls;
         Ok(None)
+    }
+    /// A hint before the writes start: these groups (target ids, in the order their
+    /// updates will come) are updated this run. A provider that must read a group
+    /// before writing it (emfluence refuses Dynamic groups) may then read them in
+    /// batches instead of one call per update. It must stay correct without the hint.
+    fn will_update(&self, ids: Vec<String>) {
+        let _ = ids;
     }
     /// Creates a group; returns its id. Not retried blindly: a create that may have
     /// happened is reported, and the caller looks the key up before trying again.

@@ -20,9 +20,11 @@
 //!   current time; a node we cannot read selects nobody. `limit=offset,count` with
 //!   count ≤ 250 (§6), `fields` and `sort` (default `last.seen:desc`) are honoured; rows
 //!   come under `list`, with the total as `cardinality` (§6 [inferred]).
-//! - Every answer carries `X-RateLimit-Limit: 750`, `X-RateLimit-Remaining` and
-//!   `X-RateLimit-Cost: 1` from a rolling one-minute count; past 750 it answers 429 +
-//!   `Retry-After` + 4002 (§7; every call costs 1 here, real costs are unpublished).
+//! - Every answer carries `X-RateLimit-Limit: 750`, `X-RateLimit-Remaining`,
+//!   `X-RateLimit-Full` and `X-RateLimit-Cost: 1` from a bucket of 750 units that starts
+//!   full and is replenished continuously (empty → 375 after 30 s); a call that costs
+//!   more than remains is answered 429 + `Retry-After` + 4002 (§7; every call costs 1
+//!   here, real costs are unpublished).
 
 use crate::{Running, Seed, Snapshot, serve, with_faults};
 use axum::Router;
@@ -38,10 +40,11 @@ use sgsync_gosquared::dialect;
 use sgsync_gosquared::wire::{self, ErrorBody, SmartGroup as WireGroup};
 use sgsync_model::mapping::Maps;
 use sgsync_model::{Millis, Profile, Rule, evaluate};
+use sgsync_provider::pacing::Shape;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The sandbox's API key: distinctive, so a leak into a log or error is easy to find.
 pub const API_KEY: &str = "gsq-SANDBOX-apikey-7Yq3Zt";
@@ -118,7 +121,7 @@ struct Shared {
     data: Arc<Mutex<Data>>,
     credentials: Arc<Mutex<Credentials>>,
     /// When each request of the last minute arrived (rate-limit headers).
-    meter: Arc<Mutex<VecDeque<SystemTime>>>,
+    meter: Arc<Mutex<crate::Bucket>>,
     /// The sandbox's own URL, for `_links`; known once it listens.
     base: Arc<OnceLock<String>>,
     maps: Arc<Maps>,
@@ -178,14 +181,14 @@ impl Sandbox {
                 api_key: API_KEY.to_owned(),
                 site_token: SITE_TOKEN.to_owned(),
             })),
-            meter: Arc::default(),
+            meter: Arc::new(Mutex::new(crate::Bucket::full(RATE_LIMIT as u32))),
             base: Arc::default(),
             maps: Arc::default(),
             canned: Arc::default(),
             selection: Arc::default(),
         };
         let running = {
-            let controls = crate::Controls::default();
+            let controls = crate::Controls::with_limit_shape(Shape::Bucket);
             let router = with_faults(router(state.clone()), controls.clone(), state.clone());
             serve(router, controls, port).await?
         };
@@ -364,7 +367,11 @@ fn now_ms() -> Millis {
 
 /// Rate metering and credential checks before every handler; rate headers after.
 async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    let (remaining, retry) = meter(&state.meter, SystemTime::now());
+    let (remaining, retry, full) = {
+        let mut bucket = lock(&state.meter);
+        let retry = bucket.take(SystemTime::now()).err();
+        (bucket.remaining(), retry, bucket.secs_until_full())
+    };
     let canned = lock(&state.canned).pop_front();
     let mut response = match (canned, retry) {
         (Some(c), _) => {
@@ -397,27 +404,9 @@ async fn gate(State(state): State<Shared>, request: Request, next: Next) -> Resp
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(RATE_LIMIT));
     headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert("x-ratelimit-full", HeaderValue::from(full));
     headers.insert("x-ratelimit-cost", HeaderValue::from_static("1"));
     response
-}
-
-/// Counts this request in the rolling minute: the units left, or how long to wait.
-fn meter(meter: &Mutex<VecDeque<SystemTime>>, now: SystemTime) -> (usize, Option<Duration>) {
-    let minute = Duration::from_secs(60);
-    let mut recent = lock(meter);
-    while recent
-        .front()
-        .is_some_and(|t| now.duration_since(*t).unwrap_or_default() >= minute)
-    {
-        recent.pop_front();
-    }
-    if recent.len() >= RATE_LIMIT {
-        let oldest = recent.front().copied().unwrap_or(now);
-        let wait = minute.saturating_sub(now.duration_since(oldest).unwrap_or_default());
-        return (0, Some(wait));
-    }
-    recent.push_back(now);
-    (RATE_LIMIT - recent.len(), None)
 }
 
 fn authorised(state: &Shared, request: &Request) -> bool {

@@ -19,6 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use sgsync_provider::pacing::Shape;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -56,7 +57,9 @@ pub enum Fault {
 pub struct FaultPlan {
     /// Added before every answer.
     pub latency: Duration,
-    /// Answer 429 + `Retry-After` past this many requests per rolling minute.
+    /// Answer 429 + `Retry-After` past this many requests a minute, counted the way
+    /// the provider counts (its [`Controls`]' shape: a bucket for GoSquared, a rolling
+    /// minute for the others).
     pub rate_limit_per_minute: Option<u32>,
     /// The next requests get these faults, in order (paths matching `only_paths`).
     pub script: VecDeque<Fault>,
@@ -109,15 +112,110 @@ pub struct Controls {
     inner: Arc<Mutex<ControlState>>,
 }
 
+/// A provider's rate-limit bucket: `capacity` units, starting full, replenished
+/// continuously at `capacity` a minute (GoSquared's documented limit).
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    capacity: f64,
+    units: f64,
+    at: Option<SystemTime>,
+}
+
+impl Bucket {
+    pub fn full(capacity: u32) -> Self {
+        Bucket {
+            capacity: f64::from(capacity.max(1)),
+            units: f64::from(capacity.max(1)),
+            at: None,
+        }
+    }
+
+    fn per_sec(&self) -> f64 {
+        self.capacity / 60.0
+    }
+
+    fn refill(&mut self, now: SystemTime) {
+        if let Some(at) = self.at {
+            let elapsed = now.duration_since(at).unwrap_or_default().as_secs_f64();
+            self.units = (self.units + elapsed * self.per_sec()).min(self.capacity);
+        }
+        self.at = Some(now);
+    }
+
+    /// Takes one unit, or says how long until one is there.
+    pub fn take(&mut self, now: SystemTime) -> Result<(), Duration> {
+        self.refill(now);
+        if self.units < 1.0 {
+            return Err(Duration::from_secs_f64((1.0 - self.units) / self.per_sec()));
+        }
+        self.units -= 1.0;
+        Ok(())
+    }
+
+    /// Whole units left.
+    pub fn remaining(&self) -> u64 {
+        self.units.max(0.0) as u64
+    }
+
+    /// Seconds until the bucket is full again (`X-RateLimit-Full`).
+    pub fn secs_until_full(&self) -> u64 {
+        ((self.capacity - self.units).max(0.0) / self.per_sec()).ceil() as u64
+    }
+}
+
 #[derive(Debug, Default)]
 struct ControlState {
     plan: FaultPlan,
     log: Vec<LoggedRequest>,
     rng: Option<fastrand::Rng>,
+    /// How the plan's rate limit is counted.
+    shape: Shape,
     recent: VecDeque<SystemTime>,
+    bucket: Option<Bucket>,
+}
+
+impl ControlState {
+    /// Counts one request against the plan's limit of `limit` a minute, or says how
+    /// long until it would be allowed.
+    fn count_against_limit(&mut self, limit: u32, now: SystemTime) -> Result<(), Duration> {
+        match self.shape {
+            Shape::Bucket => {
+                let bucket = self.bucket.get_or_insert_with(|| Bucket::full(limit));
+                if bucket.capacity != f64::from(limit.max(1)) {
+                    *bucket = Bucket::full(limit);
+                }
+                bucket.take(now)
+            }
+            Shape::Window => {
+                let minute = Duration::from_secs(60);
+                while self
+                    .recent
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t).unwrap_or_default() > minute)
+                {
+                    self.recent.pop_front();
+                }
+                if self.recent.len() >= limit as usize {
+                    let oldest = self.recent.front().copied().unwrap_or(now);
+                    return Err(
+                        minute.saturating_sub(now.duration_since(oldest).unwrap_or_default())
+                    );
+                }
+                self.recent.push_back(now);
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Controls {
+    /// Controls whose plan's rate limit is counted as `shape`.
+    pub fn with_limit_shape(shape: Shape) -> Self {
+        let controls = Controls::default();
+        controls.lock().shape = shape;
+        controls
+    }
+
     fn lock(&self) -> MutexGuard<'_, ControlState> {
         // A handler that panicked must not wedge the whole sandbox.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -155,24 +253,15 @@ impl Controls {
         let mut s = self.lock();
         let now = SystemTime::now();
         let latency = s.plan.latency;
-        if let Some(limit) = s.plan.rate_limit_per_minute {
-            while s.recent.front().is_some_and(|t| {
-                now.duration_since(*t).unwrap_or_default() > Duration::from_secs(60)
-            }) {
-                s.recent.pop_front();
-            }
-            if s.recent.len() >= limit as usize {
-                let oldest = s.recent.front().copied().unwrap_or(now);
-                let wait = Duration::from_secs(60)
-                    .saturating_sub(now.duration_since(oldest).unwrap_or_default());
-                return (
-                    latency,
-                    Some(Fault::RateLimited {
-                        retry_after_secs: wait.as_secs().max(1),
-                    }),
-                );
-            }
-            s.recent.push_back(now);
+        if let Some(limit) = s.plan.rate_limit_per_minute
+            && let Err(wait) = s.count_against_limit(limit, now)
+        {
+            return (
+                latency,
+                Some(Fault::RateLimited {
+                    retry_after_secs: wait.as_secs().max(1),
+                }),
+            );
         }
         let applies = (s.plan.only_paths.is_empty()
             || s.plan.only_paths.iter().any(|p| path.contains(p.as_str())))

@@ -18,6 +18,9 @@ pub struct LinkSummary<'r> {
     pub target_id: &'r str,
     pub group_name: &'r str,
     pub payload_hash: Option<&'r str>,
+    /// `last_result` when it is a word this version knows.
+    pub last_result: Option<UnitResult>,
+    pub has_error: bool,
 }
 
 /// A `links` row as stored; [`Link`] is what it must decode into.
@@ -168,7 +171,8 @@ impl Store {
         let mut rows = sqlx::query(
             // No ORDER BY: the caller's index orders them, and SQLite would otherwise
             // sort every link in memory first.
-            "SELECT source_id, target, target_id, group_name, payload_hash FROM links
+            "SELECT source_id, target, target_id, group_name, payload_hash, last_result,
+                    last_error IS NOT NULL FROM links
              WHERE source_provider = ?",
         )
         .bind(source.as_str())
@@ -180,6 +184,11 @@ impl Store {
                 target_id: row.try_get(2).map_err(query("read link"))?,
                 group_name: row.try_get(3).map_err(query("read link"))?,
                 payload_hash: row.try_get(4).map_err(query("read link"))?,
+                last_result: row
+                    .try_get::<Option<&str>, _>(5)
+                    .map_err(query("read link"))?
+                    .and_then(|r| r.parse().ok()),
+                has_error: row.try_get(6).map_err(query("read link"))?,
             };
             each(summary);
         }

@@ -3,7 +3,7 @@
 
 use super::TargetPolicy;
 use sgsync_model::ProviderKind;
-use sgsync_store::Link;
+use sgsync_store::{Link, UnitResult};
 use std::collections::BTreeMap;
 
 /// A digest in hex, as the store keeps payload hashes.
@@ -34,6 +34,40 @@ pub struct Linked {
     pub group_name: Box<str>,
     /// `None` after `resync` (or for an adopted group): pushed again.
     pub payload_hash: Option<[u8; 32]>,
+    /// The result the link holds, so a unit ending the same way writes nothing.
+    pub recorded: Recorded,
+}
+
+/// What a link row says of its last unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Recorded {
+    /// There is no link: a result has nowhere to go.
+    #[default]
+    NoLink,
+    /// This result, without an error.
+    Result(UnitResult),
+    /// An error, or a word this version does not know: rewritten by the next result.
+    Other,
+}
+
+impl Recorded {
+    /// From a link row's `last_result` (`None`: unknown) and whether it holds a
+    /// `last_error`.
+    pub fn of(last_result: Option<UnitResult>, has_error: bool) -> Recorded {
+        match last_result {
+            Some(result) if !has_error => Recorded::Result(result),
+            _ => Recorded::Other,
+        }
+    }
+
+    /// Whether a unit ending with `result` (and `error`) must rewrite the link's result.
+    pub fn differs(self, result: UnitResult, error: Option<&str>) -> bool {
+        match self {
+            Recorded::NoLink => false,
+            Recorded::Result(r) => r != result || error.is_some(),
+            Recorded::Other => true,
+        }
+    }
 }
 
 impl Linked {
@@ -42,7 +76,13 @@ impl Linked {
             target_id: target_id.into(),
             group_name: group_name.into(),
             payload_hash: payload_hash.and_then(parse_hex),
+            recorded: Recorded::Other,
         }
+    }
+
+    /// With what the row says of its last unit (see [`Recorded::of`]).
+    pub fn recorded(self, recorded: Recorded) -> Self {
+        Linked { recorded, ..self }
     }
 }
 
@@ -75,7 +115,8 @@ impl LinkIndex {
             index.insert(
                 &l.source_id,
                 &l.target,
-                Linked::new(&l.target_id, &l.group_name, l.payload_hash.as_deref()),
+                Linked::new(&l.target_id, &l.group_name, l.payload_hash.as_deref())
+                    .recorded(Recorded::of(l.last_result, l.last_error.is_some())),
             );
         }
         index
@@ -98,5 +139,25 @@ impl LinkIndex {
 
     pub(super) fn get(&self, source_id: &str, target: usize) -> Option<&Linked> {
         self.by_source.get(source_id)?.get(target)?.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_is_rewritten_only_when_the_link_says_otherwise() {
+        use UnitResult::{Failed, Skipped, Unchanged};
+        let clean = Recorded::of(Some(Unchanged), false);
+        assert!(!clean.differs(Unchanged, None), "same result, no error");
+        assert!(clean.differs(Skipped, None));
+        assert!(clean.differs(Failed, Some("boom")));
+        // A link holding an error is rewritten by any result, so the error goes.
+        assert!(Recorded::of(Some(Unchanged), true).differs(Unchanged, None));
+        // A word this version does not know is rewritten too.
+        assert!(Recorded::of(None, false).differs(Unchanged, None));
+        // No link: nothing to rewrite.
+        assert!(!Recorded::NoLink.differs(Failed, Some("boom")));
     }
 }

@@ -14,7 +14,7 @@ mod links;
 
 pub use guard::{OrphanGuard, OrphanPolicy, OrphanVerdict, RunFacts};
 use links::hex;
-pub use links::{LinkIndex, Linked};
+pub use links::{LinkIndex, Linked, Recorded};
 use std::fmt;
 use std::sync::Arc;
 
@@ -183,6 +183,9 @@ pub struct Unit {
     /// `None` for an orphan (there is no source group left to translate).
     pub fidelity: Option<Fidelity>,
     pub action: Action,
+    /// What the link holds of its last unit: a unit that ends the same way costs no
+    /// statement in the store.
+    pub recorded: Recorded,
 }
 
 /// Everything one run will do, in a stable order (source order, then target order,
@@ -491,6 +494,7 @@ impl<'a> Planner<'a> {
                         "the source group id has {id_chars} characters; sgsync tracks ids of up to {MAX_SOURCE_ID_CHARS}"
                     ),
                 },
+                recorded: Recorded::NoLink,
             };
         }
         let group_name = format!(
@@ -498,6 +502,7 @@ impl<'a> Planner<'a> {
             target.name_prefix.as_deref().unwrap_or(""),
             source.group.name
         );
+        let link = self.links.get(source_id, t);
         let base = Unit {
             source_id: source_id.to_owned(),
             target: target.name.clone(),
@@ -508,6 +513,7 @@ impl<'a> Planner<'a> {
             action: Action::Skip {
                 reason: String::new(),
             },
+            recorded: link.map_or(Recorded::NoLink, |l| l.recorded),
         };
         if self.facts.duplicated.contains(source_id) {
             return Unit {
@@ -541,7 +547,6 @@ impl<'a> Planner<'a> {
                 ..base
             };
         }
-        let link = self.links.get(source_id, t);
         let action = decide(&translation.fidelity, translation.payload, target, link);
         Unit {
             fidelity: Some(translation.fidelity),
@@ -718,6 +723,7 @@ fn orphan(
         stable_key: stable_key(from, source_id),
         fidelity: None,
         action,
+        recorded: linked.recorded,
     }
 }
 

@@ -135,7 +135,7 @@ pub(super) fn groups_save(world: &mut World, p: &Map<String, Json>) -> Outcome {
         group.date_modified = now();
     }
     let answer = full_group(&group);
-    world.groups.insert(group.id, group);
+    world.put_group(group);
     Ok(answer)
 }
 

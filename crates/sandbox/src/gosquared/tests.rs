@@ -28,15 +28,27 @@ fn limits_are_offset_then_count_up_to_250() {
 }
 
 #[test]
-fn the_meter_counts_a_rolling_minute() {
-    let recent = Mutex::new(VecDeque::new());
-    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+fn the_bucket_starts_full_and_is_replenished_continuously() {
+    // §7: 750 units a minute, replenished continuously; empty → 375 units after 30 s.
+    let mut bucket = crate::Bucket::full(RATE_LIMIT as u32);
+    let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
     for n in 1..=RATE_LIMIT {
-        assert_eq!(meter(&recent, t0), (RATE_LIMIT - n, None));
+        assert_eq!(bucket.take(t0), Ok(()), "unit {n} of a full bucket");
     }
-    let (left, wait) = meter(&recent, t0 + Duration::from_secs(15));
-    assert_eq!((left, wait), (0, Some(Duration::from_secs(45))));
-    assert_eq!(meter(&recent, t0 + Duration::from_secs(60)).1, None);
+    assert_eq!(bucket.remaining(), 0);
+    assert_eq!(bucket.secs_until_full(), 60);
+    let wait = bucket.take(t0).unwrap_err();
+    assert!(
+        wait.as_millis().abs_diff(80) <= 1,
+        "one unit refills in 80 ms: {wait:?}"
+    );
+    let half = t0 + std::time::Duration::from_secs(30);
+    assert_eq!(bucket.take(half), Ok(()));
+    assert_eq!(bucket.remaining(), 374, "375 after 30 s, one of them taken");
+    // It never holds more than its capacity.
+    let later = t0 + std::time::Duration::from_secs(3600);
+    assert_eq!(bucket.take(later), Ok(()));
+    assert_eq!(bucket.remaining(), RATE_LIMIT as u64 - 1);
 }
 
 #[test]
