@@ -338,6 +338,25 @@ fn judge(
 mod tests {
     use super::*;
 
+    #[test]
+    fn which_fidelity_travels_as_members_on_a_target_that_holds_rules() {
+        use crate::{Fidelity, Reason};
+        let exact = Fidelity::Exact;
+        let lossy = Fidelity::Lossy(vec![Reason::new("rule", "wider")]);
+        let impossible = Fidelity::Impossible(vec![Reason::new("rule", "no")]);
+        let row = |m: MembershipMode| [&exact, &lossy, &impossible].map(|f| m.replaces_rule(f));
+        assert_eq!(row(MembershipMode::Off), [false, false, false]);
+        assert_eq!(
+            row(MembershipMode::WhenRuleImpossible),
+            [false, false, true]
+        );
+        assert_eq!(row(MembershipMode::WhenRuleLossy), [false, true, true]);
+        assert_eq!(row(MembershipMode::Always), [true, true, true]);
+        // On a target whose every group is static (emfluence) lossy is the norm.
+        assert!(MembershipMode::WhenRuleLossy.applies(false));
+        assert!(!MembershipMode::WhenRuleLossy.applies(true));
+    }
+
     fn person(id: &str, email: Option<&str>) -> SourcePerson {
         SourcePerson {
             id: id.into(),
