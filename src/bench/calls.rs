@@ -30,12 +30,17 @@ pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
     match provider {
         sgsync_gosquared::KIND => r.method == axum::http::Method::POST,
         sgsync_ispring::KIND => {
-            r.path.ends_with("/soap")
+            r.path.ends_with(crate::sandbox::ispring::SOAP_PATH)
                 && [
                     "AddSmartGroup",
                     "UpdateSmartGroup",
                     "RemoveGroup",
                     "updateSmartGroup",
+                    "AddGroupRequest",
+                    "UpdateGroupRequest",
+                    "UpdateGroupMembersRequest",
+                    "AddUserToGroupRequest",
+                    "RemoveUserFromGroupRequest",
                 ]
                 .iter()
                 .any(|m| r.contains(m))

@@ -25,6 +25,18 @@ pub async fn demo(show_progress: bool) -> Result<ExitCode> {
     let em = emfluence::Sandbox::start(Seed::Demo)
         .await
         .context("starting the emfluence sandbox")?;
+    // The LMS knows the people of two customer companies (acme.io, globex.com): they
+    // have iSpring accounts; everyone else in GoSquared has none.
+    let mut lms_users = 0;
+    for email in gs.emails() {
+        if email.ends_with("@acme.io") || email.ends_with("@globex.com") {
+            is.add_user(&email, ispring::ids::COMPANY);
+            lms_users += 1;
+        }
+    }
+    println!(
+        "== {lms_users} of the GoSquared people have an iSpring Learn account (acme.io and globex.com)"
+    );
     let canadians = gs.add_group(
         "Canadians",
         vec![serde_json::json!({"key": "property", "path": "last.location.country.code", "operator": "==", "value": "CA"})],
@@ -37,7 +49,7 @@ pub async fn demo(show_progress: bool) -> Result<ExitCode> {
         ("SGSYNC__SOURCE__RATE_LIMIT_PER_MINUTE", "60000".to_owned()),
         (
             "SGSYNC__TARGETS__LMS__ISPRING__SOAP_URL",
-            format!("{}/soap", is.url()),
+            format!("{}{}", is.url(), ispring::SOAP_PATH),
         ),
         ("SGSYNC__TARGETS__LMS__ISPRING__REST_URL", is.url()),
         (
@@ -86,6 +98,11 @@ async fn demo_steps(
                     "AddSmartGroup",
                     "pdateSmartGroup",
                     "RemoveGroup",
+                    "<AddGroupRequest>",
+                    "<UpdateGroupRequest>",
+                    "<UpdateGroupMembersRequest>",
+                    "<AddUserToGroupRequest>",
+                    "<RemoveUserFromGroupRequest>",
                     "groups/save",
                     "Contacts",
                     "contacts/save",
@@ -112,7 +129,7 @@ async fn demo_steps(
 
     let first = sync_with_bar(p, show_progress, Allow::default()).await?;
     println!(
-        "== 2. first sync: {} ({}), {} write call(s); the source groups' people become the emfluence groups' members\n{}",
+        "== 2. first sync: {} ({}), {} write call(s); the source groups' people become the emfluence groups' members, and, where iSpring cannot hold a rule, the members of a static iSpring group (people without an LMS account are counted, never created)\n{}",
         first.outcome,
         first.counts(),
         write_calls(),

@@ -47,8 +47,9 @@ pub async fn sandbox(seed: SeedArg, port: u16) -> Result<ExitCode> {
         gosquared::SITE_TOKEN
     );
     println!(
-        "  iSpring Learn  {}/soap  token endpoint {}/api/v3/token  client_id={} client_secret={}",
+        "  iSpring Learn  {}{}  token endpoint {}/api/v3/token  client_id={} client_secret={}",
         is.url(),
+        ispring::SOAP_PATH,
         is.url(),
         ispring::CLIENT_ID,
         ispring::CLIENT_SECRET

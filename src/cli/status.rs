@@ -82,6 +82,7 @@ pub(crate) async fn status_json(store: &Store) -> Result<serde_json::Value> {
                 "target": m.target,
                 "members": m.member_count,
                 "without_email": m.without_email,
+                "without_account": m.without_account,
                 "synced_at": m.synced_at.map(time),
                 "held_runs": m.held_runs,
                 "held_reason": m.held_reason,
@@ -163,9 +164,35 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
     let memberships = store.memberships().await?;
     if !memberships.is_empty() {
         println!("Members (materialised into static groups; fidelity snapshot):");
+        // The target's provider names the account people may lack ("iSpring Learn").
+        let providers: std::collections::HashMap<(String, String, String), String> = store
+            .links(None)
+            .await?
+            .into_iter()
+            .map(|l| {
+                let name = crate::registry::find(&l.target_provider)
+                    .map_or(l.target_provider.clone(), |p| {
+                        p.kind().display_name().to_owned()
+                    });
+                ((l.source_provider, l.source_id, l.target), name)
+            })
+            .collect();
         for m in memberships {
+            let no_account = m.without_account.map(|n| {
+                let provider = providers
+                    .get(&(
+                        m.source_provider.clone(),
+                        m.source_id.clone(),
+                        m.target.clone(),
+                    ))
+                    .map_or("the target", String::as_str);
+                format!(
+                    " ({n} of {} have no {provider} account)",
+                    m.member_count + n
+                )
+            });
             println!(
-                "  {}:{} → {}  {} member(s){}  as of {}  {}{}{}",
+                "  {}:{} → {}  {} member(s){}{}  as of {}  {}{}{}",
                 m.source_provider,
                 m.source_id,
                 m.target,
@@ -175,6 +202,7 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
                 } else {
                     String::new()
                 },
+                no_account.unwrap_or_default(),
                 m.synced_at.map_or_else(
                     || "never".to_owned(),
                     |t| t.format("%Y-%m-%d %H:%M:%S").to_string()

@@ -384,7 +384,7 @@ fn enum_values(name: &str) -> Option<&'static str> {
     Some(match name {
         "OnLossy" => "skip, push",
         "OnSourceDeleted" => "keep, archive, delete",
-        "MembershipMode" => "off, when_rule_impossible, always",
+        "MembershipMode" => "off, when_rule_impossible, when_rule_lossy, always",
         _ => return None,
     })
 }

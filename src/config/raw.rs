@@ -100,9 +100,11 @@ pub struct RawTarget {
     /// Calls in flight at once against this target (1..=64, default 4).
     pub concurrency: Option<usize>,
     /// Copy the source groups' people into static groups here: `off`,
-    /// `when_rule_impossible` (only groups whose rule the target cannot hold exactly)
-    /// or `always`. Default `always` on emfluence (its groups are static lists), `off`
-    /// elsewhere; only emfluence can hold materialised members.
+    /// `when_rule_impossible` (groups whose rule the target cannot hold),
+    /// `when_rule_lossy` (those, and on iSpring also groups whose rule would travel only
+    /// approximately) or `always`. Default `always` on emfluence (its groups are static
+    /// lists), `off` elsewhere; emfluence and iSpring Learn (static groups of existing
+    /// users, matched by email) can hold materialised members, GoSquared cannot.
     pub membership: Option<MembershipMode>,
     /// Hold a run's removals back when they would take away more than this share of
     /// the members last synced (0.0–1.0, default 0.5): an empty answer from a source in

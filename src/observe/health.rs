@@ -166,6 +166,7 @@ mod tests {
             outcome,
             counts: RunCounts::default(),
             units: Vec::new(),
+            without_account: Vec::new(),
             duration: Duration::from_secs(1),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),

@@ -47,6 +47,12 @@ struct UnitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemberLabels {
+    target: String,
+    source_id: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     provider: &'static str,
     operation: String,
@@ -88,6 +94,10 @@ pub struct Metrics {
     last_duration: FloatGauge,
     last_outcome: Family<OutcomeLabels, Gauge>,
     last_units: Family<UnitLabels, Gauge>,
+    /// Per membership group on a target that creates no one: its source people (with
+    /// an email) and how many of them have no account there.
+    last_people: Family<MemberLabels, Gauge>,
+    last_without_account: Family<MemberLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -113,6 +123,8 @@ impl Metrics {
             last_duration: FloatGauge::default(),
             last_outcome: Family::default(),
             last_units: Family::default(),
+            last_people: Family::default(),
+            last_without_account: Family::default(),
         };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
@@ -152,6 +164,16 @@ impl Metrics {
                 "sgsync_last_run_units",
                 "Units of the last run by target, planned action and result",
                 m.last_units.clone(),
+            );
+            r.register(
+                "sgsync_last_run_member_people",
+                "Source people with an email of each group materialised on a target that creates no one (iSpring Learn), last run",
+                m.last_people.clone(),
+            );
+            r.register(
+                "sgsync_last_run_members_without_account",
+                "Of those, how many have no account on the target: never created, not members (N of M have no account)",
+                m.last_without_account.clone(),
             );
         }
         let r = &mut m.registry;
@@ -221,6 +243,19 @@ impl Metrics {
             self.last_units
                 .get_or_create(&labels)
                 .inc_by(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        self.last_people.clear();
+        self.last_without_account.clear();
+        for (target, source_id, people, without) in &run.without_account {
+            let labels = MemberLabels {
+                target: target.clone(),
+                source_id: source_id.clone(),
+            };
+            let gauge = |n: &usize| i64::try_from(*n).unwrap_or(i64::MAX);
+            self.last_people.get_or_create(&labels).set(gauge(people));
+            self.last_without_account
+                .get_or_create(&labels)
+                .set(gauge(without));
         }
         let seconds = run.duration.as_secs_f64();
         self.run_seconds.observe(seconds);
@@ -396,6 +431,7 @@ mod tests {
 
     fn run(outcome: &'static str, units: &[(&str, &'static str, &'static str)]) -> RunRecord {
         RunRecord {
+            without_account: Vec::new(),
             run_id: Some(1),
             outcome,
             counts: RunCounts::default(),

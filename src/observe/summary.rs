@@ -27,6 +27,9 @@ pub struct RunRecord {
     /// Units counted by (target, action, result, how many), result `failed` for an
     /// error.
     pub units: Vec<(String, &'static str, &'static str, usize)>,
+    /// Membership units on a target that creates no one (iSpring Learn): (target,
+    /// source group id, source people with an email, how many have no account there).
+    pub without_account: Vec<(String, String, usize, usize)>,
     pub duration: Duration,
     pub finished_at: DateTime<Utc>,
     /// Why the run could not start or complete (free of secrets, as every error is).
@@ -62,6 +65,15 @@ impl RunRecord {
                         )
                     }))
                     .collect(),
+                without_account: summary
+                    .membership
+                    .outcomes
+                    .iter()
+                    .filter_map(|o| {
+                        let n = o.without_account?;
+                        Some((o.target.clone(), o.source_id.clone(), o.total + n, n))
+                    })
+                    .collect(),
                 duration,
                 finished_at,
                 // Why it stopped writing before the end, if it did.
@@ -75,6 +87,7 @@ impl RunRecord {
                 },
                 counts: RunCounts::default(),
                 units: Vec::new(),
+                without_account: Vec::new(),
                 duration,
                 finished_at,
                 error: Some(e.to_string()),
@@ -147,6 +160,7 @@ mod tests {
                 ..RunCounts::default()
             },
             units: Vec::new(),
+            without_account: Vec::new(),
             duration: Duration::from_millis(1500),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),

@@ -111,7 +111,11 @@ fn example_config_every_key_round_trips() {
     };
     assert_eq!(
         isp.soap_url,
-        "https://myaccount.ispringlearn.com/go/services/api/soap"
+        "https://api-learn.ispringlearn.com/api/v2/soap/2.0"
+    );
+    assert_eq!(
+        lms.membership.mode,
+        sgsync::model::members::MembershipMode::WhenRuleImpossible
     );
     assert_eq!(isp.soap_action, None);
     assert_eq!(

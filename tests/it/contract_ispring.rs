@@ -69,7 +69,7 @@ fn soap_requests(s: &Sandbox) -> Vec<LoggedRequest> {
         .controls
         .requests()
         .into_iter()
-        .filter(|r| r.path == "/soap")
+        .filter(|r| r.path == sandbox::SOAP_PATH)
         .collect()
 }
 
@@ -103,9 +103,14 @@ async fn raw_token(s: &Sandbox) -> String {
 }
 
 async fn post_soap(s: &Sandbox, xml: String) -> (u16, String) {
+    // The documented SOAPAction: the request element's method, camelCase (§10.1).
+    let action = sandbox::parse_soap_call(&xml)
+        .map(|c| sandbox::action_for(&c.method))
+        .unwrap_or_default();
     let r = reqwest::Client::new()
-        .post(format!("{}/soap", s.url()))
+        .post(format!("{}{}", s.url(), sandbox::SOAP_PATH))
         .header("content-type", "text/xml; charset=utf-8")
+        .header("soapaction", action)
         .body(xml)
         .send()
         .await
@@ -216,8 +221,13 @@ async fn check_departments_and_profile_fields() {
     // Every SOAP request carried the documented headers and credentials first.
     for r in soap_requests(&s) {
         assert_eq!(r.headers["content-type"], "text/xml; charset=utf-8");
-        assert_eq!(r.headers["soapaction"], "\"\"");
         let text = body(&r);
+        let call = sandbox::parse_soap_call(&text).unwrap();
+        assert_eq!(r.headers["soapaction"], sandbox::action_for(&call.method));
+        assert!(
+            !r.headers["soapaction"].is_empty() && r.headers["soapaction"] != "\"\"",
+            "every SOAP call names its method"
+        );
         assert!(text.contains("xmlns:SOAP-ENV=\"http://schemas.xmlsoap.org/soap/envelope/\""));
         assert!(text.contains("xmlns=\"http://ispringlearn.com/go/services/api/soap\""));
         let call = sandbox::parse_soap_call(&text).unwrap();
@@ -831,18 +841,43 @@ async fn a_member_list_that_is_no_user_list_is_an_error_and_the_older_shape_is_r
     let source = c.member_source().unwrap();
     let people = source.group_people(&group).await.unwrap();
     assert!(!people.is_empty());
-    answer_with(&s, "/user", "<html><body>Service unavailable</body></html>");
+    // Read through the documented ListUsers with groupId, never GET /user (§10.3).
+    let requests = s.running.controls.requests();
+    assert!(requests.iter().all(|r| !r.path.starts_with("/user")));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == sandbox::SOAP_PATH && r.contains("<ListUsersRequest>"))
+    );
+    answer_with(
+        &s,
+        sandbox::SOAP_PATH,
+        "<html><body>Service unavailable</body></html>",
+    );
     let err = source.group_people(&group).await.unwrap_err();
     assert_eq!(
         (err.kind, err.operation.as_str()),
-        (ErrorKind::Malformed, "getUsers"),
+        (ErrorKind::Malformed, "listUsers"),
         "{err}"
     );
-    // The older GET /user answer (ispring.md §10.3) holds the same people.
+    // An envelope without ListUsersResult is no list of nobody.
     answer_with(
         &s,
-        "/user",
-        "<users><userProfile><userId>u1</userId><fields><email>a@x.test</email><first_name>A</first_name></fields></userProfile></users>",
+        sandbox::SOAP_PATH,
+        &wire::soap_envelope(wire::SERVICE_NAMESPACE, "<OtherResult/>\n"),
+    );
+    assert_eq!(
+        source.group_people(&group).await.unwrap_err().kind,
+        ErrorKind::Malformed
+    );
+    // A `user` item inside the result is read like a `userProfile`.
+    answer_with(
+        &s,
+        sandbox::SOAP_PATH,
+        &wire::soap_envelope(
+            wire::SERVICE_NAMESPACE,
+            "<ListUsersResult><users><user><userId>u1</userId><fields><email>a@x.test</email><first_name>A</first_name></fields></user></users></ListUsersResult>\n",
+        ),
     );
     let read = source.group_people(&group).await.unwrap();
     assert_eq!(

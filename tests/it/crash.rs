@@ -414,3 +414,134 @@ async fn a_delete_whose_answer_was_lost_converges() {
     let third = p.sync("crash", RunOptions::default()).await.expect("run 3");
     assert_eq!(third.plan.writes(), 0);
 }
+
+/// Membership into iSpring Learn (issue 16), cut by SIGKILL: a GoSquared group whose
+/// rule iSpring cannot hold, its people partly iSpring users, partly not. Between
+/// trials a few people move (per-user calls) or many (one `updateGroupMembers`); some
+/// writes have their answer lost, so a resend meets "already a member". After every
+/// trial the one static group holds exactly the source's people who have an account,
+/// the store agrees, nobody was created and nobody counted twice.
+#[tokio::test]
+async fn killed_membership_runs_into_ispring_lose_and_duplicate_nothing() {
+    const PEOPLE: usize = 60;
+    let trials = env_number("SGSYNC_CRASH_TRIALS").unwrap_or(6) as usize;
+    let seed = env_number("SGSYNC_CRASH_SEED").unwrap_or(20261202);
+    println!("ispring membership crash test: {trials} trial(s), seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let w = World::start(Seed::Empty).await;
+    let acme = vec![
+        json!({"key": "property", "path": "company.name", "operator": "contains", "value": "Acme"}),
+    ];
+    w.gs.add_group("Acme people", acme);
+    let email = |i: usize| format!("Person.{i}@Example.COM");
+    let mut inside: Vec<bool> = (0..PEOPLE).map(|i| i % 2 == 0).collect();
+    for (i, member) in inside.iter().enumerate() {
+        w.gs.add_person(json!({
+            "id": format!("p{i:05}"),
+            "email": email(i),
+            "name": format!("Person {i}"),
+            "company": {"name": if *member { "Acme Ltd" } else { "Globex" }},
+        }));
+        // Two of three have an iSpring account.
+        if i % 3 != 0 {
+            w.is.add_user(&email(i), sgsync::sandbox::ispring::ids::SALES);
+        }
+    }
+    let users = w.is.users().len();
+    w.write_config(&Parts {
+        lms: Some("membership = \"when_rule_impossible\"".into()),
+        newsletter: None,
+        http: "timeout_secs = 1\nmax_retries = 2\nbase_delay_ms = 5\nmax_delay_ms = 50".into(),
+        ..Parts::default()
+    });
+    w.is.running.controls.set_plan(FaultPlan {
+        latency: Duration::from_millis(15),
+        fault_rate: 0.05,
+        random_faults: vec![Fault::LoseResponse(Duration::from_millis(1500))],
+        only_containing: vec![
+            "<AddUserToGroupRequest>".into(),
+            "<RemoveUserFromGroupRequest>".into(),
+            "<UpdateGroupMembersRequest>".into(),
+        ],
+        seed,
+        ..FaultPlan::default()
+    });
+    let store = w.store().await;
+    let (mut kills, mut replaces) = (0, 0);
+    // A completed run's length: the kill moment is drawn over it.
+    let mut expected = Duration::from_millis(300);
+    for trial in 0..trials {
+        if trial > 0 {
+            // Odd trials move many people (a replace is cheaper), even ones a few.
+            let moves = if trial % 2 == 1 { 20 } else { 3 };
+            for _ in 0..moves {
+                let i = rng.usize(..PEOPLE);
+                inside[i] = !inside[i];
+                let company = if inside[i] { "Acme Ltd" } else { "Globex" };
+                assert!(w.gs.set_property(&format!("p{i:05}"), "company.name", json!(company)));
+            }
+        }
+        w.is.running.controls.clear_log();
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            assert!(runs <= MAX_RUNS, "trial {trial}: no run completed");
+            let kill_after = (runs <= 4).then(|| expected.mul_f64(rng.f64()));
+            let end = run(&w, kill_after).await;
+            match end.code {
+                _ if end.killed => kills += 1,
+                Some(0) => {
+                    expected = end.took;
+                    break;
+                }
+                Some(2) => {}
+                code => panic!("trial {trial}: sgsync exited {code:?}: {}", end.text()),
+            }
+        }
+        replaces +=
+            w.is.running
+                .controls
+                .requests()
+                .iter()
+                .filter(|r| r.contains("<UpdateGroupMembersRequest>"))
+                .count();
+        let groups: Vec<_> =
+            w.is.groups()
+                .into_iter()
+                .filter(|g| g.name == "Acme people")
+                .collect();
+        assert_eq!(
+            groups.len(),
+            1,
+            "trial {trial}: one static group: {groups:?}"
+        );
+        assert!(groups[0].rules.is_none(), "a static group, not a smart one");
+        let ids = w.is.members(&groups[0].id);
+        let mut have: Vec<String> =
+            w.is.users()
+                .into_iter()
+                .filter(|u| ids.contains(&u.id))
+                .filter_map(|u| u.fields.get("EMAIL").cloned())
+                .collect();
+        have.sort();
+        let mut want: Vec<String> = (0..PEOPLE)
+            .filter(|i| inside[*i] && i % 3 != 0)
+            .map(email)
+            .collect();
+        want.sort();
+        assert_eq!(have, want, "trial {trial} (seed {seed}): members");
+        let m = &store.memberships().await.expect("memberships")[0];
+        let without = (0..PEOPLE).filter(|i| inside[*i] && i % 3 == 0).count();
+        assert_eq!(
+            (
+                m.member_count as usize,
+                m.without_account.map(|n| n as usize)
+            ),
+            (want.len(), Some(without)),
+            "trial {trial}: the store agrees"
+        );
+        assert_eq!(w.is.users().len(), users, "no iSpring user is ever created");
+    }
+    println!("ispring membership crash test: {kills} run(s) killed, {replaces} replace call(s)");
+    assert!(kills > 0, "some runs were cut");
+}

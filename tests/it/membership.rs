@@ -518,9 +518,29 @@ account_url = "https://lms.example"
 email = "a@b.c"
 password = "p"
 "#;
-    let err = load_str("m.toml", &base(ispring), &[]).unwrap_err();
-    assert_eq!(err.key(), Some("targets.lms.membership"), "{err}");
-    assert!(err.to_string().contains("only emfluence"), "{err}");
+    // iSpring holds static groups of existing users (issue 16): accepted.
+    let settings = load_str("m.toml", &base(ispring), &[]).unwrap();
+    assert_eq!(
+        settings.targets[0].membership.mode,
+        sgsync::model::members::MembershipMode::Always
+    );
+    // GoSquared has no static groups sgsync can write.
+    let gosquared = r#"
+[targets.gs2]
+provider = "gosquared"
+membership = "when_rule_lossy"
+[targets.gs2.gosquared]
+base_url = "https://other.gosquared.example"
+api_key = "k"
+site_token = "t"
+"#;
+    let err = load_str("m.toml", &base(gosquared), &[]).unwrap_err();
+    assert_eq!(err.key(), Some("targets.gs2.membership"), "{err}");
+    assert!(
+        err.to_string().contains("only iSpring Learn, emfluence")
+            || err.to_string().contains("only emfluence, iSpring Learn"),
+        "{err}"
+    );
     let emfluence = |extra: &str| {
         base(&format!(
             "[targets.news]\nprovider = \"emfluence\"\n{extra}\n[targets.news.emfluence]\ntoken = \"x\"\n"

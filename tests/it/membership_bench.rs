@@ -205,3 +205,206 @@ async fn hundred_thousand_members_one_percent_churn() {
         m.peak_rss_kib / 1024
     );
 }
+
+/// The physical lower bound (`sgsync::bench::bound`) of `reads` GoSquared calls (its
+/// documented bucket of 750) then `writes` iSpring calls (a window of 100 a minute,
+/// sgsync's default: iSpring publishes none), the sandboxes answering at once.
+fn physical_bound(reads: usize, writes: usize) -> f64 {
+    use sgsync::bench::bound::{Load, lower_bound};
+    use sgsync::provider::pacing::Shape;
+    let load = |calls: usize, per_minute: u64, shape: Shape| Load {
+        calls: calls as u64,
+        latency: Duration::ZERO,
+        concurrency: 4,
+        per_minute,
+        shape,
+    };
+    lower_bound(
+        &load(reads, 750, Shape::Bucket),
+        &[load(writes, 100, Shape::Window)],
+    )
+    .as_secs_f64()
+}
+
+/// GoSquared → iSpring Learn `lms` (membership for rules iSpring cannot hold) at the
+/// given rate limits.
+fn ispring_parts(gs_rpm: u32, is_rpm: u32) -> Parts {
+    Parts {
+        source_lines: format!("rate_limit_per_minute = {gs_rpm}"),
+        lms: Some(format!(
+            "membership = \"when_rule_impossible\"\nrate_limit_per_minute = {is_rpm}"
+        )),
+        newsletter: None,
+        http: "timeout_secs = 30".into(),
+        ..Parts::default()
+    }
+}
+
+/// Benchmark (issue 16): 10 000 source members materialised into a static iSpring group,
+/// 70 % of them iSpring users, 1 % churn per run. Per measured run: the membership calls
+/// against the documented minimum (one `updateGroupMembers`; no lookup, every entering
+/// person's verdict is known), every iSpring call, wall time against the rate-limit
+/// bound as the providers count their limits (GoSquared's bucket of 750, documented;
+/// iSpring 100 a minute, sgsync's default), peak RSS.
+///
+/// ```sh
+/// cargo test --test it membership_bench::ispring -- --ignored --nocapture
+/// ```
+///
+/// `BENCH_MEMBERS` (default 10000) and `BENCH_RUNS` (default 3) change the size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: cargo test --test it membership_bench::ispring -- --ignored --nocapture"]
+async fn ispring_ten_thousand_members_seventy_percent_users_one_percent_churn() {
+    let members: usize = std::env::var("BENCH_MEMBERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let churn = members * CHURN_PERCENT / 100;
+    let w = World::start(Seed::Empty).await;
+    let (gs, is) = (&w.gs, &w.is);
+    let setup = Instant::now();
+    let total = members + churn;
+    gs.add_group(
+        "Acme people",
+        vec![json!({"key": "property", "path": "company.name", "operator": "contains", "value": "Acme"})],
+    );
+    // Person i has an iSpring account when i % 10 < 7 (70 %).
+    let has_account = |i: usize| i % 10 < 7;
+    let mut users = Vec::new();
+    for i in 0..total {
+        let email = format!("person.{i}@example.com");
+        gs.add_person(json!({
+            "id": format!("p{i}"),
+            "email": email,
+            "name": format!("Person {i}"),
+            "company": {"name": "Acme Ltd"},
+        }));
+        if has_account(i) {
+            let fields = [("EMAIL", email.as_str()), ("FIRST_NAME", "Person")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            users.push(sgsync::sandbox::ispring::SandboxUser {
+                id: format!("u{i:08}"),
+                department_id: sgsync::sandbox::ispring::ids::SALES.to_owned(),
+                groups: Vec::new(),
+                fields,
+            });
+        }
+    }
+    is.set_users(users);
+    // Setup at sandbox speed: the static group is made, everyone looked up once (the
+    // people without an account recorded), then the last `churn` people leave.
+    let fast = w.file("fast.toml", &w.config(&ispring_parts(1_000_000, 1_000_000)));
+    let slow = w.file("slow.toml", &w.config(&ispring_parts(750, 100)));
+    let first = sync(&fast);
+    assert!(first.ok, "setup run 1");
+    let lookups = is
+        .running
+        .controls
+        .requests()
+        .iter()
+        .filter(|r| r.contains("<emails>"))
+        .count();
+    let changes: Vec<(usize, &str, serde_json::Value)> = (members..total)
+        .map(|i| (i, "company.name", json!("Globex")))
+        .collect();
+    gs.set_properties_at(&changes);
+    assert!(sync(&fast).ok, "setup run 2");
+    let gid = is
+        .groups()
+        .into_iter()
+        .find(|g| g.name == "Acme people" && g.rules.is_none())
+        .expect("the static group")
+        .id;
+    assert_eq!(
+        is.members(&gid).len(),
+        (0..members).filter(|i| has_account(*i)).count()
+    );
+    println!(
+        "setup: {total} people, {} iSpring users; first run looked {total} emails up in {lookups} ListUsers call(s); {:.1} s (setup run 1 peak RSS {} MiB)",
+        is.users().len(),
+        setup.elapsed().as_secs_f64(),
+        first.peak_rss_kib / 1024
+    );
+    println!(
+        "| run | source changes | member changes | GoSquared reads | iSpring membership calls (lookup/replace/add/remove) | minimum | all iSpring calls | wall s | rate-limit bound s | per-user instead: iSpring calls, bound s | peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut out: Vec<usize> = (members..total).collect();
+    for run in 1..=runs {
+        let leaving: Vec<usize> = ((run - 1) * churn..run * churn).collect();
+        let member_changes = out
+            .iter()
+            .chain(&leaving)
+            .filter(|i| has_account(**i))
+            .count();
+        let mut changes: Vec<(usize, &str, serde_json::Value)> = Vec::new();
+        changes.extend(out.iter().map(|&i| (i, "company.name", json!("Acme Ltd"))));
+        changes.extend(
+            leaving
+                .iter()
+                .map(|&i| (i, "company.name", json!("Globex"))),
+        );
+        gs.set_properties_at(&changes);
+        out = leaving;
+        gs.running.controls.clear_log();
+        is.running.controls.clear_log();
+        let m = sync(&slow);
+        assert!(m.ok, "run {run} failed");
+        let reads = gs.running.controls.requests().len();
+        let log = is.running.controls.requests();
+        let count = |tag: &str| log.iter().filter(|r| r.contains(tag)).count();
+        let (lookup, replace, add, remove) = (
+            count("<emails>"),
+            count("<UpdateGroupMembersRequest>"),
+            count("<AddUserToGroupRequest>"),
+            count("<RemoveUserFromGroupRequest>"),
+        );
+        let all = log.len();
+        let bound = physical_bound(reads, all);
+        // What writing the same change per member would have cost instead.
+        let per_user = all - replace - add - remove + member_changes;
+        // In the group now: everyone but the people who just left.
+        let expected = (0..total)
+            .filter(|i| has_account(*i) && !out.contains(i))
+            .count();
+        assert_eq!(
+            is.members(&gid).len(),
+            expected,
+            "run {run}: the group holds the source's users"
+        );
+        println!(
+            "| {run} | {} | {member_changes} | {reads} | {} ({lookup}/{replace}/{add}/{remove}) | 1 | {all} | {:.1} | {:.1} | {per_user}, {:.1} | {} |",
+            2 * churn,
+            lookup + replace + add + remove,
+            m.wall.as_secs_f64(),
+            bound,
+            physical_bound(reads, per_user),
+            m.peak_rss_kib / 1024
+        );
+    }
+    gs.running.controls.clear_log();
+    is.running.controls.clear_log();
+    let m = sync(&slow);
+    assert!(m.ok);
+    let log = is.running.controls.requests();
+    println!(
+        "no change: {} GoSquared reads, {} iSpring calls ({} membership), {:.1} s (bound {:.1} s), peak RSS {} MiB",
+        gs.running.controls.requests().len(),
+        log.len(),
+        log.iter()
+            .filter(|r| r.contains("<emails>")
+                || r.contains("<UpdateGroupMembersRequest>")
+                || r.contains("<AddUserToGroupRequest>")
+                || r.contains("<RemoveUserFromGroupRequest>"))
+            .count(),
+        m.wall.as_secs_f64(),
+        physical_bound(gs.running.controls.requests().len(), log.len()),
+        m.peak_rss_kib / 1024
+    );
+}

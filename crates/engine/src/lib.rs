@@ -4,6 +4,7 @@
 //! `sgsync_provider` and the dialects its targets hand it: never by name.
 
 pub mod apply;
+pub mod audience;
 pub mod lease;
 pub mod materialise;
 pub mod plan;

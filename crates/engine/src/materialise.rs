@@ -7,6 +7,11 @@
 //! removes in batches of the target's limit, a contact unknown to us found or created
 //! by email. A unit with no membership change makes no call to the target at all.
 //!
+//! A target that creates no one (an LMS: iSpring Learn, `MemberTarget::finder`) finds
+//! its users by email in batches instead, counts the people without an account (and
+//! does not look them up again on every run), and writes the difference per user or
+//! replaces the whole membership in one call, whichever costs less (`lookup.rs`).
+//!
 //! Crash safety: the store is updated after every successful batch (and after every
 //! contact found or created), in one transaction each; every call is idempotent (adding
 //! a member twice, removing a non-member, saving a contact by email), so a crash at any
@@ -26,6 +31,10 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::apply::Target;
 
+mod lookup;
+
+pub use lookup::{IDS_PER_CALL, RECHECK_NO_ACCOUNT, replace_is_cheaper};
+
 /// How many entering emails / leaving contact ids a plan keeps for `--verbose`.
 pub const PREVIEW: usize = 5;
 
@@ -41,9 +50,19 @@ pub struct MemberOptions {
 pub struct MemberOutcome {
     pub source_id: String,
     pub target: String,
+    /// The target's provider, for messages ("iSpring Learn").
+    pub provider: String,
     pub group_name: String,
-    /// Source people with a usable email, now.
+    /// Members the target group holds after this run: source people with a usable
+    /// email (on a target that creates no one: those who have an account there).
     pub total: usize,
+    /// On a target that creates no one: source people with an email but no account
+    /// there (never created, counted); `None` on a target that creates contacts.
+    pub without_account: Option<usize>,
+    /// Of the adds, how many have no known contact id yet and are looked up by email.
+    pub to_look_up: usize,
+    /// The membership was written in one replace call rather than per member.
+    pub replaced: bool,
     pub last_total: usize,
     pub without_email: usize,
     /// Adds and removals planned.
@@ -74,8 +93,12 @@ impl MemberOutcome {
         MemberOutcome {
             source_id: source_id.to_owned(),
             target: target.to_owned(),
+            provider: String::new(),
             group_name: group_name.to_owned(),
             total: 0,
+            without_account: None,
+            to_look_up: 0,
+            replaced: false,
             last_total: 0,
             without_email: 0,
             to_add: 0,
@@ -92,6 +115,24 @@ impl MemberOutcome {
 
     pub fn held(&self) -> bool {
         matches!(self.guard, Some(Removals::Held(_)))
+    }
+
+    /// "N of M have no iSpring Learn account", on a target that creates no one. A plan
+    /// looks nobody up, so it says how many are still to be looked up.
+    pub fn no_account_note(&self) -> Option<String> {
+        let n = self.without_account?;
+        let m = self.total + n;
+        let provider = &self.provider;
+        Some(
+            if self.to_look_up > 0 && matches!(self.result, Ok(MemberResult::Planned)) {
+                format!(
+                    "{n} of {m} known to have no {provider} account, {} to look up by email",
+                    self.to_look_up
+                )
+            } else {
+                format!("{n} of {m} have no {provider} account")
+            },
+        )
     }
 }
 
@@ -136,6 +177,12 @@ impl MemberReport {
             );
             if o.without_email > 0 {
                 let _ = write!(out, ", {} without an email", o.without_email);
+            }
+            if let Some(note) = o.no_account_note() {
+                let _ = write!(out, ", {note}");
+            }
+            if o.replaced {
+                out.push_str(" (one replace call)");
             }
             match (&o.result, &o.guard) {
                 (Err(e), _) => {
@@ -195,6 +242,9 @@ impl MemberReport {
                         "members": o.total,
                         "last_members": o.last_total,
                         "without_email": o.without_email,
+                        "without_account": o.without_account,
+                        "to_look_up": o.to_look_up,
+                        "replaced": o.replaced,
                         "adds": o.to_add,
                         "removals": o.to_remove,
                         "added": o.added,
@@ -279,7 +329,7 @@ pub async fn materialise(
             let Some(fidelity) = &unit.fidelity else {
                 continue; // an orphan: its source group is gone
             };
-            if !policy.mode.applies(fidelity.is_exact())
+            if !crate::audience::by_members(&target.policy, fidelity)
                 || matches!(unit.action, Action::Skip { .. })
             {
                 continue;
@@ -359,7 +409,7 @@ async fn record(store: &Store, run_id: i64, o: &MemberOutcome, fence: &Fence) {
 
 /// Counters a unit fills in as it goes, so a failure still reports what was done.
 #[derive(Default)]
-struct Done {
+pub(super) struct Done {
     added: usize,
     removed: usize,
     by_email: usize,
@@ -390,6 +440,7 @@ async fn one(
         job.group_name,
         Ok(MemberResult::Planned),
     );
+    outcome.provider = job.target.provider.kind().display_name().to_owned();
     let mut done = Done::default();
     let result = run_unit(
         job,
@@ -431,6 +482,7 @@ async fn one(
         );
         let end = MembershipEnd {
             without_email: outcome.without_email as u64,
+            without_account: outcome.without_account.map(|n| n as u64),
             synced_at: synced.then(Utc::now),
             held_runs: if held.is_some() { done.held_runs } else { 0 },
             held_reason: held,
@@ -450,10 +502,14 @@ async fn one(
                     key,
                     "snapshot",
                     &format!(
-                        "members as of {}: {} (source people without an email: {})",
+                        "members as of {}: {} (source people without an email: {}{})",
                         Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
                         outcome.total,
-                        outcome.without_email
+                        outcome.without_email,
+                        outcome
+                            .no_account_note()
+                            .map(|n| format!("; {n}"))
+                            .unwrap_or_default()
                     ),
                 )
                 .await
@@ -489,8 +545,18 @@ async fn run_unit(
             .ok_or(MemberError::NoSource(
                 job.target.provider.kind().display_name(),
             ))?;
+    // Every page, or an error: a partial read never reaches the diff (nor a replace).
     let people = reader.group_people(job.source_id).await?;
-    let current = MemberSet::from_people(people);
+    let mut current = MemberSet::from_people(people);
+    if writer.finder().is_some() {
+        // People a recent lookup found no account for are not members-to-be: counted,
+        // not looked up again on every run (a run with no change makes no call).
+        let hashes: Vec<MemberHash> = current.members.keys().cloned().collect();
+        let since = Utc::now() - RECHECK_NO_ACCOUNT;
+        let missing = store.no_account(key.target, &hashes, since).await?;
+        current.members.retain(|h, _| !missing.contains(h));
+        outcome.without_account = Some(missing.len());
+    }
     outcome.total = current.len();
     outcome.without_email = current.without_email;
     if current.without_email > 0 {
@@ -561,6 +627,11 @@ async fn run_unit(
                 .unwrap_or_else(|| format!("hash {}", h.0))
         })
         .collect();
+    if writer.finder().is_some() {
+        let hashes: Vec<MemberHash> = diff.adds.iter().map(|m| m.hash.clone()).collect();
+        let known = store.contact_ids(key.target, &hashes).await?;
+        outcome.to_look_up = hashes.len() - known.len();
+    }
     if !apply {
         return Ok(MemberResult::Planned);
     }
@@ -576,6 +647,18 @@ async fn run_unit(
     }
     if !checked {
         check_static(writer, job, group).await?;
+    }
+    if let Some(finder) = writer.finder() {
+        let synced_after = lookup::write(
+            writer, finder, store, key, group, &diff, &synced, outcome, done,
+        )
+        .await?;
+        outcome.total = synced_after;
+        return Ok(if outcome.held() {
+            MemberResult::Held
+        } else {
+            MemberResult::Synced
+        });
     }
     add(writer, store, key, group, &diff.adds, done).await?;
     remove(writer, store, key, group, diff.removes_applied(), done).await?;
@@ -603,7 +686,7 @@ async fn check_static(
 
 /// Entering members: those whose contact id we know go in batches; the others (and
 /// any stale id) are found or created by email one by one.
-async fn add(
+pub(super) async fn add(
     writer: &dyn MemberTarget,
     store: &Store,
     key: MemberKey<'_>,
@@ -654,6 +737,11 @@ async fn add(
             unknown.extend(stale.iter().filter_map(|h| by_hash.get(h).copied()));
         }
     }
+    if writer.finder().is_some() {
+        // Stale ids were forgotten above: the next run looks them up by email again.
+        // Such a target creates no one, so there is no find-or-create here.
+        return Ok(());
+    }
     unknown.sort_by(|a, b| a.email.cmp(&b.email));
     for m in unknown {
         done.tried += 1;
@@ -687,7 +775,7 @@ fn group_by_id<'a>(
 }
 
 /// Leaving members, from the group only, in batches.
-async fn remove(
+pub(super) async fn remove(
     writer: &dyn MemberTarget,
     store: &Store,
     key: MemberKey<'_>,

@@ -1,5 +1,6 @@
 //! iSpring Learn as a [`Provider`](sgsync_provider::Provider): smart groups over SOAP (rules
-//! read over REST when configured), its group members as a membership source.
+//! read over REST when configured), static groups whose members sgsync writes, and its
+//! group members as a membership source (`client/members.rs`).
 
 use crate::dialect;
 use crate::wire::{
@@ -12,10 +13,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sgsync_model::directory;
 use sgsync_model::mapping::Maps;
-use sgsync_model::members::SourcePerson;
 use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, validate_base_url};
-use sgsync_provider::members::MemberSource;
+use sgsync_provider::members::{MemberSource, MemberTarget};
 use sgsync_provider::{
     Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
 };
@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+mod members;
 mod reply;
 
 pub use reply::fault_kind;
@@ -35,6 +36,14 @@ pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// The documented lifetime, used when the token answer leaves `expires_in` out (§2.2).
 const DEFAULT_TOKEN_LIFETIME: u64 = 1800;
 
+/// The documented SOAP endpoint path (ispring.md §10.1) on the REST host, which is the
+/// likely SOAP host too ([inferred]: the host is not printed beside the path).
+pub const DEFAULT_SOAP_URL: &str = "https://api-learn.ispringlearn.com/api/v2/soap/2.0";
+
+fn default_soap_url() -> String {
+    DEFAULT_SOAP_URL.to_owned()
+}
+
 fn default_token_url() -> String {
     "https://api-learn.ispringlearn.com/api/v3/token".to_owned()
 }
@@ -43,10 +52,14 @@ fn default_token_url() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IspringConfig {
-    /// The SOAP endpoint URL. Required: no public source prints it (ispring.md §1); ask
-    /// iSpring support. HTTPS, except on loopback.
+    /// The SOAP endpoint URL. The path `/api/v2/soap/2.0` is documented (ispring.md
+    /// §10.1); the host is not, and defaults to the REST host `api-learn.ispringlearn.com`
+    /// ([inferred]; your account's own host may be the one). HTTPS, except on loopback.
+    #[serde(default = "default_soap_url")]
     pub soap_url: String,
-    /// Value of the `SOAPAction` header. Not documented (§1); `""` is sent when unset.
+    /// Value of the `SOAPAction` header for every call. Unset (the default), each call
+    /// sends its own camelCase method name in quotes (`"updateGroup"`), as documented
+    /// on one page (§10.1); set it only for a server that wants one fixed value.
     #[serde(default)]
     pub soap_action: Option<String>,
     /// REST API base (e.g. `https://api-learn.ispringlearn.com`), used to read rules
@@ -111,6 +124,12 @@ enum Auth {
     },
 }
 
+/// A payload's body: a smart group's rules, or a static group's name.
+enum Shape<'a> {
+    Smart(&'a wire::SmartGroupPayload),
+    Static(&'a wire::StaticGroupPayload),
+}
+
 /// What to send, before credentials are added.
 enum Request<'a> {
     Soap {
@@ -127,7 +146,8 @@ enum Request<'a> {
 pub struct IspringClient {
     http: HttpClient,
     soap_url: String,
-    soap_action: HeaderValue,
+    /// A configured fixed `SOAPAction`; `None`: each method's own name.
+    soap_action: Option<HeaderValue>,
     rest_url: Option<Url>,
     auth: Auth,
     maps: Arc<Maps>,
@@ -148,9 +168,26 @@ fn endpoint(raw: &str, what: &str) -> Result<String, ProviderError> {
     Ok(raw.to_owned())
 }
 
+/// The `SOAPAction` of a request element: the configured value, else the method name in
+/// camelCase (`AddSmartGroupRequest` → `"addSmartGroup"`, ispring.md §10.1: methods are
+/// camelCase, request elements PascalCase + `Request`, §1).
+pub fn action_of(configured: Option<&HeaderValue>, element: &str) -> HeaderValue {
+    if let Some(v) = configured {
+        return v.clone();
+    }
+    let method = element.strip_suffix("Request").unwrap_or(element);
+    let mut chars = method.chars();
+    let camel: String = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    // Our own element names: ASCII letters only, always a valid header value.
+    HeaderValue::from_str(&format!("\"{camel}\"")).unwrap_or(HeaderValue::from_static("\"\""))
+}
+
 /// SOAP 1.1 §6.1.1: the header is a quoted string.
-fn soap_action(configured: Option<&str>) -> Result<HeaderValue, ProviderError> {
-    let raw = configured.unwrap_or("");
+fn soap_action(configured: &str) -> Result<HeaderValue, ProviderError> {
+    let raw = configured;
     let quoted = if raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') {
         raw.to_owned()
     } else {
@@ -204,7 +241,7 @@ impl IspringClient {
             // (SOAP endpoint, token endpoint, REST), which `Url::join` takes as it is, so
             // the base only anchors the client. None of them carries a secret.
             http: HttpClient::new(PROVIDER, &soap_url, http)?,
-            soap_action: soap_action(config.soap_action.as_deref())?,
+            soap_action: config.soap_action.as_deref().map(soap_action).transpose()?,
             soap_url,
             rest_url,
             auth,
@@ -401,7 +438,7 @@ impl IspringClient {
                     query: vec![],
                     headers: vec![(
                         HeaderName::from_static("soapaction"),
-                        self.soap_action.clone(),
+                        action_of(self.soap_action.as_ref(), element),
                     )],
                     body: Some(Body::Xml(wire::soap_request(element, &credentials, params))),
                     idempotent: *idempotent,
@@ -571,18 +608,24 @@ impl IspringClient {
         &self,
         operation: &str,
         payload: &'a Payload,
-    ) -> Result<&'a wire::SmartGroupPayload, ProviderError> {
-        payload.body::<wire::SmartGroupPayload>().ok_or_else(|| {
-            ProviderError::new(
-                PROVIDER,
-                ErrorKind::Config,
-                operation,
-                format!(
-                    "got a {} payload; iSpring takes only its own",
-                    payload.provider().display_name()
-                ),
-            )
-        })
+    ) -> Result<Shape<'a>, ProviderError> {
+        if let Some(p) = payload.body::<wire::SmartGroupPayload>() {
+            return Ok(Shape::Smart(p));
+        }
+        payload
+            .body::<wire::StaticGroupPayload>()
+            .map(Shape::Static)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    PROVIDER,
+                    ErrorKind::Config,
+                    operation,
+                    format!(
+                        "got a {} payload; iSpring takes only its own",
+                        payload.provider().display_name()
+                    ),
+                )
+            })
     }
 }
 
@@ -692,9 +735,11 @@ impl Provider for IspringClient {
             .into_iter()
             .filter(|g| g.name == name)
         {
-            // Found to be linked or refused, never decoded for a plan: no directory.
-            if let Some(g) = self.smart_group(&group, &Directory::none()).await? {
-                found.push(g);
+            // Found to be linked or refused, never decoded for a plan: no directory. A
+            // plain group counts too: the static groups of membership are ours by name.
+            match self.smart_group(&group, &Directory::none()).await? {
+                Some(g) => found.push(g),
+                None => found.push(self.plain_group(&group)),
             }
         }
         single_named(PROVIDER, "findByName", name, found)
@@ -713,8 +758,11 @@ impl Provider for IspringClient {
 
     #[tracing::instrument(skip_all, fields(provider = "ispring"))]
     async fn create(&self, _key: &str, payload: &Payload) -> Result<String, ProviderError> {
+        let p = match self.ispring_payload("addSmartGroup", payload)? {
+            Shape::Smart(p) => p,
+            Shape::Static(p) => return self.add_static(p).await,
+        };
         let operation = "addSmartGroup";
-        let p = self.ispring_payload(operation, payload)?;
         let params = [Param::Text("name", &p.name), Param::Rules(&p.rules)];
         let request = Request::Soap {
             element: "AddSmartGroupRequest",
@@ -727,7 +775,10 @@ impl Provider for IspringClient {
     #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
     async fn update(&self, id: &str, _key: &str, payload: &Payload) -> Result<(), ProviderError> {
         let operation = "updateSmartGroup";
-        let p = self.ispring_payload(operation, payload)?;
+        let p = match self.ispring_payload(operation, payload)? {
+            Shape::Smart(p) => p,
+            Shape::Static(p) => return self.rename_static(id, p).await,
+        };
         // Both always: SOAP says rules optional, REST says required (§3.3).
         let params = [
             Param::Text("groupId", id),
@@ -782,47 +833,9 @@ impl Provider for IspringClient {
     fn member_source(&self) -> Option<&dyn MemberSource> {
         Some(self)
     }
-}
 
-/// A group's users with their e-mails: REST `GET /user?groups[]=<id>` ([spec] "Get user
-/// list", filter `groups[]`; users are `UserV2` with `fields.email`). That the filter
-/// also selects the members of a SMART group is [inferred] (a smart group is a group,
-/// §3.4). Needs `rest_url`.
-///
-/// iSpring is a membership source only: its groups written by sgsync are smart groups
-/// (rules), and writing a plain group's users needs iSpring user ids of people who must
-/// already exist in the LMS — out of scope, and not in the provider notes.
-#[async_trait]
-impl MemberSource for IspringClient {
-    async fn group_people(&self, group_id: &str) -> Result<Vec<SourcePerson>, ProviderError> {
-        let operation = "getUsers";
-        let mut url = Url::parse(&self.rest_path(operation, &["user"])?).map_err(|e| {
-            ProviderError::new(PROVIDER, ErrorKind::Config, operation, e.to_string())
-        })?;
-        url.query_pairs_mut().append_pair("groups[]", group_id);
-        let users = self
-            .call(
-                operation,
-                Request::RestGet { url: url.into() },
-                wire::parse_users,
-            )
-            .await?;
-        Ok(users
-            .into_iter()
-            .map(|u| {
-                let name = [u.first_name, u.last_name]
-                    .into_iter()
-                    .flatten()
-                    .filter(|n| !n.trim().is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                SourcePerson {
-                    id: u.id,
-                    email: u.email,
-                    name: Some(name).filter(|n| !n.is_empty()),
-                }
-            })
-            .collect())
+    fn member_target(&self) -> Option<&dyn MemberTarget> {
+        Some(self)
     }
 }
 

@@ -712,6 +712,18 @@ impl sgsync_provider::Dialect for IspringDialect {
     fn check_mapping(&self, directory: &sgsync_model::Directory) -> Vec<String> {
         check::mapping_problems(&self.maps, directory)
     }
+
+    /// A plain group with the name only (§10.2): its members are written separately.
+    /// `None` for a name iSpring cannot carry (empty, or a character XML cannot hold).
+    fn static_shell(&self, source: &SourceGroup) -> Option<sgsync_provider::Payload> {
+        let name = &source.group.name;
+        if name.trim().is_empty() || first_non_xml_char(name).is_some() {
+            return None;
+        }
+        Some(crate::static_payload(crate::wire::StaticGroupPayload {
+            name: name.clone(),
+        }))
+    }
 }
 
 mod check;

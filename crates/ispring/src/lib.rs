@@ -5,9 +5,14 @@
 //!   `getSmartGroupRules`, `getGroups`, `removeGroup`, `getDepartments`,
 //!   `getUserProfileFields`; the REST `GET /group/smart/{id}/rules` and `GET /group/{id}`
 //!   pages and iSpring's OpenAPI file for the nested read (§3.4) and the token (§2.2).
-//! - **Endpoint**: no public source prints the SOAP endpoint, WSDL or SOAPAction (§1), so
-//!   `soap_url` is required and has no default, and `SOAPAction` is `""` (the SOAP 1.1
-//!   "the request URI says it" value) unless configured.
+//! - **Endpoint** (§10.1): the path `/api/v2/soap/2.0` and `SOAPAction: "<method>"`
+//!   (camelCase, quoted) are documented on the "Editing a Group" page; the host is not,
+//!   so `soap_url` defaults to the REST host with that path ([inferred]) and stays
+//!   configurable. Every SOAP call sends its own method as `SOAPAction`.
+//! - **Static groups and members** (§10, `client/members.rs`): an audience whose rule
+//!   iSpring cannot hold travels as a plain group sgsync owns (`addGroup`,
+//!   `updateGroup`), members written per user or replaced in one `updateGroupMembers`,
+//!   users found by email with `ListUsers` — never created.
 //! - **Auth** (§2): every request element carries `<credentials>` first (§1 "Child
 //!   order"): either the login form (account URL, e-mail, password) or an access token
 //!   from the OAuth client-credentials endpoint. Tokens live 1800 s; we refresh when less
@@ -59,12 +64,18 @@ pub fn payload(body: wire::SmartGroupPayload) -> Payload {
     Payload::new(KIND, body.name.clone(), None, body.to_xml(), body)
 }
 
+/// A static group's payload (`addGroup` / `updateGroup`, §10.2).
+pub fn static_payload(body: wire::StaticGroupPayload) -> Payload {
+    Payload::new(KIND, body.name.clone(), None, body.to_xml(), body)
+}
+
 /// The program's registry entry for this provider.
 pub struct Ispring;
 
 impl ProviderEntry for Ispring {
     const KIND: ProviderKind = KIND;
-    const HOLDS_MEMBERS: bool = false;
+    // Static groups whose members are iSpring users found by email (§10).
+    const HOLDS_MEMBERS: bool = true;
     const MEMBERSHIP_BY_DEFAULT: bool = false;
     type Config = client::IspringConfig;
 

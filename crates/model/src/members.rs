@@ -20,23 +20,47 @@ use std::collections::{HashMap, HashSet};
 pub enum MembershipMode {
     /// Never.
     Off,
-    /// Only for groups whose rule the target cannot hold exactly (fidelity lossy or
-    /// impossible). On emfluence, which holds no rule at all, that is every group.
+    /// Only for groups whose rule the target cannot hold. On emfluence, which holds no
+    /// rule at all, that is every group; on a target that holds rules (iSpring Learn),
+    /// the groups whose translation is impossible become static groups with members.
     WhenRuleImpossible,
-    /// For every group synced to the target.
+    /// As `WhenRuleImpossible`, and on a target that holds rules a group whose rule
+    /// would travel only approximately (lossy) becomes a static group too, instead of
+    /// following `on_lossy`.
+    WhenRuleLossy,
+    /// For every group synced to the target (on a target that holds rules: every
+    /// group becomes a static group, even one whose rule would travel exactly).
     Always,
 }
 
 impl MembershipMode {
-    /// Whether a group whose rule translated with `exact` fidelity gets its members.
+    /// On a target whose every group is static (emfluence): whether a group whose
+    /// rule translated with `exact` fidelity gets its members.
     pub fn applies(self, exact: bool) -> bool {
         match self {
             MembershipMode::Off => false,
-            MembershipMode::WhenRuleImpossible => !exact,
+            MembershipMode::WhenRuleImpossible | MembershipMode::WhenRuleLossy => !exact,
             MembershipMode::Always => true,
         }
     }
+
+    /// On a target that holds rules (iSpring Learn): whether a group whose rule
+    /// translated with `fidelity` travels as a static group with its members instead.
+    pub fn replaces_rule(self, fidelity: &crate::Fidelity) -> bool {
+        use crate::Fidelity;
+        match (self, fidelity) {
+            (MembershipMode::Off, _) => false,
+            (_, Fidelity::Impossible(_)) => true,
+            (MembershipMode::WhenRuleLossy, Fidelity::Lossy(_)) => true,
+            (MembershipMode::Always, _) => true,
+            _ => false,
+        }
+    }
 }
+
+/// The `at` of the reason a static group stands in for a rule: how the engine tells a
+/// unit whose audience travels as members from one whose rule travels.
+pub const STATIC_GROUP_AT: &str = "membership";
 
 /// The default share of the last synced members whose disappearance in one run is
 /// treated as a probable source outage rather than real churn.
@@ -313,6 +337,25 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_fidelity_travels_as_members_on_a_target_that_holds_rules() {
+        use crate::{Fidelity, Reason};
+        let exact = Fidelity::Exact;
+        let lossy = Fidelity::Lossy(vec![Reason::new("rule", "wider")]);
+        let impossible = Fidelity::Impossible(vec![Reason::new("rule", "no")]);
+        let row = |m: MembershipMode| [&exact, &lossy, &impossible].map(|f| m.replaces_rule(f));
+        assert_eq!(row(MembershipMode::Off), [false, false, false]);
+        assert_eq!(
+            row(MembershipMode::WhenRuleImpossible),
+            [false, false, true]
+        );
+        assert_eq!(row(MembershipMode::WhenRuleLossy), [false, true, true]);
+        assert_eq!(row(MembershipMode::Always), [true, true, true]);
+        // On a target whose every group is static (emfluence) lossy is the norm.
+        assert!(MembershipMode::WhenRuleLossy.applies(false));
+        assert!(!MembershipMode::WhenRuleLossy.applies(true));
+    }
 
     fn person(id: &str, email: Option<&str>) -> SourcePerson {
         SourcePerson {

@@ -30,6 +30,15 @@ pub trait Dialect: Send + Sync {
         let _ = directory;
         Vec::new()
     }
+
+    /// For a dialect that writes rules and also has static groups (iSpring Learn): the
+    /// payload of a static group for `source`, which holds its members instead of its
+    /// rule — used when the rule cannot travel and membership is on. `None` (the
+    /// default): a dialect without one, or whose every group is static already.
+    fn static_shell(&self, source: &SourceGroup) -> Option<Payload> {
+        let _ = source;
+        None
+    }
 }
 
 /// Input that is not a readable group of the named provider.

@@ -67,10 +67,42 @@ pub trait MemberTarget: Send + Sync {
     /// Finds the contact with `email`, or creates it with the email and name only, and
     /// adds it to the group; returns its id. Keyed by email, so safe to resend: a crash
     /// after the target acted and before we recorded it finds the same contact again.
+    /// Never called on a target with [`Self::finder`]: such a target creates no one.
     async fn add_by_email(
         &self,
         group_id: &str,
         email: &str,
         name: Option<&str>,
     ) -> Result<String, ProviderError>;
+    /// `Some` for a target whose people must already exist (an LMS: iSpring Learn): a
+    /// contact is found by email and never created; people without one are counted.
+    fn finder(&self) -> Option<&dyn FindsContacts> {
+        None
+    }
+    /// `Some` for a target that can set a group's whole membership in one call.
+    fn replacer(&self) -> Option<&dyn ReplacesMembers> {
+        None
+    }
+}
+
+/// Contacts found by email, never created.
+#[async_trait]
+pub trait FindsContacts: Send + Sync {
+    /// Most emails one [`Self::find_by_email`] call takes.
+    fn lookup_limit(&self) -> usize;
+    /// The existing contacts with these emails (at most [`Self::lookup_limit`]), every
+    /// page read; an email with no contact is simply absent. An error means nothing is
+    /// known about any of them: the caller must not read absence from it.
+    async fn find_by_email(&self, emails: &[String]) -> Result<Vec<TargetContact>, ProviderError>;
+}
+
+/// A group's whole membership set in one call.
+#[async_trait]
+pub trait ReplacesMembers: Send + Sync {
+    /// Makes `ids` the group's members: everyone else is removed (an empty list empties
+    /// it). Safe to resend with the same list; never to send with a list computed from
+    /// anything but a complete, current read.
+    async fn replace(&self, group_id: &str, ids: &[String]) -> Result<(), ProviderError>;
+    /// Ids one replace may carry: above it the per-member calls are used.
+    fn replace_limit(&self) -> usize;
 }

@@ -301,6 +301,16 @@ impl Sandbox {
         data.people_version += 1;
     }
 
+    /// Every person's `email`, where they have one (in insertion order).
+    pub fn emails(&self) -> Vec<String> {
+        lock(&self.state.data)
+            .people
+            .iter()
+            .filter_map(|p| p.properties.get("email").and_then(Json::as_str))
+            .map(str::to_owned)
+            .collect()
+    }
+
     pub fn people_count(&self) -> usize {
         lock(&self.state.data).people.len()
     }

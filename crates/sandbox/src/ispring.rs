@@ -1,11 +1,19 @@
 //! A stateful imitation of the iSpring Learn API as documented
 //! (`../shared/providers/ispring.md`), on 127.0.0.1, for the demo and contract tests.
 //!
-//! - `POST /soap`: one SOAP endpoint. The path is ours: the real one is unknown (§1).
+//! - `POST /api/v2/soap/2.0`: the SOAP endpoint at its documented path (§10.1).
 //!   Requests are dispatched on the Body's first element by local name, any prefix and
-//!   any namespace URI (§1 "Prefixes", §7.3); `<credentials>` must come first (§1
+//!   any namespace URI (§1 "Prefixes", §7.3); the `SOAPAction` header must name the same
+//!   method in camelCase, quoted (`"updateGroup"`, §10.1; refusing a missing or other
+//!   one as `Wrong parameters` is [inferred]); `<credentials>` must come first (§1
 //!   "Child order", [inferred] from a WSDL sequence) and hold either the login form or a
 //!   token this sandbox issued and that has not expired (§2.1).
+//! - Static groups and members (§10, `ispring/members.rs`): `addGroup`, `updateGroup`,
+//!   `updateGroupMembers` (replaces; a Department Administrator's call removes only
+//!   members of its departments), `addUserToGroup` / `removeUserFromGroup` with their
+//!   per-user faults, `RemoveUserFromGroups`, and `ListUsers` by group, department or
+//!   email, paged by `pageToken`, seen through an administrator's limited view when a
+//!   test sets one.
 //! - `POST /api/v3/token`: OAuth client credentials → `{"access_token","expires_in",
 //!   "token_type"}` (§2.2); the lifetime is 1800 s unless a test shortens it.
 //! - `GET /group/smart/{id}/rules` (nested CNF) and `GET /group/{id}` (members): REST,
@@ -33,12 +41,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::time::Instant;
 
+mod members;
 mod seed;
 mod soap;
 
 pub use seed::ids;
 use seed::new_id;
-pub use soap::{CredentialsXml, SoapCall, parse_soap_call, soap_fault};
+pub use soap::{CredentialsXml, SoapCall, action_for, parse_soap_call, soap_fault};
 
 /// Distinctive credentials, so a test can look for leaks.
 pub const ACCOUNT_URL: &str = "https://sandbox-acme.ispringlearn.com";
@@ -85,7 +94,15 @@ struct World {
     token_lifetime: Duration,
     /// A fault every authenticated SOAP call gets (a test's `Permission denied`).
     refusal: Option<String>,
+    /// Faults by method (lower-case, without `Request`): every call of it answers this.
+    method_faults: HashMap<String, String>,
+    /// `Some`: the API user is a Department Administrator of these departments (and
+    /// their sub-departments): it sees only their users (§10.3).
+    admin_scope: Option<Vec<String>>,
 }
+
+/// The documented SOAP endpoint path (ispring.md §10.1).
+pub const SOAP_PATH: &str = "/api/v2/soap/2.0";
 
 #[derive(Clone)]
 struct Shared(Arc<Mutex<World>>);
@@ -136,7 +153,7 @@ impl Sandbox {
         let state = Shared(Arc::new(Mutex::new(world)));
         let controls = Controls::default();
         let router = Router::new()
-            .route("/soap", post(soap))
+            .route(SOAP_PATH, post(soap))
             .route("/api/v3/token", post(token))
             .route("/group/smart/{id}/rules", get(rest_rules))
             .route("/group/{id}", get(rest_group))
@@ -158,7 +175,7 @@ impl Sandbox {
     pub fn config_toml(&self, table: &str) -> String {
         let url = self.url();
         format!(
-            "[{table}]\nsoap_url = \"{url}/soap\"\nrest_url = \"{url}\"\n\
+            "[{table}]\nsoap_url = \"{url}{SOAP_PATH}\"\nrest_url = \"{url}\"\n\
              [{table}.credentials]\nkind = \"token\"\ntoken_url = \"{url}/api/v3/token\"\n\
              client_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n"
         )
@@ -167,7 +184,7 @@ impl Sandbox {
     /// A client config with the token form and the REST read (nested rules).
     pub fn config(&self) -> IspringConfig {
         IspringConfig {
-            soap_url: format!("{}/soap", self.url()),
+            soap_url: format!("{}{SOAP_PATH}", self.url()),
             soap_action: None,
             rest_url: Some(self.url()),
             credentials: IspringCredentials::Token {
@@ -181,7 +198,7 @@ impl Sandbox {
     /// A client config with the login form and no REST (flat SOAP rules read).
     pub fn login_config(&self) -> IspringConfig {
         IspringConfig {
-            soap_url: format!("{}/soap", self.url()),
+            soap_url: format!("{}{SOAP_PATH}", self.url()),
             soap_action: None,
             rest_url: None,
             credentials: IspringCredentials::Login {
@@ -251,6 +268,59 @@ impl Sandbox {
     pub fn members(&self, group_id: &str) -> Vec<String> {
         self.state.lock().members(group_id)
     }
+
+    /// From now on every call of `method` (camelCase, e.g. `listUsers`) answers this
+    /// faultstring; `None` ends it.
+    pub fn fail_method(&self, method: &str, faultstring: Option<&str>) {
+        let key = method.to_ascii_lowercase();
+        let mut world = self.state.lock();
+        match faultstring {
+            Some(f) => world.method_faults.insert(key, f.to_owned()),
+            None => world.method_faults.remove(&key),
+        };
+    }
+
+    /// Makes the API user a Department Administrator of `departments` (and what is
+    /// below them), or (`None`) an account administrator again (§10.3).
+    pub fn set_admin_scope(&self, departments: Option<&[&str]>) {
+        self.state.lock().admin_scope =
+            departments.map(|d| d.iter().map(|s| (*s).to_owned()).collect());
+    }
+
+    /// Adds a user with this email (and name) to `department`; returns its id.
+    pub fn add_user(&self, email: &str, department: &str) -> String {
+        let id = new_id();
+        let fields = [
+            ("EMAIL", email),
+            ("FIRST_NAME", "New"),
+            ("LAST_NAME", "User"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        self.state.lock().users.push(SandboxUser {
+            id: id.clone(),
+            department_id: department.to_owned(),
+            groups: Vec::new(),
+            fields,
+        });
+        id
+    }
+
+    /// Puts user `user_id` into plain group `group_id` by hand (as a person in the LMS would).
+    pub fn join(&self, user_id: &str, group_id: &str) {
+        let mut world = self.state.lock();
+        if let Some(u) = world.users.iter_mut().find(|u| u.id == user_id)
+            && !u.groups.iter().any(|g| g == group_id)
+        {
+            u.groups.push(group_id.to_owned());
+        }
+    }
+
+    /// Replaces the users with `users` (a benchmark's account).
+    pub fn set_users(&self, users: Vec<SandboxUser>) {
+        self.state.lock().users = users;
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -271,11 +341,15 @@ const WRONG_PARAMETERS: &str = "Wrong parameters";
 const AUTHORIZATION_FAILED: &str = "Authorization failed";
 const UNKNOWN_GROUP: &str = "Unknown Group";
 
-async fn soap(State(state): State<Shared>, body: String) -> Response {
+async fn soap(State(state): State<Shared>, headers: HeaderMap, body: String) -> Response {
     // Malformed XML (the seeds' own `<attributeType>1<attributeType>`) is refused as
     // `Wrong parameters` [inferred]: the docs have no separate parse error (§4).
+    let action = headers.get("soapaction").and_then(|v| v.to_str().ok());
     let answer = match parse_soap_call(&body) {
         Err(_) => Answer::fault(WRONG_PARAMETERS),
+        Ok(call) if action != Some(&soap::action_for(&call.method)) => {
+            Answer::fault(WRONG_PARAMETERS)
+        }
         Ok(call) => state.lock().handle(&call),
     };
     let (status, xml) = match answer {
@@ -325,7 +399,18 @@ impl World {
             return Answer::Fault(refusal.clone());
         }
         let method = call.method.to_ascii_lowercase();
-        match method.strip_suffix("request").unwrap_or(&method) {
+        let method = method.strip_suffix("request").unwrap_or(&method);
+        if let Some(fault) = self.method_faults.get(method) {
+            return Answer::Fault(fault.clone());
+        }
+        match method {
+            "addgroup" => self.add_group(call),
+            "updategroup" => self.update_group(call),
+            "updategroupmembers" => self.update_group_members(call),
+            "addusertogroup" => self.add_user_to_group(call),
+            "removeuserfromgroup" => self.remove_user_from_group(call),
+            "removeuserfromgroups" => self.remove_user_from_groups(call),
+            "listusers" => self.list_users(call),
             "addsmartgroup" => self.add(call),
             "updatesmartgroup" => self.update(call),
             "getgroups" => self.get_groups(),

@@ -30,6 +30,9 @@ pub struct Membership {
     pub target: String,
     pub member_count: u64,
     pub without_email: u64,
+    /// Source people without an account on the target (a target that never creates
+    /// them: iSpring Learn); `None` for a target that creates contacts.
+    pub without_account: Option<u64>,
     /// When the target group last equalled the source group (`Snapshot(at)`).
     pub synced_at: Option<DateTime<Utc>>,
     pub held_runs: u32,
@@ -43,6 +46,7 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct MembershipEnd<'a> {
     pub without_email: u64,
+    pub without_account: Option<u64>,
     /// `Some(now)` when the target now equals the source.
     pub synced_at: Option<DateTime<Utc>>,
     pub held_runs: u32,
@@ -58,6 +62,7 @@ struct MembershipRow {
     target: String,
     member_count: i64,
     without_email: i64,
+    without_account: Option<i64>,
     synced_at: Option<String>,
     held_runs: i64,
     held_reason: Option<String>,
@@ -82,6 +87,7 @@ impl TryFrom<MembershipRow> for Membership {
             target: r.target,
             member_count: count(r.member_count)?,
             without_email: count(r.without_email)?,
+            without_account: r.without_account.map(count).transpose()?,
             synced_at: r.synced_at.map(|t| parse_ts(WHAT, &t)).transpose()?,
             held_runs: u32::try_from(r.held_runs).unwrap_or(0),
             held_reason: r.held_reason,
@@ -329,6 +335,80 @@ impl Store {
         pairs(WHAT, rows)
     }
 
+    /// What one lookup by email found: `found` (hash, contact id) are recorded as the
+    /// target's contacts and lose any "no account" verdict; `missing` get one, dated
+    /// `at`. One transaction: a crash records the whole lookup or none of it.
+    pub async fn record_lookup(
+        &self,
+        target: &str,
+        found: &[(MemberHash, String)],
+        missing: &[MemberHash],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("record lookup").await?;
+        for chunk in found.chunks(CHUNK) {
+            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {values}
+                 ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
+            );
+            let mut q = sqlx::query(&sql);
+            for (hash, id) in chunk {
+                q = q.bind(target).bind(&hash.0).bind(id);
+            }
+            q.execute(tx.conn())
+                .await
+                .map_err(query("record contact ids"))?;
+        }
+        let found_hashes: Vec<&str> = found.iter().map(|(h, _)| h.0.as_str()).collect();
+        in_chunks(
+            tx.conn(),
+            "clear no-account verdicts",
+            "DELETE FROM no_account WHERE target = ? AND email_hash IN (?…)",
+            &[target],
+            &found_hashes,
+        )
+        .await?;
+        let stamp = fmt_ts(at);
+        for chunk in missing.chunks(CHUNK) {
+            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO no_account (target, email_hash, checked_at) VALUES {values}
+                 ON CONFLICT (target, email_hash) DO UPDATE SET checked_at = excluded.checked_at"
+            );
+            let mut q = sqlx::query(&sql);
+            for hash in chunk {
+                q = q.bind(target).bind(&hash.0).bind(&stamp);
+            }
+            q.execute(tx.conn())
+                .await
+                .map_err(query("record no-account verdicts"))?;
+        }
+        tx.commit().await
+    }
+
+    /// Those of `hashes` a lookup on `target` found no account for at or after `since`.
+    pub async fn no_account(
+        &self,
+        target: &str,
+        hashes: &[MemberHash],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<MemberHash>, StoreError> {
+        const WHAT: &str = "read no-account verdicts";
+        let mut conn = self.pool.acquire().await.map_err(query(WHAT))?;
+        let since = fmt_ts(since);
+        let rows = in_chunks(
+            &mut conn,
+            WHAT,
+            "SELECT email_hash, checked_at FROM no_account
+             WHERE target = ? AND checked_at >= ? AND email_hash IN (?…)",
+            &[target, &since],
+            hashes,
+        )
+        .await?;
+        Ok(pairs(WHAT, rows)?.into_iter().map(|(h, _)| h).collect())
+    }
+
     /// A contact id the target no longer knows.
     pub async fn forget_contact_ids(
         &self,
@@ -356,11 +436,15 @@ impl Store {
         let mut tx = self.begin_write("finish members").await?;
         ensure_row(tx.conn(), key).await?;
         sqlx::query(
-            "UPDATE membership SET without_email = ?, synced_at = coalesce(?, synced_at),
+            "UPDATE membership SET without_email = ?, without_account = ?, synced_at = coalesce(?, synced_at),
                  held_runs = ?, held_reason = ?, last_result = ?, last_error = ?, updated_at = ?
              WHERE source_provider = ? AND source_id = ? AND target = ?",
         )
         .bind(i64::try_from(end.without_email).unwrap_or(i64::MAX))
+        .bind(
+            end.without_account
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+        )
         .bind(end.synced_at.map(fmt_ts))
         .bind(i64::from(end.held_runs))
         .bind(end.held_reason)
@@ -403,7 +487,7 @@ impl Store {
     pub async fn memberships(&self) -> Result<Vec<Membership>, StoreError> {
         let rows: Vec<MembershipRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, member_count, without_email,
-                    synced_at, held_runs, held_reason, last_result, last_error, updated_at
+                    without_account, synced_at, held_runs, held_reason, last_result, last_error, updated_at
              FROM membership ORDER BY target, source_provider, source_id",
         )
         .fetch_all(&self.pool)
@@ -498,6 +582,7 @@ mod tests {
                 key,
                 &MembershipEnd {
                     without_email: 3,
+                    without_account: Some(4),
                     synced_at: None,
                     held_runs: 2,
                     held_reason: Some("held"),
@@ -509,6 +594,36 @@ mod tests {
             .unwrap();
         let m = &store.memberships().await.unwrap()[0];
         assert_eq!((m.without_email, m.held_runs), (3, 2));
+        assert_eq!(m.without_account, Some(4));
+        // A lookup: found hashes get ids and lose a verdict; missing ones get one,
+        // which only counts when it is recent enough.
+        let then = Utc::now() - chrono::Duration::hours(2);
+        store
+            .record_lookup("news", &[], &[hash("x"), hash("y")], then)
+            .await
+            .unwrap();
+        store
+            .record_lookup("news", &[(hash("y"), "9".into())], &[], Utc::now())
+            .await
+            .unwrap();
+        let all = [hash("x"), hash("y"), hash("z")];
+        let missing = store
+            .no_account("news", &all, then - chrono::Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(missing, HashSet::from([hash("x")]));
+        assert!(
+            store
+                .no_account("news", &all, then + chrono::Duration::hours(1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "an old verdict is looked up again"
+        );
+        assert_eq!(
+            store.contact_ids("news", &all).await.unwrap()[&hash("y")],
+            "9"
+        );
         assert_eq!(m.synced_at, None);
         // Forgetting the link forgets its members (ON DELETE CASCADE).
         assert!(store.delete_link(GOSQUARED, "g1", "news").await.unwrap());

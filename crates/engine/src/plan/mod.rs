@@ -610,6 +610,8 @@ impl<'a> Planner<'a> {
         };
         let directory = self.directory(t);
         let translation = translate(&renamed, target.dialect.as_ref(), directory);
+        // Where the rule cannot travel, the audience can: a static group (issue 16).
+        let translation = crate::audience::shell(translation, &renamed, target);
         if let Some(first) = translation.unavailable.first() {
             // Judged on a guess it would be written wrong or skipped wrongly: it fails,
             // saying what could not be read, and the next run tries again.
@@ -684,7 +686,8 @@ fn decide(
         // A group whose members are materialised carries the audience itself (fidelity
         // `Snapshot`): its static shell is written whatever `on_lossy` says.
         (Fidelity::Lossy(_), Some(_))
-            if target.on_lossy == OnLossy::Skip && !target.membership.mode.applies(false) =>
+            if target.on_lossy == OnLossy::Skip
+                && !crate::audience::by_members(target, fidelity) =>
         {
             return Action::Skip {
                 reason: format!(

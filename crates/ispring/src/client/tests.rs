@@ -68,6 +68,19 @@ fn config_deserialises_both_credential_forms_and_refuses_unknown_keys() {
         &token.credentials,
         IspringCredentials::Token { token_url, .. } if token_url == &default_token_url()
     ));
+    assert_eq!(token.soap_url, "https://x.test/soap");
+    // Without soap_url: the documented path on the REST host (ispring.md §10.1).
+    let defaulted: IspringConfig = toml::from_str(
+        r#"[credentials]
+           kind = "token"
+           client_id = "id"
+           client_secret = "s""#,
+    )
+    .unwrap();
+    assert_eq!(
+        defaulted.soap_url,
+        "https://api-learn.ispringlearn.com/api/v2/soap/2.0"
+    );
     let login: IspringConfig = toml::from_str(
         r#"soap_url = "https://x.test/soap"
            [credentials]
@@ -108,10 +121,18 @@ fn config_deserialises_both_credential_forms_and_refuses_unknown_keys() {
 }
 
 #[test]
-fn soap_action_is_quoted_and_plain_http_is_refused_off_loopback() {
-    assert_eq!(soap_action(None).unwrap(), "\"\"");
-    assert_eq!(soap_action(Some("urn:x")).unwrap(), "\"urn:x\"");
-    assert_eq!(soap_action(Some("\"urn:x\"")).unwrap(), "\"urn:x\"");
+fn soap_action_is_the_method_quoted_and_plain_http_is_refused_off_loopback() {
+    // Unset: each request element's method in camelCase, quoted (ispring.md §10.1).
+    assert_eq!(action_of(None, "UpdateGroupRequest"), "\"updateGroup\"");
+    assert_eq!(action_of(None, "ListUsersRequest"), "\"listUsers\"");
+    assert_eq!(
+        action_of(None, "UpdateGroupMembersRequest"),
+        "\"updateGroupMembers\""
+    );
+    let fixed = soap_action("urn:x").unwrap();
+    assert_eq!(fixed, "\"urn:x\"");
+    assert_eq!(action_of(Some(&fixed), "AddGroupRequest"), "\"urn:x\"");
+    assert_eq!(soap_action("\"urn:x\"").unwrap(), "\"urn:x\"");
     let config = IspringConfig {
         soap_url: "http://ispring.example/soap".to_owned(),
         soap_action: None,

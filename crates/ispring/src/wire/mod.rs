@@ -25,8 +25,9 @@ pub mod xml;
 mod tests;
 
 pub use read::{
-    body_elements, parse_add_result, parse_departments, parse_group_detail, parse_group_refs,
-    parse_groups, parse_profile_fields, parse_success, parse_users, read_rules,
+    body_elements, parse_add_group_result, parse_add_result, parse_departments, parse_group_detail,
+    parse_group_refs, parse_groups, parse_list_users, parse_profile_fields, parse_success,
+    parse_users, read_rules,
 };
 pub use write::{
     ENVELOPE_NAMESPACE, Param, SERVICE_NAMESPACE, SoapCredentials, XmlWriter, soap_envelope,
@@ -123,6 +124,21 @@ pub struct SmartGroupPayload {
     pub name: String,
     /// CNF: every inner list is one `<and>`, each rule one `<or>` in it.
     pub rules: Vec<Vec<WireRule>>,
+}
+
+/// What we send to add (or rename) a static group (`addGroup`, `updateGroup`, ispring.md
+/// §10.2): a name only; its members are written by the membership calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticGroupPayload {
+    pub name: String,
+}
+
+/// One page of `ListUsers` (ispring.md §10.3): the users and the token of the next
+/// page (`None` on the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersPage {
+    pub users: Vec<User>,
+    pub next_page_token: Option<String>,
 }
 
 /// The first character of `s` that XML 1.0 cannot carry at all (not even as a

@@ -8,7 +8,7 @@
 use super::xml::{self, Element};
 use super::{
     Department, FieldValue, GroupDetail, GroupRef, ProfileField, Rules, SmartGroupXml, User,
-    WireError, WireRule,
+    UsersPage, WireError, WireRule,
 };
 
 impl WireRule {
@@ -50,23 +50,88 @@ pub fn parse_add_result(text: &str) -> Result<String, WireError> {
     })
 }
 
-/// The `success` flag of `updateSmartGroupResult`, `SuccessResult` or `successResult`
-/// (the wrapper's spelling varies between pages, ispring.md §1, §7.4).
+/// The `success` flag of a SOAP answer: inside `updateSmartGroupResult`,
+/// `updateGroupResult`, `SuccessResult` or `successResult` (the wrapper's spelling
+/// varies between pages, ispring.md §1, §7.4), or any other `…Result` wrapper — the
+/// pages of `updateGroupMembers`, `addUserToGroup` and `removeUserFromGroup` print only
+/// `success` (§10.2), and the §1 rule names a result PascalCase + `Result` [inferred].
+/// A bare `<success>` as the Body's child is read too.
 pub fn parse_success(text: &str) -> Result<bool, WireError> {
     xml::read(text, |root| {
         check_fault(root)?;
+        let is_result = |e: &Element<'_, '_>| {
+            e.name().to_ascii_lowercase().ends_with("result")
+                && e.child("success").ok().flatten().is_some()
+        };
+        if let Some(result) = root.find(is_result) {
+            return parse_bool(result.required("success")?);
+        }
+        match body_elements(root)?
+            .into_iter()
+            .find(|e| e.name() == "success")
+        {
+            Some(success) => parse_bool(success),
+            None => Err(WireError::shape(
+                "response",
+                "has no <…Result> holding <success> (updateSmartGroupResult, SuccessResult, …)",
+            )),
+        }
+    })
+}
+
+/// The new group's id from an `AddGroupResult` (ispring.md §10.2).
+pub fn parse_add_group_result(text: &str) -> Result<String, WireError> {
+    xml::read(text, |root| {
+        check_fault(root)?;
         let result = root
-            .find(|e| {
-                e.name().eq_ignore_ascii_case("updateSmartGroupResult")
-                    || e.name().eq_ignore_ascii_case("SuccessResult")
-            })
-            .ok_or_else(|| {
-                WireError::shape(
-                    "response",
-                    "has no <updateSmartGroupResult>, <SuccessResult> or <successResult>",
-                )
-            })?;
-        parse_bool(result.required("success")?)
+            .find(|e| e.name().eq_ignore_ascii_case("AddGroupResult"))
+            .ok_or_else(|| WireError::shape("response", "has no <AddGroupResult>"))?;
+        required_text(result, "groupId")
+    })
+}
+
+/// One page of a `ListUsers` answer (ispring.md §10.3): `users` holding `userProfile`
+/// items (the getUserProfile shape: `userId`, `fields/email`, …) and `nextPageToken`,
+/// inside `ListUsersResult` ([`result_element`]; the §1 naming rule, [inferred] for this
+/// method). The result element is required: a missing one read as "no users" would
+/// mark everyone as having no account. An empty or absent `nextPageToken` ends paging.
+pub fn parse_list_users(text: &str) -> Result<UsersPage, WireError> {
+    xml::read(text, |root| {
+        check_fault(root)?;
+        let result = result_element(root, "ListUsersResult")?;
+        let mut items = result.find_all("userProfile");
+        items.extend(result.find_all("user"));
+        items.sort_by_key(Element::offset);
+        let users = items
+            .into_iter()
+            .map(read_user)
+            .collect::<Result<Vec<_>, WireError>>()?;
+        let next_page_token = result
+            .child("nextPageToken")?
+            .and_then(|t| non_blank(t.text().trim()));
+        Ok(UsersPage {
+            users,
+            next_page_token,
+        })
+    })
+}
+
+/// A `userProfile` / `user` item: `userId` required, the fields optional.
+fn read_user(u: Element<'_, '_>) -> Result<User, WireError> {
+    let field = |name: &str| -> Result<Option<String>, WireError> {
+        let Some(fields) = u.child("fields")? else {
+            return Ok(None);
+        };
+        Ok(fields
+            .child(name)?
+            .map(|e| e.text().trim().to_owned())
+            .filter(|t| !t.is_empty()))
+    };
+    Ok(User {
+        id: required_text(u, "userId")?,
+        email: field("email")?,
+        first_name: field("first_name")?,
+        last_name: field("last_name")?,
     })
 }
 
@@ -379,26 +444,7 @@ pub fn parse_users(text: &str) -> Result<Vec<User>, WireError> {
         let mut items = root.find_all("user");
         items.extend(root.find_all("userProfile"));
         items.sort_by_key(Element::offset);
-        items
-            .into_iter()
-            .map(|u| {
-                let field = |name: &str| -> Result<Option<String>, WireError> {
-                    let Some(fields) = u.child("fields")? else {
-                        return Ok(None);
-                    };
-                    Ok(fields
-                        .child(name)?
-                        .map(|e| e.text().trim().to_owned())
-                        .filter(|t| !t.is_empty()))
-                };
-                Ok(User {
-                    id: required_text(u, "userId")?,
-                    email: field("email")?,
-                    first_name: field("first_name")?,
-                    last_name: field("last_name")?,
-                })
-            })
-            .collect()
+        items.into_iter().map(read_user).collect()
     })
 }
 

@@ -641,3 +641,44 @@ fn undeclared_prefixes_and_white_space_before_the_declaration_are_read() {
 fn message_of(text: &str) -> String {
     parse_groups(text).unwrap_err().to_string()
 }
+
+#[test]
+fn static_group_answers_are_read_by_their_documented_wrappers() {
+    let env = |body: &str| soap_envelope(SERVICE_NAMESPACE, body);
+    // `updateGroupResult/success` (§10.2), any other `…Result`, and a bare `success`.
+    for body in [
+        "<updateGroupResult><success>true</success></updateGroupResult>",
+        "<UpdateGroupMembersResult><success>1</success></UpdateGroupMembersResult>",
+        "<success>true</success>",
+    ] {
+        assert!(parse_success(&env(body)).unwrap(), "{body}");
+    }
+    assert!(parse_success(&env("<Other><x/></Other>")).is_err());
+    assert_eq!(
+        parse_add_group_result(&env(
+            "<AddGroupResult><groupId> g-1 </groupId></AddGroupResult>"
+        ))
+        .unwrap(),
+        "g-1"
+    );
+    let page = parse_list_users(&env(
+        "<ListUsersResult><users><userProfile><userId>u1</userId><fields><email>a@x.test</email></fields></userProfile></users><nextPageToken>n2</nextPageToken></ListUsersResult>",
+    ))
+    .unwrap();
+    assert_eq!(page.users[0].email.as_deref(), Some("a@x.test"));
+    assert_eq!(page.next_page_token.as_deref(), Some("n2"));
+    let last = parse_list_users(&env(
+        "<ListUsersResult><users/><nextPageToken></nextPageToken></ListUsersResult>",
+    ))
+    .unwrap();
+    assert_eq!((last.users.len(), last.next_page_token), (0, None));
+    // No result element: an error, never "nobody has an account".
+    assert!(parse_list_users(&env("<users/>")).is_err());
+    // A user without its id cannot be written to a group.
+    assert!(
+        parse_list_users(&env(
+            "<ListUsersResult><users><userProfile/></users></ListUsersResult>"
+        ))
+        .is_err()
+    );
+}

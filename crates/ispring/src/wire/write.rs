@@ -7,7 +7,7 @@
 //! parameters in the documented order): one element per line, indented by two spaces,
 //! leaf text inline so that reading it back gains no white space.
 
-use super::{SmartGroupPayload, WireRule};
+use super::{SmartGroupPayload, StaticGroupPayload, WireRule};
 use quick_xml::Writer;
 use quick_xml::escape::escape;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -36,6 +36,21 @@ pub enum Param<'a> {
     Text(&'static str, &'a str),
     /// CNF rules: every inner list one `<and>`, each rule one `<or>`.
     Rules(&'a [Vec<WireRule>]),
+    /// An array: `<{container}><{item}>…</{item}>…</{container}>`, the shape of the
+    /// documented `<userIds><id>…</id></userIds>` (ispring.md §10.2). Written even when
+    /// empty: `updateGroupMembers` with no ids empties the group, on purpose only.
+    List(&'static str, &'static str, &'a [String]),
+}
+
+impl StaticGroupPayload {
+    /// An indented `<AddGroupRequest>` with the name only (ispring.md §10.2).
+    pub fn to_xml(&self) -> String {
+        let mut w = XmlWriter::new();
+        w.open("AddGroupRequest", Some(SERVICE_NAMESPACE))
+            .leaf("name", &self.name)
+            .close("AddGroupRequest");
+        w.finish()
+    }
 }
 
 impl SmartGroupPayload {
@@ -223,6 +238,13 @@ pub fn soap_request(
         match param {
             Param::Text(name, text) => w.leaf(name, text),
             Param::Rules(clauses) => w.rules(clauses),
+            Param::List(container, item, values) => {
+                w.open(container, None);
+                for v in *values {
+                    w.leaf(item, v);
+                }
+                w.close(container)
+            }
         };
     }
     w.close(element);

@@ -142,6 +142,8 @@ impl World {
             tokens: HashMap::new(),
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             refusal: None,
+            method_faults: HashMap::new(),
+            admin_scope: None,
         }
     }
 }

@@ -43,6 +43,18 @@ pub struct SoapCall {
     pub group_id: Option<String>,
     pub name: Option<String>,
     pub rules: Option<Rules>,
+    /// `userId` (`addUserToGroup`, `removeUserFromGroup`, `RemoveUserFromGroups`).
+    pub user_id: Option<String>,
+    /// Arrays, `None` when the element is absent (§10.2, §10.3): `userIds`, `groupIds`,
+    /// `emails`, `logins`; any item element name is read.
+    pub user_ids: Option<Vec<String>>,
+    pub group_ids: Option<Vec<String>>,
+    pub emails: Option<Vec<String>>,
+    pub logins: Option<Vec<String>>,
+    /// `ListUsers` paging and filter (§10.3).
+    pub department_id: Option<String>,
+    pub page_size: Option<String>,
+    pub page_token: Option<String>,
 }
 
 /// Reads a SOAP request envelope (any prefix, any namespace URI; ispring.md §1, §7).
@@ -83,10 +95,43 @@ fn read_call(call: Element<'_, '_>) -> Result<SoapCall, WireError> {
             .next()
             .is_some_and(|c| c.name() == "credentials"),
         credentials,
-        group_id: call.child("groupId")?.map(|g| g.text().trim().to_owned()),
+        group_id: text(call, "groupId")?,
         name: call.child("name")?.map(|n| n.text().into_owned()),
         rules: call.child("rules")?.map(read_rules).transpose()?,
+        user_id: text(call, "userId")?,
+        user_ids: list(call, "userIds")?,
+        group_ids: list(call, "groupIds")?,
+        emails: list(call, "emails")?,
+        logins: list(call, "logins")?,
+        department_id: text(call, "departmentId")?,
+        page_size: text(call, "pageSize")?,
+        page_token: text(call, "pageToken")?,
     })
+}
+
+fn text(call: Element<'_, '_>, name: &str) -> Result<Option<String>, WireError> {
+    Ok(call.child(name)?.map(|e| e.text().trim().to_owned()))
+}
+
+/// `<name><item>…</item>…</name>`, each item's text trimmed; empty items dropped.
+fn list(call: Element<'_, '_>, name: &str) -> Result<Option<Vec<String>>, WireError> {
+    Ok(call.child(name)?.map(|e| {
+        e.elements()
+            .map(|i| i.text().trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect()
+    }))
+}
+
+/// The `SOAPAction` a request element must come with: its method in camelCase, quoted
+/// (`UpdateGroupRequest` → `"updateGroup"`, ispring.md §10.1).
+pub fn action_for(element: &str) -> String {
+    let method = element.strip_suffix("Request").unwrap_or(element);
+    let mut chars = method.chars();
+    match chars.next() {
+        Some(first) => format!("\"{}{}\"", first.to_lowercase(), chars.as_str()),
+        None => "\"\"".to_owned(),
+    }
 }
 
 /// The documented fault shape: unqualified lower-case `faultcode`, no `detail`
