@@ -10,16 +10,21 @@ pub async fn plan(config: Option<&Path>, json: bool, members: bool) -> Result<Ex
     let p = connect(config).await?;
     let summary = p.dry_run().await?;
     if json {
-        print_json(
-            "plan",
-            super::render::plan_json(&summary.plan, summary.membership.to_json()),
-        )?;
+        let mut doc = super::render::plan_json(&summary.plan, summary.membership.to_json());
+        if let Some(o) = doc.as_object_mut() {
+            o.insert(
+                "targets".into(),
+                super::render::targets_json(&summary.targets),
+            );
+        }
+        print_json("plan", doc)?;
     } else {
         print!(
             "{}",
             super::render::plan_text(&summary.plan, super::render::width())
         );
         print!("{}", summary.membership.render(members));
+        print!("{}", super::render::targets_text(&summary.targets));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@
 
 use crate::engine::apply::Report;
 use crate::engine::plan::{Action, Plan, Unit};
-use crate::engine::run::RunSummary;
+use crate::engine::run::{RunSummary, TargetCheck};
 use crate::model::Fidelity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -323,5 +323,26 @@ pub fn sync_json(summary: &RunSummary) -> serde_json::Value {
         "not_started": summary.report.not_started,
         "stopped": summary.stopped,
         "membership": summary.membership.to_json(),
+        "targets": targets_json(&summary.targets),
     })
+}
+
+/// A line for each target that could not be reached this run (nothing when all
+/// answered).
+pub fn targets_text(targets: &[TargetCheck]) -> String {
+    let mut out = String::new();
+    for t in targets {
+        if let Some(e) = &t.error {
+            let _ = writeln!(out, "target {} cannot be reached: {e}", t.target);
+        }
+    }
+    out
+}
+
+/// Each target and whether it answered this run's read.
+pub fn targets_json(targets: &[TargetCheck]) -> serde_json::Value {
+    targets
+        .iter()
+        .map(|t| serde_json::json!({"target": t.target, "reachable": t.is_up(), "error": t.error}))
+        .collect()
 }

@@ -114,13 +114,25 @@ pub async fn sync(
             super::render::report_text(&summary.report, super::render::width())
         );
         print!("{}", summary.membership.render(false));
+        print!("{}", super::render::targets_text(&summary.targets));
     }
     if !json {
+        let down: Vec<&str> = summary
+            .targets
+            .iter()
+            .filter(|t| !t.is_up())
+            .map(|t| t.target.as_str())
+            .collect();
         println!(
-            "run {}: {} — {}",
+            "run {}: {} — {}{}",
             summary.run_id,
             summary.outcome,
-            summary.counts()
+            summary.counts(),
+            if down.is_empty() {
+                String::new()
+            } else {
+                format!("; target(s) not reached: {}", down.join(", "))
+            }
         );
     }
     if let Some(why) = &summary.stopped {

@@ -116,12 +116,17 @@ pub struct RawSchedule {
     /// [year]`. Default `"0 */15 * * * *"`.
     #[serde(default = "default_cron")]
     pub cron: String,
+    /// `sgsync run` reports itself not ready (`/readyz` 503) after this many runs in a
+    /// row failed as a whole: could not start, could not read the source, or could not
+    /// reach a target. Default 3; at least 1.
+    pub unready_after_failed_runs: Option<u32>,
 }
 
 impl Default for RawSchedule {
     fn default() -> Self {
         RawSchedule {
             cron: default_cron(),
+            unready_after_failed_runs: None,
         }
     }
 }

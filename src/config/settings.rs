@@ -30,6 +30,8 @@ pub struct Settings {
     pub schedule: cron::Schedule,
     /// The cron expression as written, for messages and `status`.
     pub schedule_text: String,
+    /// Runs in a row that failed as a whole before `sgsync run` is not ready.
+    pub unready_after: u32,
     pub store_path: PathBuf,
     /// Where `sgsync run` serves its health and metrics endpoint; `None` when
     /// `[metrics] enabled = false`.
@@ -155,6 +157,16 @@ impl Loader {
                 ),
             )
         })?;
+        let unready_after = raw
+            .schedule
+            .unready_after_failed_runs
+            .unwrap_or(crate::observe::health::UNREADY_AFTER);
+        if unready_after == 0 {
+            return Err(self.invalid(
+                &["schedule", "unready_after_failed_runs"],
+                "must be at least 1 (runs in a row that failed before /readyz says not ready)",
+            ));
+        }
         if raw.store.path.as_os_str().is_empty() {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
@@ -168,6 +180,7 @@ impl Loader {
             maps,
             schedule,
             schedule_text: raw.schedule.cron,
+            unready_after,
             store_path: raw.store.path,
             metrics_listen,
             pushgateway,

@@ -47,6 +47,11 @@ struct UnitLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     provider: &'static str,
     operation: String,
@@ -88,6 +93,7 @@ pub struct Metrics {
     last_duration: FloatGauge,
     last_outcome: Family<OutcomeLabels, Gauge>,
     last_units: Family<UnitLabels, Gauge>,
+    target_up: Family<TargetLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -113,6 +119,7 @@ impl Metrics {
             last_duration: FloatGauge::default(),
             last_outcome: Family::default(),
             last_units: Family::default(),
+            target_up: Family::default(),
         };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
@@ -152,6 +159,11 @@ impl Metrics {
                 "sgsync_last_run_units",
                 "Units of the last run by target, planned action and result",
                 m.last_units.clone(),
+            );
+            r.register(
+                "sgsync_target_up",
+                "1 when the target answered the last run's authenticated read, 0 when it could not be reached (the run then fails, exit 2)",
+                m.target_up.clone(),
             );
         }
         let r = &mut m.registry;
@@ -221,6 +233,18 @@ impl Metrics {
             self.last_units
                 .get_or_create(&labels)
                 .inc_by(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+        // A run that could not start read no target: the gauges keep what the last run
+        // that read them saw.
+        if !run.targets.is_empty() {
+            self.target_up.clear();
+            for (target, up) in &run.targets {
+                self.target_up
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(i64::from(*up));
+            }
         }
         let seconds = run.duration.as_secs_f64();
         self.run_seconds.observe(seconds);
@@ -406,6 +430,7 @@ mod tests {
             duration: Duration::from_millis(2500),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: None,
+            targets: Vec::new(),
         }
     }
 

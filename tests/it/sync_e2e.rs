@@ -263,9 +263,43 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
         9,
         "no link lost"
     );
-    // The adopted group is pushed again (its hash was unknown) and then left alone.
-    p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    // The adopted group holds what the lost create sent, which is what the link
+    // records: the next run has nothing to write.
     w.em.running.controls.clear_log();
+    let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!((w.writes(), third.plan.writes()), ((0, 0), 0));
+}
+
+/// A source group that went (its emfluence copy archived) and came back with the same
+/// id: its copy is found by key, adopted and active again in the same run, and the run
+/// after has nothing to write.
+#[tokio::test]
+async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once() {
+    let w = world().await;
+    let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let p = connect(&w).await;
+    p.sync("e2e", RunOptions::default()).await.expect("run 1");
+    let key = format!("sgsync:gosquared:{canadians}");
+    let copy = |w: &World| {
+        w.em.groups()
+            .into_iter()
+            .find(|g| g.external_id == key)
+            .expect("the emfluence copy")
+    };
+    assert!(w.gs.remove_group(&canadians));
+    p.sync("e2e", RunOptions::default()).await.expect("run 2");
+    assert_eq!(copy(&w).status, "Archived");
+
+    let again = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    assert_eq!(again, canadians, "the same id comes back");
+    let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!(third.counts().failed, 0, "{:?}", third.report);
+    assert_eq!(
+        copy(&w).status,
+        "Active",
+        "active in the run that adopted it"
+    );
+    w.clear_logs();
     let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
     assert_eq!((w.writes(), fourth.plan.writes()), ((0, 0), 0));
 }
@@ -515,8 +549,10 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
         ..FaultPlan::default()
     });
     let p = connect(&w).await;
+    // Every emfluence call takes 300 ms: the run's check of the target and the name
+    // listing end at ~600 ms, then the creates (300 ms each) are in flight.
     let cut = tokio::time::timeout(
-        Duration::from_millis(600),
+        Duration::from_millis(1000),
         p.sync("e2e", RunOptions::default()),
     )
     .await;
@@ -626,4 +662,77 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours(
         11,
         "the hand-made group and ten of ours"
     );
+}
+
+/// A target that cannot be reached fails the run on a run with nothing to write: its
+/// credentials refused, then its endpoint answering 503. The run is `partial` (exit 2),
+/// says which target, is stored with the reason, and after the configured number of
+/// such runs `sgsync run` is not ready.
+#[tokio::test]
+async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
+    use sgsync::observe::health::Health;
+    use sgsync::observe::summary::RunRecord;
+    let w = world().await;
+    let p = connect_with(&w, &[("SGSYNC__HTTP__MAX_RETRIES", "0")]).await;
+    let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
+    assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
+    assert!(
+        first.targets.iter().all(|t| t.is_up()),
+        "{:?}",
+        first.targets
+    );
+    let health = Health::new(2);
+    health.loop_started();
+
+    // Our token is refused: nothing needs writing, yet the run fails.
+    w.em.set_token("a-token-sgsync-does-not-have");
+    let refused = p.sync("e2e", RunOptions::default()).await.expect("run 2");
+    assert_eq!(refused.plan.writes(), 0, "nothing to write");
+    assert_eq!(refused.outcome, RunOutcome::Partial);
+    assert_eq!(refused.exit_code(), 2);
+    let down: Vec<_> = refused.targets.iter().filter(|t| !t.is_up()).collect();
+    assert_eq!(down.len(), 1, "{:?}", refused.targets);
+    assert_eq!(down[0].target, "newsletter");
+    let stored = &p.store.recent_runs(1).await.unwrap()[0];
+    assert!(
+        stored
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("\"newsletter\" cannot be reached")),
+        "{stored:?}"
+    );
+    let record = RunRecord::new(&Ok(refused), Duration::from_secs(1), chrono::Utc::now());
+    health.run_finished(&record);
+    assert!(health.readiness().ok, "one failed run of two allowed");
+
+    // The endpoint answers 503: the same.
+    w.em.set_token(sgsync::sandbox::emfluence::SANDBOX_TOKEN);
+    w.em.running.controls.set_plan(FaultPlan {
+        script: std::iter::repeat_n(Fault::Status(503), 20).collect(),
+        ..FaultPlan::default()
+    });
+    let unavailable = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!(unavailable.exit_code(), 2);
+    assert!(
+        unavailable
+            .targets
+            .iter()
+            .any(|t| t.target == "newsletter" && !t.is_up()),
+        "{:?}",
+        unavailable.targets
+    );
+    let record = RunRecord::new(&Ok(unavailable), Duration::from_secs(1), chrono::Utc::now());
+    health.run_finished(&record);
+    assert!(!health.readiness().ok, "{}", health.readiness().text);
+
+    // Back up: the next run succeeds and readiness returns.
+    w.em.running.controls.set_plan(FaultPlan::default());
+    let back = p.sync("e2e", RunOptions::default()).await.expect("run 4");
+    assert_eq!(back.outcome, RunOutcome::Succeeded, "{:?}", back.targets);
+    health.run_finished(&RunRecord::new(
+        &Ok(back),
+        Duration::from_secs(1),
+        chrono::Utc::now(),
+    ));
+    assert!(health.readiness().ok);
 }

@@ -191,12 +191,19 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
         fence,
         max_creates,
     } = ctx;
-    // Intents left by an earlier, interrupted run, and whether their create was sent:
-    // only a group found by name for a *sent* create may be one we created.
-    let pending: HashMap<(String, String), bool> = match store.intents(None).await {
+    // Intents left by an earlier, interrupted run, whether their create was sent and
+    // what it sent: only a group found by name for a *sent* create may be one we
+    // created, and it holds the sent payload.
+    let pending: HashMap<(String, String), Prior> = match store.intents(None).await {
         Ok(intents) => intents
             .into_iter()
-            .map(|i| ((i.source_id, i.target), i.sent))
+            .map(|i| {
+                let prior = Prior {
+                    sent: i.sent,
+                    hash: i.payload_hash,
+                };
+                ((i.source_id, i.target), prior)
+            })
             .collect(),
         Err(e) => {
             // Without them a crashed create could be made twice: write nothing.
@@ -353,6 +360,14 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
     report
 }
 
+/// An intent an earlier run left: whether its create was sent, and the hash of the
+/// payload it sent.
+#[derive(Debug, Clone)]
+struct Prior {
+    sent: bool,
+    hash: String,
+}
+
 /// One target's units still to start, and its slots.
 struct Queue<'a> {
     target: &'a Target,
@@ -402,7 +417,7 @@ async fn apply_unit(
     source: ProviderKind,
     target: &Target,
     store: &Store,
-    pending: &HashMap<(String, String), bool>,
+    pending: &HashMap<(String, String), Prior>,
     names: &NameCheck,
 ) -> Result<UnitResult, UnitError> {
     let provider = target.provider.as_ref();
@@ -412,15 +427,14 @@ async fn apply_unit(
         Action::Held { .. } => Ok(UnitResult::Held),
         Action::Refused { reason } => Err(UnitError::Refused(reason.clone())),
         Action::Create { payload, hash } => {
-            let prior = pending
-                .get(&(unit.source_id.clone(), unit.target.clone()))
-                .copied();
+            let prior = pending.get(&(unit.source_id.clone(), unit.target.clone()));
             // Known absent only without an earlier intent (see the module comment).
             let absent = prior.is_none() && names.absent(provider, &unit.group_name).await;
             let create_unit = CreateUnit {
                 payload,
                 hash,
-                prior_sent: prior == Some(true),
+                prior_sent: prior.is_some_and(|p| p.sent),
+                sent_same: prior.is_some_and(|p| p.sent && p.hash == *hash),
                 absent,
             };
             create(unit, source, target, store, create_unit).await
@@ -534,6 +548,8 @@ struct CreateUnit<'a> {
     hash: &'a str,
     /// An earlier run of this store sent a create for this group (it may have landed).
     prior_sent: bool,
+    /// ... and what it sent is this very payload.
+    sent_same: bool,
     /// The target is known to hold no group of this name, so no lookup is needed.
     absent: bool,
 }
@@ -549,6 +565,7 @@ async fn create(
         payload,
         hash,
         prior_sent,
+        sent_same,
         absent,
     } = c;
     let provider = target.provider.as_ref();
@@ -598,10 +615,26 @@ async fn create(
                 .await?;
             return Err(UnitError::NotOurs(unit.group_name.clone()));
         }
-        // Adopted with no hash: the next run re-pushes the current definition, which
-        // may differ from what the interrupted run sent.
+        // The adopted group is made to hold the current definition now, so the link
+        // records the hash of what the target holds and the next run has nothing to
+        // write: a group our own interrupted create sent with this very payload holds
+        // it already; any other (an older payload, or a copy archived when its source
+        // went and found again because the source group came back) is updated, which
+        // also makes an archived copy active again. A target that cannot update keeps
+        // no hash: what it holds is unknown, and the planner reports it stale.
         let mut adopted = link(unit, source, &found.id, hash, UnitResult::Adopted);
-        adopted.payload_hash = None;
+        if !sent_same {
+            if target.policy.capabilities.update {
+                match provider.update(&found.id, &unit.stable_key, payload).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        return Err(UnitError::Vanished(found.id.clone()));
+                    }
+                    other => other?,
+                }
+            } else {
+                adopted.payload_hash = None;
+            }
+        }
         store.complete_intent(&adopted).await?;
         return Ok(UnitResult::Adopted);
     }

@@ -67,6 +67,37 @@ pub struct RunSummary {
     pub outcome: RunOutcome,
     /// Why the run stopped writing before its end (lease lost, store failed), if it did.
     pub stopped: Option<String>,
+    /// Each target's read this run: one that cannot be reached fails the run (exit 2)
+    /// even when nothing needed writing.
+    pub targets: Vec<TargetCheck>,
+}
+
+/// Whether a target answered this run's authenticated read (its directory, or its
+/// credentials check where it lists no directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetCheck {
+    /// `[targets.<name>]`.
+    pub target: String,
+    /// Why it could not be read (free of secrets), `None` when it answered.
+    pub error: Option<String>,
+}
+
+impl TargetCheck {
+    pub fn is_up(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// `target "newsletter" cannot be reached: …` for each target down, one per line.
+pub fn targets_down(checks: &[TargetCheck]) -> Option<String> {
+    let lines: Vec<String> = checks
+        .iter()
+        .filter_map(|c| {
+            let e = c.error.as_deref()?;
+            Some(format!("target \"{}\" cannot be reached: {e}", c.target))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
 
 /// What a run would do: every unit, and the membership units planned.
@@ -74,6 +105,8 @@ pub struct RunSummary {
 pub struct DryRun {
     pub plan: Plan,
     pub membership: MemberReport,
+    /// Each target's read (see [`RunSummary::targets`]).
+    pub targets: Vec<TargetCheck>,
 }
 
 /// What a run reads before it plans: the source's groups and the links stored for
@@ -85,6 +118,7 @@ struct Inputs {
     directories: Vec<Arc<Directory>>,
     links: LinkIndex,
     facts: RunFacts,
+    targets: Vec<TargetCheck>,
 }
 
 impl Inputs {
@@ -123,9 +157,20 @@ impl RunSummary {
         }
     }
 
+    /// Every unit of the run counted, membership units included: a run whose only
+    /// failures are membership units says `failed 1`, never `failed 0` beside exit 2.
     pub fn counts(&self) -> RunCounts {
-        self.report.counts
+        with_members(self.report.counts, &self.membership)
     }
+}
+
+/// The group units' counts with the membership units' failures and held removals
+/// added: one count of failures for the whole run, whatever kind of unit failed.
+fn with_members(mut counts: RunCounts, membership: &MemberReport) -> RunCounts {
+    let add = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    counts.failed = counts.failed.saturating_add(add(membership.failed()));
+    counts.held = counts.held.saturating_add(add(membership.held()));
+    counts
 }
 
 /// A run that could not start or could not read the source (exit code 1).
@@ -181,6 +226,7 @@ impl Pipeline {
         Ok(DryRun {
             plan: planner.plan(),
             membership,
+            targets: inputs.targets.clone(),
         })
     }
 
@@ -200,7 +246,8 @@ impl Pipeline {
             ),
         )
         .await;
-        let directories = directories.into_iter().map(Arc::new).collect();
+        let directories: Vec<Arc<Directory>> = directories.into_iter().map(Arc::new).collect();
+        let targets = self.reach(&directories).await;
         let groups = self.source.list_groups(&source_directory).await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
@@ -234,7 +281,35 @@ impl Pipeline {
             directories,
             links,
             facts,
+            targets,
         })
+    }
+
+    /// At least one authenticated read of every target, every run, whatever the units
+    /// need: a target whose directory was read answered already; any other is asked
+    /// to check its credentials (one cheap read). A target that cannot be reached is
+    /// found on a run with nothing to write, not on the first run that has something.
+    async fn reach(&self, directories: &[Arc<Directory>]) -> Vec<TargetCheck> {
+        futures_util::future::join_all(self.targets.iter().zip(directories).map(
+            |(t, directory)| async move {
+                let error = if directory.is_read() {
+                    None
+                } else {
+                    match t.provider.check().await {
+                        Ok(()) => None,
+                        Err(e) => {
+                            warn!(target_name = %t.policy.name, error = %e, "the target cannot be reached");
+                            Some(e.to_string())
+                        }
+                    }
+                };
+                TargetCheck {
+                    target: t.policy.name.clone(),
+                    error,
+                }
+            },
+        ))
+        .await
     }
 
     /// One full run under the run lock (taken for `holder`, a name for people), recorded
@@ -346,6 +421,7 @@ impl Pipeline {
             Some(Stop::Store(_)) => RunOutcome::Failed,
             Some(_) => RunOutcome::Interrupted,
             None if report.failed() > 0
+                || inputs.targets.iter().any(|t| !t.is_up())
                 || c.held > 0
                 || c.deferred > 0
                 || membership.failed() > 0
@@ -356,8 +432,10 @@ impl Pipeline {
             None => RunOutcome::Succeeded,
         };
         let stopped = stopped.map(|s| s.to_string());
+        let counts = with_members(report.counts, &membership);
+        let error = stopped.clone().or_else(|| targets_down(&inputs.targets));
         if let Err(e) = store
-            .finish_run(run_id, outcome, report.counts, stopped.as_deref())
+            .finish_run(run_id, outcome, counts, error.as_deref())
             .await
         {
             // A run that stopped because of the store (or lost its lock) cannot record
@@ -367,7 +445,7 @@ impl Pipeline {
             }
             warn!("cannot record the end of the run: {e}");
         }
-        info!(outcome = %outcome, counts = %report.counts, "run finished");
+        info!(outcome = %outcome, counts = %counts, "run finished");
         Ok(RunSummary {
             run_id,
             plan: report.planned.clone(),
@@ -375,6 +453,7 @@ impl Pipeline {
             membership,
             outcome,
             stopped,
+            targets: inputs.targets.clone(),
         })
     }
 
