@@ -58,6 +58,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
         targets,
         store,
         policy: settings.sync,
+        skip_name_prefixes: settings.source_skip_prefixes.clone(),
     })
 }
 

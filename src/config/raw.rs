@@ -71,6 +71,13 @@ pub struct RawSource {
     /// Client-side request budget per minute; default: the provider's
     /// (`ProviderEntry::http_defaults`).
     pub rate_limit_per_minute: Option<u32>,
+    /// Source groups whose name starts with one of these are copies another sgsync
+    /// pipeline made here (its targets' `name_prefix`), never read as source groups: a
+    /// two-way setup does not echo. Groups carrying sgsync's key, groups this state
+    /// database created, and names starting with this config's own targets'
+    /// `name_prefix` are left out without it.
+    #[serde(default)]
+    pub skip_name_prefixes: Vec<String>,
 }
 
 /// `[targets.<name>]`: a provider block plus the policy for this target.

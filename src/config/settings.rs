@@ -24,6 +24,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub source: Endpoint,
+    /// `[source] skip_name_prefixes`: names of copies another pipeline made here.
+    pub source_skip_prefixes: Vec<String>,
     /// In name order.
     pub targets: Vec<Target>,
     pub maps: Maps,
@@ -174,8 +176,20 @@ impl Loader {
         let pushgateway = self.pushgateway(&raw.metrics)?;
         let endpoints = std::iter::once(&source).chain(targets.iter().map(|t| &t.endpoint));
         let sync = self.sync_policy(&raw.sync, &raw.store, endpoints)?;
+        if let Some(i) = raw
+            .source
+            .skip_name_prefixes
+            .iter()
+            .position(|p| p.trim().is_empty())
+        {
+            return Err(self.invalid(
+                &["source", "skip_name_prefixes"],
+                format!("entry {} is blank; every prefix needs a character other than spaces (a blank one would skip every group)", i + 1),
+            ));
+        }
         Ok(Settings {
             source,
+            source_skip_prefixes: raw.source.skip_name_prefixes,
             targets,
             maps,
             schedule,

@@ -736,3 +736,92 @@ async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
     ));
     assert!(health.readiness().ok);
 }
+
+/// Two pipelines, GoSquared → iSpring (`lms`) and iSpring → GoSquared (`crm`), over the
+/// same two accounts. `b_store` is the second pipeline's state database and
+/// `b_source` its `[source]` lines.
+async fn two_way(w: &World, b_store: &std::path::Path, b_source: &str) -> (Pipeline, Pipeline) {
+    let a = w
+        .pipeline(&Parts {
+            lms: Some("name_prefix = \"[from gs] \"".into()),
+            newsletter: None,
+            source_lines: "skip_name_prefixes = [\"[from lms] \"]".into(),
+            ..Parts::default()
+        })
+        .await;
+    let b_text = w
+        .config(&Parts {
+            source: Source::Ispring,
+            source_lines: b_source.into(),
+            lms: None,
+            crm: Some("name_prefix = \"[from lms] \"\non_lossy = \"push\"".into()),
+            newsletter: None,
+            ..Parts::default()
+        })
+        .replace(&w.db.display().to_string(), &b_store.display().to_string());
+    let b = sgsync::config::load_str("b.toml", &b_text, &[]).expect("config b");
+    (a, common::world::pipeline(&b).await)
+}
+
+/// Runs both pipelines `n` times, one after the other; the names each side then holds.
+async fn run_both(w: &World, a: &Pipeline, b: &Pipeline, n: usize) -> (Vec<String>, Vec<String>) {
+    for _ in 0..n {
+        let ra = a.sync("a", RunOptions::default()).await.expect("a runs");
+        assert_eq!(ra.outcome, RunOutcome::Succeeded, "{:?}", ra.report);
+        let rb = b.sync("b", RunOptions::default()).await.expect("b runs");
+        assert_eq!(rb.outcome, RunOutcome::Succeeded, "{:?}", rb.report);
+    }
+    let mut gs: Vec<String> = w.gs.groups().into_iter().map(|g| g.name).collect();
+    let mut is: Vec<String> = w.is.groups().into_iter().map(|g| g.name).collect();
+    gs.sort();
+    is.sort();
+    (gs, is)
+}
+
+/// A two-way setup never echoes: each side's copies are not read back as source
+/// groups — by the other side's prefix (`[source] skip_name_prefixes`) when each
+/// pipeline has its own state database, and by the links when they share one.
+#[tokio::test]
+async fn a_two_way_setup_does_not_echo() {
+    for shared in [false, true] {
+        let w = World::start(Seed::Empty).await;
+        w.gs.add_group("Canadians", vec![country_is("CA")]);
+        w.is.add_group("Learners in Canada", Some(canada_rule()));
+        let before_is: usize = w.is.groups().len();
+        let b_store = if shared {
+            w.db.clone()
+        } else {
+            w.dir.path().join("b.db")
+        };
+        // Sharing a database, the second pipeline needs no prefix list: the links say
+        // which iSpring groups sgsync made.
+        let b_source = if shared {
+            ""
+        } else {
+            "skip_name_prefixes = [\"[from gs] \"]"
+        };
+        let (a, b) = two_way(&w, &b_store, b_source).await;
+        let (gs, is) = run_both(&w, &a, &b, 2).await;
+        assert_eq!(
+            gs,
+            ["Canadians", "[from lms] Learners in Canada"],
+            "shared store: {shared}"
+        );
+        assert_eq!(is.len(), before_is + 1, "shared store: {shared}: {is:?}");
+        assert!(is.contains(&"[from gs] Canadians".to_owned()), "{is:?}");
+        assert!(
+            !is.iter().chain(&gs).any(|n| n.matches("[from").count() > 1),
+            "no copy of a copy: {gs:?} {is:?}"
+        );
+        let plan = b.dry_run().await.expect("plan b");
+        assert!(
+            plan.plan
+                .notes
+                .iter()
+                .any(|n| n.contains("sgsync's own copies")),
+            "{:?}",
+            plan.plan.notes
+        );
+        assert_eq!(plan.plan.writes(), 0);
+    }
+}

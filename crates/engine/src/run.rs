@@ -11,8 +11,9 @@ use super::plan::{
 };
 use chrono::{DateTime, Utc};
 use sgsync_model::Directory;
-use sgsync_provider::{Provider, ProviderError, fence};
+use sgsync_provider::{Provider, ProviderError, RemoteGroup, fence};
 use sgsync_store::{LockGrant, ORPHAN_GUARD, RunCounts, RunOutcome, Store, StoreError};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -32,6 +33,10 @@ pub struct Pipeline {
     pub targets: Vec<Target>,
     pub store: Store,
     pub policy: SyncPolicy,
+    /// Source groups whose name starts with one of these are sgsync's own copies made
+    /// by another pipeline (`[source] skip_name_prefixes`), never read as source groups;
+    /// so are names starting with this pipeline's own targets' `name_prefix`.
+    pub skip_name_prefixes: Vec<String>,
 }
 
 /// What a caller asks of one run.
@@ -119,6 +124,8 @@ struct Inputs {
     links: LinkIndex,
     facts: RunFacts,
     targets: Vec<TargetCheck>,
+    /// Source groups left out because sgsync made them (echoes), as plan notes.
+    echoes: Vec<String>,
 }
 
 impl Inputs {
@@ -163,6 +170,9 @@ impl RunSummary {
         with_members(self.report.counts, &self.membership)
     }
 }
+
+/// How every key sgsync writes begins (`sgsync_model::stable_key`).
+const KEY_PREFIX: &str = "sgsync:";
 
 /// The group units' counts with the membership units' failures and held removals
 /// added: one count of failures for the whole run, whatever kind of unit failed.
@@ -223,8 +233,10 @@ impl Pipeline {
             &Fence::open(),
         )
         .await;
+        let mut plan = planner.plan();
+        plan.notes.extend(inputs.echoes.iter().cloned());
         Ok(DryRun {
-            plan: planner.plan(),
+            plan,
             membership,
             targets: inputs.targets.clone(),
         })
@@ -248,7 +260,8 @@ impl Pipeline {
         .await;
         let directories: Vec<Arc<Directory>> = directories.into_iter().map(Arc::new).collect();
         let targets = self.reach(&directories).await;
-        let groups = self.source.list_groups(&source_directory).await?;
+        let mut groups = self.source.list_groups(&source_directory).await?;
+        let echoes = self.drop_echoes(store, &mut groups).await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
             groups: groups.into_iter().map(|g| g.decoded).collect(),
@@ -282,7 +295,57 @@ impl Pipeline {
             links,
             facts,
             targets,
+            echoes,
         })
+    }
+
+    /// Takes out of `groups` every source group sgsync itself created on the source's
+    /// provider, so a two-way setup never copies a copy back ("[a] [b] Canadians"): a
+    /// group that carries a key sgsync writes (`sgsync:…`), one this store links as a
+    /// target group (same id and name), or one whose name starts with a prefix sgsync
+    /// writes (where the provider holds no key). Returns the plan note saying so.
+    async fn drop_echoes(
+        &self,
+        store: &Store,
+        groups: &mut Vec<RemoteGroup>,
+    ) -> Result<Vec<String>, RunError> {
+        let copies: HashSet<(String, String)> = store
+            .copies_on(self.source.kind())
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?
+            .into_iter()
+            .collect();
+        let prefixes: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.policy.name_prefix.as_deref())
+            .chain(self.skip_name_prefixes.iter().map(String::as_str))
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        let mut by_why: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
+        groups.retain(|g| {
+            let why = if g.key.as_deref().is_some_and(|k| k.starts_with(KEY_PREFIX)) {
+                "they carry sgsync's key"
+            } else if copies.contains(&(g.id.clone(), g.name.clone())) {
+                "this state database created them as target groups"
+            } else if prefixes.iter().any(|p| g.name.starts_with(p)) {
+                "their names start with a prefix sgsync writes (name_prefix, [source] skip_name_prefixes)"
+            } else {
+                return true;
+            };
+            let entry = by_why.entry(why).or_insert((0, g.name.clone()));
+            entry.0 += 1;
+            false
+        });
+        Ok(by_why
+            .into_iter()
+            .map(|(why, (n, first))| {
+                format!(
+                    "{n} source group(s) are sgsync's own copies and are not read as source groups: {why} (e.g. {})",
+                    super::plan::quoted(&first)
+                )
+            })
+            .collect())
     }
 
     /// At least one authenticated read of every target, every run, whatever the units
@@ -386,7 +449,7 @@ impl Pipeline {
             }
         };
         let planner = inputs.planner();
-        let report = apply(
+        let mut report = apply(
             planner,
             Apply {
                 source: self.source.kind(),
@@ -399,6 +462,7 @@ impl Pipeline {
             },
         )
         .await;
+        report.planned.notes.extend(inputs.echoes.iter().cloned());
         // After the groups: a group created this run gets its members in the same run.
         let membership = materialise(
             planner,

@@ -186,6 +186,22 @@ impl Store {
         Ok(())
     }
 
+    /// The (target id, group name) of every group sgsync created on a target of
+    /// provider `provider`, whatever its source: what a run whose source is that
+    /// provider must not read back as source groups (an echo).
+    pub async fn copies_on(
+        &self,
+        provider: ProviderKind,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT target_id, group_name FROM links WHERE target_provider = ?")
+                .bind(provider.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("list copies"))?;
+        Ok(rows)
+    }
+
     pub async fn link(
         &self,
         source_provider: ProviderKind,
