@@ -16,6 +16,10 @@ pub async fn plan(config: Option<&Path>, json: bool, members: bool) -> Result<Ex
                 "targets".into(),
                 super::render::targets_json(&summary.targets),
             );
+            o.insert(
+                "verified".into(),
+                super::render::verified_json(&summary.verified),
+            );
         }
         print_json("plan", doc)?;
     } else {
@@ -25,6 +29,7 @@ pub async fn plan(config: Option<&Path>, json: bool, members: bool) -> Result<Ex
         );
         print!("{}", summary.membership.render(members));
         print!("{}", super::render::targets_text(&summary.targets));
+        print!("{}", super::render::verified_text(&summary.verified));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@
 //! provider's crate to read.
 
 use super::{DEFAULT_CRON, DEFAULT_METRICS_LISTEN, DEFAULT_STORE_PATH};
-use crate::engine::plan::{OnLossy, OnSourceDeleted};
+use crate::engine::plan::{OnDrift, OnLossy, OnSourceDeleted};
 use crate::model::mapping::MappingConfig;
 use crate::model::members::MembershipMode;
 use serde::Deserialize;
@@ -113,6 +113,15 @@ pub struct RawTarget {
     /// Apply held removals on the run that sees the drop for this many consecutive runs
     /// (default 2; 0 = only `--allow-mass-removal` applies them).
     pub mass_removal_confirm_runs: Option<u32>,
+    /// What to do with a copy changed on the target by hand (deleted, renamed, archived,
+    /// edited): `repair` (default: the source is the truth) or `report`.
+    #[serde(default)]
+    pub on_drift: OnDrift,
+    /// Calls each run may spend reading this target's copies back to find drift (a
+    /// listing, then the content of a rotating slice). Default: enough to read every
+    /// link within a day at the schedule, at most a tenth of the target's rate limit
+    /// between two runs. 0 turns drift detection off.
+    pub verify_calls_per_run: Option<usize>,
 }
 
 /// `[schedule]`.

@@ -7,8 +7,9 @@ use super::loader::{Blocks, Loader};
 use super::raw::{RawConfig, RawHttp, RawMetrics, RawStore, RawSync};
 use super::{ConfigError, DEFAULT_CONCURRENCY, DEFAULT_METRICS_LISTEN, MAX_CONCURRENCY};
 use crate::engine::lease::LeaseSettings;
-use crate::engine::plan::{OnLossy, OnSourceDeleted, OrphanGuard};
+use crate::engine::plan::{OnDrift, OnLossy, OnSourceDeleted, OrphanGuard};
 use crate::engine::run::SyncPolicy;
+use crate::engine::verify::VerifyBudget;
 use crate::model::ProviderKind;
 use crate::model::mapping::{MappingError, Maps};
 use crate::model::members::{Guard, MembershipMode, MembershipPolicy};
@@ -67,6 +68,10 @@ pub struct Target {
     /// 1..=64.
     pub concurrency: usize,
     pub membership: MembershipPolicy,
+    pub on_drift: OnDrift,
+    /// Calls per run for reading copies back (`verify_calls_per_run`, or sized from the
+    /// schedule and the rate limit).
+    pub verify: VerifyBudget,
 }
 
 // The validation half of the loader: it lives with the settings it builds, and it is a
@@ -138,6 +143,10 @@ impl Loader {
                 name_prefix: t.name_prefix,
                 concurrency,
                 membership,
+                on_drift: t.on_drift,
+                verify: t
+                    .verify_calls_per_run
+                    .map_or(VerifyBudget::default(), VerifyBudget::Calls),
             });
         }
         let maps = Maps::from_config(&raw.mapping).map_err(|MappingError { key, why }| {
@@ -159,6 +168,19 @@ impl Loader {
                 ),
             )
         })?;
+        // The default verification budget: every link within a day at this schedule, at
+        // most a tenth of the target's rate limit over the time between two runs.
+        let between = between_runs(&schedule);
+        for t in &mut targets {
+            if let VerifyBudget::Auto { .. } = t.verify {
+                let minutes = (between.as_secs() / 60).max(1) as usize;
+                let rpm = t.endpoint.http.requests_per_minute as usize;
+                t.verify = VerifyBudget::Auto {
+                    runs_per_day: (86_400 / between.as_secs().max(1)).max(1) as usize,
+                    cap: (rpm.saturating_mul(minutes) / 10).max(1),
+                };
+            }
+        }
         let unready_after = raw
             .schedule
             .unready_after_failed_runs
@@ -485,6 +507,16 @@ impl Loader {
             connection,
             http: settings,
         })
+    }
+}
+
+/// The time between two runs of `schedule` (its next two times; 15 minutes when it has
+/// no next time).
+fn between_runs(schedule: &cron::Schedule) -> Duration {
+    let mut next = schedule.upcoming(chrono::Utc);
+    match (next.next(), next.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(900)),
+        _ => Duration::from_secs(900),
     }
 }
 

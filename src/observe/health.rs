@@ -188,6 +188,8 @@ mod tests {
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),
             targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 

@@ -94,6 +94,8 @@ pub struct Metrics {
     last_outcome: Family<OutcomeLabels, Gauge>,
     last_units: Family<UnitLabels, Gauge>,
     target_up: Family<TargetLabels, Gauge>,
+    verify_calls: Family<TargetLabels, Gauge>,
+    stale_since: Family<TargetLabels, FloatGauge>,
 }
 
 impl Default for Metrics {
@@ -120,6 +122,8 @@ impl Metrics {
             last_outcome: Family::default(),
             last_units: Family::default(),
             target_up: Family::default(),
+            verify_calls: Family::default(),
+            stale_since: Family::default(),
         };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
@@ -164,6 +168,16 @@ impl Metrics {
                 "sgsync_target_up",
                 "1 when the target answered the last run's authenticated read, 0 when it could not be reached (the run then fails, exit 2)",
                 m.target_up.clone(),
+            );
+            r.register(
+                "sgsync_last_run_verify_calls",
+                "Calls the last run spent reading the target's copies back to find drift (listing pages and content reads)",
+                m.verify_calls.clone(),
+            );
+            r.register(
+                "sgsync_stale_since_timestamp_seconds",
+                "When the target's oldest stale copy went stale (its source changed, the target cannot update it), in Unix seconds; absent when none is stale",
+                m.stale_since.clone(),
             );
         }
         let r = &mut m.registry;
@@ -244,6 +258,24 @@ impl Metrics {
                         target: target.clone(),
                     })
                     .set(i64::from(*up));
+            }
+        }
+        if !run.targets.is_empty() {
+            self.verify_calls.clear();
+            for (target, calls) in &run.verify_calls {
+                self.verify_calls
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(i64::try_from(*calls).unwrap_or(i64::MAX));
+            }
+            self.stale_since.clear();
+            for (target, at) in &run.stale_since {
+                self.stale_since
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(unix_seconds(*at));
             }
         }
         let seconds = run.duration.as_secs_f64();
@@ -431,6 +463,8 @@ mod tests {
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: None,
             targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 

@@ -34,6 +34,10 @@ pub struct RunRecord {
     /// Each target and whether it answered this run's read (empty when the run could
     /// not start).
     pub targets: Vec<(String, bool)>,
+    /// Each target's calls spent reading copies back (drift detection).
+    pub verify_calls: Vec<(String, usize)>,
+    /// Targets with stale copies, and since when the oldest is stale.
+    pub stale_since: Vec<(String, DateTime<Utc>)>,
 }
 
 impl RunRecord {
@@ -74,6 +78,12 @@ impl RunRecord {
                     .iter()
                     .map(|t| (t.target.clone(), t.is_up()))
                     .collect(),
+                verify_calls: summary
+                    .verified
+                    .iter()
+                    .map(|v| (v.target.clone(), v.calls()))
+                    .collect(),
+                stale_since: summary.stale_since.clone(),
             },
             Err(e) => RunRecord {
                 run_id: None,
@@ -87,6 +97,8 @@ impl RunRecord {
                 finished_at,
                 error: Some(e.to_string()),
                 targets: Vec::new(),
+                verify_calls: Vec::new(),
+                stale_since: Vec::new(),
             },
         }
     }
@@ -174,6 +186,8 @@ mod tests {
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),
             targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 

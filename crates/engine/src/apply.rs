@@ -48,6 +48,8 @@ pub struct Target {
     pub policy: TargetPolicy,
     pub provider: Arc<dyn Provider>,
     pub concurrency: usize,
+    /// Calls each run may spend reading this target's copies back (drift detection).
+    pub verify: super::verify::VerifyBudget,
 }
 
 /// What happened to one unit.
@@ -389,6 +391,8 @@ fn count(c: &mut RunCounts, o: &UnitOutcome) {
         UnitResult::Held => c.held += 1,
         UnitResult::Deferred => c.deferred += 1,
         UnitResult::Skipped => c.skipped += 1,
+        UnitResult::Repaired | UnitResult::Drifted => c.drift += 1,
+        UnitResult::Stale => c.stale += 1,
     }
 }
 
@@ -407,7 +411,7 @@ enum UnitError {
     #[error("{0}")]
     Refused(String),
     #[error(
-        "the linked group {0} no longer exists on the target; run `sgsync forget` for it or recreate it by hand"
+        "the linked group {0} no longer exists on the target; the next run finds it gone and creates it again (on_drift = \"repair\", the default)"
     )]
     Vanished(String),
 }
@@ -454,6 +458,54 @@ async fn apply_unit(
                 .upsert_link(&link(unit, source, target_id, hash, UnitResult::Updated))
                 .await?;
             Ok(UnitResult::Updated)
+        }
+        Action::Stale { .. } => {
+            store
+                .mark_stale(source, &unit.source_id, &unit.target)
+                .await?;
+            Ok(UnitResult::Stale)
+        }
+        Action::Drift {
+            drift,
+            repair: None,
+            ..
+        } => {
+            store
+                .set_drift(source, &unit.source_id, &unit.target, Some(&drift.what))
+                .await?;
+            Ok(UnitResult::Drifted)
+        }
+        Action::Drift {
+            target_id,
+            drift,
+            repair: Some((payload, hash)),
+            ..
+        } => {
+            info!(target_id = %target_id, drift = %drift.what, "repairing a copy changed by hand");
+            if drift.vanished {
+                // Created again, as a first sync would: an intent first, the key looked
+                // up (a group of the name that is not ours is refused, never adopted),
+                // then the link moves to the new copy.
+                let create_unit = CreateUnit {
+                    payload,
+                    hash,
+                    prior_sent: false,
+                    sent_same: false,
+                    absent: false,
+                };
+                create(unit, source, target, store, create_unit).await?;
+            } else {
+                match provider.update(target_id, &unit.stable_key, payload).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        return Err(UnitError::Vanished(target_id.clone()));
+                    }
+                    other => other?,
+                }
+                store
+                    .upsert_link(&link(unit, source, target_id, hash, UnitResult::Repaired))
+                    .await?;
+            }
+            Ok(UnitResult::Repaired)
         }
         Action::Orphaned { target_id, then } => {
             let done = match then {
@@ -745,6 +797,7 @@ async fn record(
                 Ok(UnitResult::Created
                     | UnitResult::Adopted
                     | UnitResult::Updated
+                    | UnitResult::Repaired
                     | UnitResult::Archived
                     | UnitResult::Deleted)
             ),

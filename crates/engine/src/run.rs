@@ -9,6 +9,7 @@ use super::plan::{
     LinkIndex, Linked, OrphanGuard, OrphanPolicy, OrphanVerdict, Plan, PlanOverview, Planner,
     RunFacts, Snapshot, TargetPolicy,
 };
+use super::verify::{TargetVerify, verify};
 use chrono::{DateTime, Utc};
 use sgsync_model::Directory;
 use sgsync_provider::{Provider, ProviderError, RemoteGroup, fence};
@@ -75,6 +76,10 @@ pub struct RunSummary {
     /// Each target's read this run: one that cannot be reached fails the run (exit 2)
     /// even when nothing needed writing.
     pub targets: Vec<TargetCheck>,
+    /// What reading the targets' copies back found and cost.
+    pub verified: Vec<TargetVerify>,
+    /// Per target with stale copies after the run: since when the oldest is stale.
+    pub stale_since: Vec<(String, DateTime<Utc>)>,
 }
 
 /// Whether a target answered this run's authenticated read (its directory, or its
@@ -112,6 +117,8 @@ pub struct DryRun {
     pub membership: MemberReport,
     /// Each target's read (see [`RunSummary::targets`]).
     pub targets: Vec<TargetCheck>,
+    /// What reading the targets' copies back found and cost.
+    pub verified: Vec<TargetVerify>,
 }
 
 /// What a run reads before it plans: the source's groups and the links stored for
@@ -222,7 +229,9 @@ impl Pipeline {
     /// Reads the source and plans, writing nothing anywhere.
     pub async fn dry_run(&self) -> Result<DryRun, RunError> {
         let inputs = self.read_inputs(&self.store, false).await?;
-        let planner = inputs.planner();
+        // The same reads a run makes (the cursor stays where it is).
+        let verified = verify(inputs.planner(), &self.targets, &self.store, false, false).await;
+        let planner = inputs.planner().with_drift(&verified.drift);
         let membership = materialise(
             planner,
             self.source.as_ref(),
@@ -239,6 +248,7 @@ impl Pipeline {
             plan,
             membership,
             targets: inputs.targets.clone(),
+            verified: verified.targets.clone(),
         })
     }
 
@@ -273,7 +283,8 @@ impl Pipeline {
                 links.insert(
                     l.source_id,
                     l.target,
-                    Linked::new(l.target_id, l.group_name, l.payload_hash),
+                    Linked::new(l.target_id, l.group_name, l.payload_hash)
+                        .stale_since(l.stale_since),
                 )
             })
             .await
@@ -382,6 +393,25 @@ impl Pipeline {
         holder: &str,
         options: RunOptions<'_>,
     ) -> Result<RunSummary, RunError> {
+        self.run(holder, options, false).await
+    }
+
+    /// A run that reads every linked copy back, whatever the per-run budget
+    /// (`sgsync verify`), and repairs or reports what it finds as a run does.
+    pub async fn verify_all(
+        &self,
+        holder: &str,
+        options: RunOptions<'_>,
+    ) -> Result<RunSummary, RunError> {
+        self.run(holder, options, true).await
+    }
+
+    async fn run(
+        &self,
+        holder: &str,
+        options: RunOptions<'_>,
+        everything: bool,
+    ) -> Result<RunSummary, RunError> {
         let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease)
             .await
             .map_err(|e| RunError::store(self.store.path(), e))?;
@@ -398,9 +428,12 @@ impl Pipeline {
         // call inside the run asks the fence first.
         let store = self.store.fenced(lease.token());
         let gate = lease.fence().clone();
-        let result = fence::scope(gate.clone(), self.locked_run(&store, &gate, options))
-            .instrument(info_span!("run", holder))
-            .await;
+        let result = fence::scope(
+            gate.clone(),
+            self.locked_run(&store, &gate, options, everything),
+        )
+        .instrument(info_span!("run", holder))
+        .await;
         lease.release().await;
         // After every run the database file alone holds the state.
         if let Err(e) = self.store.checkpoint().await {
@@ -414,6 +447,7 @@ impl Pipeline {
         store: &Store,
         gate: &Arc<Fence>,
         options: RunOptions<'_>,
+        everything: bool,
     ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = store
@@ -448,7 +482,8 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        let planner = inputs.planner();
+        let verified = verify(inputs.planner(), &self.targets, store, everything, true).await;
+        let planner = inputs.planner().with_drift(&verified.drift);
         let mut report = apply(
             planner,
             Apply {
@@ -486,6 +521,12 @@ impl Pipeline {
             Some(_) => RunOutcome::Interrupted,
             None if report.failed() > 0
                 || inputs.targets.iter().any(|t| !t.is_up())
+                || verified.targets.iter().any(|v| v.error.is_some())
+                || report
+                    .tally
+                    .keys()
+                    .any(|(_, _, r)| *r == sgsync_store::UnitResult::Drifted)
+                || c.stale > 0
                 || c.held > 0
                 || c.deferred > 0
                 || membership.failed() > 0
@@ -510,6 +551,19 @@ impl Pipeline {
             warn!("cannot record the end of the run: {e}");
         }
         info!(outcome = %outcome, counts = %counts, "run finished");
+        let mut stale_since: Vec<(String, DateTime<Utc>)> = Vec::new();
+        match store.link_states().await {
+            Ok(states) => {
+                for s in states {
+                    let Some(at) = s.stale_since else { continue };
+                    match stale_since.iter_mut().find(|(t, _)| *t == s.target) {
+                        Some((_, oldest)) => *oldest = (*oldest).min(at),
+                        None => stale_since.push((s.target, at)),
+                    }
+                }
+            }
+            Err(e) => warn!("cannot read which copies are stale: {e}"),
+        }
         Ok(RunSummary {
             run_id,
             plan: report.planned.clone(),
@@ -518,6 +572,8 @@ impl Pipeline {
             outcome,
             stopped,
             targets: inputs.targets.clone(),
+            verified: verified.targets,
+            stale_since,
         })
     }
 

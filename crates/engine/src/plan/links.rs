@@ -34,6 +34,8 @@ pub struct Linked {
     pub group_name: Box<str>,
     /// `None` after `resync` (or for an adopted group): pushed again.
     pub payload_hash: Option<[u8; 32]>,
+    /// Since when the copy is stale (RFC 3339, as stored), if it is.
+    pub stale_since: Option<Box<str>>,
 }
 
 impl Linked {
@@ -42,7 +44,14 @@ impl Linked {
             target_id: target_id.into(),
             group_name: group_name.into(),
             payload_hash: payload_hash.and_then(parse_hex),
+            stale_since: None,
         }
+    }
+
+    /// The same, stale since `since` (as stored).
+    pub fn stale_since(mut self, since: Option<&str>) -> Self {
+        self.stale_since = since.map(Into::into);
+        self
     }
 }
 
@@ -94,6 +103,13 @@ impl LinkIndex {
             .entry(source_id.into())
             .or_insert_with(|| vec![None; width].into_boxed_slice());
         slots[t] = Some(linked);
+    }
+
+    /// Target `t`'s links, in source-id order.
+    pub fn of_target(&self, t: usize) -> impl Iterator<Item = (&str, &Linked)> {
+        self.by_source
+            .iter()
+            .filter_map(move |(id, slots)| Some((&**id, slots.get(t)?.as_ref()?)))
     }
 
     pub(super) fn get(&self, source_id: &str, target: usize) -> Option<&Linked> {

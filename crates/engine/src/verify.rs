@@ -1,0 +1,248 @@
+//! The target is checked, not assumed: before a run plans, every target's linked copies
+//! are read back within a per-run call budget (`verify_calls_per_run`), in the manner of
+//! Terraform's refresh before a plan.
+//!
+//! 1. The cheap listing (`Provider::listing`: names, existence, status), whole when it
+//!    fits in the budget (iSpring answers from the directory the run read already, at no
+//!    call): a copy that is gone, renamed or archived is drift.
+//! 2. With what is left of the budget, the content (`Provider::verify`: rules,
+//!    description) of a rotating slice of the links whose unit would write nothing, in
+//!    source-id order from where the last run stopped (a cursor in the store), so every
+//!    link is read back in turn. When the listing did not fit, the content check is what
+//!    finds copies that are gone.
+//!
+//! Only linked copies are read and judged: drift is found on groups sgsync created, and
+//! repair (`on_drift = "repair"`, planned as units of their own) acts on those alone.
+//! A verification read that fails is reported; it never marks a copy as drifted.
+
+use super::apply::Target;
+use super::plan::{Action, Drift, DriftIndex, Planner};
+use sgsync_provider::Verified;
+use sgsync_store::{Store, StoreError};
+use std::collections::HashMap;
+use tracing::warn;
+
+/// How many verification calls a target may take per run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyBudget {
+    /// `verify_calls_per_run = N`.
+    Calls(usize),
+    /// The default: enough to read every link back within a day at this schedule
+    /// (`runs_per_day`), never more than `cap` (a small share of the target's rate
+    /// limit over the time between two runs).
+    Auto { runs_per_day: usize, cap: usize },
+}
+
+impl Default for VerifyBudget {
+    fn default() -> Self {
+        // Every 15 minutes; 10% of 100 requests a minute over 15 minutes.
+        VerifyBudget::Auto {
+            runs_per_day: 96,
+            cap: 150,
+        }
+    }
+}
+
+impl VerifyBudget {
+    /// Calls for a run over `links` linked copies (`sgsync verify`: `everything`).
+    pub fn calls(self, links: usize, everything: bool) -> usize {
+        if everything {
+            return usize::MAX;
+        }
+        match self {
+            VerifyBudget::Calls(n) => n,
+            VerifyBudget::Auto { runs_per_day, cap } => {
+                // A listing page per 250 groups, and the day's share of content reads.
+                let listing = links.div_ceil(250).max(1);
+                let slice = links.div_ceil(runs_per_day.max(1));
+                (listing + slice).min(cap)
+            }
+        }
+    }
+}
+
+/// What verification did on one target this run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetVerify {
+    pub target: String,
+    /// The budget it had.
+    pub budget: usize,
+    /// Calls the listing took, and whether it read every group.
+    pub listing_calls: usize,
+    pub listed: bool,
+    /// Calls the content checks took, and how many copies they read.
+    pub content_calls: usize,
+    pub content_checked: usize,
+    /// Linked copies on this target.
+    pub links: usize,
+    /// Copies found changed by hand.
+    pub drift: usize,
+    /// Why a verification read failed, if one did (the copies stay as they were).
+    pub error: Option<String>,
+}
+
+impl TargetVerify {
+    pub fn calls(&self) -> usize {
+        self.listing_calls + self.content_calls
+    }
+}
+
+/// Verification of every target this run.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    pub targets: Vec<TargetVerify>,
+    pub drift: DriftIndex,
+}
+
+impl VerifyReport {
+    pub fn calls(&self) -> usize {
+        self.targets.iter().map(TargetVerify::calls).sum()
+    }
+}
+
+/// Reads every target back within its budget (`everything`: no budget, every link;
+/// `sgsync verify`). `persist`: move the rotation cursor on (not in a dry run).
+pub async fn verify(
+    planner: Planner<'_>,
+    targets: &[Target],
+    store: &Store,
+    everything: bool,
+    persist: bool,
+) -> VerifyReport {
+    let mut report = VerifyReport::default();
+    for (t, target) in targets.iter().enumerate() {
+        let outcome = verify_target(
+            planner,
+            t,
+            target,
+            store,
+            everything,
+            persist,
+            &mut report.drift,
+        )
+        .await;
+        report.targets.push(outcome);
+    }
+    report
+}
+
+async fn verify_target(
+    planner: Planner<'_>,
+    t: usize,
+    target: &Target,
+    store: &Store,
+    everything: bool,
+    persist: bool,
+    drift: &mut DriftIndex,
+) -> TargetVerify {
+    let name = target.policy.name.clone();
+    let links: Vec<(&str, &super::plan::Linked)> = planner.links().of_target(t).collect();
+    let budget = target.verify.calls(links.len(), everything);
+    let mut out = TargetVerify {
+        target: name.clone(),
+        budget,
+        links: links.len(),
+        ..TargetVerify::default()
+    };
+    if links.is_empty() || budget == 0 {
+        return out;
+    }
+    let provider = target.provider.as_ref();
+    let mut found: HashMap<String, Drift> = HashMap::new();
+    // 1. The listing.
+    match provider.listing(planner.directory(t), budget).await {
+        Ok(listing) => {
+            out.listing_calls = listing.calls;
+            if let Some(groups) = listing.groups {
+                out.listed = true;
+                let by_id: HashMap<&str, &sgsync_provider::Listed> =
+                    groups.iter().map(|g| (g.id.as_str(), g)).collect();
+                for (source_id, linked) in &links {
+                    let what = match by_id.get(&*linked.target_id) {
+                        None => Some((true, "deleted by hand".to_owned())),
+                        Some(g) if g.archived => Some((false, "archived by hand".to_owned())),
+                        Some(g) if g.name != *linked.group_name => {
+                            Some((false, format!("renamed to \"{}\"", g.name)))
+                        }
+                        Some(_) => None,
+                    };
+                    if let Some((vanished, what)) = what {
+                        found.insert((*source_id).to_owned(), Drift { vanished, what });
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            warn!(target_name = %name, error = %e, "cannot list the target's groups to check them");
+            out.error = Some(e.to_string());
+            return out;
+        }
+    }
+    // 2. Content, a rotating slice of the copies the listing found nothing wrong with.
+    let cursor = match store.verify_cursor(&name).await {
+        Ok(c) => c,
+        Err(e) => return store_failed(out, e),
+    };
+    let start = cursor
+        .as_deref()
+        .map_or(0, |after| links.partition_point(|(id, _)| *id <= after));
+    let order = links[start..].iter().chain(links[..start].iter());
+    let mut last = None;
+    for (source_id, linked) in order {
+        if out.calls() >= budget {
+            break;
+        }
+        if found.contains_key(*source_id) {
+            continue;
+        }
+        // Only a copy whose unit would write nothing: an update puts any other back.
+        let Some(unit) = planner.unit_of(source_id, t) else {
+            continue;
+        };
+        if !matches!(unit.action, Action::Unchanged { .. }) {
+            continue;
+        }
+        let Some((payload, _)) = planner.payload_for(source_id, t) else {
+            continue;
+        };
+        match provider.verify(&linked.target_id, &payload).await {
+            Ok((verified, calls)) => {
+                out.content_calls += calls;
+                out.content_checked += 1;
+                last = Some(*source_id);
+                let what = match verified {
+                    Verified::Same => None,
+                    Verified::Missing => Some((true, "deleted by hand".to_owned())),
+                    Verified::Differs(what) => Some((false, what)),
+                };
+                if let Some((vanished, what)) = what {
+                    found.insert((*source_id).to_owned(), Drift { vanished, what });
+                }
+            }
+            Err(e) => {
+                warn!(target_name = %name, error = %e, "cannot read a copy back to check it");
+                out.content_calls += 1;
+                out.error = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    if persist
+        && !everything
+        && let Some(last) = last
+        && let Err(e) = store.set_verify_cursor(&name, last).await
+    {
+        return store_failed(out, e);
+    }
+    out.drift = found.len();
+    drift
+        .by_unit
+        .extend(found.into_iter().map(|(id, d)| ((id, t), d)));
+    out
+}
+
+fn store_failed(mut out: TargetVerify, e: StoreError) -> TargetVerify {
+    warn!(target_name = %out.target, error = %e, "cannot keep the verification's place");
+    out.error = Some(format!("state store: {e}"));
+    out
+}
