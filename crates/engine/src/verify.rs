@@ -17,6 +17,7 @@
 
 use super::apply::Target;
 use super::plan::{Action, Drift, DriftIndex, Planner};
+use futures_util::StreamExt;
 use sgsync_provider::Verified;
 use sgsync_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -109,19 +110,19 @@ pub async fn verify(
     everything: bool,
     persist: bool,
 ) -> VerifyReport {
-    let mut report = VerifyReport::default();
-    for (t, target) in targets.iter().enumerate() {
-        let outcome = verify_target(
-            planner,
-            t,
-            target,
-            store,
-            everything,
-            persist,
-            &mut report.drift,
-        )
+    // Every target at once: each has its own account and rate limit.
+    let done =
+        futures_util::future::join_all(targets.iter().enumerate().map(|(t, target)| async move {
+            let mut drift = DriftIndex::default();
+            let outcome =
+                verify_target(planner, t, target, store, everything, persist, &mut drift).await;
+            (outcome, drift)
+        }))
         .await;
+    let mut report = VerifyReport::default();
+    for (outcome, drift) in done {
         report.targets.push(outcome);
+        report.drift.by_unit.extend(drift.by_unit);
     }
     report
 }
@@ -187,15 +188,17 @@ async fn verify_target(
         .as_deref()
         .map_or(0, |after| links.partition_point(|(id, _)| *id <= after));
     let order = links[start..].iter().chain(links[..start].iter());
-    let mut last = None;
+    // The slice: the copies next in turn whose unit would write nothing (an update
+    // puts any other back), one read each, as many as the budget has left.
+    let left = budget.saturating_sub(out.calls());
+    let mut slice = Vec::new();
     for (source_id, linked) in order {
-        if out.calls() >= budget {
+        if slice.len() >= left {
             break;
         }
         if found.contains_key(*source_id) {
             continue;
         }
-        // Only a copy whose unit would write nothing: an update puts any other back.
         let Some(unit) = planner.unit_of(source_id, t) else {
             continue;
         };
@@ -205,25 +208,38 @@ async fn verify_target(
         let Some((payload, _)) = planner.payload_for(source_id, t) else {
             continue;
         };
-        match provider.verify(&linked.target_id, &payload).await {
+        slice.push((*source_id, linked.target_id.clone(), payload));
+    }
+    // Read back `concurrency` at a time, like the target's units (the client's rate
+    // limiter still paces them).
+    let reads = futures_util::stream::iter(slice.into_iter().map(
+        |(source_id, id, payload)| async move { (source_id, provider.verify(&id, &payload).await) },
+    ))
+    .buffered(target.concurrency.max(1))
+    .collect::<Vec<_>>()
+    .await;
+    let mut last = None;
+    for (source_id, read) in reads {
+        match read {
             Ok((verified, calls)) => {
                 out.content_calls += calls;
                 out.content_checked += 1;
-                last = Some(*source_id);
+                last = Some(source_id);
                 let what = match verified {
                     Verified::Same => None,
                     Verified::Missing => Some((true, "deleted by hand".to_owned())),
                     Verified::Differs(what) => Some((false, what)),
                 };
                 if let Some((vanished, what)) = what {
-                    found.insert((*source_id).to_owned(), Drift { vanished, what });
+                    found.insert(source_id.to_owned(), Drift { vanished, what });
                 }
             }
             Err(e) => {
                 warn!(target_name = %name, error = %e, "cannot read a copy back to check it");
                 out.content_calls += 1;
-                out.error = Some(e.to_string());
-                break;
+                if out.error.is_none() {
+                    out.error = Some(e.to_string());
+                }
             }
         }
     }
@@ -245,4 +261,36 @@ fn store_failed(mut out: TargetVerify, e: StoreError) -> TargetVerify {
     warn!(target_name = %out.target, error = %e, "cannot keep the verification's place");
     out.error = Some(format!("state store: {e}"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerifyBudget;
+
+    #[test]
+    fn the_default_budget_reads_every_link_within_a_day_and_keeps_to_its_cap() {
+        let auto = VerifyBudget::Auto {
+            runs_per_day: 96,
+            cap: 1500,
+        };
+        // 10 000 links: 40 listing pages and 105 copies a run; 96 runs read all.
+        let calls = auto.calls(10_000, false);
+        assert_eq!(calls, 40 + 105);
+        assert!(
+            (calls - 40) * 96 >= 10_000,
+            "a day of runs reads every copy"
+        );
+        let tight = VerifyBudget::Auto {
+            runs_per_day: 96,
+            cap: 100,
+        };
+        assert_eq!(tight.calls(10_000, false), 100, "never past the cap");
+        assert_eq!(VerifyBudget::Calls(0).calls(10_000, false), 0, "off");
+        assert_eq!(
+            VerifyBudget::Calls(0).calls(10_000, true),
+            usize::MAX,
+            "verify"
+        );
+        assert_eq!(auto.calls(0, false), 1);
+    }
 }
