@@ -309,3 +309,42 @@ async fn the_budget_is_kept_the_slice_rotates_and_verify_reads_everything() {
         edited.description
     );
 }
+
+/// A repair that was cut off after its create was sent (an intent marked sent, the new
+/// copy on the target, no link to it yet) is finished by the next run: the copy is
+/// recognised by the intent and linked, never refused as someone else's or duplicated.
+#[tokio::test]
+async fn an_interrupted_repair_is_finished_by_the_next_run() {
+    let (w, p, id) = lms_world("on_lossy = \"skip\"").await;
+    assert!(w.is.remove_group(&id));
+    let plan = p.dry_run().await.expect("plan");
+    let unit = plan.plan.units[0].clone();
+    let sgsync::engine::plan::Action::Drift {
+        repair: Some((_, hash)),
+        ..
+    } = &unit.action
+    else {
+        panic!("{}", plan.plan)
+    };
+    // What the cut-off run left: its intent, sent, and the copy it made.
+    p.store
+        .record_intent(&sgsync::store::Intent {
+            source_provider: "gosquared".into(),
+            source_id: unit.source_id.clone(),
+            target: "lms".into(),
+            target_provider: "ispring".into(),
+            stable_key: unit.stable_key.clone(),
+            group_name: unit.group_name.clone(),
+            payload_hash: hash.clone(),
+            created_at: chrono::Utc::now(),
+            sent: true,
+        })
+        .await
+        .expect("intent");
+    let made = w.is.add_group(&unit.group_name, Some(canada_rule()));
+    let run = p.sync("t", RunOptions::default()).await.expect("run");
+    assert_eq!(run.outcome, RunOutcome::Succeeded, "{:?}", run.report);
+    assert_eq!(w.is.smart_groups().len(), 1, "no duplicate");
+    assert_eq!(p.store.links(Some("lms")).await.unwrap()[0].target_id, made);
+    assert!(p.store.intents(None).await.unwrap().is_empty());
+}

@@ -486,11 +486,14 @@ async fn apply_unit(
                 // Created again, as a first sync would: an intent first, the key looked
                 // up (a group of the name that is not ours is refused, never adopted),
                 // then the link moves to the new copy.
+                // An intent an interrupted repair left says whether that create was
+                // sent: then a same-named group found may be the one it made.
+                let prior = pending.get(&(unit.source_id.clone(), unit.target.clone()));
                 let create_unit = CreateUnit {
                     payload,
                     hash,
-                    prior_sent: false,
-                    sent_same: false,
+                    prior_sent: prior.is_some_and(|p| p.sent),
+                    sent_same: prior.is_some_and(|p| p.sent && p.hash == *hash),
                     absent: false,
                 };
                 create(unit, source, target, store, create_unit).await?;
