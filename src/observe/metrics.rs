@@ -536,6 +536,34 @@ mod tests {
     }
 
     #[test]
+    fn targets_reached_verification_calls_and_stale_copies_are_gauges() {
+        let m = Metrics::new();
+        let mut r = run("partial", &[("crm", "stale", "stale")]);
+        r.targets = vec![("crm".into(), true), ("newsletter".into(), false)];
+        r.verify_calls = vec![("crm".into(), 1), ("newsletter".into(), 0)];
+        r.stale_since = vec![(
+            "crm".into(),
+            DateTime::from_timestamp(1_600_000_000, 0).unwrap(),
+        )];
+        m.record_run(&r);
+        let text = m.render();
+        for line in [
+            r#"sgsync_target_up{target="crm"} 1"#,
+            r#"sgsync_target_up{target="newsletter"} 0"#,
+            r#"sgsync_last_run_verify_calls{target="crm"} 1"#,
+            r#"sgsync_stale_since_timestamp_seconds{target="crm"} 1600000000.0"#,
+            r#"sgsync_last_run_units{target="crm",action="stale",result="stale"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        // The next run finds nothing stale: the gauge goes.
+        let mut next = run("succeeded", &[]);
+        next.targets = vec![("crm".into(), true)];
+        m.record_run(&next);
+        assert!(!m.render().contains("sgsync_stale_since_timestamp_seconds{"));
+    }
+
+    #[test]
     fn the_classic_format_names_counters_by_their_samples_and_has_no_eof() {
         let m = Metrics::new();
         m.record_run(&run("succeeded", &[("lms", "create", "created")]));
