@@ -16,6 +16,14 @@ CREATE TABLE verify_cursors (
     updated_at      TEXT NOT NULL
 );
 
+-- Per target whose listing does not fit a run's budget: the page the next window of
+-- it starts at.
+CREATE TABLE verify_pages (
+    target     TEXT PRIMARY KEY,
+    page       INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
 -- Units per run that found drift, and copies left stale.
 ALTER TABLE runs ADD COLUMN drift INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE runs ADD COLUMN stale INTEGER NOT NULL DEFAULT 0;

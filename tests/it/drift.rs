@@ -348,3 +348,50 @@ async fn an_interrupted_repair_is_finished_by_the_next_run() {
     assert_eq!(p.store.links(Some("lms")).await.unwrap()[0].target_id, made);
     assert!(p.store.intents(None).await.unwrap().is_empty());
 }
+
+/// More copies than the budget lists at once (520 emfluence copies, 3 pages, 2 calls a
+/// run): the first page says the whole does not fit, and each run then reads one page
+/// of the listing in turn; a copy archived by hand on the third page is found by the
+/// run whose window reaches it, and not before.
+#[tokio::test]
+async fn a_listing_too_long_for_the_budget_is_read_in_a_rotating_window() {
+    let w = World::start(Seed::Empty).await;
+    for i in 0..520 {
+        w.gs.add_group(&format!("Group {i:03}"), vec![country_is("CA")]);
+    }
+    let p = w
+        .pipeline(&Parts {
+            lms: None,
+            newsletter: Some(
+                "on_lossy = \"push\"\nmembership = \"off\"\nverify_calls_per_run = 2".into(),
+            ),
+            ..Parts::default()
+        })
+        .await;
+    let first = p.sync("t", RunOptions::default()).await.expect("run 1");
+    assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
+    let mut groups = w.em.groups();
+    assert_eq!(groups.len(), 520);
+    groups.sort_by_key(|g| g.id);
+    let target = &groups[510];
+    w.em.edit_group(target.id, &target.name, "Archived");
+
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let run = p.sync("t", RunOptions::default()).await.expect("run");
+        let v = &run.verified[0];
+        assert!(!v.listed, "three pages do not fit two calls: {v:?}");
+        assert_eq!(
+            v.listing_calls, 2,
+            "the first page, then a window of one: {v:?}"
+        );
+        assert_eq!(v.content_calls, 0, "{v:?}");
+        found.push(run.counts().drift);
+    }
+    assert_eq!(
+        found,
+        [0, 0, 1],
+        "the window reaches page 3 on the third run"
+    );
+    assert_eq!(w.em.group(target.id).unwrap().status, "Active");
+}

@@ -20,7 +20,7 @@ use sgsync_provider::members::{
 };
 use sgsync_provider::{
     Capabilities, ErrorKind, Listed, Listing, Payload, Provider, ProviderError, RemoteGroup,
-    Verified,
+    Verified, Window,
 };
 use std::sync::Arc;
 use tracing::instrument;
@@ -618,6 +618,55 @@ impl Provider for EmfluenceClient {
             groups: Some(listed),
             calls,
         })
+    }
+
+    /// `groups/search` pages `from_page`.. in every status (§3.3), at most `max_calls`:
+    /// the first page read says how many there are, so a window past the end starts
+    /// again at page 1.
+    #[instrument(skip_all)]
+    async fn listing_window(
+        &self,
+        from_page: usize,
+        max_calls: usize,
+    ) -> Result<Window, ProviderError> {
+        let mut window = Window::default();
+        let mut page = u32::try_from(from_page.max(1)).unwrap_or(1);
+        while window.calls < max_calls {
+            let body = GroupSearch {
+                group_name: None,
+                status: "All",
+                rpp: PAGE_SIZE,
+                page,
+            };
+            let (batch, total) = self
+                .post("groups/search", &body, true, |data| {
+                    let found = wire::page_in(&data, page.into())?;
+                    let batch = wire::search_groups_in(found.records)?;
+                    Ok((batch, found.total_pages))
+                })
+                .await?;
+            window.calls += 1;
+            let total = total.and_then(|t| u32::try_from(t).ok()).unwrap_or(0);
+            if batch.is_empty() && page == 1 {
+                // No group at all: nothing to read again.
+                break;
+            }
+            if batch.is_empty() && page > 1 {
+                // Past the end (the account shrank): the next window starts over.
+                page = 1;
+                continue;
+            }
+            window.groups.extend(batch.into_iter().filter_map(|g| {
+                Some(Listed {
+                    id: g.group_id?.to_string(),
+                    archived: g.status.as_deref() == Some("Archived"),
+                    name: g.group_name,
+                })
+            }));
+            page = if page >= total { 1 } else { page + 1 };
+        }
+        window.next_page = page as usize;
+        Ok(window)
     }
 
     /// `groups/lookup` (one call, §3.2): the copy's status, name and description (the

@@ -9,7 +9,9 @@
 //!    description) of a rotating slice of the links whose unit would write nothing, in
 //!    source-id order from where the last run stopped (a cursor in the store), so every
 //!    link is read back in turn. When the listing did not fit, the content check is what
-//!    finds copies that are gone.
+//!    finds copies that are gone; a rotating window of the listing's pages (half of
+//!    what is left, from where the last run's window ended) shows the status and name
+//!    of the copies on those pages.
 //!
 //! Only linked copies are read and judged: drift is found on groups sgsync created, and
 //! repair (`on_drift = "repair"`, planned as units of their own) acts on those alone.
@@ -177,6 +179,52 @@ async fn verify_target(
             warn!(target_name = %name, error = %e, "cannot list the target's groups to check them");
             out.error = Some(e.to_string());
             return out;
+        }
+    }
+    // 1b. Too many groups for the budget: a rotating window of the listing (half of what
+    // is left), which shows the status and name of the copies on its pages; a copy the
+    // window does not show proves nothing (it may be on another page).
+    let left = budget.saturating_sub(out.listing_calls);
+    if !out.listed && left > 0 {
+        let from = match store.listing_page(&name).await {
+            Ok(p) => p,
+            Err(e) => return store_failed(out, e),
+        };
+        match provider.listing_window(from, left.div_ceil(2)).await {
+            Ok(window) => {
+                out.listing_calls += window.calls;
+                let by_id: HashMap<&str, &sgsync_provider::Listed> =
+                    window.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+                for (source_id, linked) in &links {
+                    let what = match by_id.get(&*linked.target_id) {
+                        Some(g) if g.archived => Some("archived by hand".to_owned()),
+                        Some(g) if g.name != *linked.group_name => {
+                            Some(format!("renamed to \"{}\"", g.name))
+                        }
+                        _ => None,
+                    };
+                    if let Some(what) = what {
+                        found.insert(
+                            (*source_id).to_owned(),
+                            Drift {
+                                vanished: false,
+                                what,
+                            },
+                        );
+                    }
+                }
+                if persist
+                    && window.calls > 0
+                    && let Err(e) = store.set_listing_page(&name, window.next_page).await
+                {
+                    return store_failed(out, e);
+                }
+            }
+            Err(e) => {
+                warn!(target_name = %name, error = %e, "cannot read the target's listing to check it");
+                out.error = Some(e.to_string());
+                return out;
+            }
         }
     }
     // 2. Content, a rotating slice of the copies the listing found nothing wrong with.

@@ -176,6 +176,16 @@ pub struct Listing {
     pub calls: usize,
 }
 
+/// Some pages of a target's listing, when the whole does not fit a run's budget: the
+/// engine checks the copies it shows and goes on from `next_page` the next run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Window {
+    pub groups: Vec<Listed>,
+    /// Where the next window starts (wraps to the first page after the last).
+    pub next_page: usize,
+    pub calls: usize,
+}
+
 /// What reading a linked copy back found, compared with what sgsync last pushed there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verified {
@@ -244,6 +254,18 @@ pub trait Provider: Send + Sync {
     ) -> Result<Listing, ProviderError> {
         let _ = (directory, max_calls);
         Ok(Listing::default())
+    }
+    /// Up to `max_calls` pages of the listing from page `from_page` (1-based; past the
+    /// last page starts again at the first), for a target whose listing does not fit a
+    /// run's budget whole. By default none (a provider that lists in one call, or lists
+    /// nothing, has no window to read).
+    async fn listing_window(
+        &self,
+        from_page: usize,
+        max_calls: usize,
+    ) -> Result<Window, ProviderError> {
+        let _ = (from_page, max_calls);
+        Ok(Window::default())
     }
     /// Reads the copy `id` back and compares it with `payload`, what sgsync last pushed
     /// there (name, and the rule or description where the provider shows them), with

@@ -328,6 +328,33 @@ impl Store {
         Ok(())
     }
 
+    /// The page target `target`'s next listing window starts at (1 when none yet).
+    pub async fn listing_page(&self, target: &str) -> Result<usize, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT page FROM verify_pages WHERE target = ?")
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read listing page"))?;
+        Ok(row.map_or(1, |(p,)| usize::try_from(p).unwrap_or(1).max(1)))
+    }
+
+    pub async fn set_listing_page(&self, target: &str, page: usize) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("write listing page").await?;
+        sqlx::query(
+            "INSERT INTO verify_pages (target, page, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (target) DO UPDATE SET page = excluded.page,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(target)
+        .bind(i64::try_from(page).unwrap_or(1))
+        .bind(fmt_ts(Utc::now()))
+        .execute(tx.conn())
+        .await
+        .map_err(query("write listing page"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The (target id, group name) of every group sgsync created on a target of
     /// provider `provider`, whatever its source: what a run whose source is that
     /// provider must not read back as source groups (an echo).
