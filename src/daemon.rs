@@ -47,9 +47,11 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
                 on_source_deleted: t.on_source_deleted,
                 name_prefix: t.name_prefix.clone(),
                 membership: t.membership,
+                on_drift: t.on_drift,
             },
             provider,
             concurrency: t.concurrency,
+            verify: t.verify,
         });
     }
     let store = Store::open(&settings.store_path).await?;
@@ -58,6 +60,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
         targets,
         store,
         policy: settings.sync,
+        skip_name_prefixes: settings.source_skip_prefixes.clone(),
     })
 }
 

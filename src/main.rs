@@ -52,6 +52,7 @@ fn main() -> ExitCode {
         }
         Command::Run { once_at_start } => run_async(cli::run::run(config, once_at_start)),
         Command::Plan { json, members } => run_async(cli::plan::plan(config, json, members)),
+        Command::Verify { json } => run_async(cli::sync::verify(config, progress, json)),
         Command::Status { json } => run_async(cli::status::status(config, json)),
         Command::Demo => run_async(cli::demo::demo(progress)),
         Command::Check { json } => run_async(cli::check::check(config, json)),

@@ -17,6 +17,12 @@ pub struct Calls {
     pub auth: u64,
     /// Requests the sandbox answered 429 for (the client went over the limit).
     pub rate_limited: u64,
+    /// Of the reads, those drift detection makes on a target: its listing pages and
+    /// the content of the slice read back (emfluence `groups/search`, `groups/lookup`;
+    /// iSpring `getSmartGroupRules`), and the per-run check that it answers (emfluence
+    /// `helper/ping`). Counted in a run with nothing to create, where no other call
+    /// reads these.
+    pub verify: u64,
 }
 
 impl Calls {
@@ -58,6 +64,17 @@ pub fn is_write(provider: ProviderKind, r: &LoggedRequest) -> bool {
     }
 }
 
+/// Whether `r` is one of drift detection's reads (see [`Calls::verify`]).
+pub fn is_verify(provider: ProviderKind, r: &LoggedRequest) -> bool {
+    match provider {
+        sgsync_ispring::KIND => r.contains("GetSmartGroupRules") || r.path.ends_with("/rules"),
+        sgsync_emfluence::KIND => ["groups/search", "groups/lookup", "helper/ping"]
+            .iter()
+            .any(|p| r.path.contains(p)),
+        _ => false,
+    }
+}
+
 fn is_auth(provider: ProviderKind, r: &LoggedRequest) -> bool {
     provider == sgsync_ispring::KIND && r.path.ends_with("/token")
 }
@@ -74,6 +91,7 @@ pub fn count(provider: ProviderKind, log: &[LoggedRequest]) -> Calls {
             c.writes += 1;
         } else {
             c.reads += 1;
+            c.verify += u64::from(is_verify(provider, r));
         }
     }
     c

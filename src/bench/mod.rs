@@ -560,6 +560,19 @@ impl fmt::Display for Report {
                 c(sgsync_emfluence::KIND),
             )?;
         }
+        if let Some(noop) = self.phases.iter().find(|p| p.name == "no-op") {
+            let (is, em) = (
+                noop.calls.get(sgsync_ispring::KIND),
+                noop.calls.get(sgsync_emfluence::KIND),
+            );
+            writeln!(
+                f,
+                "\ndrift detection in the no-op run (reads each run adds to check the targets): iSpring {} (content of the slice; its listing is the directory read anyway), emfluence {} (check, listing pages, content of the slice); writes {}",
+                is.verify,
+                em.verify,
+                noop.writes().gosquared + noop.writes().ispring + noop.writes().emfluence
+            )?;
+        }
         if let Some(initial) = self.phases.first() {
             let made: u64 = PROVIDERS
                 .iter()

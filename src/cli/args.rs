@@ -108,6 +108,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A sync run that reads every linked copy back on every target at once (names,
+    /// existence, status, and content: rules, description), whatever
+    /// `verify_calls_per_run` allows a scheduled run; copies deleted, renamed, archived
+    /// or edited by hand are drift, repaired or reported per target's `on_drift`.
+    /// Exit codes as `sync`.
+    Verify {
+        /// The run as JSON (with a `schema_version`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Forgets the stored payload hashes, so the next run pushes again (and so
     /// re-verifies) every linked group, or only those of one target or one source group.
     Resync {

@@ -5,7 +5,7 @@
 
 use crate::engine::apply::Report;
 use crate::engine::plan::{Action, Plan, Unit};
-use crate::engine::run::RunSummary;
+use crate::engine::run::{RunSummary, TargetCheck};
 use crate::model::Fidelity;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -121,17 +121,47 @@ fn verdict(u: &Unit) -> (String, Vec<String>) {
             reasons.push(reason.clone());
             "refused".to_owned()
         }
+        Action::Drift {
+            target_id,
+            drift,
+            repair,
+            reason,
+        } => {
+            if let Some(reason) = reason {
+                reasons.push(reason.clone());
+            }
+            match repair {
+                Some(_) if drift.vanished => {
+                    format!("id {target_id}: {}; create again", drift.what)
+                }
+                Some(_) => format!("id {target_id}: {}; put back", drift.what),
+                None => format!("id {target_id}: {}; reported", drift.what),
+            }
+        }
+        Action::Stale {
+            target_id,
+            since,
+            reason,
+        } => {
+            reasons.push(reason.clone());
+            match since {
+                Some(t) => format!("id {target_id}: stale since {t}"),
+                None => format!("id {target_id}: stale from this run"),
+            }
+        }
     };
     (text, reasons)
 }
 
 /// `create 3, update 1, skip 5` in the order actions are first seen.
 fn counts_line(counts: &BTreeMap<&'static str, usize>) -> String {
-    const ORDER: [&str; 8] = [
+    const ORDER: [&str; 10] = [
         "create",
         "update",
         "unchanged",
         "skip",
+        "drift",
+        "stale",
         "orphaned",
         "held",
         "refused",
@@ -314,7 +344,7 @@ pub fn sync_json(summary: &RunSummary) -> serde_json::Value {
         "counts": {
             "created": c.created, "updated": c.updated, "unchanged": c.unchanged,
             "skipped": c.skipped, "orphaned": c.orphaned, "failed": c.failed,
-            "held": c.held, "deferred": c.deferred,
+            "held": c.held, "deferred": c.deferred, "drift": c.drift, "stale": c.stale,
         },
         "planned": {"units": summary.report.planned.units, "writes": summary.report.planned.writes},
         "notes": summary.report.planned.notes,
@@ -323,5 +353,75 @@ pub fn sync_json(summary: &RunSummary) -> serde_json::Value {
         "not_started": summary.report.not_started,
         "stopped": summary.stopped,
         "membership": summary.membership.to_json(),
+        "targets": targets_json(&summary.targets),
+        "verified": verified_json(&summary.verified),
     })
+}
+
+/// A line for each target that could not be reached this run (nothing when all
+/// answered).
+pub fn targets_text(targets: &[TargetCheck]) -> String {
+    let mut out = String::new();
+    for t in targets {
+        if let Some(e) = &t.error {
+            let _ = writeln!(out, "target {} cannot be reached: {e}", t.target);
+        }
+    }
+    out
+}
+
+/// Each target and whether it answered this run's read.
+pub fn targets_json(targets: &[TargetCheck]) -> serde_json::Value {
+    targets
+        .iter()
+        .map(|t| serde_json::json!({"target": t.target, "reachable": t.is_up(), "error": t.error}))
+        .collect()
+}
+
+/// What reading the targets' copies back cost and found, per target.
+pub fn verified_json(verified: &[crate::engine::verify::TargetVerify]) -> serde_json::Value {
+    verified
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "target": v.target,
+                "budget": v.budget,
+                "links": v.links,
+                "listing_calls": v.listing_calls,
+                "listed": v.listed,
+                "content_calls": v.content_calls,
+                "content_checked": v.content_checked,
+                "drift": v.drift,
+                "error": v.error,
+            })
+        })
+        .collect()
+}
+
+/// One line per target: what the drift check read and found.
+pub fn verified_text(verified: &[crate::engine::verify::TargetVerify]) -> String {
+    let mut out = String::new();
+    for v in verified.iter().filter(|v| v.links > 0) {
+        let _ = writeln!(
+            out,
+            "checked {}: {} call(s) of {} ({}listing {}, content of {} of {} copies); drift {}{}",
+            v.target,
+            v.calls(),
+            if v.budget == usize::MAX {
+                "no limit".to_owned()
+            } else {
+                v.budget.to_string()
+            },
+            if v.listed { "" } else { "no whole " },
+            v.listing_calls,
+            v.content_checked,
+            v.links,
+            v.drift,
+            v.error
+                .as_deref()
+                .map(|e| format!("; could not finish: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    out
 }

@@ -25,7 +25,7 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     metrics.seed_from_store(&p.store).await;
-    let health = Arc::new(Health::default());
+    let health = Arc::new(Health::new(settings.unready_after));
     // Bound before the loop starts: a port in use is a start error (exit 1).
     let server = match settings.metrics_listen {
         Some(addr) => Some(Server::bind(addr, metrics.clone(), health.clone()).await?),

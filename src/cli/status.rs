@@ -18,6 +18,27 @@ pub async fn status(config: Option<&Path>, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Stale and drifted links, by (source provider, source id, target).
+async fn states(
+    store: &Store,
+) -> Result<std::collections::HashMap<(String, String, String), crate::store::LinkState>> {
+    Ok(store
+        .link_states()
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                (
+                    s.source_provider.clone(),
+                    s.source_id.clone(),
+                    s.target.clone(),
+                ),
+                s,
+            )
+        })
+        .collect())
+}
+
 fn time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -40,17 +61,23 @@ pub(crate) async fn status_json(store: &Store) -> Result<serde_json::Value> {
                 "counts": {
                     "created": c.created, "updated": c.updated, "unchanged": c.unchanged,
                     "skipped": c.skipped, "orphaned": c.orphaned, "failed": c.failed,
-                    "held": c.held, "deferred": c.deferred,
+                    "held": c.held, "deferred": c.deferred, "drift": c.drift, "stale": c.stale,
                 },
                 "error": r.error,
             })
         })
         .collect();
+    let states = states(store).await?;
     let links: Vec<_> = store
         .links(None)
         .await?
         .into_iter()
         .map(|l| {
+            let state = states.get(&(
+                l.source_provider.clone(),
+                l.source_id.clone(),
+                l.target.clone(),
+            ));
             let reasons: Vec<&str> = l
                 .fidelity_reasons
                 .lines()
@@ -68,6 +95,9 @@ pub(crate) async fn status_json(store: &Store) -> Result<serde_json::Value> {
                 "last_result": l.last_result.map(|r| r.as_str()),
                 "last_error": l.last_error,
                 "updated_at": time(l.updated_at),
+                "stale_since": state.and_then(|s| s.stale_since).map(time),
+                "drift": state.and_then(|s| s.drift.clone()),
+                "drift_since": state.and_then(|s| s.drift_at).map(time),
             })
         })
         .collect();
@@ -146,7 +176,27 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
         );
     }
     println!("Links:");
+    let states = states(store).await?;
     for l in store.links(None).await? {
+        let state = states.get(&(
+            l.source_provider.clone(),
+            l.source_id.clone(),
+            l.target.clone(),
+        ));
+        // A copy that is stale or drifted is never shown as healthy: the state takes
+        // the fidelity's place, with its time.
+        let health = match state {
+            Some(s) if s.stale_since.is_some() => format!(
+                "STALE since {} (source changed; the target cannot update it)",
+                s.stale_since.map(time).unwrap_or_default()
+            ),
+            Some(s) if s.drift.is_some() => format!(
+                "DRIFT since {}: {}",
+                s.drift_at.map(time).unwrap_or_default(),
+                s.drift.as_deref().unwrap_or_default()
+            ),
+            _ => l.fidelity.clone(),
+        };
         println!(
             "  {}:{} → {} {} \"{}\"  {}  {}{}",
             l.source_provider,
@@ -154,7 +204,7 @@ pub(crate) async fn print_status(store: &Store) -> Result<()> {
             l.target,
             l.target_id,
             l.group_name,
-            l.fidelity,
+            health,
             l.last_result.map_or("-", |r| r.as_str()),
             l.last_error
                 .map(|e| format!("  error: {e}"))

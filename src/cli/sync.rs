@@ -54,6 +54,24 @@ pub async fn sync(
     allow: Allow,
     json: bool,
 ) -> Result<ExitCode> {
+    one_run(config, textfile_dir, show_progress, allow, json, false).await
+}
+
+/// `sgsync verify`: a run that reads every linked copy back at once, whatever
+/// `verify_calls_per_run` allows, and repairs or reports what it finds (per target's
+/// `on_drift`) as any run does. Exit codes as `sync`.
+pub async fn verify(config: Option<&Path>, show_progress: bool, json: bool) -> Result<ExitCode> {
+    one_run(config, None, show_progress, Allow::default(), json, true).await
+}
+
+async fn one_run(
+    config: Option<&Path>,
+    textfile_dir: Option<&Path>,
+    show_progress: bool,
+    allow: Allow,
+    json: bool,
+    everything: bool,
+) -> Result<ExitCode> {
     if let Some(dir) = textfile_dir {
         textfile::check_dir(dir)?;
     }
@@ -62,7 +80,19 @@ pub async fn sync(
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     let clock = Instant::now();
-    let result = sync_with_bar(&p, show_progress && !json, allow).await;
+    let result = if everything {
+        let progress = RunProgress::new(show_progress && !json);
+        let options = RunOptions {
+            progress: &progress,
+            allow_mass_removal: allow.mass_removal,
+            allow_mass_delete: allow.mass_delete,
+        };
+        let result = p.verify_all(&holder(), options).await;
+        progress.finish();
+        result
+    } else {
+        sync_with_bar(&p, show_progress && !json, allow).await
+    };
     let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
     record.log();
     let mut textfile_failed = false;
@@ -107,20 +137,36 @@ pub async fn sync(
         Err(e) => return Err(e.into()),
     };
     if json {
-        print_json("sync", super::render::sync_json(&summary))?;
+        print_json(
+            if everything { "verify" } else { "sync" },
+            super::render::sync_json(&summary),
+        )?;
     } else {
         print!(
             "{}",
             super::render::report_text(&summary.report, super::render::width())
         );
         print!("{}", summary.membership.render(false));
+        print!("{}", super::render::targets_text(&summary.targets));
+        print!("{}", super::render::verified_text(&summary.verified));
     }
     if !json {
+        let down: Vec<&str> = summary
+            .targets
+            .iter()
+            .filter(|t| !t.is_up())
+            .map(|t| t.target.as_str())
+            .collect();
         println!(
-            "run {}: {} — {}",
+            "run {}: {} — {}{}",
             summary.run_id,
             summary.outcome,
-            summary.counts()
+            summary.counts(),
+            if down.is_empty() {
+                String::new()
+            } else {
+                format!("; target(s) not reached: {}", down.join(", "))
+            }
         );
     }
     if let Some(why) = &summary.stopped {

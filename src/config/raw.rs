@@ -6,7 +6,7 @@
 //! provider's crate to read.
 
 use super::{DEFAULT_CRON, DEFAULT_METRICS_LISTEN, DEFAULT_STORE_PATH};
-use crate::engine::plan::{OnLossy, OnSourceDeleted};
+use crate::engine::plan::{OnDrift, OnLossy, OnSourceDeleted};
 use crate::model::mapping::MappingConfig;
 use crate::model::members::MembershipMode;
 use serde::Deserialize;
@@ -74,6 +74,13 @@ pub struct RawSource {
     /// Most calls that may go back to back (1..=rate_limit_per_minute); default: all
     /// the budget allows.
     pub rate_limit_burst: Option<u32>,
+    /// Source groups whose name starts with one of these are copies another sgsync
+    /// pipeline made here (its targets' `name_prefix`), never read as source groups: a
+    /// two-way setup does not echo. Groups carrying sgsync's key, groups this state
+    /// database created, and names starting with this config's own targets'
+    /// `name_prefix` are left out without it.
+    #[serde(default)]
+    pub skip_name_prefixes: Vec<String>,
 }
 
 /// `[targets.<name>]`: a provider block plus the policy for this target.
@@ -113,6 +120,15 @@ pub struct RawTarget {
     /// Apply held removals on the run that sees the drop for this many consecutive runs
     /// (default 2; 0 = only `--allow-mass-removal` applies them).
     pub mass_removal_confirm_runs: Option<u32>,
+    /// What to do with a copy changed on the target by hand (deleted, renamed, archived,
+    /// edited): `repair` (default: the source is the truth) or `report`.
+    #[serde(default)]
+    pub on_drift: OnDrift,
+    /// Calls each run may spend reading this target's copies back to find drift (a
+    /// listing, then the content of a rotating slice). Default: enough to read every
+    /// link within a day at the schedule, at most a tenth of the target's rate limit
+    /// between two runs. 0 turns drift detection off.
+    pub verify_calls_per_run: Option<usize>,
 }
 
 /// `[schedule]`.
@@ -123,12 +139,17 @@ pub struct RawSchedule {
     /// [year]`. Default `"0 */15 * * * *"`.
     #[serde(default = "default_cron")]
     pub cron: String,
+    /// `sgsync run` reports itself not ready (`/readyz` 503) after this many runs in a
+    /// row failed as a whole: could not start, could not read the source, or could not
+    /// reach a target. Default 3; at least 1.
+    pub unready_after_failed_runs: Option<u32>,
 }
 
 impl Default for RawSchedule {
     fn default() -> Self {
         RawSchedule {
             cron: default_cron(),
+            unready_after_failed_runs: None,
         }
     }
 }

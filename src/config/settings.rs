@@ -7,8 +7,9 @@ use super::loader::{Blocks, Loader};
 use super::raw::{RawConfig, RawHttp, RawMetrics, RawStore, RawSync};
 use super::{ConfigError, DEFAULT_CONCURRENCY, DEFAULT_METRICS_LISTEN, MAX_CONCURRENCY};
 use crate::engine::lease::LeaseSettings;
-use crate::engine::plan::{OnLossy, OnSourceDeleted, OrphanGuard};
+use crate::engine::plan::{OnDrift, OnLossy, OnSourceDeleted, OrphanGuard};
 use crate::engine::run::SyncPolicy;
+use crate::engine::verify::VerifyBudget;
 use crate::model::ProviderKind;
 use crate::model::mapping::{MappingError, Maps};
 use crate::model::members::{Guard, MembershipMode, MembershipPolicy};
@@ -24,12 +25,16 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub source: Endpoint,
+    /// `[source] skip_name_prefixes`: names of copies another pipeline made here.
+    pub source_skip_prefixes: Vec<String>,
     /// In name order.
     pub targets: Vec<Target>,
     pub maps: Maps,
     pub schedule: cron::Schedule,
     /// The cron expression as written, for messages and `status`.
     pub schedule_text: String,
+    /// Runs in a row that failed as a whole before `sgsync run` is not ready.
+    pub unready_after: u32,
     pub store_path: PathBuf,
     /// Where `sgsync run` serves its health and metrics endpoint; `None` when
     /// `[metrics] enabled = false`.
@@ -63,6 +68,10 @@ pub struct Target {
     /// 1..=64.
     pub concurrency: usize,
     pub membership: MembershipPolicy,
+    pub on_drift: OnDrift,
+    /// Calls per run for reading copies back (`verify_calls_per_run`, or sized from the
+    /// schedule and the rate limit).
+    pub verify: VerifyBudget,
 }
 
 // The validation half of the loader: it lives with the settings it builds, and it is a
@@ -140,6 +149,10 @@ impl Loader {
                 name_prefix: t.name_prefix,
                 concurrency,
                 membership,
+                on_drift: t.on_drift,
+                verify: t
+                    .verify_calls_per_run
+                    .map_or(VerifyBudget::default(), VerifyBudget::Calls),
             });
         }
         let maps = Maps::from_config(&raw.mapping).map_err(|MappingError { key, why }| {
@@ -161,6 +174,29 @@ impl Loader {
                 ),
             )
         })?;
+        // The default verification budget: every link within a day at this schedule, at
+        // most a tenth of the target's rate limit over the time between two runs.
+        let between = between_runs(&schedule);
+        for t in &mut targets {
+            if let VerifyBudget::Auto { .. } = t.verify {
+                let minutes = (between.as_secs() / 60).max(1) as usize;
+                let rpm = t.endpoint.http.requests_per_minute as usize;
+                t.verify = VerifyBudget::Auto {
+                    runs_per_day: (86_400 / between.as_secs().max(1)).max(1) as usize,
+                    cap: (rpm.saturating_mul(minutes) / 10).max(1),
+                };
+            }
+        }
+        let unready_after = raw
+            .schedule
+            .unready_after_failed_runs
+            .unwrap_or(crate::observe::health::UNREADY_AFTER);
+        if unready_after == 0 {
+            return Err(self.invalid(
+                &["schedule", "unready_after_failed_runs"],
+                "must be at least 1 (runs in a row that failed before /readyz says not ready)",
+            ));
+        }
         if raw.store.path.as_os_str().is_empty() {
             return Err(self.invalid(&["store", "path"], "must not be empty"));
         }
@@ -168,12 +204,25 @@ impl Loader {
         let pushgateway = self.pushgateway(&raw.metrics)?;
         let endpoints = std::iter::once(&source).chain(targets.iter().map(|t| &t.endpoint));
         let sync = self.sync_policy(&raw.sync, &raw.store, endpoints)?;
+        if let Some(i) = raw
+            .source
+            .skip_name_prefixes
+            .iter()
+            .position(|p| p.trim().is_empty())
+        {
+            return Err(self.invalid(
+                &["source", "skip_name_prefixes"],
+                format!("entry {} is blank; every prefix needs a character other than spaces (a blank one would skip every group)", i + 1),
+            ));
+        }
         Ok(Settings {
             source,
+            source_skip_prefixes: raw.source.skip_name_prefixes,
             targets,
             maps,
             schedule,
             schedule_text: raw.schedule.cron,
+            unready_after,
             store_path: raw.store.path,
             metrics_listen,
             pushgateway,
@@ -481,6 +530,16 @@ impl Loader {
 struct Budget {
     per_minute: Option<u32>,
     burst: Option<u32>,
+}
+
+/// The time between two runs of `schedule` (its next two times; 15 minutes when it has
+/// no next time).
+fn between_runs(schedule: &cron::Schedule) -> Duration {
+    let mut next = schedule.upcoming(chrono::Utc);
+    match (next.next(), next.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(900)),
+        _ => Duration::from_secs(900),
+    }
 }
 
 /// The membership keys of one `[targets.<name>]`.

@@ -3,8 +3,9 @@
 //! - Live (`/healthz` 200) from start until the schedule loop has ended.
 //! - Ready (`/readyz` 200) once the loop runs — the config is valid, the store open and
 //!   the endpoint bound, all done before the loop starts — and as long as fewer than
-//!   [`UNREADY_AFTER`] runs in a row could not start or read the source (lock held by
-//!   another process, source unreachable, store failing). A run whose units partly
+//!   `[schedule] unready_after_failed_runs` (default [`UNREADY_AFTER`]) runs in a row
+//!   could not start, read the source or reach a target (lock held by another process,
+//!   source or target unreachable, store failing). A run whose units partly
 //!   failed did run: it keeps the service ready (`sgsync_last_run_outcome` tells it).
 //!   Not ready (503) before the loop starts and from the moment a stop is requested.
 //!
@@ -26,9 +27,18 @@ pub struct Verdict {
     pub text: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Health {
     state: Mutex<State>,
+    /// Runs in a row that failed as a whole before it is not ready
+    /// (`[schedule] unready_after_failed_runs`).
+    unready_after: u32,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health::new(UNREADY_AFTER)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +67,14 @@ struct Last {
 }
 
 impl Health {
+    /// Not ready after `unready_after` runs in a row failed as a whole (at least 1).
+    pub fn new(unready_after: u32) -> Health {
+        Health {
+            state: Mutex::default(),
+            unready_after: unready_after.max(1),
+        }
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic elsewhere must not take the probes down with it.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -76,7 +94,7 @@ impl Health {
     pub fn run_finished(&self, run: &RunRecord) {
         let mut s = self.state();
         s.running = false;
-        if run.could_not_start() {
+        if run.failed_for_readiness() {
             s.consecutive_failures += 1;
         } else {
             s.consecutive_failures = 0;
@@ -141,10 +159,10 @@ impl Health {
         let (ok, text) = match s.phase {
             Phase::Starting => (false, "starting".to_owned()),
             Phase::Stopping | Phase::Ended => (false, format!("stopping; {last}")),
-            Phase::Looping if s.consecutive_failures >= UNREADY_AFTER => (
+            Phase::Looping if s.consecutive_failures >= self.unready_after => (
                 false,
                 format!(
-                    "not ready: {} runs in a row could not start; {last}{running}",
+                    "not ready: {} runs in a row could not start or reach a target; {last}{running}",
                     s.consecutive_failures
                 ),
             ),
@@ -170,6 +188,9 @@ mod tests {
             duration: Duration::from_secs(1),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),
+            targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 

@@ -53,6 +53,11 @@ struct MemberLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     provider: &'static str,
     operation: String,
@@ -98,6 +103,9 @@ pub struct Metrics {
     /// an email) and how many of them have no account there.
     last_people: Family<MemberLabels, Gauge>,
     last_without_account: Family<MemberLabels, Gauge>,
+    target_up: Family<TargetLabels, Gauge>,
+    verify_calls: Family<TargetLabels, Gauge>,
+    stale_since: Family<TargetLabels, FloatGauge>,
 }
 
 impl Default for Metrics {
@@ -125,6 +133,9 @@ impl Metrics {
             last_units: Family::default(),
             last_people: Family::default(),
             last_without_account: Family::default(),
+            target_up: Family::default(),
+            verify_calls: Family::default(),
+            stale_since: Family::default(),
         };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
@@ -174,6 +185,21 @@ impl Metrics {
                 "sgsync_last_run_members_without_account",
                 "Of those, how many have no account on the target: never created, not members (N of M have no account)",
                 m.last_without_account.clone(),
+            );
+            r.register(
+                "sgsync_target_up",
+                "1 when the target answered the last run's authenticated read, 0 when it could not be reached (the run then fails, exit 2)",
+                m.target_up.clone(),
+            );
+            r.register(
+                "sgsync_last_run_verify_calls",
+                "Calls the last run spent reading the target's copies back to find drift (listing pages and content reads)",
+                m.verify_calls.clone(),
+            );
+            r.register(
+                "sgsync_stale_since_timestamp_seconds",
+                "When the target's oldest stale copy went stale (its source changed, the target cannot update it), in Unix seconds; absent when none is stale",
+                m.stale_since.clone(),
             );
         }
         let r = &mut m.registry;
@@ -256,6 +282,36 @@ impl Metrics {
             self.last_without_account
                 .get_or_create(&labels)
                 .set(gauge(without));
+        }
+        // A run that could not start read no target: the gauges keep what the last run
+        // that read them saw.
+        if !run.targets.is_empty() {
+            self.target_up.clear();
+            for (target, up) in &run.targets {
+                self.target_up
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(i64::from(*up));
+            }
+        }
+        if !run.targets.is_empty() {
+            self.verify_calls.clear();
+            for (target, calls) in &run.verify_calls {
+                self.verify_calls
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(i64::try_from(*calls).unwrap_or(i64::MAX));
+            }
+            self.stale_since.clear();
+            for (target, at) in &run.stale_since {
+                self.stale_since
+                    .get_or_create(&TargetLabels {
+                        target: target.clone(),
+                    })
+                    .set(unix_seconds(*at));
+            }
         }
         let seconds = run.duration.as_secs_f64();
         self.run_seconds.observe(seconds);
@@ -442,6 +498,9 @@ mod tests {
             duration: Duration::from_millis(2500),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: None,
+            targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 
@@ -510,6 +569,34 @@ mod tests {
             !text.contains(r#"sgsync_last_run_units{target="lms",action="create""#),
             "the last run's units replace the previous run's:\n{text}"
         );
+    }
+
+    #[test]
+    fn targets_reached_verification_calls_and_stale_copies_are_gauges() {
+        let m = Metrics::new();
+        let mut r = run("partial", &[("crm", "stale", "stale")]);
+        r.targets = vec![("crm".into(), true), ("newsletter".into(), false)];
+        r.verify_calls = vec![("crm".into(), 1), ("newsletter".into(), 0)];
+        r.stale_since = vec![(
+            "crm".into(),
+            DateTime::from_timestamp(1_600_000_000, 0).unwrap(),
+        )];
+        m.record_run(&r);
+        let text = m.render();
+        for line in [
+            r#"sgsync_target_up{target="crm"} 1"#,
+            r#"sgsync_target_up{target="newsletter"} 0"#,
+            r#"sgsync_last_run_verify_calls{target="crm"} 1"#,
+            r#"sgsync_stale_since_timestamp_seconds{target="crm"} 1600000000.0"#,
+            r#"sgsync_last_run_units{target="crm",action="stale",result="stale"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        // The next run finds nothing stale: the gauge goes.
+        let mut next = run("succeeded", &[]);
+        next.targets = vec![("crm".into(), true)];
+        m.record_run(&next);
+        assert!(!m.render().contains("sgsync_stale_since_timestamp_seconds{"));
     }
 
     #[test]

@@ -34,6 +34,13 @@ pub struct RunRecord {
     pub finished_at: DateTime<Utc>,
     /// Why the run could not start or complete (free of secrets, as every error is).
     pub error: Option<String>,
+    /// Each target and whether it answered this run's read (empty when the run could
+    /// not start).
+    pub targets: Vec<(String, bool)>,
+    /// Each target's calls spent reading copies back (drift detection).
+    pub verify_calls: Vec<(String, usize)>,
+    /// Targets with stale copies, and since when the oldest is stale.
+    pub stale_since: Vec<(String, DateTime<Utc>)>,
 }
 
 impl RunRecord {
@@ -78,6 +85,17 @@ impl RunRecord {
                 finished_at,
                 // Why it stopped writing before the end, if it did.
                 error: summary.stopped.clone(),
+                targets: summary
+                    .targets
+                    .iter()
+                    .map(|t| (t.target.clone(), t.is_up()))
+                    .collect(),
+                verify_calls: summary
+                    .verified
+                    .iter()
+                    .map(|v| (v.target.clone(), v.calls()))
+                    .collect(),
+                stale_since: summary.stale_since.clone(),
             },
             Err(e) => RunRecord {
                 run_id: None,
@@ -91,6 +109,9 @@ impl RunRecord {
                 duration,
                 finished_at,
                 error: Some(e.to_string()),
+                targets: Vec::new(),
+                verify_calls: Vec::new(),
+                stale_since: Vec::new(),
             },
         }
     }
@@ -98,6 +119,20 @@ impl RunRecord {
     /// The run did not get as far as applying anything.
     pub fn could_not_start(&self) -> bool {
         self.error.is_some()
+    }
+
+    /// The targets that could not be reached this run.
+    pub fn targets_down(&self) -> impl Iterator<Item = &str> {
+        self.targets
+            .iter()
+            .filter(|(_, up)| !up)
+            .map(|(t, _)| t.as_str())
+    }
+
+    /// A run that failed as a whole for readiness: it could not start, or a target
+    /// could not be reached (even when nothing needed writing there).
+    pub fn failed_for_readiness(&self) -> bool {
+        self.could_not_start() || self.targets_down().next().is_some()
     }
 
     /// One line for systemd's `STATUS=` (shown by `systemctl status`).
@@ -164,6 +199,9 @@ mod tests {
             duration: Duration::from_millis(1500),
             finished_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             error: error.map(str::to_owned),
+            targets: Vec::new(),
+            verify_calls: Vec::new(),
+            stale_since: Vec::new(),
         }
     }
 

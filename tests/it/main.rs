@@ -16,6 +16,7 @@ mod contract_ispring_members;
 mod crash;
 mod deploy_files;
 mod docs;
+mod drift;
 mod example_config;
 mod fault_storm;
 mod http_layer;

@@ -86,6 +86,19 @@ fn calls(w: &World, path: &str) -> usize {
     w.em.running.controls.count(&reqwest::Method::POST, path)
 }
 
+/// Membership requests to emfluence (contacts read or saved, members added or removed)
+/// since its log was last cleared: what a run with no membership change must not make.
+/// Every run also checks emfluence answers (`helper/ping`) and reads its groups back to
+/// find drift (`groups/search`, `groups/lookup`); those are not membership calls.
+fn only_the_check(w: &World) -> usize {
+    w.em.running
+        .controls
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("ontacts"))
+        .count()
+}
+
 fn write_calls(w: &World) -> usize {
     json_writes(&w.em.running.controls)
 }
@@ -176,7 +189,8 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     assert_eq!((m.member_count, m.without_email), (10, 1));
     assert!(m.synced_at.is_some());
 
-    // 2. No membership change: no call to emfluence at all, so zero writes.
+    // 2. No membership change: no membership call to emfluence at all, so zero
+    //    writes; the one request is the run's check that emfluence answers.
     w.em.running.controls.clear_log();
     let second = p.sync("t", RunOptions::default()).await.expect("run 2");
     assert_eq!(second.outcome, RunOutcome::Succeeded);
@@ -184,7 +198,7 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
         only(&second).result,
         Ok(sgsync::store::MemberResult::Unchanged)
     );
-    assert_eq!(w.em.running.controls.requests().len(), 0);
+    assert_eq!(only_the_check(&w), 0);
     // Metrics and the run summary count membership units as action "members".
     let record = RunRecord::new(&Ok(second), Duration::ZERO, chrono::Utc::now());
     assert!(
@@ -219,8 +233,8 @@ async fn initial_materialisation_no_op_and_people_entering_and_leaving() {
     );
     assert_eq!(
         calls(&w, "groups/lookup"),
-        1,
-        "the group is checked static once"
+        2,
+        "the group is checked static once, and read back once by drift detection"
     );
     assert_eq!(write_calls(&w), 4);
     let kept = w.em.contacts().into_iter().find(|c| c.id == known).unwrap();
@@ -330,7 +344,7 @@ async fn batches_of_1000_and_a_crash_mid_batch_loses_and_duplicates_nothing() {
         only(&fifth).result,
         Ok(sgsync::store::MemberResult::Unchanged)
     );
-    assert_eq!(w.em.running.controls.requests().len(), 0);
+    assert_eq!(only_the_check(&w), 0);
 }
 
 #[tokio::test]
@@ -441,7 +455,7 @@ async fn plan_shows_counts_and_the_first_emails_and_writes_nothing() {
     assert_eq!(o.add_preview.len(), 5);
     assert_eq!(o.add_preview[0], email(0));
     assert_eq!(
-        w.em.running.controls.requests().len(),
+        only_the_check(&w),
         0,
         "the group does not exist yet: nothing read"
     );
@@ -666,4 +680,36 @@ async fn addresses_differing_in_local_case_share_one_contact_safely() {
         Ok(sgsync::store::MemberResult::Unchanged)
     );
     assert_eq!(write_calls(&w), 0);
+}
+
+/// A run whose only failure is a membership unit counts it: the counts say `failed 1`
+/// (in the summary, the stored run and `sgsync status`), not `failed 0` beside exit 2.
+#[tokio::test]
+async fn a_run_failing_only_in_membership_counts_the_failure() {
+    let w = world().await;
+    w.gs.add_group("Acme people", acme());
+    for i in 0..3 {
+        w.gs.add_person(person(i, "Acme Ltd", true));
+    }
+    let p = connect(&w, "", "max_retries = 0").await;
+    w.em.running.controls.set_plan(sgsync::sandbox::FaultPlan {
+        only_paths: vec!["addContacts".into(), "contacts/save".into()],
+        script: std::iter::repeat_n(Fault::Status(500), 50).collect(),
+        ..Default::default()
+    });
+    let run = p.sync("t", RunOptions::default()).await.expect("run");
+    assert_eq!(
+        run.report.counts.failed, 0,
+        "the group unit itself succeeded"
+    );
+    assert!(only(&run).result.is_err(), "{:?}", run.membership);
+    assert_eq!(run.exit_code(), 2);
+    assert_eq!(run.counts().failed, 1, "the membership failure is counted");
+    let stored = &p.store.recent_runs(1).await.unwrap()[0];
+    assert_eq!(stored.counts.failed, 1, "and stored with the run");
+    assert!(
+        stored.counts.to_string().contains("failed 1"),
+        "{}",
+        stored.counts
+    );
 }

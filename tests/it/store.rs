@@ -280,6 +280,8 @@ async fn runs_and_events_round_trip() {
         failed: 6,
         held: 7,
         deferred: 8,
+        drift: 9,
+        stale: 10,
     };
     assert!(
         store

@@ -266,9 +266,43 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
         9,
         "no link lost"
     );
-    // The adopted group is pushed again (its hash was unknown) and then left alone.
-    p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    // The adopted group holds what the lost create sent, which is what the link
+    // records: the next run has nothing to write.
     w.em.running.controls.clear_log();
+    let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!((w.writes(), third.plan.writes()), ((0, 0), 0));
+}
+
+/// A source group that went (its emfluence copy archived) and came back with the same
+/// id: its copy is found by key, adopted and active again in the same run, and the run
+/// after has nothing to write.
+#[tokio::test]
+async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once() {
+    let w = world().await;
+    let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    let p = connect(&w).await;
+    p.sync("e2e", RunOptions::default()).await.expect("run 1");
+    let key = format!("sgsync:gosquared:{canadians}");
+    let copy = |w: &World| {
+        w.em.groups()
+            .into_iter()
+            .find(|g| g.external_id == key)
+            .expect("the emfluence copy")
+    };
+    assert!(w.gs.remove_group(&canadians));
+    p.sync("e2e", RunOptions::default()).await.expect("run 2");
+    assert_eq!(copy(&w).status, "Archived");
+
+    let again = w.gs.add_group("Canadians", vec![country_is("CA")]);
+    assert_eq!(again, canadians, "the same id comes back");
+    let third = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!(third.counts().failed, 0, "{:?}", third.report);
+    assert_eq!(
+        copy(&w).status,
+        "Active",
+        "active in the run that adopted it"
+    );
+    w.clear_logs();
     let fourth = p.sync("e2e", RunOptions::default()).await.expect("run 4");
     assert_eq!((w.writes(), fourth.plan.writes()), ((0, 0), 0));
 }
@@ -518,8 +552,10 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
         ..FaultPlan::default()
     });
     let p = connect(&w).await;
+    // Every emfluence call takes 300 ms: the run's check of the target and the name
+    // listing end at ~600 ms, then the creates (300 ms each) are in flight.
     let cut = tokio::time::timeout(
-        Duration::from_millis(600),
+        Duration::from_millis(1000),
         p.sync("e2e", RunOptions::default()),
     )
     .await;
@@ -629,4 +665,166 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours(
         11,
         "the hand-made group and ten of ours"
     );
+}
+
+/// A target that cannot be reached fails the run on a run with nothing to write: its
+/// credentials refused, then its endpoint answering 503. The run is `partial` (exit 2),
+/// says which target, is stored with the reason, and after the configured number of
+/// such runs `sgsync run` is not ready.
+#[tokio::test]
+async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
+    use sgsync::observe::health::Health;
+    use sgsync::observe::summary::RunRecord;
+    let w = world().await;
+    let p = connect_with(&w, &[("SGSYNC__HTTP__MAX_RETRIES", "0")]).await;
+    let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
+    assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
+    assert!(
+        first.targets.iter().all(|t| t.is_up()),
+        "{:?}",
+        first.targets
+    );
+    let health = Health::new(2);
+    health.loop_started();
+
+    // Our token is refused: nothing needs writing, yet the run fails.
+    w.em.set_token("a-token-sgsync-does-not-have");
+    let refused = p.sync("e2e", RunOptions::default()).await.expect("run 2");
+    assert_eq!(refused.plan.writes(), 0, "nothing to write");
+    assert_eq!(refused.outcome, RunOutcome::Partial);
+    assert_eq!(refused.exit_code(), 2);
+    let down: Vec<_> = refused.targets.iter().filter(|t| !t.is_up()).collect();
+    assert_eq!(down.len(), 1, "{:?}", refused.targets);
+    assert_eq!(down[0].target, "newsletter");
+    let stored = &p.store.recent_runs(1).await.unwrap()[0];
+    assert!(
+        stored
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("\"newsletter\" cannot be reached")),
+        "{stored:?}"
+    );
+    let record = RunRecord::new(&Ok(refused), Duration::from_secs(1), chrono::Utc::now());
+    health.run_finished(&record);
+    assert!(health.readiness().ok, "one failed run of two allowed");
+
+    // The endpoint answers 503: the same.
+    w.em.set_token(sgsync::sandbox::emfluence::SANDBOX_TOKEN);
+    w.em.running.controls.set_plan(FaultPlan {
+        script: std::iter::repeat_n(Fault::Status(503), 20).collect(),
+        ..FaultPlan::default()
+    });
+    let unavailable = p.sync("e2e", RunOptions::default()).await.expect("run 3");
+    assert_eq!(unavailable.exit_code(), 2);
+    assert!(
+        unavailable
+            .targets
+            .iter()
+            .any(|t| t.target == "newsletter" && !t.is_up()),
+        "{:?}",
+        unavailable.targets
+    );
+    let record = RunRecord::new(&Ok(unavailable), Duration::from_secs(1), chrono::Utc::now());
+    health.run_finished(&record);
+    assert!(!health.readiness().ok, "{}", health.readiness().text);
+
+    // Back up: the next run succeeds and readiness returns.
+    w.em.running.controls.set_plan(FaultPlan::default());
+    let back = p.sync("e2e", RunOptions::default()).await.expect("run 4");
+    assert_eq!(back.outcome, RunOutcome::Succeeded, "{:?}", back.targets);
+    health.run_finished(&RunRecord::new(
+        &Ok(back),
+        Duration::from_secs(1),
+        chrono::Utc::now(),
+    ));
+    assert!(health.readiness().ok);
+}
+
+/// Two pipelines, GoSquared → iSpring (`lms`) and iSpring → GoSquared (`crm`), over the
+/// same two accounts. `b_store` is the second pipeline's state database and
+/// `b_source` its `[source]` lines.
+async fn two_way(w: &World, b_store: &std::path::Path, b_source: &str) -> (Pipeline, Pipeline) {
+    let a = w
+        .pipeline(&Parts {
+            lms: Some("name_prefix = \"[from gs] \"".into()),
+            newsletter: None,
+            source_lines: "skip_name_prefixes = [\"[from lms] \"]".into(),
+            ..Parts::default()
+        })
+        .await;
+    let b_text = w
+        .config(&Parts {
+            source: Source::Ispring,
+            source_lines: b_source.into(),
+            lms: None,
+            crm: Some("name_prefix = \"[from lms] \"\non_lossy = \"push\"".into()),
+            newsletter: None,
+            ..Parts::default()
+        })
+        .replace(&w.db.display().to_string(), &b_store.display().to_string());
+    let b = sgsync::config::load_str("b.toml", &b_text, &[]).expect("config b");
+    (a, common::world::pipeline(&b).await)
+}
+
+/// Runs both pipelines `n` times, one after the other; the names each side then holds.
+async fn run_both(w: &World, a: &Pipeline, b: &Pipeline, n: usize) -> (Vec<String>, Vec<String>) {
+    for _ in 0..n {
+        let ra = a.sync("a", RunOptions::default()).await.expect("a runs");
+        assert_eq!(ra.outcome, RunOutcome::Succeeded, "{:?}", ra.report);
+        let rb = b.sync("b", RunOptions::default()).await.expect("b runs");
+        assert_eq!(rb.outcome, RunOutcome::Succeeded, "{:?}", rb.report);
+    }
+    let mut gs: Vec<String> = w.gs.groups().into_iter().map(|g| g.name).collect();
+    let mut is: Vec<String> = w.is.groups().into_iter().map(|g| g.name).collect();
+    gs.sort();
+    is.sort();
+    (gs, is)
+}
+
+/// A two-way setup never echoes: each side's copies are not read back as source
+/// groups — by the other side's prefix (`[source] skip_name_prefixes`) when each
+/// pipeline has its own state database, and by the links when they share one.
+#[tokio::test]
+async fn a_two_way_setup_does_not_echo() {
+    for shared in [false, true] {
+        let w = World::start(Seed::Empty).await;
+        w.gs.add_group("Canadians", vec![country_is("CA")]);
+        w.is.add_group("Learners in Canada", Some(canada_rule()));
+        let before_is: usize = w.is.groups().len();
+        let b_store = if shared {
+            w.db.clone()
+        } else {
+            w.dir.path().join("b.db")
+        };
+        // Sharing a database, the second pipeline needs no prefix list: the links say
+        // which iSpring groups sgsync made.
+        let b_source = if shared {
+            ""
+        } else {
+            "skip_name_prefixes = [\"[from gs] \"]"
+        };
+        let (a, b) = two_way(&w, &b_store, b_source).await;
+        let (gs, is) = run_both(&w, &a, &b, 2).await;
+        assert_eq!(
+            gs,
+            ["Canadians", "[from lms] Learners in Canada"],
+            "shared store: {shared}"
+        );
+        assert_eq!(is.len(), before_is + 1, "shared store: {shared}: {is:?}");
+        assert!(is.contains(&"[from gs] Canadians".to_owned()), "{is:?}");
+        assert!(
+            !is.iter().chain(&gs).any(|n| n.matches("[from").count() > 1),
+            "no copy of a copy: {gs:?} {is:?}"
+        );
+        let plan = b.dry_run().await.expect("plan b");
+        assert!(
+            plan.plan
+                .notes
+                .iter()
+                .any(|n| n.contains("sgsync's own copies")),
+            "{:?}",
+            plan.plan.notes
+        );
+        assert_eq!(plan.plan.writes(), 0);
+    }
 }

@@ -18,7 +18,10 @@ use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync_provider::members::{
     GroupKind as MemberGroupKind, MemberTarget, RowResult, TargetContact,
 };
-use sgsync_provider::{Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup};
+use sgsync_provider::{
+    Capabilities, ErrorKind, Listed, Listing, Payload, Provider, ProviderError, RemoteGroup,
+    Verified, Window,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
@@ -636,6 +639,119 @@ impl Provider for EmfluenceClient {
         let max_pages = u32::try_from(max_calls).unwrap_or(u32::MAX);
         let groups = self.search_within(None, "All", max_pages).await?;
         Ok(groups.map(|groups| groups.into_iter().map(|g| g.group_name).collect()))
+    }
+
+    /// `groups/search` in every status (§3.3), pages of 250: id, name and status of
+    /// every group, when `max_calls` pages hold them all.
+    #[instrument(skip_all)]
+    async fn listing(
+        &self,
+        _directory: &Directory,
+        max_calls: usize,
+    ) -> Result<Listing, ProviderError> {
+        if max_calls == 0 {
+            return Ok(Listing::default());
+        }
+        let max_pages = u32::try_from(max_calls).unwrap_or(u32::MAX);
+        let groups = self.search_within(None, "All", max_pages).await?;
+        let Some(groups) = groups else {
+            // Only the first page was read: its totalPages said the rest would not fit.
+            return Ok(Listing {
+                groups: None,
+                calls: 1,
+            });
+        };
+        let calls = groups.len().div_ceil(PAGE_SIZE as usize).max(1);
+        let listed = groups
+            .into_iter()
+            .filter_map(|g| {
+                Some(Listed {
+                    id: g.group_id?.to_string(),
+                    archived: g.status.as_deref() == Some("Archived"),
+                    name: g.group_name,
+                })
+            })
+            .collect();
+        Ok(Listing {
+            groups: Some(listed),
+            calls,
+        })
+    }
+
+    /// `groups/search` pages `from_page`.. in every status (§3.3), at most `max_calls`:
+    /// the first page read says how many there are, so a window past the end starts
+    /// again at page 1.
+    #[instrument(skip_all)]
+    async fn listing_window(
+        &self,
+        from_page: usize,
+        max_calls: usize,
+    ) -> Result<Window, ProviderError> {
+        let mut window = Window::default();
+        let mut page = u32::try_from(from_page.max(1)).unwrap_or(1);
+        while window.calls < max_calls {
+            let body = GroupSearch {
+                group_name: None,
+                status: "All",
+                rpp: PAGE_SIZE,
+                page,
+            };
+            let (batch, total) = self
+                .post("groups/search", &body, true, |data| {
+                    let found = wire::page_in(&data, page.into())?;
+                    let batch = wire::search_groups_in(found.records)?;
+                    Ok((batch, found.total_pages))
+                })
+                .await?;
+            window.calls += 1;
+            let total = total.and_then(|t| u32::try_from(t).ok()).unwrap_or(0);
+            if batch.is_empty() && page == 1 {
+                // No group at all: nothing to read again.
+                break;
+            }
+            if batch.is_empty() && page > 1 {
+                // Past the end (the account shrank): the next window starts over.
+                page = 1;
+                continue;
+            }
+            window.groups.extend(batch.into_iter().filter_map(|g| {
+                Some(Listed {
+                    id: g.group_id?.to_string(),
+                    archived: g.status.as_deref() == Some("Archived"),
+                    name: g.group_name,
+                })
+            }));
+            page = if page >= total { 1 } else { page + 1 };
+        }
+        window.next_page = page as usize;
+        Ok(window)
+    }
+
+    /// `groups/lookup` (one call, §3.2): the copy's status, name and description (the
+    /// rule in words, and the note saying edits are overwritten) against the pushed ones.
+    #[instrument(skip_all, fields(id = %id))]
+    async fn verify(
+        &self,
+        id: &str,
+        payload: &Payload,
+    ) -> Result<(Verified, usize), ProviderError> {
+        let pushed = save_body("verify group", payload)?;
+        if parse_id(id).is_err() {
+            return Ok((Verified::Missing, 0));
+        }
+        let Some(group) = self.lookup(id).await? else {
+            return Ok((Verified::Missing, 1));
+        };
+        let verified = if group.status.as_deref() == Some("Archived") {
+            Verified::Differs("archived by hand".to_owned())
+        } else if !same_name(&group.group_name, &pushed.group_name) {
+            Verified::Differs(format!("renamed to \"{}\"", group.group_name))
+        } else if group.description.trim() != pushed.description.trim() {
+            Verified::Differs("its description was edited".to_owned())
+        } else {
+            Verified::Same
+        };
+        Ok((verified, 1))
     }
 
     /// `groups/save` without `groupID` (§3.1); not resent after an unclear failure.

@@ -50,6 +50,8 @@ pub struct Target {
     pub policy: TargetPolicy,
     pub provider: Arc<dyn Provider>,
     pub concurrency: usize,
+    /// Calls each run may spend reading this target's copies back (drift detection).
+    pub verify: super::verify::VerifyBudget,
 }
 
 /// What happened to one unit.
@@ -198,12 +200,19 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
         fence,
         max_creates,
     } = ctx;
-    // Intents left by an earlier, interrupted run, and whether their create was sent:
-    // only a group found by name for a *sent* create may be one we created.
-    let pending: HashMap<(String, String), bool> = match store.intents(None).await {
+    // Intents left by an earlier, interrupted run, whether their create was sent and
+    // what it sent: only a group found by name for a *sent* create may be one we
+    // created, and it holds the sent payload.
+    let pending: HashMap<(String, String), Prior> = match store.intents(None).await {
         Ok(intents) => intents
             .into_iter()
-            .map(|i| ((i.source_id, i.target), i.sent))
+            .map(|i| {
+                let prior = Prior {
+                    sent: i.sent,
+                    hash: i.payload_hash,
+                };
+                ((i.source_id, i.target), prior)
+            })
             .collect(),
         Err(e) => {
             // Without them a crashed create could be made twice: write nothing.
@@ -392,6 +401,14 @@ pub async fn apply(planner: Planner<'_>, ctx: Apply<'_>) -> Report {
     report
 }
 
+/// An intent an earlier run left: whether its create was sent, and the hash of the
+/// payload it sent.
+#[derive(Debug, Clone)]
+struct Prior {
+    sent: bool,
+    hash: String,
+}
+
 /// One target's units still to start, and its slots.
 struct Queue<'a> {
     target: &'a Target,
@@ -413,6 +430,8 @@ fn count(c: &mut RunCounts, o: &UnitOutcome) {
         UnitResult::Held => c.held += 1,
         UnitResult::Deferred => c.deferred += 1,
         UnitResult::Skipped => c.skipped += 1,
+        UnitResult::Repaired | UnitResult::Drifted => c.drift += 1,
+        UnitResult::Stale => c.stale += 1,
     }
 }
 
@@ -431,7 +450,7 @@ enum UnitError {
     #[error("{0}")]
     Refused(String),
     #[error(
-        "the linked group {0} no longer exists on the target; run `sgsync forget` for it or recreate it by hand"
+        "the linked group {0} no longer exists on the target; the next run finds it gone and creates it again (on_drift = \"repair\", the default)"
     )]
     Vanished(String),
 }
@@ -444,7 +463,11 @@ fn settled(action: &Action) -> Option<Result<UnitResult, UnitError>> {
         Action::Skip { .. } => Some(Ok(UnitResult::Skipped)),
         Action::Held { .. } => Some(Ok(UnitResult::Held)),
         Action::Refused { reason } => Some(Err(UnitError::Refused(reason.clone()))),
-        Action::Create { .. } | Action::Update { .. } | Action::Orphaned { .. } => None,
+        Action::Create { .. }
+        | Action::Update { .. }
+        | Action::Orphaned { .. }
+        | Action::Drift { .. }
+        | Action::Stale { .. } => None,
     }
 }
 
@@ -453,7 +476,7 @@ async fn apply_unit(
     source: ProviderKind,
     target: &Target,
     store: &Store,
-    pending: &HashMap<(String, String), bool>,
+    pending: &HashMap<(String, String), Prior>,
     names: &NameCheck,
 ) -> Result<UnitResult, UnitError> {
     let provider = target.provider.as_ref();
@@ -466,15 +489,14 @@ async fn apply_unit(
         | Action::Held { .. }
         | Action::Refused { .. } => unreachable!("settled above"),
         Action::Create { payload, hash } => {
-            let prior = pending
-                .get(&(unit.source_id.clone(), unit.target.clone()))
-                .copied();
+            let prior = pending.get(&(unit.source_id.clone(), unit.target.clone()));
             // Known absent only without an earlier intent (see the module comment).
             let absent = prior.is_none() && names.absent(provider, &unit.group_name).await;
             let create_unit = CreateUnit {
                 payload,
                 hash,
-                prior_sent: prior == Some(true),
+                prior_sent: prior.is_some_and(|p| p.sent),
+                sent_same: prior.is_some_and(|p| p.sent && p.hash == *hash),
                 absent,
             };
             create(unit, source, target, store, create_unit).await
@@ -494,6 +516,57 @@ async fn apply_unit(
                 .upsert_link(&link(unit, source, target_id, hash, UnitResult::Updated))
                 .await?;
             Ok(UnitResult::Updated)
+        }
+        Action::Stale { .. } => {
+            store
+                .mark_stale(source, &unit.source_id, &unit.target)
+                .await?;
+            Ok(UnitResult::Stale)
+        }
+        Action::Drift {
+            drift,
+            repair: None,
+            ..
+        } => {
+            store
+                .set_drift(source, &unit.source_id, &unit.target, Some(&drift.what))
+                .await?;
+            Ok(UnitResult::Drifted)
+        }
+        Action::Drift {
+            target_id,
+            drift,
+            repair: Some((payload, hash)),
+            ..
+        } => {
+            info!(target_id = %target_id, drift = %drift.what, "repairing a copy changed by hand");
+            if drift.vanished {
+                // Created again, as a first sync would: an intent first, the key looked
+                // up (a group of the name that is not ours is refused, never adopted),
+                // then the link moves to the new copy.
+                // An intent an interrupted repair left says whether that create was
+                // sent: then a same-named group found may be the one it made.
+                let prior = pending.get(&(unit.source_id.clone(), unit.target.clone()));
+                let create_unit = CreateUnit {
+                    payload,
+                    hash,
+                    prior_sent: prior.is_some_and(|p| p.sent),
+                    sent_same: prior.is_some_and(|p| p.sent && p.hash == *hash),
+                    absent: false,
+                };
+                create(unit, source, target, store, create_unit).await?;
+            } else {
+                match provider.update(target_id, &unit.stable_key, payload).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        return Err(UnitError::Vanished(target_id.clone()));
+                    }
+                    other => other?,
+                }
+                store
+                    .upsert_link(&link(unit, source, target_id, hash, UnitResult::Repaired))
+                    .await?;
+            }
+            Ok(UnitResult::Repaired)
         }
         Action::Orphaned { target_id, then } => {
             let done = match then {
@@ -588,6 +661,8 @@ struct CreateUnit<'a> {
     hash: &'a str,
     /// An earlier run of this store sent a create for this group (it may have landed).
     prior_sent: bool,
+    /// ... and what it sent is this very payload.
+    sent_same: bool,
     /// The target is known to hold no group of this name, so no lookup is needed.
     absent: bool,
 }
@@ -603,6 +678,7 @@ async fn create(
         payload,
         hash,
         prior_sent,
+        sent_same,
         absent,
     } = c;
     let provider = target.provider.as_ref();
@@ -654,10 +730,26 @@ async fn create(
                 .await?;
             return Err(UnitError::NotOurs(unit.group_name.clone()));
         }
-        // Adopted with no hash: the next run re-pushes the current definition, which
-        // may differ from what the interrupted run sent.
+        // The adopted group is made to hold the current definition now, so the link
+        // records the hash of what the target holds and the next run has nothing to
+        // write: a group our own interrupted create sent with this very payload holds
+        // it already; any other (an older payload, or a copy archived when its source
+        // went and found again because the source group came back) is updated, which
+        // also makes an archived copy active again. A target that cannot update keeps
+        // no hash: what it holds is unknown, and the planner reports it stale.
         let mut adopted = link(unit, source, &found.id, hash, UnitResult::Adopted);
-        adopted.payload_hash = None;
+        if !sent_same {
+            if target.policy.capabilities.update {
+                match provider.update(&found.id, &unit.stable_key, payload).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        return Err(UnitError::Vanished(found.id.clone()));
+                    }
+                    other => other?,
+                }
+            } else {
+                adopted.payload_hash = None;
+            }
+        }
         store.complete_intent(&adopted).await?;
         return Ok(UnitResult::Adopted);
     }
@@ -771,6 +863,7 @@ async fn record(
                     Ok(UnitResult::Created
                         | UnitResult::Adopted
                         | UnitResult::Updated
+                        | UnitResult::Repaired
                         | UnitResult::Archived
                         | UnitResult::Deleted)
                 ),

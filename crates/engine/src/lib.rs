@@ -9,3 +9,4 @@ pub mod lease;
 pub mod materialise;
 pub mod plan;
 pub mod run;
+pub mod verify;

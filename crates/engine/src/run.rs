@@ -9,10 +9,12 @@ use super::plan::{
     LinkIndex, Linked, OrphanGuard, OrphanPolicy, OrphanVerdict, Plan, PlanOverview, Planner,
     Recorded, RunFacts, Snapshot, TargetPolicy,
 };
+use super::verify::{TargetVerify, verify};
 use chrono::{DateTime, Utc};
 use sgsync_model::Directory;
-use sgsync_provider::{Provider, ProviderError, fence};
+use sgsync_provider::{Provider, ProviderError, RemoteGroup, fence};
 use sgsync_store::{LockGrant, ORPHAN_GUARD, RunCounts, RunOutcome, Store, StoreError};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use tracing::{Instrument, info, info_span, warn};
 
@@ -32,6 +34,10 @@ pub struct Pipeline {
     pub targets: Vec<Target>,
     pub store: Store,
     pub policy: SyncPolicy,
+    /// Source groups whose name starts with one of these are sgsync's own copies made
+    /// by another pipeline (`[source] skip_name_prefixes`), never read as source groups;
+    /// so are names starting with this pipeline's own targets' `name_prefix`.
+    pub skip_name_prefixes: Vec<String>,
 }
 
 /// What a caller asks of one run.
@@ -67,6 +73,41 @@ pub struct RunSummary {
     pub outcome: RunOutcome,
     /// Why the run stopped writing before its end (lease lost, store failed), if it did.
     pub stopped: Option<String>,
+    /// Each target's read this run: one that cannot be reached fails the run (exit 2)
+    /// even when nothing needed writing.
+    pub targets: Vec<TargetCheck>,
+    /// What reading the targets' copies back found and cost.
+    pub verified: Vec<TargetVerify>,
+    /// Per target with stale copies after the run: since when the oldest is stale.
+    pub stale_since: Vec<(String, DateTime<Utc>)>,
+}
+
+/// Whether a target answered this run's authenticated read (its directory, or its
+/// credentials check where it lists no directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetCheck {
+    /// `[targets.<name>]`.
+    pub target: String,
+    /// Why it could not be read (free of secrets), `None` when it answered.
+    pub error: Option<String>,
+}
+
+impl TargetCheck {
+    pub fn is_up(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// `target "newsletter" cannot be reached: …` for each target down, one per line.
+pub fn targets_down(checks: &[TargetCheck]) -> Option<String> {
+    let lines: Vec<String> = checks
+        .iter()
+        .filter_map(|c| {
+            let e = c.error.as_deref()?;
+            Some(format!("target \"{}\" cannot be reached: {e}", c.target))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
 }
 
 /// What a run would do: every unit, and the membership units planned.
@@ -74,6 +115,10 @@ pub struct RunSummary {
 pub struct DryRun {
     pub plan: Plan,
     pub membership: MemberReport,
+    /// Each target's read (see [`RunSummary::targets`]).
+    pub targets: Vec<TargetCheck>,
+    /// What reading the targets' copies back found and cost.
+    pub verified: Vec<TargetVerify>,
 }
 
 /// What a run reads before it plans: the source's groups and the links stored for
@@ -85,6 +130,9 @@ struct Inputs {
     directories: Vec<Arc<Directory>>,
     links: LinkIndex,
     facts: RunFacts,
+    targets: Vec<TargetCheck>,
+    /// Source groups left out because sgsync made them (echoes), as plan notes.
+    echoes: Vec<String>,
 }
 
 impl Inputs {
@@ -123,9 +171,23 @@ impl RunSummary {
         }
     }
 
+    /// Every unit of the run counted, membership units included: a run whose only
+    /// failures are membership units says `failed 1`, never `failed 0` beside exit 2.
     pub fn counts(&self) -> RunCounts {
-        self.report.counts
+        with_members(self.report.counts, &self.membership)
     }
+}
+
+/// How every key sgsync writes begins (`sgsync_model::stable_key`).
+const KEY_PREFIX: &str = "sgsync:";
+
+/// The group units' counts with the membership units' failures and held removals
+/// added: one count of failures for the whole run, whatever kind of unit failed.
+fn with_members(mut counts: RunCounts, membership: &MemberReport) -> RunCounts {
+    let add = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    counts.failed = counts.failed.saturating_add(add(membership.failed()));
+    counts.held = counts.held.saturating_add(add(membership.held()));
+    counts
 }
 
 /// A run that could not start or could not read the source (exit code 1).
@@ -167,7 +229,9 @@ impl Pipeline {
     /// Reads the source and plans, writing nothing anywhere.
     pub async fn dry_run(&self) -> Result<DryRun, RunError> {
         let inputs = self.read_inputs(&self.store, false).await?;
-        let planner = inputs.planner();
+        // The same reads a run makes (the cursor stays where it is).
+        let verified = verify(inputs.planner(), &self.targets, &self.store, false, false).await;
+        let planner = inputs.planner().with_drift(&verified.drift);
         let membership = materialise(
             planner,
             self.source.as_ref(),
@@ -178,9 +242,13 @@ impl Pipeline {
             &Fence::open(),
         )
         .await;
+        let mut plan = planner.plan();
+        plan.notes.extend(inputs.echoes.iter().cloned());
         Ok(DryRun {
-            plan: planner.plan(),
+            plan,
             membership,
+            targets: inputs.targets.clone(),
+            verified: verified.targets.clone(),
         })
     }
 
@@ -205,8 +273,10 @@ impl Pipeline {
             ),
         )
         .await;
-        let directories = directories.into_iter().map(Arc::new).collect();
-        let groups = groups?;
+        let directories: Vec<Arc<Directory>> = directories.into_iter().map(Arc::new).collect();
+        let targets = self.reach(&directories).await;
+        let mut groups = groups?;
+        let echoes = self.drop_echoes(store, &mut groups).await?;
         let snapshot = Snapshot {
             source: self.source.kind(),
             groups: groups.into_iter().map(|g| g.decoded).collect(),
@@ -219,7 +289,8 @@ impl Pipeline {
                     l.source_id,
                     l.target,
                     Linked::new(l.target_id, l.group_name, l.payload_hash)
-                        .recorded(Recorded::of(l.last_result, l.has_error)),
+                        .recorded(Recorded::of(l.last_result, l.has_error))
+                        .stale_since(l.stale_since),
                 )
             })
             .await
@@ -240,7 +311,85 @@ impl Pipeline {
             directories,
             links,
             facts,
+            targets,
+            echoes,
         })
+    }
+
+    /// Takes out of `groups` every source group sgsync itself created on the source's
+    /// provider, so a two-way setup never copies a copy back ("[a] [b] Canadians"): a
+    /// group that carries a key sgsync writes (`sgsync:…`), one this store links as a
+    /// target group (same id and name), or one whose name starts with a prefix sgsync
+    /// writes (where the provider holds no key). Returns the plan note saying so.
+    async fn drop_echoes(
+        &self,
+        store: &Store,
+        groups: &mut Vec<RemoteGroup>,
+    ) -> Result<Vec<String>, RunError> {
+        let copies: HashSet<(String, String)> = store
+            .copies_on(self.source.kind())
+            .await
+            .map_err(|e| RunError::store(store.path(), e))?
+            .into_iter()
+            .collect();
+        let prefixes: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.policy.name_prefix.as_deref())
+            .chain(self.skip_name_prefixes.iter().map(String::as_str))
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        let mut by_why: BTreeMap<&'static str, (usize, String)> = BTreeMap::new();
+        groups.retain(|g| {
+            let why = if g.key.as_deref().is_some_and(|k| k.starts_with(KEY_PREFIX)) {
+                "they carry sgsync's key"
+            } else if copies.contains(&(g.id.clone(), g.name.clone())) {
+                "this state database created them as target groups"
+            } else if prefixes.iter().any(|p| g.name.starts_with(p)) {
+                "their names start with a prefix sgsync writes (name_prefix, [source] skip_name_prefixes)"
+            } else {
+                return true;
+            };
+            let entry = by_why.entry(why).or_insert((0, g.name.clone()));
+            entry.0 += 1;
+            false
+        });
+        Ok(by_why
+            .into_iter()
+            .map(|(why, (n, first))| {
+                format!(
+                    "{n} source group(s) are sgsync's own copies and are not read as source groups: {why} (e.g. {})",
+                    super::plan::quoted(&first)
+                )
+            })
+            .collect())
+    }
+
+    /// At least one authenticated read of every target, every run, whatever the units
+    /// need: a target whose directory was read answered already; any other is asked
+    /// to check its credentials (one cheap read). A target that cannot be reached is
+    /// found on a run with nothing to write, not on the first run that has something.
+    async fn reach(&self, directories: &[Arc<Directory>]) -> Vec<TargetCheck> {
+        futures_util::future::join_all(self.targets.iter().zip(directories).map(
+            |(t, directory)| async move {
+                let error = if directory.is_read() {
+                    None
+                } else {
+                    match t.provider.check().await {
+                        Ok(()) => None,
+                        Err(e) => {
+                            warn!(target_name = %t.policy.name, error = %e, "the target cannot be reached");
+                            Some(e.to_string())
+                        }
+                    }
+                };
+                TargetCheck {
+                    target: t.policy.name.clone(),
+                    error,
+                }
+            },
+        ))
+        .await
     }
 
     /// One full run under the run lock (taken for `holder`, a name for people), recorded
@@ -249,6 +398,25 @@ impl Pipeline {
         &self,
         holder: &str,
         options: RunOptions<'_>,
+    ) -> Result<RunSummary, RunError> {
+        self.run(holder, options, false).await
+    }
+
+    /// A run that reads every linked copy back, whatever the per-run budget
+    /// (`sgsync verify`), and repairs or reports what it finds as a run does.
+    pub async fn verify_all(
+        &self,
+        holder: &str,
+        options: RunOptions<'_>,
+    ) -> Result<RunSummary, RunError> {
+        self.run(holder, options, true).await
+    }
+
+    async fn run(
+        &self,
+        holder: &str,
+        options: RunOptions<'_>,
+        everything: bool,
     ) -> Result<RunSummary, RunError> {
         let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease)
             .await
@@ -266,9 +434,12 @@ impl Pipeline {
         // call inside the run asks the fence first.
         let store = self.store.fenced(lease.token());
         let gate = lease.fence().clone();
-        let result = fence::scope(gate.clone(), self.locked_run(&store, &gate, options))
-            .instrument(info_span!("run", holder))
-            .await;
+        let result = fence::scope(
+            gate.clone(),
+            self.locked_run(&store, &gate, options, everything),
+        )
+        .instrument(info_span!("run", holder))
+        .await;
         lease.release().await;
         // After every run the database file alone holds the state.
         if let Err(e) = self.store.checkpoint().await {
@@ -282,6 +453,7 @@ impl Pipeline {
         store: &Store,
         gate: &Arc<Fence>,
         options: RunOptions<'_>,
+        everything: bool,
     ) -> Result<RunSummary, RunError> {
         // We hold the lock, so a run still marked running died without recording its end.
         let stale = store
@@ -316,8 +488,9 @@ impl Pipeline {
                 return Err(e);
             }
         };
-        let planner = inputs.planner();
-        let report = apply(
+        let verified = verify(inputs.planner(), &self.targets, store, everything, true).await;
+        let planner = inputs.planner().with_drift(&verified.drift);
+        let mut report = apply(
             planner,
             Apply {
                 source: self.source.kind(),
@@ -330,6 +503,7 @@ impl Pipeline {
             },
         )
         .await;
+        report.planned.notes.extend(inputs.echoes.iter().cloned());
         // After the groups: a group created this run gets its members in the same run.
         let membership = materialise(
             planner,
@@ -352,6 +526,13 @@ impl Pipeline {
             Some(Stop::Store(_)) => RunOutcome::Failed,
             Some(_) => RunOutcome::Interrupted,
             None if report.failed() > 0
+                || inputs.targets.iter().any(|t| !t.is_up())
+                || verified.targets.iter().any(|v| v.error.is_some())
+                || report
+                    .tally
+                    .keys()
+                    .any(|(_, _, r)| *r == sgsync_store::UnitResult::Drifted)
+                || c.stale > 0
                 || c.held > 0
                 || c.deferred > 0
                 || membership.failed() > 0
@@ -362,8 +543,10 @@ impl Pipeline {
             None => RunOutcome::Succeeded,
         };
         let stopped = stopped.map(|s| s.to_string());
+        let counts = with_members(report.counts, &membership);
+        let error = stopped.clone().or_else(|| targets_down(&inputs.targets));
         if let Err(e) = store
-            .finish_run(run_id, outcome, report.counts, stopped.as_deref())
+            .finish_run(run_id, outcome, counts, error.as_deref())
             .await
         {
             // A run that stopped because of the store (or lost its lock) cannot record
@@ -373,7 +556,20 @@ impl Pipeline {
             }
             warn!("cannot record the end of the run: {e}");
         }
-        info!(outcome = %outcome, counts = %report.counts, "run finished");
+        info!(outcome = %outcome, counts = %counts, "run finished");
+        let mut stale_since: Vec<(String, DateTime<Utc>)> = Vec::new();
+        match store.link_states().await {
+            Ok(states) => {
+                for s in states {
+                    let Some(at) = s.stale_since else { continue };
+                    match stale_since.iter_mut().find(|(t, _)| *t == s.target) {
+                        Some((_, oldest)) => *oldest = (*oldest).min(at),
+                        None => stale_since.push((s.target, at)),
+                    }
+                }
+            }
+            Err(e) => warn!("cannot read which copies are stale: {e}"),
+        }
         Ok(RunSummary {
             run_id,
             plan: report.planned.clone(),
@@ -381,6 +577,9 @@ impl Pipeline {
             membership,
             outcome,
             stopped,
+            targets: inputs.targets.clone(),
+            verified: verified.targets,
+            stale_since,
         })
     }
 

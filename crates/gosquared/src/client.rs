@@ -12,7 +12,8 @@ use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{self, Body, Call, HttpClient, HttpSettings, Reply};
 use sgsync_provider::members::MemberSource;
 use sgsync_provider::{
-    Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
+    Capabilities, ErrorKind, Listed, Listing, Payload, Provider, ProviderError, RemoteGroup,
+    single_named,
 };
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -308,6 +309,32 @@ impl Provider for GoSquaredClient {
             .await?;
         tracing::debug!(scopes = scopes.len(), "GoSquared API key accepted");
         Ok(())
+    }
+
+    /// One `GET smartgroups` (every smart group in one answer, gosquared.md §2): id and name of every
+    /// group; GoSquared archives nothing.
+    async fn listing(
+        &self,
+        directory: &Directory,
+        max_calls: usize,
+    ) -> Result<Listing, ProviderError> {
+        if max_calls == 0 {
+            return Ok(Listing::default());
+        }
+        let groups = self.list_groups(directory).await?;
+        Ok(Listing {
+            groups: Some(
+                groups
+                    .into_iter()
+                    .map(|g| Listed {
+                        id: g.id,
+                        name: g.name,
+                        archived: false,
+                    })
+                    .collect(),
+            ),
+            calls: 1,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(provider = "gosquared"))]

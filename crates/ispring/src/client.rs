@@ -5,6 +5,7 @@
 use crate::dialect;
 use crate::wire::{
     self, Department, GroupRef, Param, ProfileField, SmartGroupXml, SoapCredentials, WireError,
+    WireRule,
 };
 use async_trait::async_trait;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue};
@@ -17,7 +18,8 @@ use sgsync_model::{Directory, ProviderKind};
 use sgsync_provider::http::{Body, Call, HttpClient, HttpSettings, validate_base_url};
 use sgsync_provider::members::{MemberSource, MemberTarget};
 use sgsync_provider::{
-    Capabilities, ErrorKind, Payload, Provider, ProviderError, RemoteGroup, single_named,
+    Capabilities, ErrorKind, Listed, Listing, Payload, Provider, ProviderError, RemoteGroup,
+    Verified, single_named,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -721,6 +723,79 @@ impl Provider for IspringClient {
         }
     }
 
+    /// The groups this run's directory read with `getGroups` (§3.4): every group, at
+    /// no further call. iSpring has no archive, so none is archived.
+    async fn listing(
+        &self,
+        directory: &Directory,
+        _max_calls: usize,
+    ) -> Result<Listing, ProviderError> {
+        Ok(Listing {
+            groups: directory.groups().map(|groups| {
+                groups
+                    .iter()
+                    .map(|g| Listed {
+                        id: g.id.clone(),
+                        name: g.name.clone(),
+                        archived: false,
+                    })
+                    .collect()
+            }),
+            calls: 0,
+        })
+    }
+
+    /// The copy's rules (`getSmartGroupRules`, one call) against the pushed ones, as
+    /// sets of clauses (the order iSpring answers in is not ours). Its name is checked
+    /// by the listing. A flat rule list (§3.4, SOAP) matches when it holds the pushed
+    /// rules under either reading (all one clause, or one clause each).
+    #[tracing::instrument(skip_all, fields(provider = "ispring", group_id = id))]
+    async fn verify(
+        &self,
+        id: &str,
+        payload: &Payload,
+    ) -> Result<(Verified, usize), ProviderError> {
+        let pushed = match self.ispring_payload("verify group", payload)? {
+            Shape::Smart(pushed) => pushed,
+            // A static group holds no rule: what can drift is its existence and name
+            // (its members are the membership stage's to keep).
+            Shape::Static(_) => {
+                // `getGroups` lists plain groups too (`get_group` reads smart ones).
+                let listed = self.group_refs().await?.into_iter().find(|g| g.id == id);
+                let verified = match listed {
+                    None => Verified::Missing,
+                    Some(g) if g.name != payload.name() => {
+                        Verified::Differs(format!("renamed to \"{}\"", g.name))
+                    }
+                    Some(_) => Verified::Same,
+                };
+                return Ok((verified, 1));
+            }
+        };
+        let read = match self.rules_of(id).await {
+            Ok(xml) => xml,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok((Verified::Missing, 1)),
+            Err(e) => return Err(e),
+        };
+        let same = match &read.rules {
+            wire::Rules::Nested(clauses) => canonical(clauses) == canonical(&pushed.rules),
+            wire::Rules::Flat(rules) => {
+                let all = canonical(std::slice::from_ref(rules));
+                let each: Vec<Vec<WireRule>> = rules.iter().map(|r| vec![r.clone()]).collect();
+                let want = canonical(&pushed.rules);
+                all == want || canonical(&each) == want
+            }
+        };
+        Ok((
+            if same {
+                Verified::Same
+            } else {
+                Verified::Differs("its rules were edited".to_owned())
+            },
+            1,
+        ))
+    }
+
     /// By exact name: iSpring stores no key of ours, and names may repeat (§3.2).
     #[tracing::instrument(skip_all, fields(provider = "ispring"))]
     async fn find_by_key(
@@ -841,3 +916,33 @@ impl Provider for IspringClient {
 
 #[cfg(test)]
 mod tests;
+
+/// A rule set (clauses of alternatives) in an order of its own: each clause's rules
+/// sorted and deduplicated, then the clauses; two sets of the same rules compare equal
+/// whatever order they were written in.
+type Canonical = Vec<Vec<(u8, Option<String>, u8, String)>>;
+
+fn canonical(clauses: &[Vec<WireRule>]) -> Canonical {
+    let mut out: Canonical = clauses
+        .iter()
+        .map(|c| {
+            let mut rules: Vec<_> = c
+                .iter()
+                .map(|r| {
+                    (
+                        r.attribute_type,
+                        r.attribute_id.clone(),
+                        r.operator,
+                        r.value.clone(),
+                    )
+                })
+                .collect();
+            rules.sort();
+            rules.dedup();
+            rules
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}

@@ -165,6 +165,11 @@ impl Directory {
         }
     }
 
+    /// Every group of the account (id and name), when its directory was read.
+    pub fn groups(&self) -> Option<&[Group]> {
+        self.entries().map(|e| e.groups.as_slice())
+    }
+
     /// Every group name of the account, when its directory was read.
     pub fn group_names(&self) -> Option<Vec<&str>> {
         self.entries()

@@ -157,6 +157,47 @@ pub struct RemoteGroup {
     pub decoded: SourceGroup,
 }
 
+/// A group as a target's cheapest listing shows it: enough to tell that a linked copy
+/// still exists, under its name, and is not archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub id: String,
+    pub name: String,
+    /// Hidden by its status (emfluence `Archived`).
+    pub archived: bool,
+}
+
+/// A target's listing read within a budget.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listing {
+    /// Every group the target holds, when the listing fit in the budget; `None` when it
+    /// did not (or the provider has no listing).
+    pub groups: Option<Vec<Listed>>,
+    /// Calls made (0 when the listing came from what the run had already read).
+    pub calls: usize,
+}
+
+/// Some pages of a target's listing, when the whole does not fit a run's budget: the
+/// engine checks the copies it shows and goes on from `next_page` the next run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Window {
+    pub groups: Vec<Listed>,
+    /// Where the next window starts (wraps to the first page after the last).
+    pub next_page: usize,
+    pub calls: usize,
+}
+
+/// What reading a linked copy back found, compared with what sgsync last pushed there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// It holds what was pushed (as far as the provider shows it).
+    Same,
+    /// No group has this id any more.
+    Missing,
+    /// It was changed by hand; the words say what (renamed, archived, the rule edited).
+    Differs(String),
+}
+
 /// One provider's API, as the engine sees it.
 ///
 /// A trait object (`Arc<dyn Provider>`) rather than an enum over the three: the engine
@@ -209,6 +250,47 @@ pub trait Provider: Send + Sync {
     /// batches instead of one call per update. It must stay correct without the hint.
     fn will_update(&self, ids: Vec<String>) {
         let _ = ids;
+    }
+    /// Every group the target holds (id, name, status), if reading them all takes at
+    /// most `max_calls` calls, with the calls made: drift detection's cheap read of
+    /// existence and names. `directory` is what this run read of the account (a
+    /// provider whose directory lists every group answers from it, with no call).
+    async fn listing(
+        &self,
+        directory: &Directory,
+        max_calls: usize,
+    ) -> Result<Listing, ProviderError> {
+        let _ = (directory, max_calls);
+        Ok(Listing::default())
+    }
+    /// Up to `max_calls` pages of the listing from page `from_page` (1-based; past the
+    /// last page starts again at the first), for a target whose listing does not fit a
+    /// run's budget whole. By default none (a provider that lists in one call, or lists
+    /// nothing, has no window to read).
+    async fn listing_window(
+        &self,
+        from_page: usize,
+        max_calls: usize,
+    ) -> Result<Window, ProviderError> {
+        let _ = (from_page, max_calls);
+        Ok(Window::default())
+    }
+    /// Reads the copy `id` back and compares it with `payload`, what sgsync last pushed
+    /// there (name, and the rule or description where the provider shows them), with
+    /// the calls made. By default one `get_group`: existence and name only.
+    async fn verify(
+        &self,
+        id: &str,
+        payload: &Payload,
+    ) -> Result<(Verified, usize), ProviderError> {
+        let verified = match self.get_group(id).await? {
+            None => Verified::Missing,
+            Some(g) if g.name != payload.name() => {
+                Verified::Differs(format!("renamed to \"{}\"", g.name))
+            }
+            Some(_) => Verified::Same,
+        };
+        Ok((verified, 1))
     }
     /// Creates a group; returns its id. Not retried blindly: a create that may have
     /// happened is reported, and the caller looks the key up before trying again.

@@ -171,6 +171,22 @@ impl Sandbox {
         id
     }
 
+    /// Renames a group and sets its status (`Active`, `Archived`), as an edit in the
+    /// emfluence UI would.
+    pub fn edit_group(&self, id: i64, name: &str, status: &str) {
+        if let Some(g) = self.state.lock().groups.get_mut(&id) {
+            g.name = name.to_owned();
+            g.status = status.to_owned();
+        }
+    }
+
+    /// Replaces a group's description, as an edit in the emfluence UI would.
+    pub fn set_description(&self, id: i64, description: &str) {
+        if let Some(g) = self.state.lock().groups.get_mut(&id) {
+            g.description = description.to_owned();
+        }
+    }
+
     /// Turns a group Static or Dynamic, as an edit in the emfluence UI would.
     pub fn set_kind(&self, id: i64, kind: GroupKind) {
         if let Some(g) = self.state.lock().groups.get_mut(&id) {

@@ -239,6 +239,28 @@ impl Sandbox {
         id
     }
 
+    /// Replaces a group's name and rules, as an edit in the iSpring admin would; false
+    /// when no group has that id.
+    pub fn edit_group(&self, id: &str, name: &str, rules: Option<Vec<Vec<WireRule>>>) -> bool {
+        let mut state = self.state.lock();
+        match state.groups.iter_mut().find(|g| g.id == id) {
+            Some(g) => {
+                g.name = name.to_owned();
+                g.rules = rules;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes a group, as the iSpring admin would; false when absent.
+    pub fn remove_group(&self, id: &str) -> bool {
+        let mut state = self.state.lock();
+        let before = state.groups.len();
+        state.groups.retain(|g| g.id != id);
+        state.groups.len() < before
+    }
+
     /// Lifetime of tokens issued from now on.
     pub fn set_token_lifetime(&self, lifetime: Duration) {
         self.state.lock().token_lifetime = lifetime;

@@ -19,7 +19,7 @@ pub mod types;
 mod write;
 
 pub use guards::ORPHANS as ORPHAN_GUARD;
-pub use links::LinkSummary;
+pub use links::{LinkState, LinkSummary};
 pub use lock::{Holder, LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
 pub use runs::UnitRecord;

@@ -1,7 +1,7 @@
 //! Links: which target group stands for which source group, and what was last pushed.
 
 use super::{Link, Store, StoreError, UnitResult, fmt_ts, parse_ts, query};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sgsync_model::ProviderKind;
 use sqlx::{Row, SqliteConnection};
@@ -21,6 +21,30 @@ pub struct LinkSummary<'r> {
     /// `last_result` when it is a word this version knows.
     pub last_result: Option<UnitResult>,
     pub has_error: bool,
+    /// Since when the copy is stale (RFC 3339), if it is.
+    pub stale_since: Option<&'r str>,
+}
+
+/// `source_provider, source_id, target, stale_since, drift, drift_at` as stored.
+type StateRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A link whose copy is stale or drifted, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkState {
+    pub source_provider: String,
+    pub source_id: String,
+    pub target: String,
+    pub stale_since: Option<DateTime<Utc>>,
+    /// What was found, in words (`deleted by hand`, `renamed to "…"`, …).
+    pub drift: Option<String>,
+    pub drift_at: Option<DateTime<Utc>>,
 }
 
 /// A `links` row as stored; [`Link`] is what it must decode into.
@@ -122,7 +146,10 @@ pub(super) async fn upsert_link_in(
              fidelity_reasons = excluded.fidelity_reasons,
              last_result = excluded.last_result,
              last_error = excluded.last_error,
-             updated_at = excluded.updated_at"
+             updated_at = excluded.updated_at,
+             stale_since = NULL,
+             drift = NULL,
+             drift_at = NULL"
     );
     sqlx::query(&sql)
         .bind(link.source_provider.as_str())
@@ -172,7 +199,7 @@ impl Store {
             // No ORDER BY: the caller's index orders them, and SQLite would otherwise
             // sort every link in memory first.
             "SELECT source_id, target, target_id, group_name, payload_hash, last_result,
-                    last_error IS NOT NULL FROM links
+                    last_error IS NOT NULL, stale_since FROM links
              WHERE source_provider = ?",
         )
         .bind(source.as_str())
@@ -189,10 +216,168 @@ impl Store {
                     .map_err(query("read link"))?
                     .and_then(|r| r.parse().ok()),
                 has_error: row.try_get(6).map_err(query("read link"))?,
+                stale_since: row.try_get(7).map_err(query("read link"))?,
             };
             each(summary);
         }
         Ok(())
+    }
+
+    /// Marks a link's copy stale (its source changed, its target cannot update it),
+    /// keeping the time it first went stale; returns that time.
+    pub async fn mark_stale(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut tx = self.begin_write("mark link stale").await?;
+        let since: Option<(Option<String>,)> = sqlx::query_as(
+            "UPDATE links SET stale_since = coalesce(stale_since, ?)
+             WHERE source_provider = ? AND source_id = ? AND target = ?
+             RETURNING stale_since",
+        )
+        .bind(fmt_ts(Utc::now()))
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(query("mark link stale"))?;
+        tx.commit().await?;
+        since
+            .and_then(|(t,)| t)
+            .map(|t| parse_ts("links.stale_since", &t))
+            .transpose()
+    }
+
+    /// Records the drift found on a link's copy (`None`: none any more), keeping the
+    /// time it was first seen.
+    pub async fn set_drift(
+        &self,
+        source_provider: ProviderKind,
+        source_id: &str,
+        target: &str,
+        drift: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("record drift").await?;
+        sqlx::query(
+            "UPDATE links SET drift = ?1,
+                 drift_at = CASE WHEN ?1 IS NULL THEN NULL ELSE coalesce(drift_at, ?2) END
+             WHERE source_provider = ?3 AND source_id = ?4 AND target = ?5",
+        )
+        .bind(drift)
+        .bind(fmt_ts(Utc::now()))
+        .bind(source_provider.as_str())
+        .bind(source_id)
+        .bind(target)
+        .execute(tx.conn())
+        .await
+        .map_err(query("record drift"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every link that is stale or drifted, with since when (for `status`).
+    pub async fn link_states(&self) -> Result<Vec<LinkState>, StoreError> {
+        let rows: Vec<StateRow> = sqlx::query_as(
+            "SELECT source_provider, source_id, target, stale_since, drift, drift_at
+                 FROM links WHERE stale_since IS NOT NULL OR drift IS NOT NULL
+                 ORDER BY target, source_provider, source_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list link states"))?;
+        rows.into_iter()
+            .map(
+                |(source_provider, source_id, target, stale, drift, drift_at)| {
+                    Ok(LinkState {
+                        source_provider,
+                        source_id,
+                        target,
+                        stale_since: stale
+                            .map(|t| parse_ts("links.stale_since", &t))
+                            .transpose()?,
+                        drift,
+                        drift_at: drift_at
+                            .map(|t| parse_ts("links.drift_at", &t))
+                            .transpose()?,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Where target `target`'s rotating content check goes on: the source id it
+    /// verified last.
+    pub async fn verify_cursor(&self, target: &str) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT after_source_id FROM verify_cursors WHERE target = ?")
+                .bind(target)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query("read verify cursor"))?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    pub async fn set_verify_cursor(&self, target: &str, after: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("write verify cursor").await?;
+        sqlx::query(
+            "INSERT INTO verify_cursors (target, after_source_id, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (target) DO UPDATE SET after_source_id = excluded.after_source_id,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(target)
+        .bind(after)
+        .bind(fmt_ts(Utc::now()))
+        .execute(tx.conn())
+        .await
+        .map_err(query("write verify cursor"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The page target `target`'s next listing window starts at (1 when none yet).
+    pub async fn listing_page(&self, target: &str) -> Result<usize, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT page FROM verify_pages WHERE target = ?")
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(query("read listing page"))?;
+        Ok(row.map_or(1, |(p,)| usize::try_from(p).unwrap_or(1).max(1)))
+    }
+
+    pub async fn set_listing_page(&self, target: &str, page: usize) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("write listing page").await?;
+        sqlx::query(
+            "INSERT INTO verify_pages (target, page, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (target) DO UPDATE SET page = excluded.page,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(target)
+        .bind(i64::try_from(page).unwrap_or(1))
+        .bind(fmt_ts(Utc::now()))
+        .execute(tx.conn())
+        .await
+        .map_err(query("write listing page"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The (target id, group name) of every group sgsync created on a target of
+    /// provider `provider`, whatever its source: what a run whose source is that
+    /// provider must not read back as source groups (an echo).
+    pub async fn copies_on(
+        &self,
+        provider: ProviderKind,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT target_id, group_name FROM links WHERE target_provider = ?")
+                .bind(provider.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(query("list copies"))?;
+        Ok(rows)
     }
 
     pub async fn link(

@@ -71,6 +71,8 @@ struct RunRow {
     failed: i64,
     held: i64,
     deferred: i64,
+    drift: i64,
+    stale: i64,
     error: Option<String>,
 }
 
@@ -103,6 +105,8 @@ impl TryFrom<RunRow> for Run {
                 failed: count(r.failed)?,
                 held: count(r.held)?,
                 deferred: count(r.deferred)?,
+                drift: count(r.drift)?,
+                stale: count(r.stale)?,
             },
             error: r.error,
         })
@@ -183,7 +187,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,
                  unchanged = ?, skipped = ?, orphaned = ?, failed = ?, held = ?,
-                 deferred = ?, error = ?
+                 deferred = ?, drift = ?, stale = ?, error = ?
              WHERE id = ?",
         )
         .bind(fmt_ts(Utc::now()))
@@ -196,6 +200,8 @@ impl Store {
         .bind(counts.failed)
         .bind(counts.held)
         .bind(counts.deferred)
+        .bind(counts.drift)
+        .bind(counts.stale)
         .bind(error)
         .bind(id)
         .execute(tx.conn())
@@ -209,7 +215,7 @@ impl Store {
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
-                 unchanged, skipped, orphaned, failed, held, deferred, error
+                 unchanged, skipped, orphaned, failed, held, deferred, drift, stale, error
              FROM runs ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)

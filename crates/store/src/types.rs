@@ -109,6 +109,13 @@ words! {
         Held => "held",
         /// A create left for a later run by `max_creates_per_run`.
         Deferred => "deferred",
+        /// A copy changed on the target by hand, put back as the source has it.
+        Repaired => "repaired",
+        /// A copy changed on the target by hand, reported (`on_drift = "report"`, or a
+        /// target that cannot put it back).
+        Drifted => "drifted",
+        /// The source changed, but the target cannot update its copy.
+        Stale => "stale",
         Failed => "failed",
     }
 }
@@ -154,6 +161,11 @@ pub struct RunCounts {
     pub held: u32,
     /// Creates left for a later run by `max_creates_per_run`.
     pub deferred: u32,
+    /// Copies found changed on the target by hand (deleted, renamed, archived, edited),
+    /// repaired or reported.
+    pub drift: u32,
+    /// Copies whose source changed on a target that cannot update them.
+    pub stale: u32,
 }
 
 /// `created 11, updated 0, unchanged 9, skipped 9, orphaned 0, failed 0` (and the held
@@ -170,6 +182,12 @@ impl std::fmt::Display for RunCounts {
         }
         if self.deferred > 0 {
             write!(f, ", deferred {}", self.deferred)?;
+        }
+        if self.drift > 0 {
+            write!(f, ", drift {}", self.drift)?;
+        }
+        if self.stale > 0 {
+            write!(f, ", stale {}", self.stale)?;
         }
         Ok(())
     }

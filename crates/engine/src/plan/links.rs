@@ -36,6 +36,8 @@ pub struct Linked {
     pub payload_hash: Option<[u8; 32]>,
     /// The result the link holds, so a unit ending the same way writes nothing.
     pub recorded: Recorded,
+    /// Since when the copy is stale (RFC 3339, as stored), if it is.
+    pub stale_since: Option<Box<str>>,
 }
 
 /// What a link row says of its last unit.
@@ -77,12 +79,19 @@ impl Linked {
             group_name: group_name.into(),
             payload_hash: payload_hash.and_then(parse_hex),
             recorded: Recorded::Other,
+            stale_since: None,
         }
     }
 
     /// With what the row says of its last unit (see [`Recorded::of`]).
     pub fn recorded(self, recorded: Recorded) -> Self {
         Linked { recorded, ..self }
+    }
+
+    /// The same, stale since `since` (as stored).
+    pub fn stale_since(mut self, since: Option<&str>) -> Self {
+        self.stale_since = since.map(Into::into);
+        self
     }
 }
 
@@ -135,6 +144,13 @@ impl LinkIndex {
             .entry(source_id.into())
             .or_insert_with(|| vec![None; width].into_boxed_slice());
         slots[t] = Some(linked);
+    }
+
+    /// Target `t`'s links, in source-id order.
+    pub fn of_target(&self, t: usize) -> impl Iterator<Item = (&str, &Linked)> {
+        self.by_source
+            .iter()
+            .filter_map(move |(id, slots)| Some((&**id, slots.get(t)?.as_ref()?)))
     }
 
     pub(super) fn get(&self, source_id: &str, target: usize) -> Option<&Linked> {

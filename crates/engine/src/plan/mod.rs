@@ -68,6 +68,49 @@ impl OnSourceDeleted {
     }
 }
 
+/// Policy for a copy changed on the target by hand (`on_drift`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDrift {
+    /// Put it back as the source has it (the source is the truth): a deleted copy is
+    /// created again, a renamed, archived or edited one is updated.
+    #[default]
+    Repair,
+    /// Only report it (`plan`, `sync`, `status`, metrics).
+    Report,
+}
+
+impl OnDrift {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDrift::Repair => "repair",
+            OnDrift::Report => "report",
+        }
+    }
+}
+
+/// What was found on one linked copy by reading the target (`crate::verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// The copy no longer exists.
+    pub vanished: bool,
+    /// What was found, in words: `deleted by hand`, `renamed to "…"`, `archived by
+    /// hand`, `its rules were edited`.
+    pub what: String,
+}
+
+/// The drift found this run, by (source id, target position).
+#[derive(Debug, Clone, Default)]
+pub struct DriftIndex {
+    pub by_unit: std::collections::HashMap<(String, usize), Drift>,
+}
+
+impl DriftIndex {
+    pub fn get(&self, source_id: &str, t: usize) -> Option<&Drift> {
+        self.by_unit.get(&(source_id.to_owned(), t))
+    }
+}
+
 /// Largest name, description and payload a target takes: what it documents, or a sane
 /// cap where it documents none (`Provider::limits`).
 pub use sgsync_provider::Limits;
@@ -87,6 +130,8 @@ pub struct TargetPolicy {
     /// Whether, and under which guard, source members are copied into static groups
     /// here (`sgsync_model::members`).
     pub membership: MembershipPolicy,
+    /// What to do with a copy changed on the target by hand.
+    pub on_drift: OnDrift,
     /// Its dialect, translating with this account's maps.
     pub dialect: Arc<dyn Dialect>,
 }
@@ -143,6 +188,22 @@ pub enum Action {
     Refused {
         reason: String,
     },
+    /// The copy was changed on the target by hand (deleted, renamed, archived, edited).
+    /// `repair` holds what puts it back (`on_drift = "repair"` on a target that can);
+    /// `None`: reported only, `reason` says why and what would change it.
+    Drift {
+        target_id: String,
+        drift: Drift,
+        repair: Option<(Payload, String)>,
+        reason: Option<String>,
+    },
+    /// The source changed, but the target cannot update its copy (GoSquared): reported
+    /// as stale (since `since`, as stored, when known) until it is recreated.
+    Stale {
+        target_id: String,
+        since: Option<String>,
+        reason: String,
+    },
 }
 
 impl Action {
@@ -155,6 +216,8 @@ impl Action {
             Action::Orphaned { .. } => "orphaned",
             Action::Held { .. } => "held",
             Action::Refused { .. } => "refused",
+            Action::Drift { .. } => "drift",
+            Action::Stale { .. } => "stale",
         }
     }
 
@@ -163,10 +226,12 @@ impl Action {
         match self {
             Action::Create { .. } | Action::Update { .. } => true,
             Action::Orphaned { then, .. } => *then != OnSourceDeleted::Keep,
+            Action::Drift { repair, .. } => repair.is_some(),
             Action::Unchanged { .. }
             | Action::Skip { .. }
             | Action::Held { .. }
-            | Action::Refused { .. } => false,
+            | Action::Refused { .. }
+            | Action::Stale { .. } => false,
         }
     }
 }
@@ -238,17 +303,36 @@ impl Plan {
                         Action::Update { target_id, .. }
                         | Action::Unchanged { target_id }
                         | Action::Orphaned { target_id, .. }
-                        | Action::Held { target_id, .. } => Some(target_id),
+                        | Action::Held { target_id, .. }
+                        | Action::Drift { target_id, .. }
+                        | Action::Stale { target_id, .. } => Some(target_id),
                         _ => None,
                     },
                     hash: match &u.action {
                         Action::Create { hash, .. } | Action::Update { hash, .. } => Some(hash),
+                        Action::Drift {
+                            repair: Some((_, hash)),
+                            ..
+                        } => Some(hash),
                         _ => None,
                     },
                     reason: match &u.action {
                         Action::Skip { reason }
                         | Action::Held { reason, .. }
-                        | Action::Refused { reason } => Some(reason),
+                        | Action::Refused { reason }
+                        | Action::Stale { reason, .. }
+                        | Action::Drift {
+                            reason: Some(reason),
+                            ..
+                        } => Some(reason),
+                        _ => None,
+                    },
+                    drift: match &u.action {
+                        Action::Drift { drift, .. } => Some(drift.what.as_str()),
+                        _ => None,
+                    },
+                    stale_since: match &u.action {
+                        Action::Stale { since, .. } => since.as_deref(),
                         _ => None,
                     },
                     then: match &u.action {
@@ -302,6 +386,12 @@ pub struct UnitSummary<'a> {
     pub reason: Option<&'a String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub then: Option<OnSourceDeleted>,
+    /// What was found on the target, for a drift unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<&'a str>,
+    /// Since when the copy is stale, for a stale unit (when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub fidelity: Option<&'a Fidelity>,
 }
@@ -341,6 +431,22 @@ impl fmt::Display for Plan {
                     )
                 }
                 Action::Refused { reason } => format!("refused: {reason}"),
+                Action::Drift {
+                    target_id,
+                    drift,
+                    repair,
+                    reason,
+                } => match repair {
+                    Some(_) => format!("id {target_id}: {}; repair", drift.what),
+                    None => format!(
+                        "id {target_id}: {}; reported: {}",
+                        drift.what,
+                        reason.as_deref().unwrap_or("")
+                    ),
+                },
+                Action::Stale {
+                    target_id, reason, ..
+                } => format!("id {target_id}: {reason}"),
             };
             writeln!(
                 f,
@@ -386,6 +492,8 @@ pub struct Planner<'a> {
     directories: &'a [Arc<Directory>],
     /// What the planner worked out once for the whole run.
     facts: &'a RunFacts,
+    /// Drift found on the targets this run (none before verification).
+    drift: Option<&'a DriftIndex>,
 }
 
 impl<'a> Planner<'a> {
@@ -404,6 +512,45 @@ impl<'a> Planner<'a> {
             targets,
             directories,
             facts,
+            drift: None,
+        }
+    }
+
+    /// The same planner, with the drift verification found this run.
+    pub fn with_drift(self, drift: &'a DriftIndex) -> Self {
+        Planner {
+            drift: Some(drift),
+            ..self
+        }
+    }
+
+    pub fn links(&self) -> &'a LinkIndex {
+        self.links
+    }
+
+    /// The unit of source group `source_id` on target `t`, `None` when the source no
+    /// longer has the group.
+    pub fn unit_of(&self, source_id: &str, t: usize) -> Option<Unit> {
+        let g = self
+            .snapshot
+            .groups
+            .iter()
+            .find(|g| g.group.id.as_deref() == Some(source_id))?;
+        Some(self.unit(g, source_id, t))
+    }
+
+    /// What target `t` would be sent for source group `source_id` if it had no copy
+    /// yet: the payload a verification compares the copy with. `None` for a group the
+    /// source no longer has, or one nothing is written for.
+    pub fn payload_for(&self, source_id: &str, t: usize) -> Option<(Payload, String)> {
+        let g = self
+            .snapshot
+            .groups
+            .iter()
+            .find(|g| g.group.id.as_deref() == Some(source_id))?;
+        match self.unit_with(g, source_id, t, None).action {
+            Action::Create { payload, hash } => Some((payload, hash)),
+            _ => None,
         }
     }
 
@@ -552,6 +699,50 @@ impl<'a> Planner<'a> {
     }
 
     fn unit(&self, source: &SourceGroup, source_id: &str, t: usize) -> Unit {
+        let link = self.links.get(source_id, t);
+        let mut unit = self.unit_with(source, source_id, t, link);
+        let (Some(link), Some(drift)) = (link, self.drift.and_then(|d| d.get(source_id, t))) else {
+            return unit;
+        };
+        let target = &self.targets[t];
+        // A copy found changed by hand, on a unit that would otherwise write nothing
+        // (an update puts it back anyway) or only report it stale.
+        let again = || self.unit_with(source, source_id, t, None).action;
+        match &unit.action {
+            Action::Unchanged { .. } | Action::Stale { .. } => {}
+            _ => return unit,
+        }
+        let repairable = drift.vanished || target.capabilities.update;
+        let repair = match (target.on_drift, repairable, again()) {
+            (OnDrift::Repair, true, Action::Create { payload, hash }) => Some((payload, hash)),
+            _ => None,
+        };
+        let reason = repair.is_none().then(|| {
+            if target.on_drift == OnDrift::Report {
+                "on_drift = \"report\"; set on_drift = \"repair\" to put it back as the source has it".to_owned()
+            } else {
+                format!(
+                    "{} cannot update a group: delete it there by hand and the next run creates it again from the source",
+                    target.provider.display_name()
+                )
+            }
+        });
+        unit.action = Action::Drift {
+            target_id: link.target_id.to_string(),
+            drift: drift.clone(),
+            repair,
+            reason,
+        };
+        unit
+    }
+
+    fn unit_with(
+        &self,
+        source: &SourceGroup,
+        source_id: &str,
+        t: usize,
+        link: Option<&Linked>,
+    ) -> Unit {
         let target = &self.targets[t];
         let from = self.snapshot.source;
         let id_chars = source_id.chars().count();
@@ -578,7 +769,6 @@ impl<'a> Planner<'a> {
             target.name_prefix.as_deref().unwrap_or(""),
             source.group.name
         );
-        let link = self.links.get(source_id, t);
         let base = Unit {
             source_id: source_id.to_owned(),
             target: target.name.clone(),
@@ -713,10 +903,19 @@ fn decide(
         Some(link) if link.payload_hash == Some(digest) => Action::Unchanged {
             target_id: link.target_id.to_string(),
         },
-        Some(_) if !target.capabilities.update => Action::Skip {
+        // The copy no longer matches its source and never will by itself: stale, never
+        // healthy, until it is recreated (deleted by hand on the target, then the next
+        // run's check finds it gone and creates it again).
+        Some(link) if !target.capabilities.update => Action::Stale {
+            target_id: link.target_id.to_string(),
+            since: link.stale_since.as_deref().map(str::to_owned),
             reason: format!(
-                "changed, but {} cannot update a group; recreate by hand or enable replace",
-                target.provider.display_name()
+                "stale{}: the source group changed, and {provider}'s API cannot update a group; delete this copy in {provider} by hand and the next run creates it again with the current rule (or leave it, and it stays reported stale)",
+                link.stale_since
+                    .as_deref()
+                    .map(|t| format!(" since {t}"))
+                    .unwrap_or_default(),
+                provider = target.provider.display_name()
             ),
         },
         Some(link) => Action::Update {

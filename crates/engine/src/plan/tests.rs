@@ -65,6 +65,7 @@ fn target(
         on_source_deleted: gone,
         name_prefix: None,
         membership: MembershipPolicy::default(),
+        on_drift: super::OnDrift::Repair,
         dialect: Arc::new(Fake {
             kind: provider,
             lossy: provider == LISTS,
@@ -208,14 +209,18 @@ fn an_edit_updates_where_possible_and_says_so_where_not() {
         .filter(|u| u.source_id == "a")
         .map(|u| u.action.label())
         .collect();
-    assert_eq!(a, ["skip", "update", "skip"]);
-    let Action::Skip { reason } = &p.units[0].action else {
+    // Where the target cannot update, the copy is stale: never "unchanged" or a quiet
+    // skip, and the reason names what really helps (no option that does not exist).
+    assert_eq!(a, ["stale", "update", "skip"]);
+    let Action::Stale { reason, since, .. } = &p.units[0].action else {
         unreachable!()
     };
+    assert_eq!(*since, None, "stale from this run");
     assert!(
-        reason.contains("cannot update a group; recreate by hand or enable replace"),
+        reason.contains("cannot update a group; delete this copy"),
         "{reason}"
     );
+    assert!(!reason.contains("replace"), "{reason}");
     assert_eq!(p.writes(), 1, "exactly one update: {p}");
 }
 
