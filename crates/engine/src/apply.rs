@@ -471,6 +471,32 @@ fn settled(action: &Action) -> Option<Result<UnitResult, UnitError>> {
     }
 }
 
+/// Writes `payload` over the copy `target_id` and records it as `result` (an update, or
+/// the repair of a copy changed by hand); a copy gone meanwhile is `Vanished`.
+async fn update(
+    unit: &Unit,
+    source: ProviderKind,
+    target: &Target,
+    store: &Store,
+    (target_id, payload, hash): (&str, &Payload, &str),
+    result: UnitResult,
+) -> Result<UnitResult, UnitError> {
+    match target
+        .provider
+        .update(target_id, &unit.stable_key, payload)
+        .await
+    {
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Err(UnitError::Vanished(target_id.to_owned()));
+        }
+        other => other?,
+    }
+    store
+        .upsert_link(&link(unit, source, target_id, hash, result))
+        .await?;
+    Ok(result)
+}
+
 async fn apply_unit(
     unit: &Unit,
     source: ProviderKind,
@@ -506,16 +532,15 @@ async fn apply_unit(
             payload,
             hash,
         } => {
-            match provider.update(target_id, &unit.stable_key, payload).await {
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    return Err(UnitError::Vanished(target_id.clone()));
-                }
-                other => other?,
-            }
-            store
-                .upsert_link(&link(unit, source, target_id, hash, UnitResult::Updated))
-                .await?;
-            Ok(UnitResult::Updated)
+            update(
+                unit,
+                source,
+                target,
+                store,
+                (target_id, payload, hash),
+                UnitResult::Updated,
+            )
+            .await
         }
         Action::Stale { .. } => {
             store
@@ -555,18 +580,11 @@ async fn apply_unit(
                     absent: false,
                 };
                 create(unit, source, target, store, create_unit).await?;
+                Ok(UnitResult::Repaired)
             } else {
-                match provider.update(target_id, &unit.stable_key, payload).await {
-                    Err(e) if e.kind == ErrorKind::NotFound => {
-                        return Err(UnitError::Vanished(target_id.clone()));
-                    }
-                    other => other?,
-                }
-                store
-                    .upsert_link(&link(unit, source, target_id, hash, UnitResult::Repaired))
-                    .await?;
+                let copy = (target_id.as_str(), payload, hash.as_str());
+                update(unit, source, target, store, copy, UnitResult::Repaired).await
             }
-            Ok(UnitResult::Repaired)
         }
         Action::Orphaned { target_id, then } => {
             let done = match then {
