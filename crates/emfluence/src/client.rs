@@ -7,6 +7,7 @@ use crate::wire::{
     GroupKind, GroupLookup, GroupSave, GroupSearch, MembershipChange, WireError,
 };
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +31,8 @@ use tracing::instrument;
 const PROVIDER: ProviderKind = crate::KIND;
 /// The largest page `groups/search` serves (§3.3); also used for contacts (§3.6, inferred).
 const PAGE_SIZE: u32 = 250;
+/// `groups/search` pages read at once after the first (which says how many there are).
+const LISTING_PAGES_AT_ONCE: usize = 4;
 /// `groups/lookup` takes at most 25 `groupIDs` (§3.2).
 const LOOKUP_BATCH: usize = 25;
 /// `groups/addContacts` / `groups/removeContacts` take at most 1000 ids (§3.5).
@@ -330,33 +333,61 @@ impl EmfluenceClient {
         status: &'static str,
         max_pages: u32,
     ) -> Result<Option<Vec<Group>>, ProviderError> {
-        let mut groups = Vec::new();
-        let mut page = 1;
-        loop {
-            let body = GroupSearch {
-                group_name: name.map(str::to_owned),
-                status,
-                rpp: PAGE_SIZE,
-                page,
-            };
-            let (batch, more, pages) = self
-                .post("groups/search", &body, true, |data| {
-                    // `records` (and, on a page with records, `paging`) are required: a
-                    // page without them is not "no groups" (`wire::page_in`).
-                    let found = wire::page_in(&data, page.into())?;
-                    let batch = wire::search_groups_in(found.records)?;
-                    Ok((batch, found.more, found.total_pages))
-                })
-                .await?;
-            if page == 1 && pages.is_some_and(|p| p > i64::from(max_pages)) {
-                return Ok(None);
+        let (mut groups, mut more, pages) = self.search_page(name, status, 1).await?;
+        if pages.is_some_and(|p| p > i64::from(max_pages)) {
+            return Ok(None);
+        }
+        // The first page says how many there are: the others are read at once (a few
+        // at a time; the limiter still paces them), in order. A page that says there is
+        // no more ends the listing, as it would page by page.
+        let mut page = 2;
+        if more && let Some(last) = pages.and_then(|p| u32::try_from(p).ok()) {
+            let rest: Vec<_> = futures_util::stream::iter(2..=last)
+                .map(|p| self.search_page(name, status, p))
+                .buffered(LISTING_PAGES_AT_ONCE)
+                .collect()
+                .await;
+            for answer in rest {
+                let (batch, more_after, _) = answer?;
+                groups.extend(batch);
+                page += 1;
+                more = more_after;
+                if !more {
+                    break;
+                }
             }
+        }
+        // More than the first page said (the account grew meanwhile): page on.
+        while more {
+            let (batch, more_after, _) = self.search_page(name, status, page).await?;
             groups.extend(batch);
-            if !more {
-                return Ok(Some(groups));
-            }
+            more = more_after;
             page += 1;
         }
+        Ok(Some(groups))
+    }
+
+    /// One `groups/search` page: its groups, whether more follow, and `totalPages`.
+    async fn search_page(
+        &self,
+        name: Option<&str>,
+        status: &'static str,
+        page: u32,
+    ) -> Result<(Vec<Group>, bool, Option<i64>), ProviderError> {
+        let body = GroupSearch {
+            group_name: name.map(str::to_owned),
+            status,
+            rpp: PAGE_SIZE,
+            page,
+        };
+        self.post("groups/search", &body, true, |data| {
+            // `records` (and, on a page with records, `paging`) are required: a page
+            // without them is not "no groups" (`wire::page_in`).
+            let found = wire::page_in(&data, page.into())?;
+            let batch = wire::search_groups_in(found.records)?;
+            Ok((batch, found.more, found.total_pages))
+        })
+        .await
     }
 
     /// One JSON POST through the shared HTTP layer; `read` decodes the envelope's `data`,
