@@ -28,6 +28,9 @@ use tokio::time::Instant;
 
 mod members;
 mod reply;
+mod rules;
+mod token;
+use rules::canonical;
 
 pub use reply::fault_kind;
 use reply::{interpret, read_token, update_failed};
@@ -534,78 +537,6 @@ impl IspringClient {
         Ok(headers)
     }
 
-    // -- tokens ---------------------------------------------------------------------
-
-    /// The current access token (fetched or refreshed as needed), `None` for a login.
-    async fn bearer(&self) -> Result<Option<SecretString>, ProviderError> {
-        let Auth::Token { cached, .. } = &self.auth else {
-            return Ok(None);
-        };
-        let mut cached = cached.lock().await;
-        if let Some(t) = cached.as_ref()
-            && t.expires_at.saturating_duration_since(Instant::now()) >= TOKEN_REFRESH_MARGIN
-        {
-            return Ok(Some(t.token.clone()));
-        }
-        let fresh = self.fetch_token().await?;
-        let token = fresh.token.clone();
-        *cached = Some(fresh);
-        Ok(Some(token))
-    }
-
-    /// Drops the cached token if it is still the one that failed (another call may
-    /// have refreshed it meanwhile).
-    async fn forget(&self, failed: &SecretString) {
-        if let Auth::Token { cached, .. } = &self.auth {
-            let mut cached = cached.lock().await;
-            if cached
-                .as_ref()
-                .is_some_and(|t| t.token.expose_secret() == failed.expose_secret())
-            {
-                *cached = None;
-            }
-        }
-    }
-
-    async fn fetch_token(&self) -> Result<CachedToken, ProviderError> {
-        let Auth::Token {
-            token_url,
-            client_id,
-            client_secret,
-            ..
-        } = &self.auth
-        else {
-            return Err(ProviderError::new(
-                PROVIDER,
-                ErrorKind::Config,
-                "token",
-                "no API key configured",
-            ));
-        };
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", client_id)
-            .append_pair("client_secret", client_secret.expose_secret())
-            .append_pair("grant_type", "client_credentials")
-            .finish();
-        let call = Call {
-            method: Method::POST,
-            path: token_url,
-            query: vec![],
-            headers: vec![(ACCEPT, HeaderValue::from_static("application/json"))],
-            body: Some(Body::Form(form)),
-            // Asking for a token twice only yields two tokens.
-            idempotent: true,
-        };
-        // Measured from before the request, so the expiry we keep is never late.
-        let asked_at = Instant::now();
-        let answer = self.http.send("token", &call, read_token).await?;
-        Ok(CachedToken {
-            token: answer.access_token,
-            expires_at: asked_at
-                + Duration::from_secs(answer.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME)),
-        })
-    }
-
     fn ispring_payload<'a>(
         &self,
         operation: &str,
@@ -916,33 +847,3 @@ impl Provider for IspringClient {
 
 #[cfg(test)]
 mod tests;
-
-/// A rule set (clauses of alternatives) in an order of its own: each clause's rules
-/// sorted and deduplicated, then the clauses; two sets of the same rules compare equal
-/// whatever order they were written in.
-type Canonical = Vec<Vec<(u8, Option<String>, u8, String)>>;
-
-fn canonical(clauses: &[Vec<WireRule>]) -> Canonical {
-    let mut out: Canonical = clauses
-        .iter()
-        .map(|c| {
-            let mut rules: Vec<_> = c
-                .iter()
-                .map(|r| {
-                    (
-                        r.attribute_type,
-                        r.attribute_id.clone(),
-                        r.operator,
-                        r.value.clone(),
-                    )
-                })
-                .collect();
-            rules.sort();
-            rules.dedup();
-            rules
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
