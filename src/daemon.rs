@@ -54,7 +54,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
             verify: t.verify,
         });
     }
-    let store = Store::open(&settings.store_path).await?;
+    let store = Store::connect(&settings.store).await?;
     Ok(Pipeline {
         source,
         targets,

@@ -10,7 +10,7 @@ pub async fn backup(config: Option<&Path>, file: &Path) -> Result<ExitCode> {
     store.backup(file).await?;
     println!(
         "state database {} copied to {}",
-        store.path().display(),
+        store.location(),
         file.display()
     );
     Ok(ExitCode::SUCCESS)

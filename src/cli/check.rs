@@ -5,6 +5,7 @@
 //! it).
 
 use super::print_json;
+use crate::store::{Backend, StoreUrl, probe_postgres};
 use anyhow::Result;
 use sqlx::ConnectOptions;
 use sqlx::Connection;
@@ -13,10 +14,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The migrations this binary would apply (the same files the store embeds), to say
-/// whether the database is behind, current, or from a newer sgsync.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// One line of the check: what, and `Ok(detail)` or `Err(why)`.
 struct Verdict {
@@ -53,8 +50,17 @@ pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
         )),
     }];
     verdicts.push(Verdict {
-        what: format!("state database {}", settings.store_path.display()),
-        result: probe_store(&settings.store_path).await,
+        what: format!("state database {}", settings.store),
+        result: match &settings.store {
+            StoreUrl::Sqlite(path) => probe_store(path).await,
+            StoreUrl::Postgres(url) => match probe_postgres(url).await {
+                Ok(applied) if applied.is_empty() => {
+                    Ok("reachable and writable; empty, the first sync sets it up".to_owned())
+                }
+                Ok(applied) => schema_verdict(&applied, Backend::Postgres),
+                Err(why) => Err(why),
+            },
+        },
     });
     let maps = Arc::new(settings.maps.clone());
     // "source (GoSquared)", "target lms (iSpring Learn)".
@@ -173,7 +179,13 @@ async fn schema(conn: &mut sqlx::SqliteConnection) -> Result<String, String> {
                     sqlite_reason(&e)
                 )
             })?;
-    let known: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+    schema_verdict(&applied, Backend::Sqlite)
+}
+
+/// `applied` (a database's migration record) against the migrations this binary would
+/// apply on `backend`: behind, current, or from a newer sgsync.
+fn schema_verdict(applied: &[i64], backend: Backend) -> Result<String, String> {
+    let known: Vec<i64> = backend.migrator().iter().map(|m| m.version).collect();
     if let Some(newer) = applied.iter().find(|v| !known.contains(v)) {
         return Err(format!(
             "was migrated by a newer sgsync (migration {newer}, which this one does not know); run the newer version or restore a backup"

@@ -219,7 +219,7 @@ pub(crate) async fn connect(config: Option<&Path>) -> Result<Pipeline> {
 /// The state database the config names, for the commands that read or edit only it.
 pub(crate) async fn open_store(config: Option<&Path>) -> Result<Store> {
     let settings = crate::config::load(config)?;
-    Ok(Store::open(&settings.store_path).await?)
+    Ok(Store::connect(&settings.store).await?)
 }
 
 /// The state database, and `target` proven to name something: a target in the config,
@@ -227,7 +227,7 @@ pub(crate) async fn open_store(config: Option<&Path>) -> Result<Store> {
 /// be forgotten). Otherwise an [`UnknownTarget`] (exit 64).
 pub(crate) async fn open_store_for(config: Option<&Path>, target: Option<&str>) -> Result<Store> {
     let settings = crate::config::load(config)?;
-    let store = Store::open(&settings.store_path).await?;
+    let store = Store::connect(&settings.store).await?;
     if let Some(name) = target {
         let configured: Vec<String> = settings
             .targets

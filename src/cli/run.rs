@@ -62,7 +62,7 @@ pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode>
             .file
             .as_ref()
             .map_or_else(|| "environment only".to_owned(), |f| f.display().to_string()),
-        state_database = %settings.store_path.display(),
+        state_database = %settings.store,
         schedule = %settings.schedule_text,
         next_run = %next_run,
         endpoint = %endpoint,

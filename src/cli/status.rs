@@ -152,7 +152,7 @@ pub(crate) async fn status_json(store: &Store) -> Result<serde_json::Value> {
         }
     }
     Ok(json!({
-        "state_database": store.path().display().to_string(),
+        "state_database": store.location(),
         "runs": runs,
         "links": links,
         "memberships": memberships,

@@ -172,6 +172,10 @@ impl Loader {
     pub(super) fn raw(&self) -> Result<(RawConfig, Blocks), ConfigError> {
         let mut tree = self.tree.clone();
         let mut blocks = Blocks::new();
+        // `[store] password_file`: the PostgreSQL password.
+        if let Some(store) = tree.get_mut("store") {
+            self.resolve_secret_files(store, &["store".to_owned()])?;
+        }
         if let Some(source) = tree.get_mut("source") {
             self.take_block(source, &["source".to_owned()], &mut blocks)?;
         }

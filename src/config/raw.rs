@@ -166,6 +166,12 @@ pub struct RawStore {
     /// `/var/lib/sgsync/sgsync.db`.
     #[serde(default = "default_store_path")]
     pub path: PathBuf,
+    /// Where the state lives, as a URL: `postgres://user@host:port/database` (workers on
+    /// several machines sharing one state), `sqlite:///path` or a path. Wins over `path`.
+    pub url: Option<String>,
+    /// The PostgreSQL password (better: `password_file`, read like every `*_file`
+    /// secret), when the URL holds none.
+    pub password: Option<secrecy::SecretString>,
     /// How long the run lock holds without renewal, in seconds (default 180). A run on
     /// another machine whose holder died waits at most this long; it must exceed
     /// `lock_renew_secs` plus a whole provider call (`[http] timeout_secs` × (1 +
@@ -180,6 +186,8 @@ impl Default for RawStore {
     fn default() -> Self {
         RawStore {
             path: default_store_path(),
+            url: None,
+            password: None,
             lock_lease_secs: None,
             lock_renew_secs: None,
         }

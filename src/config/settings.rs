@@ -16,7 +16,9 @@ use crate::model::members::{Guard, MembershipMode, MembershipPolicy};
 use crate::provider::http::{HttpSettings, validate_base_url};
 use crate::provider::{Dialect, Provider, ProviderError};
 use crate::registry::{self, Connection};
+use crate::store::StoreUrl;
 use config::Value;
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +37,9 @@ pub struct Settings {
     pub schedule_text: String,
     /// Runs in a row that failed as a whole before `sgsync run` is not ready.
     pub unready_after: u32,
-    pub store_path: PathBuf,
+    /// The state database: a SQLite file or a PostgreSQL URL (never shown with its
+    /// password).
+    pub store: StoreUrl,
     /// Where `sgsync run` serves its health and metrics endpoint; `None` when
     /// `[metrics] enabled = false`.
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -187,6 +191,19 @@ impl Loader {
                 };
             }
         }
+        let store = match &raw.store.url {
+            Some(url) => {
+                StoreUrl::parse(url, raw.store.password.as_ref().map(|p| p.expose_secret()))
+                    .map_err(|why| self.invalid(&["store", "url"], why))?
+            }
+            None if raw.store.password.is_some() => {
+                return Err(self.invalid(
+                    &["store", "password"],
+                    "is only for a postgres:// store; set [store] url",
+                ));
+            }
+            None => StoreUrl::sqlite(raw.store.path.clone()),
+        };
         let unready_after = raw
             .schedule
             .unready_after_failed_runs
@@ -223,7 +240,7 @@ impl Loader {
             schedule,
             schedule_text: raw.schedule.cron,
             unready_after,
-            store_path: raw.store.path,
+            store,
             metrics_listen,
             pushgateway,
             file: self.file.clone(),

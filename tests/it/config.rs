@@ -153,7 +153,10 @@ fn example_config_every_key_round_trips() {
     assert_eq!(em.token.expose_secret(), "REPLACE-WITH-TOKEN");
 
     assert_eq!(s.schedule_text, "0 */15 * * * *");
-    assert_eq!(s.store_path, PathBuf::from("/var/lib/sgsync/sgsync.db"));
+    assert_eq!(
+        s.store.sqlite_path(),
+        Some(std::path::Path::new("/var/lib/sgsync/sgsync.db"))
+    );
     for endpoint in std::iter::once(&s.source).chain(s.targets.iter().map(|t| &t.endpoint)) {
         let h = &endpoint.http;
         assert_eq!(h.connect_timeout, Duration::from_secs(5));
@@ -228,7 +231,7 @@ fn demo_config_loads_with_sandbox_credentials() {
         em.token.expose_secret(),
         sgsync::sandbox::emfluence::SANDBOX_TOKEN
     );
-    assert!(s.store_path.starts_with("/tmp"));
+    assert!(s.store.sqlite_path().is_some_and(|p| p.starts_with("/tmp")));
     assert_eq!(s.schedule_text, "0 * * * * *");
     assert_eq!(lms.endpoint.http.connect_timeout, Duration::from_secs(2));
     // By the name the account lists (each account's id is read at run start).
@@ -242,7 +245,10 @@ fn demo_config_loads_with_sandbox_credentials() {
 fn defaults_apply_when_keys_are_left_out() {
     let s = load(&minimal(""), &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.schedule_text, "0 */15 * * * *");
-    assert_eq!(s.store_path, PathBuf::from("/var/lib/sgsync/sgsync.db"));
+    assert_eq!(
+        s.store.sqlite_path(),
+        Some(std::path::Path::new("/var/lib/sgsync/sgsync.db"))
+    );
     let mail = target(&s, "mail");
     assert_eq!(mail.on_lossy, OnLossy::Skip);
     assert_eq!(mail.on_source_deleted, OnSourceDeleted::Keep);
@@ -292,7 +298,10 @@ fn environment_overrides_the_file() {
     assert_eq!(lms.on_lossy, OnLossy::Push);
     assert_eq!(lms.concurrency, 8);
     assert_eq!(lms.endpoint.http.max_retries, 1);
-    assert_eq!(s.store_path, PathBuf::from("/tmp/elsewhere.db"));
+    assert_eq!(
+        s.store.sqlite_path(),
+        Some(std::path::Path::new("/tmp/elsewhere.db"))
+    );
     let Some(gs) = s
         .source
         .connection

@@ -236,6 +236,19 @@ fn env_number(name: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
+    killed_runs_converge(World::start(Seed::Empty).await).await;
+}
+
+/// The same trials with the state in PostgreSQL: the crash-safe create protocol and the
+/// run lock hold on the second backend too (a killed process's session ends with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_runs_converge_on_postgres() {
+    if let Some(world) = World::start(Seed::Empty).await.on_postgres("crash").await {
+        killed_runs_converge(world).await;
+    }
+}
+
+async fn killed_runs_converge(world: World) {
     let trials = env_number("SGSYNC_CRASH_TRIALS").unwrap_or(5) as usize;
     let seed = env_number("SGSYNC_CRASH_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -248,7 +261,6 @@ async fn killed_runs_converge_with_no_duplicate_and_no_lost_link() {
 
     // The world the runs are killed in, and beside it the reference: the same source,
     // targets of its own.
-    let world = World::start(Seed::Empty).await;
     let reference = world.beside().await;
     world.gs.running.controls.set_plan(FaultPlan {
         latency: SOURCE_LATENCY,

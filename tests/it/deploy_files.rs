@@ -9,7 +9,7 @@
 use secrecy::ExposeSecret;
 use sgsync::config::{Settings, load_str};
 use sgsync_ispring::client::IspringCredentials;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn read(rel: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
@@ -145,8 +145,8 @@ fn the_kubernetes_configmap_loads_with_the_cronjob_secret_files() {
     let settings = load_str("configmap.yaml", &toml, &env).unwrap_or_else(|e| panic!("{e}"));
     assert_secrets_from_files(&settings);
     assert_eq!(
-        settings.store_path,
-        PathBuf::from("/var/lib/sgsync/sgsync.db")
+        settings.store.sqlite_path(),
+        Some(std::path::Path::new("/var/lib/sgsync/sgsync.db"))
     );
     // Every key of the Secret example is one the CronJob reads.
     let secret = read("deploy/kubernetes/secret.example.yaml");

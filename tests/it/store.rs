@@ -1,33 +1,35 @@
-//! The SQLite state store against a real temporary file (a pooled `:memory:` database
-//! would give each connection its own empty database).
+//! The state store on both backends: SQLite against a real temporary file (a pooled
+//! `:memory:` database would give each connection its own empty database), and
+//! PostgreSQL against a database made for the test.
 
+use crate::common::db::TempDb;
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use sgsync::store::{Holder, Intent, Link, RunCounts, RunOutcome, Store, StoreError, UnitResult};
-use std::path::PathBuf;
 use std::time::Duration;
 
-/// A database file unique to one test, in a temporary directory removed (with the WAL
-/// files) when dropped.
-struct TempDb {
-    path: PathBuf,
-    _dir: tempfile::TempDir,
-}
+/// One test body, run on both backends: `<name>::sqlite` on a temporary file and
+/// `<name>::postgres` on a database of its own (see [`TempDb::postgres`]).
+macro_rules! both {
+    ($(#[$attr:meta])* async fn $name:ident($db:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
 
-impl TempDb {
-    fn new(name: &str) -> TempDb {
-        let dir = tempfile::Builder::new()
-            .prefix("sgsync-store-")
-            .tempdir()
-            .expect("a temporary directory");
-        TempDb {
-            path: dir.path().join(format!("{name}.db")),
-            _dir: dir,
+            async fn body($db: TempDb) $body
+
+            $(#[$attr])*
+            async fn sqlite() {
+                body(TempDb::sqlite(stringify!($name))).await
+            }
+
+            $(#[$attr])*
+            async fn postgres() {
+                if let Some(db) = TempDb::postgres(stringify!($name)).await {
+                    body(db).await
+                }
+            }
         }
-    }
-
-    async fn open(&self) -> Store {
-        Store::open(&self.path).await.expect("open store")
-    }
+    };
 }
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -70,7 +72,7 @@ fn intent(source_id: &str, target: &str) -> Intent {
 
 #[tokio::test]
 async fn opens_twice_with_wal() {
-    let db = TempDb::new("open");
+    let db = TempDb::sqlite("open");
     let first = db.open().await;
     first.upsert_link(&link("1", "lms")).await.unwrap();
     drop(first);
@@ -90,255 +92,260 @@ async fn opens_twice_with_wal() {
     assert!(store.integrity_check().await.unwrap());
 }
 
-#[tokio::test]
-async fn link_round_trip_and_update() {
-    let db = TempDb::new("links");
-    let store = db.open().await;
-    let original = link("42", "mail");
-    store.upsert_link(&original).await.unwrap();
-    let read = store
-        .link(sgsync_gosquared::KIND, "42", "mail")
-        .await
-        .unwrap();
-    assert_eq!(read.as_ref(), Some(&original));
-
-    let mut changed = original.clone();
-    changed.target_provider = sgsync_ispring::KIND.as_str().to_owned();
-    changed.target_id = "other".to_owned();
-    changed.group_name = "Renamed".to_owned();
-    changed.payload_hash = None;
-    changed.fidelity = "exact".to_owned();
-    changed.fidelity_reasons = String::new();
-    changed.last_result = Some(UnitResult::Failed);
-    changed.last_error = Some("boom".to_owned());
-    changed.created_at = at(1000);
-    changed.updated_at = at(2000);
-    store.upsert_link(&changed).await.unwrap();
-
-    let read = store
-        .link(sgsync_gosquared::KIND, "42", "mail")
-        .await
-        .unwrap()
-        .unwrap();
-    // The row keeps the time the group was first linked.
-    assert_eq!(
-        read,
-        Link {
-            created_at: original.created_at,
-            ..changed
-        }
-    );
-    assert_eq!(store.links(None).await.unwrap().len(), 1);
-
-    assert!(
-        store
-            .set_link_result(
-                sgsync_gosquared::KIND,
-                "42",
-                "mail",
-                UnitResult::Updated,
-                None
-            )
+both! {
+    #[tokio::test]
+    async fn link_round_trip_and_update(db) {
+        let store = db.open().await;
+        let original = link("42", "mail");
+        store.upsert_link(&original).await.unwrap();
+        let read = store
+            .link(sgsync_gosquared::KIND, "42", "mail")
             .await
-            .unwrap()
-    );
-    let read = store
-        .link(sgsync_gosquared::KIND, "42", "mail")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(read.last_result, Some(UnitResult::Updated));
-    assert_eq!(read.last_error, None);
+            .unwrap();
+        assert_eq!(read.as_ref(), Some(&original));
 
-    store.upsert_link(&link("7", "lms")).await.unwrap();
-    assert_eq!(store.links(Some("lms")).await.unwrap().len(), 1);
-    assert_eq!(store.links(None).await.unwrap().len(), 2);
-    assert!(
-        store
-            .delete_link(sgsync_gosquared::KIND, "7", "lms")
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .delete_link(sgsync_gosquared::KIND, "7", "lms")
-            .await
-            .unwrap()
-    );
-    assert_eq!(store.forget_links("mail").await.unwrap(), 1);
-    assert!(store.links(None).await.unwrap().is_empty());
-    assert!(
-        store
+        let mut changed = original.clone();
+        changed.target_provider = sgsync_ispring::KIND.as_str().to_owned();
+        changed.target_id = "other".to_owned();
+        changed.group_name = "Renamed".to_owned();
+        changed.payload_hash = None;
+        changed.fidelity = "exact".to_owned();
+        changed.fidelity_reasons = String::new();
+        changed.last_result = Some(UnitResult::Failed);
+        changed.last_error = Some("boom".to_owned());
+        changed.created_at = at(1000);
+        changed.updated_at = at(2000);
+        store.upsert_link(&changed).await.unwrap();
+
+        let read = store
             .link(sgsync_gosquared::KIND, "42", "mail")
             .await
             .unwrap()
-            .is_none()
-    );
-}
+            .unwrap();
+        // The row keeps the time the group was first linked.
+        assert_eq!(
+            read,
+            Link {
+                created_at: original.created_at,
+                ..changed
+            }
+        );
+        assert_eq!(store.links(None).await.unwrap().len(), 1);
 
-#[tokio::test]
-async fn complete_intent_turns_intent_into_link() {
-    let db = TempDb::new("intent");
-    let store = db.open().await;
-    let i = intent("9", "lms");
-    store.record_intent(&i).await.unwrap();
-    store.record_intent(&i).await.unwrap(); // a replay is harmless
-    assert_eq!(store.intents(None).await.unwrap(), vec![i.clone()]);
-    assert_eq!(store.intents(Some("lms")).await.unwrap().len(), 1);
-    assert!(store.intents(Some("mail")).await.unwrap().is_empty());
-
-    let l = link("9", "lms");
-    store.complete_intent(&l).await.unwrap();
-    assert!(store.intents(None).await.unwrap().is_empty());
-    assert_eq!(store.links(None).await.unwrap(), vec![l]);
-
-    store.record_intent(&intent("10", "lms")).await.unwrap();
-    assert!(
-        store
-            .drop_intent(sgsync_gosquared::KIND, "10", "lms")
+        assert!(
+            store
+                .set_link_result(
+                    sgsync_gosquared::KIND,
+                    "42",
+                    "mail",
+                    UnitResult::Updated,
+                    None
+                )
+                .await
+                .unwrap()
+        );
+        let read = store
+            .link(sgsync_gosquared::KIND, "42", "mail")
             .await
             .unwrap()
-    );
-    assert!(store.intents(None).await.unwrap().is_empty());
-}
+            .unwrap();
+        assert_eq!(read.last_result, Some(UnitResult::Updated));
+        assert_eq!(read.last_error, None);
 
-#[tokio::test]
-async fn complete_intent_is_one_transaction() {
-    let db = TempDb::new("intent-tx");
-    let store = db.open().await;
-    let i = intent("9", "lms");
-    store.record_intent(&i).await.unwrap();
-    // The intent is deleted first, then the link insert fails (a link must have a
-    // target id): the delete must be rolled back with it.
-    let mut bad = link("9", "lms");
-    bad.target_id = String::new();
-    let err = store.complete_intent(&bad).await.unwrap_err();
-    assert!(matches!(err, StoreError::Query { .. }), "{err:?}");
-    assert_eq!(store.intents(None).await.unwrap(), vec![i]);
-    assert!(store.links(None).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn forget_hashes_by_target_and_group() {
-    let db = TempDb::new("resync");
-    let store = db.open().await;
-    for (id, target) in [("1", "lms"), ("2", "lms"), ("1", "mail"), ("2", "mail")] {
-        store.upsert_link(&link(id, target)).await.unwrap();
+        store.upsert_link(&link("7", "lms")).await.unwrap();
+        assert_eq!(store.links(Some("lms")).await.unwrap().len(), 1);
+        assert_eq!(store.links(None).await.unwrap().len(), 2);
+        assert!(
+            store
+                .delete_link(sgsync_gosquared::KIND, "7", "lms")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .delete_link(sgsync_gosquared::KIND, "7", "lms")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.forget_links("mail").await.unwrap(), 1);
+        assert!(store.links(None).await.unwrap().is_empty());
+        assert!(
+            store
+                .link(sgsync_gosquared::KIND, "42", "mail")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
-    let hashes = |links: Vec<Link>| -> Vec<(String, String, bool)> {
-        links
-            .into_iter()
-            .map(|l| (l.target, l.source_id, l.payload_hash.is_some()))
-            .collect()
-    };
-    assert_eq!(store.forget_hashes(Some("lms"), None).await.unwrap(), 2);
-    assert_eq!(store.forget_hashes(None, Some("1")).await.unwrap(), 2);
-    assert_eq!(
-        hashes(store.links(None).await.unwrap()),
-        vec![
-            ("lms".into(), "1".into(), false),
-            ("lms".into(), "2".into(), false),
-            ("mail".into(), "1".into(), false),
-            ("mail".into(), "2".into(), true),
-        ]
-    );
-    assert_eq!(
-        store.forget_hashes(Some("mail"), Some("2")).await.unwrap(),
-        1
-    );
-    assert!(
-        store
-            .links(None)
-            .await
-            .unwrap()
-            .iter()
-            .all(|l| l.payload_hash.is_none())
-    );
-    assert_eq!(store.forget_hashes(None, None).await.unwrap(), 4);
 }
 
-#[tokio::test]
-async fn runs_and_events_round_trip() {
-    let db = TempDb::new("runs");
-    let store = db.open().await;
-    let first = store.start_run(true).await.unwrap();
-    let second = store.start_run(false).await.unwrap();
-    let runs = store.recent_runs(10).await.unwrap();
-    assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0].id, second);
-    assert_eq!(runs[0].outcome, RunOutcome::Running);
-    assert!(!runs[0].dry_run);
-    assert!(runs[1].dry_run);
-    assert_eq!(runs[0].finished_at, None);
+both! {
+    #[tokio::test]
+    async fn complete_intent_turns_intent_into_link(db) {
+        let store = db.open().await;
+        let i = intent("9", "lms");
+        store.record_intent(&i).await.unwrap();
+        store.record_intent(&i).await.unwrap(); // a replay is harmless
+        assert_eq!(store.intents(None).await.unwrap(), vec![i.clone()]);
+        assert_eq!(store.intents(Some("lms")).await.unwrap().len(), 1);
+        assert!(store.intents(Some("mail")).await.unwrap().is_empty());
 
-    let counts = RunCounts {
-        created: 1,
-        updated: 2,
-        unchanged: 3,
-        skipped: 4,
-        orphaned: 5,
-        failed: 6,
-        held: 7,
-        deferred: 8,
-        drift: 9,
-        stale: 10,
-    };
-    assert!(
-        store
-            .finish_run(second, RunOutcome::Partial, counts, Some("two failed"))
+        let l = link("9", "lms");
+        store.complete_intent(&l).await.unwrap();
+        assert!(store.intents(None).await.unwrap().is_empty());
+        assert_eq!(store.links(None).await.unwrap(), vec![l]);
+
+        store.record_intent(&intent("10", "lms")).await.unwrap();
+        assert!(
+            store
+                .drop_intent(sgsync_gosquared::KIND, "10", "lms")
+                .await
+                .unwrap()
+        );
+        assert!(store.intents(None).await.unwrap().is_empty());
+    }
+}
+
+both! {
+    #[tokio::test]
+    async fn complete_intent_is_one_transaction(db) {
+        let store = db.open().await;
+        let i = intent("9", "lms");
+        store.record_intent(&i).await.unwrap();
+        // The intent is deleted first, then the link insert fails (a link must have a
+        // target id): the delete must be rolled back with it.
+        let mut bad = link("9", "lms");
+        bad.target_id = String::new();
+        let err = store.complete_intent(&bad).await.unwrap_err();
+        assert!(matches!(err, StoreError::Query { .. }), "{err:?}");
+        assert_eq!(store.intents(None).await.unwrap(), vec![i]);
+        assert!(store.links(None).await.unwrap().is_empty());
+    }
+}
+
+both! {
+    #[tokio::test]
+    async fn forget_hashes_by_target_and_group(db) {
+        let store = db.open().await;
+        for (id, target) in [("1", "lms"), ("2", "lms"), ("1", "mail"), ("2", "mail")] {
+            store.upsert_link(&link(id, target)).await.unwrap();
+        }
+        let hashes = |links: Vec<Link>| -> Vec<(String, String, bool)> {
+            links
+                .into_iter()
+                .map(|l| (l.target, l.source_id, l.payload_hash.is_some()))
+                .collect()
+        };
+        assert_eq!(store.forget_hashes(Some("lms"), None).await.unwrap(), 2);
+        assert_eq!(store.forget_hashes(None, Some("1")).await.unwrap(), 2);
+        assert_eq!(
+            hashes(store.links(None).await.unwrap()),
+            vec![
+                ("lms".into(), "1".into(), false),
+                ("lms".into(), "2".into(), false),
+                ("mail".into(), "1".into(), false),
+                ("mail".into(), "2".into(), true),
+            ]
+        );
+        assert_eq!(
+            store.forget_hashes(Some("mail"), Some("2")).await.unwrap(),
+            1
+        );
+        assert!(
+            store
+                .links(None)
+                .await
+                .unwrap()
+                .iter()
+                .all(|l| l.payload_hash.is_none())
+        );
+        assert_eq!(store.forget_hashes(None, None).await.unwrap(), 4);
+    }
+}
+
+both! {
+    #[tokio::test]
+    async fn runs_and_events_round_trip(db) {
+        let store = db.open().await;
+        let first = store.start_run(true).await.unwrap();
+        let second = store.start_run(false).await.unwrap();
+        let runs = store.recent_runs(10).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].id, second);
+        assert_eq!(runs[0].outcome, RunOutcome::Running);
+        assert!(!runs[0].dry_run);
+        assert!(runs[1].dry_run);
+        assert_eq!(runs[0].finished_at, None);
+
+        let counts = RunCounts {
+            created: 1,
+            updated: 2,
+            unchanged: 3,
+            skipped: 4,
+            orphaned: 5,
+            failed: 6,
+            held: 7,
+            deferred: 8,
+            drift: 9,
+            stale: 10,
+        };
+        assert!(
+            store
+                .finish_run(second, RunOutcome::Partial, counts, Some("two failed"))
+                .await
+                .unwrap()
+        );
+        let runs = store.recent_runs(1).await.unwrap();
+        assert_eq!(runs.len(), 1);
+        let run = &runs[0];
+        assert_eq!(run.outcome, RunOutcome::Partial);
+        assert_eq!(run.counts, counts);
+        assert_eq!(run.error.as_deref(), Some("two failed"));
+        assert!(run.finished_at.is_some_and(|f| f >= run.started_at));
+
+        let e1 = store
+            .record_event(second, "1", "lms", "create", "ok", None)
             .await
-            .unwrap()
-    );
-    let runs = store.recent_runs(1).await.unwrap();
-    assert_eq!(runs.len(), 1);
-    let run = &runs[0];
-    assert_eq!(run.outcome, RunOutcome::Partial);
-    assert_eq!(run.counts, counts);
-    assert_eq!(run.error.as_deref(), Some("two failed"));
-    assert!(run.finished_at.is_some_and(|f| f >= run.started_at));
-
-    let e1 = store
-        .record_event(second, "1", "lms", "create", "ok", None)
-        .await
-        .unwrap();
-    store
-        .record_event(second, "2", "mail", "update", "failed", Some("409"))
-        .await
-        .unwrap();
-    store
-        .record_event(first, "3", "mail", "skip", "skipped: dry run", None)
-        .await
-        .unwrap();
-    let events = store.events(second).await.unwrap();
-    assert_eq!(events.len(), 2);
-    assert_eq!(events[0].id, e1);
-    assert_eq!(
-        (
-            events[1].run_id,
-            events[1].source_id.as_str(),
-            events[1].target.as_str(),
-            events[1].action.as_str(),
-            events[1].result.as_str(),
-            events[1].error.as_deref(),
-        ),
-        (second, "2", "mail", "update", "failed", Some("409"))
-    );
-
-    // An event must belong to a run (foreign keys are on).
-    assert!(
+            .unwrap();
         store
-            .record_event(9999, "1", "lms", "create", "ok", None)
+            .record_event(second, "2", "mail", "update", "failed", Some("409"))
             .await
-            .is_err()
-    );
+            .unwrap();
+        store
+            .record_event(first, "3", "mail", "skip", "skipped: dry run", None)
+            .await
+            .unwrap();
+        let events = store.events(second).await.unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].id, e1);
+        assert_eq!(
+            (
+                events[1].run_id,
+                events[1].source_id.as_str(),
+                events[1].target.as_str(),
+                events[1].action.as_str(),
+                events[1].result.as_str(),
+                events[1].error.as_deref(),
+            ),
+            (second, "2", "mail", "update", "failed", Some("409"))
+        );
 
-    sqlx::query("DELETE FROM runs WHERE id = ?")
-        .bind(second)
-        .execute(store.pool())
-        .await
-        .unwrap();
-    assert!(store.events(second).await.unwrap().is_empty());
-    assert_eq!(store.events(first).await.unwrap().len(), 1);
+        // An event must belong to a run (foreign keys are on).
+        assert!(
+            store
+                .record_event(9999, "1", "lms", "create", "ok", None)
+                .await
+                .is_err()
+        );
+
+        sqlx::query("DELETE FROM runs WHERE id = $1")
+            .bind(second)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(store.events(second).await.unwrap().is_empty());
+        assert_eq!(store.events(first).await.unwrap().len(), 1);
+    }
 }
 
 #[tokio::test]
@@ -354,281 +361,288 @@ fn anonymous(name: &str) -> Holder {
     Holder::with_process(name, None).unwrap()
 }
 
-#[tokio::test]
-async fn lock_lease_holder_and_release() {
-    let db = TempDb::new("lock");
-    let store = db.open().await;
-    let lease = Duration::from_secs(60);
-    let now = at(0);
-    let (a, b) = (anonymous("cron-a"), anonymous("cron-b"));
-    store.acquire_lock(&a, lease, now).await.unwrap();
-    // Renewal by the same holder.
-    store
-        .renew_lock(&a, lease, now + ChronoDuration::seconds(30))
-        .await
-        .unwrap();
-
-    match store
-        .acquire_lock(&b, lease, now + ChronoDuration::seconds(60))
-        .await
-    {
-        Err(StoreError::LockHeld { holder, until }) => {
-            assert_eq!(holder, "cron-a");
-            assert_eq!(until, now + ChronoDuration::seconds(90));
-        }
-        other => panic!("expected LockHeld, got {other:?}"),
-    }
-    // Someone else's renewal is refused: it does not hold the lock.
-    assert!(matches!(
-        store.renew_lock(&b, lease, now).await,
-        Err(StoreError::LeaseLost { .. })
-    ));
-
-    // Only the holder can release.
-    assert!(!store.release_lock(&b).await.unwrap());
-    // After the lease runs out, another holder takes over, and the old one cannot
-    // renew any more.
-    store
-        .acquire_lock(&b, lease, now + ChronoDuration::seconds(91))
-        .await
-        .unwrap();
-    assert!(matches!(
+both! {
+    #[tokio::test]
+    async fn lock_lease_holder_and_release(db) {
+        let store = db.open().await;
+        let lease = Duration::from_secs(60);
+        let now = at(0);
+        let (a, b) = (anonymous("cron-a"), anonymous("cron-b"));
+        store.acquire_lock(&a, lease, now).await.unwrap();
+        // Renewal by the same holder.
         store
-            .renew_lock(&a, lease, now + ChronoDuration::seconds(92))
-            .await,
-        Err(StoreError::LeaseLost { .. })
-    ));
-    assert!(!store.release_lock(&a).await.unwrap());
-    assert!(store.release_lock(&b).await.unwrap());
-    // Released: anyone may take it at once.
-    store
-        .acquire_lock(&a, lease, now + ChronoDuration::seconds(92))
-        .await
-        .unwrap();
-}
+            .renew_lock(&a, lease, now + ChronoDuration::seconds(30))
+            .await
+            .unwrap();
 
-/// Two containers on one volume are both pid 1 with the same host name: the lock knows
-/// its holder by a random token, so the second is refused however alike they look.
-#[tokio::test]
-async fn two_holders_with_the_same_pid_and_host_string_do_not_share_the_lock() {
-    use sgsync::store::ProcessId;
-    let db = TempDb::new("lock-twins");
-    let store = db.open().await;
-    let lease = Duration::from_secs(60);
-    let now = Utc::now();
-    let pid1 = ProcessId {
-        pid: 1,
-        namespace: "container-boot/pid:[4026532000]".into(),
-    };
-    let first = Holder::with_process("sgsync pid 1 on localhost", Some(pid1.clone())).unwrap();
-    let second = Holder::with_process("sgsync pid 1 on localhost", Some(pid1)).unwrap();
-    store.acquire_lock(&first, lease, now).await.unwrap();
-    let refused = store.acquire_lock(&second, lease, now).await;
-    assert!(
-        matches!(refused, Err(StoreError::LockHeld { .. })),
-        "{refused:?}"
-    );
-    assert!(matches!(
-        store.renew_lock(&second, lease, now).await,
-        Err(StoreError::LeaseLost { .. })
-    ));
-    // And a store fenced with the second one's token writes nothing.
-    let fenced = store.fenced(second.token());
-    assert!(matches!(
-        fenced.start_run(false).await,
-        Err(StoreError::LeaseLost { .. })
-    ));
-    store.fenced(first.token()).start_run(false).await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_acquirers_exactly_one_wins() {
-    let db = TempDb::new("lock-race");
-    let a = db.open().await;
-    let b = db.open().await;
-    let now = Utc::now();
-    let lease = Duration::from_secs(300);
-    let (ha, hb) = (anonymous("process-a"), anonymous("process-b"));
-    for round in 0..5 {
-        let (ra, rb) = tokio::join!(
-            a.acquire_lock(&ha, lease, now),
-            b.acquire_lock(&hb, lease, now)
-        );
-        let wins = [ra.is_ok(), rb.is_ok()];
-        assert_eq!(
-            wins.iter().filter(|w| **w).count(),
-            1,
-            "round {round}: {ra:?} {rb:?}"
-        );
-        let loser = if ra.is_ok() { rb } else { ra };
-        assert!(
-            matches!(loser, Err(StoreError::LockHeld { .. })),
-            "{loser:?}"
-        );
-        let winner = if wins[0] { &ha } else { &hb };
-        assert!(a.release_lock(winner).await.unwrap());
-    }
-}
-
-/// A run restarted after `kill -9` on the same machine takes the lock of the dead
-/// process at once; a live holder, a holder in another pid space and a holder that
-/// recorded no process keep it until their lease runs out.
-#[cfg(target_os = "linux")]
-#[tokio::test]
-async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not() {
-    use sgsync::store::{LockGrant, ProcessId};
-    let db = TempDb::new("lock-dead");
-    let store = db.open().await;
-    let lease = Duration::from_secs(300);
-    let now = Utc::now();
-    let me = ProcessId::current().expect("Linux gives a process identity");
-    let process = |pid: u32| ProcessId {
-        pid,
-        namespace: me.namespace.clone(),
-    };
-    let restarted = Holder::with_process("restarted", Some(me.clone())).unwrap();
-
-    // A live holder (a sleeping child process) keeps the lock.
-    let mut live = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("sleep starts");
-    let live_holder = Holder::with_process("sgsync pid live", Some(process(live.id()))).unwrap();
-    store.acquire_lock(&live_holder, lease, now).await.unwrap();
-    let held = store.acquire_lock(&restarted, lease, now).await;
-    assert!(
-        matches!(held, Err(StoreError::LockHeld { ref holder, .. }) if holder == "sgsync pid live"),
-        "{held:?}"
-    );
-
-    // Killed but not yet reaped (a zombie): it runs no code, so the lock is free.
-    live.kill().unwrap();
-    // Bounded: the kernel marks the child a zombie within moments of SIGKILL.
-    for _ in 0..100 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", live.id())).unwrap();
-        if stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .trim_start()
-            .starts_with('Z')
+        match store
+            .acquire_lock(&b, lease, now + ChronoDuration::seconds(60))
+            .await
         {
-            break;
+            Err(StoreError::LockHeld { holder, until }) => {
+                assert_eq!(holder, "cron-a");
+                assert_eq!(until, now + ChronoDuration::seconds(90));
+            }
+            other => panic!("expected LockHeld, got {other:?}"),
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        // Someone else's renewal is refused: it does not hold the lock.
+        assert!(matches!(
+            store.renew_lock(&b, lease, now).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+
+        // Only the holder can release.
+        assert!(!store.release_lock(&b).await.unwrap());
+        // After the lease runs out, another holder takes over, and the old one cannot
+        // renew any more.
+        store
+            .acquire_lock(&b, lease, now + ChronoDuration::seconds(91))
+            .await
+            .unwrap();
+        assert!(matches!(
+            store
+                .renew_lock(&a, lease, now + ChronoDuration::seconds(92))
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        assert!(!store.release_lock(&a).await.unwrap());
+        assert!(store.release_lock(&b).await.unwrap());
+        // Released: anyone may take it at once.
+        store
+            .acquire_lock(&a, lease, now + ChronoDuration::seconds(92))
+            .await
+            .unwrap();
     }
-    assert_eq!(
-        store.acquire_lock(&restarted, lease, now).await.unwrap(),
-        LockGrant::HolderGone {
-            previous: "sgsync pid live".into()
-        }
-    );
-    live.wait().unwrap();
-    // Now ours: a second holder of this (live) process finds it held.
-    let second = Holder::with_process("second", Some(me.clone())).unwrap();
-    let refused = store.acquire_lock(&second, lease, now).await;
-    assert!(
-        matches!(refused, Err(StoreError::LockHeld { .. })),
-        "{refused:?}"
-    );
-    // A holder of this process that is gone (a run whose future was dropped) is free
-    // at once: the process knows its live holders exactly.
-    drop(second);
-    let dropped = Holder::with_process("dropped run", Some(me.clone())).unwrap();
-    assert!(store.release_lock(&restarted).await.unwrap());
-    store.acquire_lock(&dropped, lease, now).await.unwrap();
-    drop(dropped);
-    assert_eq!(
-        store.acquire_lock(&restarted, lease, now).await.unwrap(),
-        LockGrant::HolderGone {
-            previous: "dropped run".into()
-        }
-    );
-    assert!(store.release_lock(&restarted).await.unwrap());
-
-    // A dead pid from another pid space (another container or boot) is not judged.
-    let mut gone = std::process::Command::new("true").spawn().unwrap();
-    gone.wait().unwrap();
-    let elsewhere = Holder::with_process(
-        "elsewhere",
-        Some(ProcessId {
-            pid: gone.id(),
-            namespace: "another-boot/pid:[1]".into(),
-        }),
-    )
-    .unwrap();
-    store.acquire_lock(&elsewhere, lease, now).await.unwrap();
-    let held = store.acquire_lock(&restarted, lease, now).await;
-    assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
-    assert!(store.release_lock(&elsewhere).await.unwrap());
-
-    // A holder that recorded no process is not judged either.
-    let nobody = anonymous("anonymous");
-    store.acquire_lock(&nobody, lease, now).await.unwrap();
-    let held = store.acquire_lock(&restarted, lease, now).await;
-    assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
-    assert!(store.release_lock(&nobody).await.unwrap());
-
-    // The same dead pid in our own pid space: taken over at once.
-    let dead = Holder::with_process("sgsync pid gone", Some(process(gone.id()))).unwrap();
-    store.acquire_lock(&dead, lease, now).await.unwrap();
-    assert_eq!(
-        store.acquire_lock(&restarted, lease, now).await.unwrap(),
-        LockGrant::HolderGone {
-            previous: "sgsync pid gone".into()
-        }
-    );
-    // A renewal is a renewal, and an expired lease is reported as such.
-    assert_eq!(
-        store.acquire_lock(&restarted, lease, now).await.unwrap(),
-        LockGrant::Renewed
-    );
-    let later = now + ChronoDuration::seconds(301);
-    let next = Holder::with_process("next", Some(me)).unwrap();
-    assert_eq!(
-        store.acquire_lock(&next, lease, later).await.unwrap(),
-        LockGrant::LeaseExpired {
-            previous: "restarted".into()
-        }
-    );
 }
 
-/// A row this build cannot read is `Corrupt`, never a panic. (Provider ids are kept as
-/// written: the store knows no provider, so an unknown one is simply never planned.)
-#[tokio::test]
-async fn an_unreadable_row_is_corrupt_not_panic() {
-    let db = TempDb::new("corrupt");
-    let store = db.open().await;
-    store.upsert_link(&link("1", "lms")).await.unwrap();
-    sqlx::query("UPDATE links SET created_at = 'yesterday'")
+// Two containers on one volume are both pid 1 with the same host name: the lock knows
+// its holder by a random token, so the second is refused however alike they look.
+both! {
+    #[tokio::test]
+    async fn two_holders_with_the_same_pid_and_host_string_do_not_share_the_lock(db) {
+        use sgsync::store::ProcessId;
+        let store = db.open().await;
+        let lease = Duration::from_secs(60);
+        let now = Utc::now();
+        let pid1 = ProcessId {
+            pid: 1,
+            namespace: "container-boot/pid:[4026532000]".into(),
+        };
+        let first = Holder::with_process("sgsync pid 1 on localhost", Some(pid1.clone())).unwrap();
+        let second = Holder::with_process("sgsync pid 1 on localhost", Some(pid1)).unwrap();
+        store.acquire_lock(&first, lease, now).await.unwrap();
+        let refused = store.acquire_lock(&second, lease, now).await;
+        assert!(
+            matches!(refused, Err(StoreError::LockHeld { .. })),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            store.renew_lock(&second, lease, now).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        // And a store fenced with the second one's token writes nothing.
+        let fenced = store.fenced(second.token());
+        assert!(matches!(
+            fenced.start_run(false).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        store.fenced(first.token()).start_run(false).await.unwrap();
+    }
+}
+
+both! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_acquirers_exactly_one_wins(db) {
+        let a = db.open().await;
+        let b = db.open().await;
+        let now = Utc::now();
+        let lease = Duration::from_secs(300);
+        let (ha, hb) = (anonymous("process-a"), anonymous("process-b"));
+        for round in 0..5 {
+            let (ra, rb) = tokio::join!(
+                a.acquire_lock(&ha, lease, now),
+                b.acquire_lock(&hb, lease, now)
+            );
+            let wins = [ra.is_ok(), rb.is_ok()];
+            assert_eq!(
+                wins.iter().filter(|w| **w).count(),
+                1,
+                "round {round}: {ra:?} {rb:?}"
+            );
+            let loser = if ra.is_ok() { rb } else { ra };
+            assert!(
+                matches!(loser, Err(StoreError::LockHeld { .. })),
+                "{loser:?}"
+            );
+            let winner = if wins[0] { &ha } else { &hb };
+            assert!(a.release_lock(winner).await.unwrap());
+        }
+    }
+}
+
+// A run restarted after `kill -9` on the same machine takes the lock of the dead
+// process at once; a live holder, a holder in another pid space and a holder that
+// recorded no process keep it until their lease runs out.
+both! {
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_lock_held_by_a_dead_process_is_taken_over_a_live_ones_is_not(db) {
+        use sgsync::store::{LockGrant, ProcessId};
+        let store = db.open().await;
+        let lease = Duration::from_secs(300);
+        let now = Utc::now();
+        let me = ProcessId::current().expect("Linux gives a process identity");
+        let process = |pid: u32| ProcessId {
+            pid,
+            namespace: me.namespace.clone(),
+        };
+        let restarted = Holder::with_process("restarted", Some(me.clone())).unwrap();
+
+        // A live holder (a sleeping child process) keeps the lock.
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep starts");
+        let live_holder = Holder::with_process("sgsync pid live", Some(process(live.id()))).unwrap();
+        store.acquire_lock(&live_holder, lease, now).await.unwrap();
+        let held = store.acquire_lock(&restarted, lease, now).await;
+        assert!(
+            matches!(held, Err(StoreError::LockHeld { ref holder, .. }) if holder == "sgsync pid live"),
+            "{held:?}"
+        );
+
+        // Killed but not yet reaped (a zombie): it runs no code, so the lock is free.
+        live.kill().unwrap();
+        // Bounded: the kernel marks the child a zombie within moments of SIGKILL.
+        for _ in 0..100 {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", live.id())).unwrap();
+            if stat
+                .rsplit_once(')')
+                .unwrap()
+                .1
+                .trim_start()
+                .starts_with('Z')
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(
+            store.acquire_lock(&restarted, lease, now).await.unwrap(),
+            LockGrant::HolderGone {
+                previous: "sgsync pid live".into()
+            }
+        );
+        live.wait().unwrap();
+        // Now ours: a second holder of this (live) process finds it held.
+        let second = Holder::with_process("second", Some(me.clone())).unwrap();
+        let refused = store.acquire_lock(&second, lease, now).await;
+        assert!(
+            matches!(refused, Err(StoreError::LockHeld { .. })),
+            "{refused:?}"
+        );
+        // A holder of this process that is gone (a run whose future was dropped) is free
+        // at once: the process knows its live holders exactly.
+        drop(second);
+        let dropped = Holder::with_process("dropped run", Some(me.clone())).unwrap();
+        assert!(store.release_lock(&restarted).await.unwrap());
+        store.acquire_lock(&dropped, lease, now).await.unwrap();
+        drop(dropped);
+        assert_eq!(
+            store.acquire_lock(&restarted, lease, now).await.unwrap(),
+            LockGrant::HolderGone {
+                previous: "dropped run".into()
+            }
+        );
+        assert!(store.release_lock(&restarted).await.unwrap());
+
+        // A dead pid from another pid space (another container or boot) is not judged.
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        gone.wait().unwrap();
+        let elsewhere = Holder::with_process(
+            "elsewhere",
+            Some(ProcessId {
+                pid: gone.id(),
+                namespace: "another-boot/pid:[1]".into(),
+            }),
+        )
+        .unwrap();
+        store.acquire_lock(&elsewhere, lease, now).await.unwrap();
+        let held = store.acquire_lock(&restarted, lease, now).await;
+        assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
+        assert!(store.release_lock(&elsewhere).await.unwrap());
+
+        // A holder that recorded no process is not judged either.
+        let nobody = anonymous("anonymous");
+        store.acquire_lock(&nobody, lease, now).await.unwrap();
+        let held = store.acquire_lock(&restarted, lease, now).await;
+        assert!(matches!(held, Err(StoreError::LockHeld { .. })), "{held:?}");
+        assert!(store.release_lock(&nobody).await.unwrap());
+
+        // The same dead pid in our own pid space: taken over at once.
+        let dead = Holder::with_process("sgsync pid gone", Some(process(gone.id()))).unwrap();
+        store.acquire_lock(&dead, lease, now).await.unwrap();
+        assert_eq!(
+            store.acquire_lock(&restarted, lease, now).await.unwrap(),
+            LockGrant::HolderGone {
+                previous: "sgsync pid gone".into()
+            }
+        );
+        // A renewal is a renewal, and an expired lease is reported as such.
+        assert_eq!(
+            store.acquire_lock(&restarted, lease, now).await.unwrap(),
+            LockGrant::Renewed
+        );
+        let later = now + ChronoDuration::seconds(301);
+        let next = Holder::with_process("next", Some(me)).unwrap();
+        assert_eq!(
+            store.acquire_lock(&next, lease, later).await.unwrap(),
+            LockGrant::LeaseExpired {
+                previous: "restarted".into()
+            }
+        );
+    }
+}
+
+// A row this build cannot read is `Corrupt`, never a panic. (Provider ids are kept as
+// written: the store knows no provider, so an unknown one is simply never planned.)
+both! {
+    #[tokio::test]
+    async fn an_unreadable_row_is_corrupt_not_panic(db) {
+        let store = db.open().await;
+        store.upsert_link(&link("1", "lms")).await.unwrap();
+        sqlx::query("UPDATE links SET created_at = 'yesterday'")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        match store.links(None).await {
+            Err(StoreError::Corrupt { what, why }) => {
+                assert_eq!(what, "link");
+                assert!(why.contains("yesterday"), "{why}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+
+        sqlx::query(
+            "INSERT INTO runs (started_at, outcome, dry_run) VALUES ('2024-01-01T00:00:00Z', 'exploded', 0)",
+        )
         .execute(store.pool())
         .await
         .unwrap();
-    match store.links(None).await {
-        Err(StoreError::Corrupt { what, why }) => {
-            assert_eq!(what, "link");
-            assert!(why.contains("yesterday"), "{why}");
-        }
-        other => panic!("expected Corrupt, got {other:?}"),
+        assert!(matches!(
+            store.recent_runs(5).await,
+            Err(StoreError::Corrupt { what: "run", .. })
+        ));
     }
-
-    sqlx::query(
-        "INSERT INTO runs (started_at, outcome, dry_run) VALUES ('2024-01-01T00:00:00Z', 'exploded', 0)",
-    )
-    .execute(store.pool())
-    .await
-    .unwrap();
-    assert!(matches!(
-        store.recent_runs(5).await,
-        Err(StoreError::Corrupt { what: "run", .. })
-    ));
 }
 
 #[tokio::test]
 async fn missing_directory_is_an_open_error_naming_the_path() {
-    let db = TempDb::new("missing");
+    let db = TempDb::sqlite("missing");
     let path = db
-        .path
+        .url()
+        .sqlite_path()
+        .expect("a file")
         .with_extension("dir-that-does-not-exist")
         .join("state.db");
     let err = Store::open(&path).await.unwrap_err();
@@ -639,20 +653,73 @@ async fn missing_directory_is_an_open_error_naming_the_path() {
     assert!(!path.exists());
 }
 
+/// Four processes' worth of openers on a database nobody has set up yet (a CronJob, a
+/// `status`, two workers): all succeed, and the schema is there once.
+async fn openers_race(db: TempDb, round: usize) {
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url().clone();
+            tokio::spawn(async move { Store::connect(&url).await.map(|_| ()) })
+        })
+        .collect();
+    for opener in openers {
+        let opened = opener.await.expect("task joins");
+        assert!(opened.is_ok(), "round {round}: {opened:?}");
+    }
+    let store = db.open().await;
+    assert!(store.links(None).await.unwrap().is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_openers_of_a_new_database_all_succeed() {
     for round in 0..5 {
-        let db = TempDb::new("race");
-        let path = db.path.clone();
-        let openers: Vec<_> = (0..4)
-            .map(|_| {
-                let path = path.clone();
-                tokio::spawn(async move { sgsync::store::Store::open(&path).await.map(|_| ()) })
-            })
-            .collect();
-        for opener in openers {
-            let opened = opener.await.expect("task joins");
-            assert!(opened.is_ok(), "round {round}: {opened:?}");
-        }
+        openers_race(TempDb::sqlite("race"), round).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_openers_of_a_new_postgres_database_all_succeed() {
+    for round in 0..3 {
+        let Some(db) = TempDb::postgres("race").await else {
+            return;
+        };
+        openers_race(db, round).await;
+    }
+}
+
+/// An unreachable server fails the open with its address and never the password.
+#[tokio::test]
+async fn an_unreachable_postgres_names_the_host_never_the_password() {
+    // Port 1 on loopback: nothing listens there.
+    let url = sgsync::store::StoreUrl::parse(
+        "postgres://sgsync@127.0.0.1:1/sgsync",
+        Some("pa55-never-shown"),
+    )
+    .unwrap();
+    let err = Store::connect(&url).await.unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(matches!(err, StoreError::Open { .. }), "{text}");
+    assert!(text.contains("127.0.0.1:1"), "{text}");
+    assert!(!text.contains("pa55-never-shown"), "{text}");
+}
+
+// A database migrated by a newer sgsync (a migration this build does not know) is
+// refused on both backends, not written to.
+both! {
+    #[tokio::test]
+    async fn a_newer_schema_is_refused(db) {
+        let store = db.open().await;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (9999, 'from the future', TRUE, $1, 0)",
+        )
+        .bind(vec![0u8; 48])
+        .execute(store.pool())
+        .await
+        .unwrap();
+        drop(store);
+        let err = Store::connect(db.url()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Migrate { .. }), "{err:?}");
+        assert!(err.to_string().contains("9999"), "{err}");
     }
 }

@@ -33,7 +33,17 @@ async fn connect_with(w: &World, env: &[(&str, &str)]) -> Pipeline {
 
 #[tokio::test]
 async fn initial_sync_no_op_edit_and_delete() {
-    let w = world().await;
+    initial_sync_no_op_edit_and_delete_in(world().await).await;
+}
+
+#[tokio::test]
+async fn initial_sync_no_op_edit_and_delete_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        initial_sync_no_op_edit_and_delete_in(w).await;
+    }
+}
+
+async fn initial_sync_no_op_edit_and_delete_in(w: World) {
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect(&w).await;
 
@@ -312,7 +322,17 @@ async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once()
 /// found by name ours.
 #[tokio::test]
 async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
-    let w = world().await;
+    a_crash_before_the_link_commit_is_resolved_by_the_intent_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w).await;
+    }
+}
+
+async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w: World) {
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect(&w).await;
     let planned = p.dry_run().await.expect("plan");
@@ -545,7 +565,17 @@ equals = "==""#
 /// with exactly one target group per source group and every link recorded.
 #[tokio::test]
 async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
-    let w = world().await;
+    a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w).await;
+    }
+}
+
+async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w: World) {
     w.em.running.controls.set_plan(FaultPlan {
         latency: Duration::from_millis(300),
         only_paths: vec!["groups/save".into()],

@@ -113,7 +113,7 @@ impl Fence {
             StoreError::LeaseLost { .. } => Stop::LeaseLost("another run took it over".into()),
             other => Stop::Store(format!(
                 "the state database {} failed: {other}",
-                store.path().display()
+                store.location()
             )),
         };
         self.stop(why);

@@ -200,22 +200,19 @@ pub enum RunError {
     },
     #[error("cannot read the source: {0}")]
     Source(#[from] ProviderError),
-    #[error("the state database {} failed: {source}", path.display())]
+    #[error("the state database {location} failed: {source}")]
     Store {
-        path: std::path::PathBuf,
+        location: String,
         source: StoreError,
     },
 }
 
 impl RunError {
-    /// A store error of the database at `path` (a held lock is its own kind).
-    fn store(path: &std::path::Path, e: StoreError) -> RunError {
+    /// A store error of the database at `location` (a held lock is its own kind).
+    fn store(location: String, e: StoreError) -> RunError {
         match e {
             StoreError::LockHeld { holder, until } => RunError::LockHeld { holder, until },
-            source => RunError::Store {
-                path: path.to_path_buf(),
-                source,
-            },
+            source => RunError::Store { location, source },
         }
     }
 }
@@ -294,11 +291,11 @@ impl Pipeline {
                 )
             })
             .await
-            .map_err(|e| RunError::store(store.path(), e))?;
+            .map_err(|e| RunError::store(store.location(), e))?;
         let (held_runs, _) = store
             .guard(ORPHAN_GUARD)
             .await
-            .map_err(|e| RunError::store(store.path(), e))?;
+            .map_err(|e| RunError::store(store.location(), e))?;
         let orphans = OrphanPolicy {
             guard: self.policy.orphans,
             held_runs,
@@ -329,7 +326,7 @@ impl Pipeline {
         let copies: HashSet<(String, String)> = store
             .copies_on(self.source.kind())
             .await
-            .map_err(|e| RunError::store(store.path(), e))?
+            .map_err(|e| RunError::store(store.location(), e))?
             .into_iter()
             .collect();
         let prefixes: Vec<&str> = self
@@ -420,7 +417,7 @@ impl Pipeline {
     ) -> Result<RunSummary, RunError> {
         let (lease, grant) = RunLease::acquire(&self.store, holder, self.policy.lease)
             .await
-            .map_err(|e| RunError::store(self.store.path(), e))?;
+            .map_err(|e| RunError::store(self.store.location(), e))?;
         match grant {
             LockGrant::HolderGone { previous } => {
                 warn!(%previous, "took over the run lock from a process that is gone (killed or crashed)")
@@ -459,7 +456,7 @@ impl Pipeline {
         let stale = store
             .interrupt_stale_runs()
             .await
-            .map_err(|e| RunError::store(store.path(), e))?;
+            .map_err(|e| RunError::store(store.location(), e))?;
         if stale > 0 {
             warn!(
                 stale,
@@ -469,7 +466,7 @@ impl Pipeline {
         let run_id = store
             .start_run(false)
             .await
-            .map_err(|e| RunError::store(store.path(), e))?;
+            .map_err(|e| RunError::store(store.location(), e))?;
         let inputs = match self.read_inputs(store, options.allow_mass_delete).await {
             Ok(inputs) => inputs,
             Err(e) => {
@@ -552,7 +549,7 @@ impl Pipeline {
             // A run that stopped because of the store (or lost its lock) cannot record
             // its end either; the next run marks it interrupted.
             if stopped.is_none() {
-                return Err(RunError::store(store.path(), e));
+                return Err(RunError::store(store.location(), e));
             }
             warn!("cannot record the end of the run: {e}");
         }

@@ -11,7 +11,7 @@ impl Store {
     /// Consecutive runs that held guard `name` back, and why (0 and `None` when not held).
     pub async fn guard(&self, name: &str) -> Result<(u32, Option<String>), StoreError> {
         let row: Option<(i64, Option<String>)> =
-            sqlx::query_as("SELECT held_runs, reason FROM guards WHERE name = ?")
+            sqlx::query_as("SELECT held_runs, reason FROM guards WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await
@@ -32,8 +32,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record guard").await?;
         sqlx::query(
-            "INSERT INTO guards (name, held_runs, reason, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (name) DO UPDATE SET held_runs = ?2, reason = ?3, updated_at = ?4",
+            "INSERT INTO guards (name, held_runs, reason, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO UPDATE SET held_runs = $2, reason = $3, updated_at = $4",
         )
         .bind(name)
         .bind(i64::from(held_runs))

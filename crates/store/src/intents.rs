@@ -4,7 +4,7 @@
 use super::links::upsert_link_in;
 use super::{Intent, Link, Store, StoreError, fmt_ts, parse_ts, query};
 use sgsync_model::ProviderKind;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 #[derive(sqlx::FromRow)]
 struct IntentRow {
@@ -16,7 +16,8 @@ struct IntentRow {
     group_name: String,
     payload_hash: String,
     created_at: String,
-    sent: bool,
+    /// 0 or 1: an integer in both backends.
+    sent: i64,
 }
 
 impl TryFrom<IntentRow> for Intent {
@@ -32,19 +33,19 @@ impl TryFrom<IntentRow> for Intent {
             group_name: r.group_name,
             payload_hash: r.payload_hash,
             created_at: parse_ts(WHAT, &r.created_at)?,
-            sent: r.sent,
+            sent: r.sent != 0,
         })
     }
 }
 
 async fn delete_intent_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     source_provider: &str,
     source_id: &str,
     target: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "DELETE FROM intents WHERE source_provider = ? AND source_id = ? AND target = ?",
+        "DELETE FROM intents WHERE source_provider = $1 AND source_id = $2 AND target = $3",
     )
     .bind(source_provider)
     .bind(source_id)
@@ -64,7 +65,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO intents (source_provider, source_id, target, target_provider,
                  stable_key, group_name, payload_hash, created_at, sent)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
                  target_provider = excluded.target_provider,
                  stable_key = excluded.stable_key,
@@ -72,7 +73,7 @@ impl Store {
                  payload_hash = excluded.payload_hash,
                  created_at = excluded.created_at,
                  -- once sent, always sent: that create may still land
-                 sent = max(intents.sent, excluded.sent)",
+                 sent = CASE WHEN excluded.sent > intents.sent THEN excluded.sent ELSE intents.sent END",
         )
         .bind(intent.source_provider.as_str())
         .bind(&intent.source_id)
@@ -82,7 +83,7 @@ impl Store {
         .bind(&intent.group_name)
         .bind(&intent.payload_hash)
         .bind(fmt_ts(intent.created_at))
-        .bind(intent.sent)
+        .bind(i64::from(intent.sent))
         .execute(tx.conn())
         .await
         .map_err(query("record intent"))?;
@@ -100,7 +101,7 @@ impl Store {
         let mut tx = self.begin_write("mark intent sent").await?;
         let done = sqlx::query(
             "UPDATE intents SET sent = 1
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
+             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(source_provider.as_str())
         .bind(source_id)
@@ -122,7 +123,7 @@ impl Store {
         let rows: Vec<IntentRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, target_provider, stable_key,
                  group_name, payload_hash, created_at, sent
-             FROM intents WHERE (?1 IS NULL OR target = ?1)
+             FROM intents WHERE ($1 IS NULL OR target = $1)
              ORDER BY target, source_provider, source_id",
         )
         .bind(target)

@@ -4,7 +4,7 @@ use super::{Link, Store, StoreError, UnitResult, fmt_ts, parse_ts, query};
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use sgsync_model::ProviderKind;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 const COLUMNS: &str = "source_provider, source_id, target, target_provider, target_id, \
      stable_key, group_name, payload_hash, fidelity, fidelity_reasons, last_result, \
@@ -106,14 +106,14 @@ pub(super) struct LinkResult<'a> {
 /// nothing changed rewrites no row). `false` when nothing was written. Takes a
 /// connection so batches can share one transaction.
 pub(super) async fn set_link_result_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     unit: &LinkResult<'_>,
     now: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "UPDATE links SET last_result = ?1, last_error = ?2, updated_at = ?3
-         WHERE source_provider = ?4 AND source_id = ?5 AND target = ?6
-           AND (last_result IS NOT ?1 OR last_error IS NOT ?2)",
+        "UPDATE links SET last_result = $1, last_error = $2, updated_at = $3
+         WHERE source_provider = $4 AND source_id = $5 AND target = $6
+           AND (last_result IS DISTINCT FROM $1 OR last_error IS DISTINCT FROM $2)",
     )
     .bind(unit.result.as_str())
     .bind(unit.error)
@@ -131,11 +131,11 @@ pub(super) async fn set_link_result_in(
 /// `created_at` (the group was created then, whatever the caller remembers).
 /// Takes a connection so callers can make it part of a larger transaction.
 pub(super) async fn upsert_link_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     link: &Link,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO links ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO links ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
              target_provider = excluded.target_provider,
              target_id = excluded.target_id,
@@ -176,7 +176,7 @@ impl Store {
     /// Every link, or those of one target, in a stable order.
     pub async fn links(&self, target: Option<&str>) -> Result<Vec<Link>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM links WHERE (?1 IS NULL OR target = ?1)
+            "SELECT {COLUMNS} FROM links WHERE ($1 IS NULL OR target = $1)
              ORDER BY target, source_provider, source_id"
         );
         let rows: Vec<LinkRow> = sqlx::query_as(&sql)
@@ -199,8 +199,8 @@ impl Store {
             // No ORDER BY: the caller's index orders them, and SQLite would otherwise
             // sort every link in memory first.
             "SELECT source_id, target, target_id, group_name, payload_hash, last_result,
-                    last_error IS NOT NULL, stale_since FROM links
-             WHERE source_provider = ?",
+                    CASE WHEN last_error IS NULL THEN 0 ELSE 1 END, stale_since FROM links
+             WHERE source_provider = $1",
         )
         .bind(source.as_str())
         .fetch(&self.pool);
@@ -215,7 +215,9 @@ impl Store {
                     .try_get::<Option<&str>, _>(5)
                     .map_err(query("read link"))?
                     .and_then(|r| r.parse().ok()),
-                has_error: row.try_get(6).map_err(query("read link"))?,
+                // An integer on both backends (a comparison is a boolean only on
+                // PostgreSQL).
+                has_error: row.try_get::<i64, _>(6).map_err(query("read link"))? != 0,
                 stale_since: row.try_get(7).map_err(query("read link"))?,
             };
             each(summary);
@@ -233,8 +235,8 @@ impl Store {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let mut tx = self.begin_write("mark link stale").await?;
         let since: Option<(Option<String>,)> = sqlx::query_as(
-            "UPDATE links SET stale_since = coalesce(stale_since, ?)
-             WHERE source_provider = ? AND source_id = ? AND target = ?
+            "UPDATE links SET stale_since = coalesce(stale_since, $1)
+             WHERE source_provider = $2 AND source_id = $3 AND target = $4
              RETURNING stale_since",
         )
         .bind(fmt_ts(Utc::now()))
@@ -262,9 +264,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record drift").await?;
         sqlx::query(
-            "UPDATE links SET drift = ?1,
-                 drift_at = CASE WHEN ?1 IS NULL THEN NULL ELSE coalesce(drift_at, ?2) END
-             WHERE source_provider = ?3 AND source_id = ?4 AND target = ?5",
+            "UPDATE links SET drift = $1,
+                 drift_at = CASE WHEN $1 IS NULL THEN NULL ELSE coalesce(drift_at, $2) END
+             WHERE source_provider = $3 AND source_id = $4 AND target = $5",
         )
         .bind(drift)
         .bind(fmt_ts(Utc::now()))
@@ -312,7 +314,7 @@ impl Store {
     /// verified last.
     pub async fn verify_cursor(&self, target: &str) -> Result<Option<String>, StoreError> {
         let row: Option<(String,)> =
-            sqlx::query_as("SELECT after_source_id FROM verify_cursors WHERE target = ?")
+            sqlx::query_as("SELECT after_source_id FROM verify_cursors WHERE target = $1")
                 .bind(target)
                 .fetch_optional(&self.pool)
                 .await
@@ -323,7 +325,7 @@ impl Store {
     pub async fn set_verify_cursor(&self, target: &str, after: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write("write verify cursor").await?;
         sqlx::query(
-            "INSERT INTO verify_cursors (target, after_source_id, updated_at) VALUES (?, ?, ?)
+            "INSERT INTO verify_cursors (target, after_source_id, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (target) DO UPDATE SET after_source_id = excluded.after_source_id,
                  updated_at = excluded.updated_at",
         )
@@ -339,7 +341,7 @@ impl Store {
 
     /// The page target `target`'s next listing window starts at (1 when none yet).
     pub async fn listing_page(&self, target: &str) -> Result<usize, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT page FROM verify_pages WHERE target = ?")
+        let row: Option<(i64,)> = sqlx::query_as("SELECT page FROM verify_pages WHERE target = $1")
             .bind(target)
             .fetch_optional(&self.pool)
             .await
@@ -350,7 +352,7 @@ impl Store {
     pub async fn set_listing_page(&self, target: &str, page: usize) -> Result<(), StoreError> {
         let mut tx = self.begin_write("write listing page").await?;
         sqlx::query(
-            "INSERT INTO verify_pages (target, page, updated_at) VALUES (?, ?, ?)
+            "INSERT INTO verify_pages (target, page, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (target) DO UPDATE SET page = excluded.page,
                  updated_at = excluded.updated_at",
         )
@@ -372,7 +374,7 @@ impl Store {
         provider: ProviderKind,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT target_id, group_name FROM links WHERE target_provider = ?")
+            sqlx::query_as("SELECT target_id, group_name FROM links WHERE target_provider = $1")
                 .bind(provider.as_str())
                 .fetch_all(&self.pool)
                 .await
@@ -388,7 +390,7 @@ impl Store {
     ) -> Result<Option<Link>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM links
-             WHERE source_provider = ? AND source_id = ? AND target = ?"
+             WHERE source_provider = $1 AND source_id = $2 AND target = $3"
         );
         let row: Option<LinkRow> = sqlx::query_as(&sql)
             .bind(source_provider.as_str())
@@ -440,7 +442,7 @@ impl Store {
         let mut tx = self.begin_write("forget hashes").await?;
         let done = sqlx::query(
             "UPDATE links SET payload_hash = NULL
-             WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR source_id = ?2)",
+             WHERE ($1 IS NULL OR target = $1) AND ($2 IS NULL OR source_id = $2)",
         )
         .bind(target)
         .bind(source_id)
@@ -455,7 +457,7 @@ impl Store {
     /// they are). Returns how many.
     pub async fn forget_links(&self, target: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin_write("forget links").await?;
-        let done = sqlx::query("DELETE FROM links WHERE target = ?")
+        let done = sqlx::query("DELETE FROM links WHERE target = $1")
             .bind(target)
             .execute(tx.conn())
             .await
@@ -473,7 +475,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write("delete link").await?;
         let done = sqlx::query(
-            "DELETE FROM links WHERE source_provider = ? AND source_id = ? AND target = ?",
+            "DELETE FROM links WHERE source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(source_provider.as_str())
         .bind(source_id)

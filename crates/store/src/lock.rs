@@ -237,10 +237,10 @@ impl Store {
         };
         sqlx::query(
             "INSERT INTO run_lock (id, holder, token, acquired_at, lease_until, pid, process_ns)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+             VALUES (1, $1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET
                  -- a renewal keeps the time the holder first took the lock
-                 acquired_at = CASE WHEN run_lock.token IS excluded.token
+                 acquired_at = CASE WHEN run_lock.token IS NOT DISTINCT FROM excluded.token
                                THEN run_lock.acquired_at ELSE excluded.acquired_at END,
                  holder = excluded.holder,
                  token = excluded.token,
@@ -271,7 +271,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let until = lease_end(lease, now)?;
         let mut tx = self.begin("renew run lock", None).await?;
-        let done = sqlx::query("UPDATE run_lock SET lease_until = ? WHERE id = 1 AND token = ?")
+        let done = sqlx::query("UPDATE run_lock SET lease_until = $1 WHERE id = 1 AND token = $2")
             .bind(fmt_ts(until))
             .bind(holder.token())
             .execute(tx.conn())
@@ -289,7 +289,7 @@ impl Store {
     /// took over an expired lease, or it was never taken).
     pub async fn release_lock(&self, holder: &Holder) -> Result<bool, StoreError> {
         let mut tx = self.begin("release run lock", None).await?;
-        let done = sqlx::query("DELETE FROM run_lock WHERE id = 1 AND token = ?")
+        let done = sqlx::query("DELETE FROM run_lock WHERE id = 1 AND token = $1")
             .bind(holder.token())
             .execute(tx.conn())
             .await

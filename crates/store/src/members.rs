@@ -3,15 +3,17 @@
 //! guard's memory. Written after every successful batch, so a crash loses at most the
 //! batch in flight — which the next run sends again (adds and removes are idempotent).
 
+use super::sql::{marks, values};
 use super::{MemberResult, Store, StoreError, fmt_ts, parse_ts, query};
 use chrono::{DateTime, Utc};
 use sgsync_model::ProviderKind;
 use sgsync_model::members::MemberHash;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 use std::collections::{HashMap, HashSet};
 
-/// Rows per multi-row INSERT: 2–4 parameters each stays far below SQLite's limit.
+/// Rows per multi-row INSERT: 2–4 parameters each stays far below the parameter limits
+/// of SQLite (32,766) and PostgreSQL (65,535).
 const CHUNK: usize = 400;
 
 /// Which link a membership row belongs to.
@@ -102,10 +104,10 @@ impl TryFrom<MembershipRow> for Membership {
     }
 }
 
-async fn ensure_row(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+async fn ensure_row(conn: &mut AnyConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO membership (source_provider, source_id, target, updated_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(key.source_provider.as_str())
     .bind(key.source_id)
@@ -117,12 +119,12 @@ async fn ensure_row(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(
     Ok(())
 }
 
-async fn recount(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+async fn recount(conn: &mut AnyConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE membership SET member_count = (SELECT count(*) FROM members
-             WHERE source_provider = ?1 AND source_id = ?2 AND target = ?3),
-             updated_at = ?4
-         WHERE source_provider = ?1 AND source_id = ?2 AND target = ?3",
+             WHERE source_provider = $1 AND source_id = $2 AND target = $3),
+             updated_at = $4
+         WHERE source_provider = $1 AND source_id = $2 AND target = $3",
     )
     .bind(key.source_provider.as_str())
     .bind(key.source_id)
@@ -136,14 +138,14 @@ async fn recount(conn: &mut SqliteConnection, key: MemberKey<'_>) -> Result<(), 
 
 /// Records `rows` (hash, contact id) as members of the link and their ids for the target.
 async fn insert_members(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     key: MemberKey<'_>,
     rows: &[(MemberHash, String)],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
-        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let rows_sql = values(chunk.len(), 3);
         let sql = format!(
-            "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {values}
+            "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {rows_sql}
              ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
         );
         let mut q = sqlx::query(&sql);
@@ -153,10 +155,10 @@ async fn insert_members(
         q.execute(&mut *conn)
             .await
             .map_err(query("record contact ids"))?;
-        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows_sql = values(chunk.len(), 4);
         let sql = format!(
             "INSERT INTO members (source_provider, source_id, target, email_hash)
-             VALUES {values} ON CONFLICT DO NOTHING"
+             VALUES {rows_sql} ON CONFLICT DO NOTHING"
         );
         let mut q = sqlx::query(&sql);
         for (hash, _) in chunk {
@@ -173,21 +175,24 @@ async fn insert_members(
     Ok(())
 }
 
-/// Runs `sql` once per chunk of `keys`, its `(?…)` replaced by the chunk's `(?, ?, …)`,
+/// Runs `sql` once per chunk of `keys`, its `(?…)` replaced by the chunk's `($n, $n+1, …)`
+/// (numbered after the leading parameters `$1…`),
 /// binding `leading` first and then the chunk; every row any chunk answers. One loop
 /// for every `IN (…)` query here: SQLite caps a statement's parameters, so a long key
 /// list is sent in chunks.
 async fn in_chunks<K: AsRef<str>>(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     what: &'static str,
     sql: &str,
     leading: &[&str],
     keys: &[K],
-) -> Result<Vec<SqliteRow>, StoreError> {
+) -> Result<Vec<AnyRow>, StoreError> {
     let mut rows = Vec::new();
     for chunk in keys.chunks(CHUNK) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let statement = sql.replace("(?…)", &format!("({marks})"));
+        let statement = sql.replace(
+            "(?…)",
+            &format!("({})", marks(leading.len() + 1, chunk.len())),
+        );
         let mut q = sqlx::query(&statement);
         for value in leading {
             q = q.bind(*value);
@@ -201,10 +206,7 @@ async fn in_chunks<K: AsRef<str>>(
 }
 
 /// The (hash, contact id) pairs of `rows` (two text columns).
-fn pairs(
-    what: &'static str,
-    rows: Vec<SqliteRow>,
-) -> Result<Vec<(MemberHash, String)>, StoreError> {
+fn pairs(what: &'static str, rows: Vec<AnyRow>) -> Result<Vec<(MemberHash, String)>, StoreError> {
     rows.iter()
         .map(|row| {
             let hash: String = row.try_get(0).map_err(query(what))?;
@@ -223,7 +225,7 @@ impl Store {
     ) -> Result<Option<(HashSet<MemberHash>, u32)>, StoreError> {
         let held: Option<(i64,)> = sqlx::query_as(
             "SELECT held_runs FROM membership
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
+             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
@@ -236,7 +238,7 @@ impl Store {
         };
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT email_hash FROM members
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
+             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
@@ -284,7 +286,7 @@ impl Store {
         in_chunks(
             tx.conn(),
             "remove members",
-            "DELETE FROM members WHERE source_provider = ? AND source_id = ? AND target = ?
+            "DELETE FROM members WHERE source_provider = $1 AND source_id = $2 AND target = $3
              AND email_hash IN (?…)",
             &[key.source_provider.as_str(), key.source_id, key.target],
             hashes,
@@ -305,7 +307,7 @@ impl Store {
         let rows = in_chunks(
             &mut conn,
             WHAT,
-            "SELECT email_hash, contact_id FROM contact_ids WHERE target = ? AND email_hash IN (?…)",
+            "SELECT email_hash, contact_id FROM contact_ids WHERE target = $1 AND email_hash IN (?…)",
             &[target],
             hashes,
         )
@@ -326,7 +328,7 @@ impl Store {
             WHAT,
             "SELECT m.email_hash, c.contact_id FROM members AS m
              JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
-             WHERE m.source_provider = ? AND m.source_id = ? AND m.target = ?
+             WHERE m.source_provider = $1 AND m.source_id = $2 AND m.target = $3
                AND c.contact_id IN (?…)",
             &[key.source_provider.as_str(), key.source_id, key.target],
             ids,
@@ -347,9 +349,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record lookup").await?;
         for chunk in found.chunks(CHUNK) {
-            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let rows_sql = values(chunk.len(), 3);
             let sql = format!(
-                "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {values}
+                "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {rows_sql}
                  ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
             );
             let mut q = sqlx::query(&sql);
@@ -364,16 +366,16 @@ impl Store {
         in_chunks(
             tx.conn(),
             "clear no-account verdicts",
-            "DELETE FROM no_account WHERE target = ? AND email_hash IN (?…)",
+            "DELETE FROM no_account WHERE target = $1 AND email_hash IN (?…)",
             &[target],
             &found_hashes,
         )
         .await?;
         let stamp = fmt_ts(at);
         for chunk in missing.chunks(CHUNK) {
-            let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let rows_sql = values(chunk.len(), 3);
             let sql = format!(
-                "INSERT INTO no_account (target, email_hash, checked_at) VALUES {values}
+                "INSERT INTO no_account (target, email_hash, checked_at) VALUES {rows_sql}
                  ON CONFLICT (target, email_hash) DO UPDATE SET checked_at = excluded.checked_at"
             );
             let mut q = sqlx::query(&sql);
@@ -401,7 +403,7 @@ impl Store {
             &mut conn,
             WHAT,
             "SELECT email_hash, checked_at FROM no_account
-             WHERE target = ? AND checked_at >= ? AND email_hash IN (?…)",
+             WHERE target = $1 AND checked_at >= $2 AND email_hash IN (?…)",
             &[target, &since],
             hashes,
         )
@@ -419,7 +421,7 @@ impl Store {
         in_chunks(
             tx.conn(),
             "forget contact ids",
-            "DELETE FROM contact_ids WHERE target = ? AND email_hash IN (?…)",
+            "DELETE FROM contact_ids WHERE target = $1 AND email_hash IN (?…)",
             &[target],
             hashes,
         )
@@ -436,9 +438,9 @@ impl Store {
         let mut tx = self.begin_write("finish members").await?;
         ensure_row(tx.conn(), key).await?;
         sqlx::query(
-            "UPDATE membership SET without_email = ?, without_account = ?, synced_at = coalesce(?, synced_at),
-                 held_runs = ?, held_reason = ?, last_result = ?, last_error = ?, updated_at = ?
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
+            "UPDATE membership SET without_email = $1, without_account = $2, synced_at = coalesce($3, synced_at),
+                 held_runs = $4, held_reason = $5, last_result = $6, last_error = $7, updated_at = $8
+             WHERE source_provider = $9 AND source_id = $10 AND target = $11",
         )
         .bind(i64::try_from(end.without_email).unwrap_or(i64::MAX))
         .bind(
@@ -469,8 +471,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("set link fidelity").await?;
         sqlx::query(
-            "UPDATE links SET fidelity = ?, fidelity_reasons = ?
-             WHERE source_provider = ? AND source_id = ? AND target = ?",
+            "UPDATE links SET fidelity = $1, fidelity_reasons = $2
+             WHERE source_provider = $3 AND source_id = $4 AND target = $5",
         )
         .bind(fidelity)
         .bind(reasons)

@@ -6,7 +6,7 @@ use super::{
 };
 use chrono::Utc;
 use sgsync_model::ProviderKind;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// What [`Store::record_units`] records of one finished unit.
 #[derive(Debug, Clone, Copy)]
@@ -35,13 +35,13 @@ struct EventRecord<'a> {
 /// Inserts one event at `at`; its id. Takes a connection so a batch shares one
 /// transaction (the one event INSERT, for single events and batches alike).
 async fn insert_event_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     e: &EventRecord<'_>,
     at: &str,
 ) -> Result<i64, StoreError> {
-    let done = sqlx::query(
+    let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO events (run_id, source_id, target, action, result, error, at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(e.run_id)
     .bind(e.source_id)
@@ -50,10 +50,10 @@ async fn insert_event_in(
     .bind(e.result)
     .bind(e.error)
     .bind(at)
-    .execute(conn)
+    .fetch_one(conn)
     .await
     .map_err(query("record event"))?;
-    Ok(done.last_insert_rowid())
+    Ok(id)
 }
 
 #[derive(sqlx::FromRow)]
@@ -62,7 +62,7 @@ struct RunRow {
     started_at: String,
     finished_at: Option<String>,
     outcome: String,
-    dry_run: bool,
+    dry_run: i64,
     created: i64,
     updated: i64,
     unchanged: i64,
@@ -95,7 +95,7 @@ impl TryFrom<RunRow> for Run {
                 .outcome
                 .parse()
                 .map_err(|why| StoreError::Corrupt { what: WHAT, why })?,
-            dry_run: r.dry_run,
+            dry_run: r.dry_run != 0,
             counts: RunCounts {
                 created: count(r.created)?,
                 updated: count(r.updated)?,
@@ -145,15 +145,17 @@ impl Store {
     /// Records the start of a run (outcome `running`) and returns its id.
     pub async fn start_run(&self, dry_run: bool) -> Result<i64, StoreError> {
         let mut tx = self.begin_write("start run").await?;
-        let done = sqlx::query("INSERT INTO runs (started_at, outcome, dry_run) VALUES (?, ?, ?)")
-            .bind(fmt_ts(Utc::now()))
-            .bind(RunOutcome::Running.as_str())
-            .bind(dry_run)
-            .execute(tx.conn())
-            .await
-            .map_err(query("start run"))?;
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO runs (started_at, outcome, dry_run) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(fmt_ts(Utc::now()))
+        .bind(RunOutcome::Running.as_str())
+        .bind(i64::from(dry_run))
+        .fetch_one(tx.conn())
+        .await
+        .map_err(query("start run"))?;
         tx.commit().await?;
-        Ok(done.last_insert_rowid())
+        Ok(id)
     }
 
     /// Marks every run still recorded as `running` as `interrupted`: called by the holder
@@ -162,7 +164,7 @@ impl Store {
     pub async fn interrupt_stale_runs(&self) -> Result<u64, StoreError> {
         let mut tx = self.begin_write("mark stale runs").await?;
         let done = sqlx::query(
-            "UPDATE runs SET outcome = ?, finished_at = ?, error = ? WHERE outcome = ?",
+            "UPDATE runs SET outcome = $1, finished_at = $2, error = $3 WHERE outcome = $4",
         )
         .bind(RunOutcome::Interrupted.as_str())
         .bind(fmt_ts(Utc::now()))
@@ -185,23 +187,23 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write("finish run").await?;
         let done = sqlx::query(
-            "UPDATE runs SET finished_at = ?, outcome = ?, created = ?, updated = ?,
-                 unchanged = ?, skipped = ?, orphaned = ?, failed = ?, held = ?,
-                 deferred = ?, drift = ?, stale = ?, error = ?
-             WHERE id = ?",
+            "UPDATE runs SET finished_at = $1, outcome = $2, created = $3, updated = $4,
+                 unchanged = $5, skipped = $6, orphaned = $7, failed = $8, held = $9,
+                 deferred = $10, drift = $11, stale = $12, error = $13
+             WHERE id = $14",
         )
         .bind(fmt_ts(Utc::now()))
         .bind(outcome.as_str())
-        .bind(counts.created)
-        .bind(counts.updated)
-        .bind(counts.unchanged)
-        .bind(counts.skipped)
-        .bind(counts.orphaned)
-        .bind(counts.failed)
-        .bind(counts.held)
-        .bind(counts.deferred)
-        .bind(counts.drift)
-        .bind(counts.stale)
+        .bind(i64::from(counts.created))
+        .bind(i64::from(counts.updated))
+        .bind(i64::from(counts.unchanged))
+        .bind(i64::from(counts.skipped))
+        .bind(i64::from(counts.orphaned))
+        .bind(i64::from(counts.failed))
+        .bind(i64::from(counts.held))
+        .bind(i64::from(counts.deferred))
+        .bind(i64::from(counts.drift))
+        .bind(i64::from(counts.stale))
         .bind(error)
         .bind(id)
         .execute(tx.conn())
@@ -216,9 +218,9 @@ impl Store {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
                  unchanged, skipped, orphaned, failed, held, deferred, drift, stale, error
-             FROM runs ORDER BY id DESC LIMIT ?",
+             FROM runs ORDER BY id DESC LIMIT $1",
         )
-        .bind(limit)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(query("list runs"))?;
@@ -295,7 +297,7 @@ impl Store {
     pub async fn events(&self, run_id: i64) -> Result<Vec<Event>, StoreError> {
         let rows: Vec<EventRow> = sqlx::query_as(
             "SELECT id, run_id, source_id, target, action, result, error, at
-             FROM events WHERE run_id = ? ORDER BY id",
+             FROM events WHERE run_id = $1 ORDER BY id",
         )
         .bind(run_id)
         .fetch_all(&self.pool)

@@ -1,7 +1,14 @@
-//! The one way the store writes: a `BEGIN IMMEDIATE` transaction on a connection of its
-//! own, which first proves that this run still holds the run lock (when the store was
-//! handed a lease token), and which is thrown away — never returned to the pool — if
-//! anything in it fails.
+//! The one way the store writes: a transaction that first takes the database's write
+//! lock, then proves that this run still holds the run lock (when the store was handed a
+//! lease token), on a connection of its own that is thrown away — never returned to the
+//! pool — if anything in it fails.
+//!
+//! The write lock: SQLite's own (`BEGIN IMMEDIATE`); on PostgreSQL a transaction-scoped
+//! advisory lock taken first thing (`pg_advisory_xact_lock`), so writers go one at a
+//! time exactly as on SQLite — the run lock's read-decide-write and the fence check
+//! need no other reasoning on either backend. A writer paused inside its transaction
+//! blocks the others for at most `lock_timeout` each (then [`StoreError::Busy`]), and
+//! PostgreSQL ends its session after `idle_in_transaction_session_timeout`.
 //!
 //! Why not sqlx's `Transaction`: after a failed `COMMIT` (SQLITE_FULL on a full disk)
 //! SQLite may keep the transaction open, and a connection that went back to the pool in
@@ -9,24 +16,29 @@
 //! "created 65", 0 links stored). Closing the connection is the only state that is
 //! certainly clean: SQLite rolls an open transaction back when its connection closes.
 
+use super::Backend;
 use super::{Store, StoreError, query};
 use sqlx::pool::PoolConnection;
-use sqlx::{Sqlite, SqliteConnection};
+use sqlx::{Any, AnyConnection};
+
+/// The PostgreSQL advisory lock key of the write lock ("sgsync" in ASCII): one per
+/// database, as SQLite has one write lock per file.
+const WRITE_LOCK_KEY: i64 = 0x7367_7379_6e63;
 
 /// An open write transaction. Commit it with [`WriteTx::commit`]; dropped without a
 /// commit (an error on the way), its connection is closed instead of reused.
 pub(crate) struct WriteTx {
-    conn: Option<PoolConnection<Sqlite>>,
+    conn: Option<PoolConnection<Any>>,
     what: &'static str,
 }
 
 impl WriteTx {
     /// The connection to run the transaction's statements on.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
         // `conn` is only `None` after `commit` consumed `self`.
         self.conn
             .as_deref_mut()
-            .map(|c| c as &mut SqliteConnection)
+            .map(|c| c as &mut AnyConnection)
             .unwrap_or_else(|| unreachable!("a WriteTx is used after commit"))
     }
 
@@ -57,8 +69,8 @@ impl Drop for WriteTx {
 }
 
 /// Takes `conn` out of the pool and closes it (dropping a detached connection closes it;
-/// SQLite rolls back whatever transaction it had open).
-fn discard(conn: PoolConnection<Sqlite>) {
+/// SQLite and PostgreSQL roll back whatever transaction it had open).
+fn discard(conn: PoolConnection<Any>) {
     drop(conn.detach());
 }
 
@@ -83,13 +95,28 @@ impl Store {
             conn: Some(conn),
             what,
         };
-        sqlx::query("BEGIN IMMEDIATE")
-            .execute(tx.conn())
-            .await
-            .map_err(query(what))?;
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(tx.conn())
+                    .await
+                    .map_err(query(what))?;
+            }
+            Backend::Postgres => {
+                sqlx::query("BEGIN")
+                    .execute(tx.conn())
+                    .await
+                    .map_err(query(what))?;
+                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS taken")
+                    .bind(WRITE_LOCK_KEY)
+                    .execute(tx.conn())
+                    .await
+                    .map_err(query(what))?;
+            }
+        }
         if let Some(token) = lease {
             let held: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM run_lock WHERE id = 1 AND token = ?")
+                sqlx::query_as("SELECT 1 FROM run_lock WHERE id = 1 AND token = $1")
                     .bind(token)
                     .fetch_optional(tx.conn())
                     .await

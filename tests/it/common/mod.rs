@@ -3,6 +3,7 @@
 //! compared by ([`state`]), and a capture of `tracing` output.
 
 pub mod child;
+pub mod db;
 pub mod state;
 pub mod world;
 

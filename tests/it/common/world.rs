@@ -21,7 +21,10 @@ pub struct World {
     pub is: sgsync::sandbox::ispring::Sandbox,
     pub em: sgsync::sandbox::emfluence::Sandbox,
     pub dir: tempfile::TempDir,
+    /// The SQLite state database, unless [`World::on_postgres`] moved the state.
     pub db: PathBuf,
+    /// The PostgreSQL database the state is in instead, after [`World::on_postgres`].
+    pub postgres: Option<super::db::TempDb>,
     pub config_path: PathBuf,
 }
 
@@ -142,8 +145,25 @@ impl World {
                 .await
                 .expect("emfluence sandbox"),
             db: dir.path().join("sgsync.db"),
+            postgres: None,
             config_path: dir.path().join("sgsync.toml"),
             dir,
+        }
+    }
+
+    /// This world with its state in a PostgreSQL database of its own instead of the
+    /// SQLite file; `None` where no test server is configured (see
+    /// [`super::db::TempDb::postgres`]).
+    pub async fn on_postgres(mut self, label: &str) -> Option<World> {
+        self.postgres = Some(super::db::TempDb::postgres(label).await?);
+        Some(self)
+    }
+
+    /// The `[store]` line that points a config at this world's state.
+    fn store_line(&self) -> String {
+        match &self.postgres {
+            Some(db) => db.config_lines().to_owned(),
+            None => format!("path = \"{}\"", self.db.display()),
         }
     }
 
@@ -196,9 +216,9 @@ impl World {
             ));
         }
         text.push_str(&format!(
-            "\n{mapping}\n\n[store]\npath = \"{db}\"\n{store}\n\n[http]\n{http}\n",
+            "\n{mapping}\n\n[store]\n{db}\n{store}\n\n[http]\n{http}\n",
             mapping = parts.mapping,
-            db = self.db.display(),
+            db = self.store_line(),
             store = parts.store,
             http = parts.http,
         ));
@@ -248,7 +268,10 @@ impl World {
 
     /// The state database, opened in this process.
     pub async fn store(&self) -> Store {
-        Store::open(&self.db).await.expect("store opens")
+        match &self.postgres {
+            Some(db) => db.open().await,
+            None => Store::open(&self.db).await.expect("store opens"),
+        }
     }
 
     /// `sgsync --config <config_path> <args>` (see [`sgsync`]).
