@@ -653,3 +653,41 @@ fn the_orphan_guard_and_the_create_cap_are_validated() {
         assert!(e.contains(key), "{toml}: {e}");
     }
 }
+
+#[test]
+fn a_postgres_store_takes_its_password_from_a_file_and_never_shows_it() {
+    let password = temp_file("pg-secret-0xyz\n");
+    let toml = minimal(&format!(
+        "[store]\nurl = \"postgres://sgsync@db.internal:5432/sgsync\"\npassword_file = \"{}\"",
+        password.display()
+    ));
+    let s = load(&toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.store.sqlite_path(), None);
+    let shown = format!("{} {:?}", s.store, s.store);
+    assert!(
+        shown.contains("postgres://sgsync@db.internal:5432/sgsync"),
+        "{shown}"
+    );
+    assert!(!shown.contains("pg-secret-0xyz"), "{shown}");
+    // A password for a store that takes none, and two passwords, are refused by key.
+    let e = err(
+        &minimal(&format!(
+            "[store]\npassword_file = \"{}\"",
+            password.display()
+        )),
+        &[],
+    );
+    assert!(
+        e.contains("store.password") && e.contains("postgres://"),
+        "{e}"
+    );
+    assert!(!e.contains("pg-secret-0xyz"), "{e}");
+    let e = err(
+        &minimal("[store]\nurl = \"postgres://u:inline-pw@db/s\"\npassword = \"other\""),
+        &[],
+    );
+    assert!(e.contains("store.url") && e.contains("only one"), "{e}");
+    assert!(!e.contains("inline-pw") && !e.contains("other\""), "{e}");
+    let e = err(&minimal("[store]\nurl = \"mysql://db/s\""), &[]);
+    assert!(e.contains("store.url") && e.contains("mysql://"), "{e}");
+}

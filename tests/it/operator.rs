@@ -882,6 +882,26 @@ async fn errors_are_words_and_say_each_cause_once() {
         ),
         "{err}"
     );
+
+    // An unreachable PostgreSQL store: exit 1, its address, never the password (given
+    // by file, as a Kubernetes Secret would).
+    let password = w.file("pg-password", "pg-pa55-never-shown\n");
+    for command in [&["--sync-now"][..], &["status"], &["plan"]] {
+        let mut c = w.sgsync(command);
+        c.env("SGSYNC__STORE__URL", "postgres://sgsync@127.0.0.1:1/sgsync")
+            .env("SGSYNC__STORE__PASSWORD_FILE", &password);
+        let out = output(c).await;
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("state database postgres://sgsync@127.0.0.1:1/sgsync"),
+            "{command:?}: {stderr}"
+        );
+        assert!(
+            !format!("{stdout}{stderr}").contains("pg-pa55-never-shown"),
+            "{command:?}: the password was shown: {stdout}{stderr}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,8 +40,8 @@ pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::AnyPool;
-use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
+use sqlx::{Connection, Executor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -357,6 +357,16 @@ async fn open_postgres(url: &PostgresUrl) -> Result<AnyPool, sqlx::Error> {
         BUSY_TIMEOUT.as_secs(),
         IDLE_IN_TRANSACTION.as_secs()
     );
+    // One connection first, for the server's own reason when it cannot be reached
+    // ("Connection refused", "password authentication failed"): the pool would only say
+    // that it timed out, after retrying for CONNECT_TIMEOUT.
+    let first = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        sqlx::AnyConnection::connect(url.connect_url()),
+    )
+    .await
+    .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    let _ = first.close().await;
     AnyPoolOptions::new()
         // A run's writes go one at a time; reads of `status` and the listing of links
         // may overlap them.
