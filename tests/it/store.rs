@@ -723,3 +723,143 @@ both! {
         assert!(err.to_string().contains("9999"), "{err}");
     }
 }
+
+// Two pipelines in one database: the same source group and target name in each are two
+// links; their intents, members, guards, runs and run locks never meet.
+both! {
+    #[tokio::test]
+    async fn pipelines_share_a_database_and_nothing_else(db) {
+        use sgsync::model::members::MemberHash;
+        use sgsync::store::{MemberKey, ORPHAN_GUARD};
+        let base = db.open().await;
+        assert_eq!(base.pipeline(), sgsync::store::DEFAULT_PIPELINE);
+        let (a, b) = (base.for_pipeline("tenant-a"), base.for_pipeline("tenant-b"));
+        let mut la = link("42", "mail");
+        la.target_id = "a-1".into();
+        let mut lb = link("42", "mail");
+        lb.target_id = "b-1".into();
+        a.upsert_link(&la).await.unwrap();
+        b.upsert_link(&lb).await.unwrap();
+        assert_eq!(a.links(None).await.unwrap(), vec![la.clone()]);
+        assert_eq!(b.links(None).await.unwrap(), vec![lb.clone()]);
+        assert!(base.links(None).await.unwrap().is_empty());
+
+        a.record_intent(&intent("7", "lms")).await.unwrap();
+        assert_eq!(a.intents(None).await.unwrap().len(), 1);
+        assert!(b.intents(None).await.unwrap().is_empty());
+
+        let key = MemberKey {
+            source_provider: sgsync_gosquared::KIND,
+            source_id: "42",
+            target: "mail",
+        };
+        let m = |s: &str| MemberHash(s.to_owned());
+        a.init_members(key, &[(m("x"), "c-1".into())]).await.unwrap();
+        b.init_members(key, &[(m("y"), "c-2".into())]).await.unwrap();
+        let (in_a, _) = a.synced_members(key).await.unwrap().unwrap();
+        assert_eq!(in_a.into_iter().collect::<Vec<_>>(), vec![m("x")]);
+        assert_eq!(b.contact_ids("mail", &[m("x"), m("y")]).await.unwrap().len(), 1);
+        // Forgetting tenant a's link takes its members with it, not b's.
+        assert!(a.delete_link(sgsync_gosquared::KIND, "42", "mail").await.unwrap());
+        assert_eq!(a.synced_members(key).await.unwrap(), None);
+        assert!(b.synced_members(key).await.unwrap().is_some());
+
+        a.set_guard(ORPHAN_GUARD, 2, Some("held")).await.unwrap();
+        assert_eq!(b.guard(ORPHAN_GUARD).await.unwrap(), (0, None));
+
+        let run = a.start_run(false).await.unwrap();
+        assert_eq!(a.recent_runs(5).await.unwrap().len(), 1);
+        assert!(b.recent_runs(5).await.unwrap().is_empty());
+        assert_eq!(b.interrupt_stale_runs().await.unwrap(), 0, "b has no running run");
+        assert!(a.finish_run(run, RunOutcome::Succeeded, RunCounts::default(), None).await.unwrap());
+
+        // One run lock per pipeline: both are held at once; each fences its own writes.
+        let (ha, hb) = (anonymous("worker-1"), anonymous("worker-2"));
+        let lease = Duration::from_secs(60);
+        a.acquire_lock(&ha, lease, Utc::now()).await.unwrap();
+        b.acquire_lock(&hb, lease, Utc::now()).await.unwrap();
+        assert!(matches!(
+            a.acquire_lock(&hb, lease, Utc::now()).await,
+            Err(StoreError::LockHeld { .. })
+        ));
+        a.fenced(ha.token()).start_run(false).await.unwrap();
+        assert!(matches!(
+            b.fenced(ha.token()).start_run(false).await,
+            Err(StoreError::LeaseLost { .. })
+        ));
+        assert!(a.release_lock(&ha).await.unwrap());
+        assert!(!b.release_lock(&ha).await.unwrap(), "a's holder holds nothing of b");
+        assert!(b.release_lock(&hb).await.unwrap());
+    }
+}
+
+// A database from before pipelines (migrations 1–6, with a link, its members and
+// membership, an intent, a guard, a run and a held run lock) keeps everything under the
+// pipeline `default` when 7 runs; the cascade from a link to its members still holds.
+both! {
+    #[tokio::test]
+    async fn a_database_from_before_pipelines_keeps_its_records_as_default(db) {
+        use sgsync::model::members::MemberHash;
+        use sgsync::store::{Backend, MemberKey, ORPHAN_GUARD};
+        sqlx::any::install_default_drivers();
+        let backend = if db.url().sqlite_path().is_some() {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for m in backend.migrator().iter().filter(|m| m.version <= 6) {
+            std::fs::write(
+                dir.path().join(format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_"))),
+                m.sql.as_ref(),
+            )
+            .unwrap();
+        }
+        let six = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+        let pool = sqlx::AnyPool::connect(&db.sqlx_url()).await.unwrap();
+        six.run(&pool).await.unwrap();
+        let now = "2026-01-01T00:00:00.000000000Z";
+        for sql in [
+            "INSERT INTO links (source_provider, source_id, target, target_provider, target_id,
+                 stable_key, group_name, payload_hash, fidelity, fidelity_reasons, created_at, updated_at)
+             VALUES ('gosquared', '42', 'mail', 'emfluence', 't-42', 'sgsync:gosquared:42', 'G',
+                 'h', 'lossy', '', $1, $1)",
+            "INSERT INTO members (source_provider, source_id, target, email_hash)
+             VALUES ('gosquared', '42', 'mail', 'hash-1')",
+            "INSERT INTO membership (source_provider, source_id, target, member_count, updated_at)
+             VALUES ('gosquared', '42', 'mail', 1, $1)",
+            "INSERT INTO intents (source_provider, source_id, target, target_provider, stable_key,
+                 group_name, payload_hash, created_at, sent)
+             VALUES ('gosquared', '7', 'lms', 'ispring', 'k', 'G7', 'h', $1, 1)",
+            "INSERT INTO guards (name, held_runs, reason, updated_at) VALUES ('orphans', 1, 'r', $1)",
+            "INSERT INTO runs (started_at, outcome, dry_run) VALUES ($1, 'succeeded', 0)",
+            "INSERT INTO run_lock (id, holder, token, acquired_at, lease_until)
+             VALUES (1, 'old run', 'old-token', $1, '2999-01-01T00:00:00.000000000Z')",
+        ] {
+            sqlx::query(sql).bind(now).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        pool.close().await;
+
+        let store = db.open().await;
+        assert_eq!(store.links(None).await.unwrap().len(), 1);
+        assert_eq!(store.intents(None).await.unwrap().len(), 1);
+        assert_eq!(store.guard(ORPHAN_GUARD).await.unwrap().0, 1);
+        assert_eq!(store.recent_runs(5).await.unwrap().len(), 1);
+        let key = MemberKey {
+            source_provider: sgsync_gosquared::KIND,
+            source_id: "42",
+            target: "mail",
+        };
+        let (members, _) = store.synced_members(key).await.unwrap().unwrap();
+        assert!(members.contains(&MemberHash("hash-1".into())));
+        // The old run's lock is `default`'s and still held.
+        assert!(matches!(
+            store.acquire_lock(&anonymous("new"), Duration::from_secs(60), Utc::now()).await,
+            Err(StoreError::LockHeld { .. })
+        ));
+        assert!(store.for_pipeline("other").links(None).await.unwrap().is_empty());
+        assert!(store.delete_link(sgsync_gosquared::KIND, "42", "mail").await.unwrap());
+        assert_eq!(store.synced_members(key).await.unwrap(), None, "cascade");
+        assert!(store.integrity_check().await.unwrap());
+    }
+}

@@ -10,12 +10,14 @@ pub const ORPHANS: &str = "orphans";
 impl Store {
     /// Consecutive runs that held guard `name` back, and why (0 and `None` when not held).
     pub async fn guard(&self, name: &str) -> Result<(u32, Option<String>), StoreError> {
-        let row: Option<(i64, Option<String>)> =
-            sqlx::query_as("SELECT held_runs, reason FROM guards WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query("read guard"))?;
+        let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT held_runs, reason FROM guards WHERE pipeline = $2 AND name = $1",
+        )
+        .bind(name)
+        .bind(self.pipeline())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query("read guard"))?;
         Ok(match row {
             Some((held, reason)) => (u32::try_from(held).unwrap_or(0), reason),
             None => (0, None),
@@ -32,13 +34,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record guard").await?;
         sqlx::query(
-            "INSERT INTO guards (name, held_runs, reason, updated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO UPDATE SET held_runs = $2, reason = $3, updated_at = $4",
+            "INSERT INTO guards (pipeline, name, held_runs, reason, updated_at) VALUES ($5, $1, $2, $3, $4)
+             ON CONFLICT (pipeline, name) DO UPDATE SET held_runs = $2, reason = $3, updated_at = $4",
         )
         .bind(name)
         .bind(i64::from(held_runs))
         .bind(reason)
         .bind(fmt_ts(Utc::now()))
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("record guard"))?;

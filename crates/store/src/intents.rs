@@ -40,16 +40,18 @@ impl TryFrom<IntentRow> for Intent {
 
 async fn delete_intent_in(
     conn: &mut AnyConnection,
+    pipeline: &str,
     source_provider: &str,
     source_id: &str,
     target: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
-        "DELETE FROM intents WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+        "DELETE FROM intents WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3",
     )
     .bind(source_provider)
     .bind(source_id)
     .bind(target)
+    .bind(pipeline)
     .execute(conn)
     .await
     .map_err(query("delete intent"))?;
@@ -63,10 +65,10 @@ impl Store {
     pub async fn record_intent(&self, intent: &Intent) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record intent").await?;
         sqlx::query(
-            "INSERT INTO intents (source_provider, source_id, target, target_provider,
+            "INSERT INTO intents (pipeline, source_provider, source_id, target, target_provider,
                  stable_key, group_name, payload_hash, created_at, sent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
+             VALUES ($10, $1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (pipeline, source_provider, source_id, target) DO UPDATE SET
                  target_provider = excluded.target_provider,
                  stable_key = excluded.stable_key,
                  group_name = excluded.group_name,
@@ -84,6 +86,7 @@ impl Store {
         .bind(&intent.payload_hash)
         .bind(fmt_ts(intent.created_at))
         .bind(i64::from(intent.sent))
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("record intent"))?;
@@ -101,11 +104,12 @@ impl Store {
         let mut tx = self.begin_write("mark intent sent").await?;
         let done = sqlx::query(
             "UPDATE intents SET sent = 1
-             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+             WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(source_provider.as_str())
         .bind(source_id)
         .bind(target)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("mark intent sent"))?;
@@ -123,10 +127,11 @@ impl Store {
         let rows: Vec<IntentRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, target_provider, stable_key,
                  group_name, payload_hash, created_at, sent
-             FROM intents WHERE ($1 IS NULL OR target = $1)
+             FROM intents WHERE pipeline = $2 AND ($1 IS NULL OR target = $1)
              ORDER BY target, source_provider, source_id",
         )
         .bind(target)
+        .bind(self.pipeline())
         .fetch_all(&self.pool)
         .await
         .map_err(query("list intents"))?;
@@ -140,12 +145,13 @@ impl Store {
         let mut tx = self.begin_write("complete intent").await?;
         delete_intent_in(
             tx.conn(),
+            self.pipeline(),
             &link.source_provider,
             &link.source_id,
             &link.target,
         )
         .await?;
-        upsert_link_in(tx.conn(), link).await?;
+        upsert_link_in(tx.conn(), self.pipeline(), link).await?;
         tx.commit().await
     }
 
@@ -158,8 +164,14 @@ impl Store {
         target: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write("drop intent").await?;
-        let dropped =
-            delete_intent_in(tx.conn(), source_provider.as_str(), source_id, target).await?;
+        let dropped = delete_intent_in(
+            tx.conn(),
+            self.pipeline(),
+            source_provider.as_str(),
+            source_id,
+            target,
+        )
+        .await?;
         tx.commit().await?;
         Ok(dropped)
     }

@@ -62,6 +62,10 @@ const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(30);
 /// should fail the run with its address, not hang it.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The pipeline of a config with one pipeline (`[source]` at the top), and the one
+/// every record of a database from before pipelines belongs to.
+pub const DEFAULT_PIPELINE: &str = "default";
+
 /// Attempts at opening and migrating a database another process may be creating too.
 const OPEN_ATTEMPTS: u32 = 5;
 
@@ -111,6 +115,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     url: Arc<StoreUrl>,
+    /// The pipeline every record read or written belongs to ([`Store::for_pipeline`]).
+    pipeline: Arc<str>,
     /// The run lock's token every write must prove it still holds ([`Store::fenced`]).
     lease: Option<Arc<str>>,
 }
@@ -206,6 +212,7 @@ impl Store {
             pool,
             backend,
             url: Arc::new(url.clone()),
+            pipeline: DEFAULT_PIPELINE.into(),
             lease: None,
         })
     }
@@ -222,6 +229,20 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pipeline this handle reads and writes.
+    pub fn pipeline(&self) -> &str {
+        &self.pipeline
+    }
+
+    /// This store, reading and writing the records of pipeline `name` (same pool).
+    pub fn for_pipeline(&self, name: &str) -> Store {
+        Store {
+            pipeline: name.into(),
+            lease: None,
+            ..self.clone()
+        }
     }
 
     /// This store, with every write first checking that the run lock is still held under

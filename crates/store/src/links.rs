@@ -107,12 +107,13 @@ pub(super) struct LinkResult<'a> {
 /// connection so batches can share one transaction.
 pub(super) async fn set_link_result_in(
     conn: &mut AnyConnection,
+    pipeline: &str,
     unit: &LinkResult<'_>,
     now: &str,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE links SET last_result = $1, last_error = $2, updated_at = $3
-         WHERE source_provider = $4 AND source_id = $5 AND target = $6
+         WHERE pipeline = $7 AND source_provider = $4 AND source_id = $5 AND target = $6
            AND (last_result IS DISTINCT FROM $1 OR last_error IS DISTINCT FROM $2)",
     )
     .bind(unit.result.as_str())
@@ -121,6 +122,7 @@ pub(super) async fn set_link_result_in(
     .bind(unit.source_provider.as_str())
     .bind(unit.source_id)
     .bind(unit.target)
+    .bind(pipeline)
     .execute(conn)
     .await
     .map_err(query("set link result"))?;
@@ -132,11 +134,13 @@ pub(super) async fn set_link_result_in(
 /// Takes a connection so callers can make it part of a larger transaction.
 pub(super) async fn upsert_link_in(
     conn: &mut AnyConnection,
+    pipeline: &str,
     link: &Link,
 ) -> Result<(), StoreError> {
     let sql = format!(
-        "INSERT INTO links ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (source_provider, source_id, target) DO UPDATE SET
+        "INSERT INTO links (pipeline, {COLUMNS})
+         VALUES ($15, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (pipeline, source_provider, source_id, target) DO UPDATE SET
              target_provider = excluded.target_provider,
              target_id = excluded.target_id,
              stable_key = excluded.stable_key,
@@ -166,6 +170,7 @@ pub(super) async fn upsert_link_in(
         .bind(&link.last_error)
         .bind(fmt_ts(link.created_at))
         .bind(fmt_ts(link.updated_at))
+        .bind(pipeline)
         .execute(conn)
         .await
         .map_err(query("upsert link"))?;
@@ -176,11 +181,12 @@ impl Store {
     /// Every link, or those of one target, in a stable order.
     pub async fn links(&self, target: Option<&str>) -> Result<Vec<Link>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM links WHERE ($1 IS NULL OR target = $1)
+            "SELECT {COLUMNS} FROM links WHERE pipeline = $2 AND ($1 IS NULL OR target = $1)
              ORDER BY target, source_provider, source_id"
         );
         let rows: Vec<LinkRow> = sqlx::query_as(&sql)
             .bind(target)
+            .bind(self.pipeline())
             .fetch_all(&self.pool)
             .await
             .map_err(query("list links"))?;
@@ -200,9 +206,10 @@ impl Store {
             // sort every link in memory first.
             "SELECT source_id, target, target_id, group_name, payload_hash, last_result,
                     CASE WHEN last_error IS NULL THEN 0 ELSE 1 END, stale_since FROM links
-             WHERE source_provider = $1",
+             WHERE pipeline = $2 AND source_provider = $1",
         )
         .bind(source.as_str())
+        .bind(self.pipeline())
         .fetch(&self.pool);
         while let Some(row) = rows.try_next().await.map_err(query("list links"))? {
             let summary = LinkSummary {
@@ -236,13 +243,14 @@ impl Store {
         let mut tx = self.begin_write("mark link stale").await?;
         let since: Option<(Option<String>,)> = sqlx::query_as(
             "UPDATE links SET stale_since = coalesce(stale_since, $1)
-             WHERE source_provider = $2 AND source_id = $3 AND target = $4
+             WHERE pipeline = $5 AND source_provider = $2 AND source_id = $3 AND target = $4
              RETURNING stale_since",
         )
         .bind(fmt_ts(Utc::now()))
         .bind(source_provider.as_str())
         .bind(source_id)
         .bind(target)
+        .bind(self.pipeline())
         .fetch_optional(tx.conn())
         .await
         .map_err(query("mark link stale"))?;
@@ -266,13 +274,14 @@ impl Store {
         sqlx::query(
             "UPDATE links SET drift = $1,
                  drift_at = CASE WHEN $1 IS NULL THEN NULL ELSE coalesce(drift_at, $2) END
-             WHERE source_provider = $3 AND source_id = $4 AND target = $5",
+             WHERE pipeline = $6 AND source_provider = $3 AND source_id = $4 AND target = $5",
         )
         .bind(drift)
         .bind(fmt_ts(Utc::now()))
         .bind(source_provider.as_str())
         .bind(source_id)
         .bind(target)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("record drift"))?;
@@ -284,9 +293,10 @@ impl Store {
     pub async fn link_states(&self) -> Result<Vec<LinkState>, StoreError> {
         let rows: Vec<StateRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, stale_since, drift, drift_at
-                 FROM links WHERE stale_since IS NOT NULL OR drift IS NOT NULL
+                 FROM links WHERE pipeline = $1 AND (stale_since IS NOT NULL OR drift IS NOT NULL)
                  ORDER BY target, source_provider, source_id",
         )
+        .bind(self.pipeline())
         .fetch_all(&self.pool)
         .await
         .map_err(query("list link states"))?;
@@ -313,25 +323,28 @@ impl Store {
     /// Where target `target`'s rotating content check goes on: the source id it
     /// verified last.
     pub async fn verify_cursor(&self, target: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT after_source_id FROM verify_cursors WHERE target = $1")
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query("read verify cursor"))?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT after_source_id FROM verify_cursors WHERE pipeline = $2 AND target = $1",
+        )
+        .bind(target)
+        .bind(self.pipeline())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(query("read verify cursor"))?;
         Ok(row.map(|(id,)| id))
     }
 
     pub async fn set_verify_cursor(&self, target: &str, after: &str) -> Result<(), StoreError> {
         let mut tx = self.begin_write("write verify cursor").await?;
         sqlx::query(
-            "INSERT INTO verify_cursors (target, after_source_id, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (target) DO UPDATE SET after_source_id = excluded.after_source_id,
+            "INSERT INTO verify_cursors (pipeline, target, after_source_id, updated_at) VALUES ($4, $1, $2, $3)
+             ON CONFLICT (pipeline, target) DO UPDATE SET after_source_id = excluded.after_source_id,
                  updated_at = excluded.updated_at",
         )
         .bind(target)
         .bind(after)
         .bind(fmt_ts(Utc::now()))
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("write verify cursor"))?;
@@ -341,24 +354,27 @@ impl Store {
 
     /// The page target `target`'s next listing window starts at (1 when none yet).
     pub async fn listing_page(&self, target: &str) -> Result<usize, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT page FROM verify_pages WHERE target = $1")
-            .bind(target)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(query("read listing page"))?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT page FROM verify_pages WHERE pipeline = $2 AND target = $1")
+                .bind(target)
+                .bind(self.pipeline())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query("read listing page"))?;
         Ok(row.map_or(1, |(p,)| usize::try_from(p).unwrap_or(1).max(1)))
     }
 
     pub async fn set_listing_page(&self, target: &str, page: usize) -> Result<(), StoreError> {
         let mut tx = self.begin_write("write listing page").await?;
         sqlx::query(
-            "INSERT INTO verify_pages (target, page, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (target) DO UPDATE SET page = excluded.page,
+            "INSERT INTO verify_pages (pipeline, target, page, updated_at) VALUES ($4, $1, $2, $3)
+             ON CONFLICT (pipeline, target) DO UPDATE SET page = excluded.page,
                  updated_at = excluded.updated_at",
         )
         .bind(target)
         .bind(i64::try_from(page).unwrap_or(1))
         .bind(fmt_ts(Utc::now()))
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("write listing page"))?;
@@ -373,12 +389,14 @@ impl Store {
         &self,
         provider: ProviderKind,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT target_id, group_name FROM links WHERE target_provider = $1")
-                .bind(provider.as_str())
-                .fetch_all(&self.pool)
-                .await
-                .map_err(query("list copies"))?;
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT target_id, group_name FROM links WHERE pipeline = $2 AND target_provider = $1",
+        )
+        .bind(provider.as_str())
+        .bind(self.pipeline())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list copies"))?;
         Ok(rows)
     }
 
@@ -390,12 +408,13 @@ impl Store {
     ) -> Result<Option<Link>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM links
-             WHERE source_provider = $1 AND source_id = $2 AND target = $3"
+             WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3"
         );
         let row: Option<LinkRow> = sqlx::query_as(&sql)
             .bind(source_provider.as_str())
             .bind(source_id)
             .bind(target)
+            .bind(self.pipeline())
             .fetch_optional(&self.pool)
             .await
             .map_err(query("read link"))?;
@@ -405,7 +424,7 @@ impl Store {
     /// Inserts or replaces the link by (source provider, source id, target).
     pub async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
         let mut tx = self.begin_write("upsert link").await?;
-        upsert_link_in(tx.conn(), link).await?;
+        upsert_link_in(tx.conn(), self.pipeline(), link).await?;
         tx.commit().await
     }
 
@@ -427,7 +446,8 @@ impl Store {
             result,
             error,
         };
-        let written = set_link_result_in(tx.conn(), &unit, &fmt_ts(Utc::now())).await?;
+        let written =
+            set_link_result_in(tx.conn(), self.pipeline(), &unit, &fmt_ts(Utc::now())).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -442,10 +462,11 @@ impl Store {
         let mut tx = self.begin_write("forget hashes").await?;
         let done = sqlx::query(
             "UPDATE links SET payload_hash = NULL
-             WHERE ($1 IS NULL OR target = $1) AND ($2 IS NULL OR source_id = $2)",
+             WHERE pipeline = $3 AND ($1 IS NULL OR target = $1) AND ($2 IS NULL OR source_id = $2)",
         )
         .bind(target)
         .bind(source_id)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("forget hashes"))?;
@@ -457,8 +478,9 @@ impl Store {
     /// they are). Returns how many.
     pub async fn forget_links(&self, target: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin_write("forget links").await?;
-        let done = sqlx::query("DELETE FROM links WHERE target = $1")
+        let done = sqlx::query("DELETE FROM links WHERE pipeline = $2 AND target = $1")
             .bind(target)
+            .bind(self.pipeline())
             .execute(tx.conn())
             .await
             .map_err(query("forget links"))?;
@@ -475,11 +497,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write("delete link").await?;
         let done = sqlx::query(
-            "DELETE FROM links WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+            "DELETE FROM links WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(source_provider.as_str())
         .bind(source_id)
         .bind(target)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("delete link"))?;

@@ -210,8 +210,9 @@ impl Store {
         let until = lease_end(lease, now)?;
         let mut tx = self.begin("acquire run lock", None).await?;
         let current: Option<Current> = sqlx::query_as(
-            "SELECT holder, token, lease_until, pid, process_ns FROM run_lock WHERE id = 1",
+            "SELECT holder, token, lease_until, pid, process_ns FROM run_lock WHERE pipeline = $1",
         )
+        .bind(self.pipeline())
         .fetch_optional(tx.conn())
         .await
         .map_err(query("read lock holder"))?;
@@ -236,9 +237,9 @@ impl Store {
             }
         };
         sqlx::query(
-            "INSERT INTO run_lock (id, holder, token, acquired_at, lease_until, pid, process_ns)
-             VALUES (1, $1, $2, $3, $4, $5, $6)
-             ON CONFLICT (id) DO UPDATE SET
+            "INSERT INTO run_lock (pipeline, holder, token, acquired_at, lease_until, pid, process_ns)
+             VALUES ($7, $1, $2, $3, $4, $5, $6)
+             ON CONFLICT (pipeline) DO UPDATE SET
                  -- a renewal keeps the time the holder first took the lock
                  acquired_at = CASE WHEN run_lock.token IS NOT DISTINCT FROM excluded.token
                                THEN run_lock.acquired_at ELSE excluded.acquired_at END,
@@ -254,6 +255,7 @@ impl Store {
         .bind(fmt_ts(until))
         .bind(holder.process.as_ref().map(|p| i64::from(p.pid)))
         .bind(holder.process.as_ref().map(|p| p.namespace.as_str()))
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("acquire lock"))?;
@@ -271,12 +273,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let until = lease_end(lease, now)?;
         let mut tx = self.begin("renew run lock", None).await?;
-        let done = sqlx::query("UPDATE run_lock SET lease_until = $1 WHERE id = 1 AND token = $2")
-            .bind(fmt_ts(until))
-            .bind(holder.token())
-            .execute(tx.conn())
-            .await
-            .map_err(query("renew run lock"))?;
+        let done =
+            sqlx::query("UPDATE run_lock SET lease_until = $1 WHERE pipeline = $3 AND token = $2")
+                .bind(fmt_ts(until))
+                .bind(holder.token())
+                .bind(self.pipeline())
+                .execute(tx.conn())
+                .await
+                .map_err(query("renew run lock"))?;
         if done.rows_affected() == 0 {
             return Err(StoreError::LeaseLost {
                 what: "renew run lock",
@@ -289,8 +293,9 @@ impl Store {
     /// took over an expired lease, or it was never taken).
     pub async fn release_lock(&self, holder: &Holder) -> Result<bool, StoreError> {
         let mut tx = self.begin("release run lock", None).await?;
-        let done = sqlx::query("DELETE FROM run_lock WHERE id = 1 AND token = $1")
+        let done = sqlx::query("DELETE FROM run_lock WHERE pipeline = $2 AND token = $1")
             .bind(holder.token())
+            .bind(self.pipeline())
             .execute(tx.conn())
             .await
             .map_err(query("release lock"))?;

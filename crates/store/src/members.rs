@@ -104,65 +104,91 @@ impl TryFrom<MembershipRow> for Membership {
     }
 }
 
-async fn ensure_row(conn: &mut AnyConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+async fn ensure_row(
+    conn: &mut AnyConnection,
+    pipeline: &str,
+    key: MemberKey<'_>,
+) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO membership (source_provider, source_id, target, updated_at)
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "INSERT INTO membership (pipeline, source_provider, source_id, target, updated_at)
+         VALUES ($5, $1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(key.source_provider.as_str())
     .bind(key.source_id)
     .bind(key.target)
     .bind(fmt_ts(Utc::now()))
+    .bind(pipeline)
     .execute(conn)
     .await
     .map_err(query("create membership row"))?;
     Ok(())
 }
 
-async fn recount(conn: &mut AnyConnection, key: MemberKey<'_>) -> Result<(), StoreError> {
+async fn recount(
+    conn: &mut AnyConnection,
+    pipeline: &str,
+    key: MemberKey<'_>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE membership SET member_count = (SELECT count(*) FROM members
-             WHERE source_provider = $1 AND source_id = $2 AND target = $3),
+             WHERE pipeline = $5 AND source_provider = $1 AND source_id = $2 AND target = $3),
              updated_at = $4
-         WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+         WHERE pipeline = $5 AND source_provider = $1 AND source_id = $2 AND target = $3",
     )
     .bind(key.source_provider.as_str())
     .bind(key.source_id)
     .bind(key.target)
     .bind(fmt_ts(Utc::now()))
+    .bind(pipeline)
     .execute(conn)
     .await
     .map_err(query("count members"))?;
     Ok(())
 }
 
-/// Records `rows` (hash, contact id) as members of the link and their ids for the target.
-async fn insert_members(
+/// Records the target's contact id for each (hash, contact id) of `rows`, replacing an
+/// older one.
+async fn upsert_contact_ids(
     conn: &mut AnyConnection,
-    key: MemberKey<'_>,
+    pipeline: &str,
+    target: &str,
     rows: &[(MemberHash, String)],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(CHUNK) {
-        let rows_sql = values(chunk.len(), 3);
+        let rows_sql = values(chunk.len(), 4);
         let sql = format!(
-            "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {rows_sql}
-             ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
+            "INSERT INTO contact_ids (pipeline, target, email_hash, contact_id) VALUES {rows_sql}
+             ON CONFLICT (pipeline, target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
         );
         let mut q = sqlx::query(&sql);
         for (hash, id) in chunk {
-            q = q.bind(key.target).bind(&hash.0).bind(id);
+            q = q.bind(pipeline).bind(target).bind(&hash.0).bind(id);
         }
         q.execute(&mut *conn)
             .await
             .map_err(query("record contact ids"))?;
-        let rows_sql = values(chunk.len(), 4);
+    }
+    Ok(())
+}
+
+/// Records `rows` (hash, contact id) as members of the link and their ids for the target.
+async fn insert_members(
+    conn: &mut AnyConnection,
+    pipeline: &str,
+    key: MemberKey<'_>,
+    rows: &[(MemberHash, String)],
+) -> Result<(), StoreError> {
+    upsert_contact_ids(conn, pipeline, key.target, rows).await?;
+    for chunk in rows.chunks(CHUNK) {
+        let rows_sql = values(chunk.len(), 5);
         let sql = format!(
-            "INSERT INTO members (source_provider, source_id, target, email_hash)
+            "INSERT INTO members (pipeline, source_provider, source_id, target, email_hash)
              VALUES {rows_sql} ON CONFLICT DO NOTHING"
         );
         let mut q = sqlx::query(&sql);
         for (hash, _) in chunk {
             q = q
+                .bind(pipeline)
                 .bind(key.source_provider.as_str())
                 .bind(key.source_id)
                 .bind(key.target)
@@ -225,11 +251,12 @@ impl Store {
     ) -> Result<Option<(HashSet<MemberHash>, u32)>, StoreError> {
         let held: Option<(i64,)> = sqlx::query_as(
             "SELECT held_runs FROM membership
-             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+             WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
+        .bind(self.pipeline())
         .fetch_optional(&self.pool)
         .await
         .map_err(query("read membership"))?;
@@ -238,11 +265,12 @@ impl Store {
         };
         let rows: Vec<(String,)> = sqlx::query_as(
             "SELECT email_hash FROM members
-             WHERE source_provider = $1 AND source_id = $2 AND target = $3",
+             WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3",
         )
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
+        .bind(self.pipeline())
         .fetch_all(&self.pool)
         .await
         .map_err(query("read members"))?;
@@ -270,9 +298,9 @@ impl Store {
         rows: &[(MemberHash, String)],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("add members").await?;
-        ensure_row(tx.conn(), key).await?;
-        insert_members(tx.conn(), key, rows).await?;
-        recount(tx.conn(), key).await?;
+        ensure_row(tx.conn(), self.pipeline(), key).await?;
+        insert_members(tx.conn(), self.pipeline(), key, rows).await?;
+        recount(tx.conn(), self.pipeline(), key).await?;
         tx.commit().await
     }
 
@@ -287,12 +315,17 @@ impl Store {
             tx.conn(),
             "remove members",
             "DELETE FROM members WHERE source_provider = $1 AND source_id = $2 AND target = $3
-             AND email_hash IN (?…)",
-            &[key.source_provider.as_str(), key.source_id, key.target],
+             AND pipeline = $4 AND email_hash IN (?…)",
+            &[
+                key.source_provider.as_str(),
+                key.source_id,
+                key.target,
+                self.pipeline(),
+            ],
             hashes,
         )
         .await?;
-        recount(tx.conn(), key).await?;
+        recount(tx.conn(), self.pipeline(), key).await?;
         tx.commit().await
     }
 
@@ -307,8 +340,9 @@ impl Store {
         let rows = in_chunks(
             &mut conn,
             WHAT,
-            "SELECT email_hash, contact_id FROM contact_ids WHERE target = $1 AND email_hash IN (?…)",
-            &[target],
+            "SELECT email_hash, contact_id FROM contact_ids
+             WHERE target = $1 AND pipeline = $2 AND email_hash IN (?…)",
+            &[target, self.pipeline()],
             hashes,
         )
         .await?;
@@ -327,10 +361,16 @@ impl Store {
             &mut conn,
             WHAT,
             "SELECT m.email_hash, c.contact_id FROM members AS m
-             JOIN contact_ids AS c ON c.target = m.target AND c.email_hash = m.email_hash
+             JOIN contact_ids AS c ON c.pipeline = m.pipeline AND c.target = m.target
+                 AND c.email_hash = m.email_hash
              WHERE m.source_provider = $1 AND m.source_id = $2 AND m.target = $3
-               AND c.contact_id IN (?…)",
-            &[key.source_provider.as_str(), key.source_id, key.target],
+               AND m.pipeline = $4 AND c.contact_id IN (?…)",
+            &[
+                key.source_provider.as_str(),
+                key.source_id,
+                key.target,
+                self.pipeline(),
+            ],
             ids,
         )
         .await?;
@@ -348,39 +388,30 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record lookup").await?;
-        for chunk in found.chunks(CHUNK) {
-            let rows_sql = values(chunk.len(), 3);
-            let sql = format!(
-                "INSERT INTO contact_ids (target, email_hash, contact_id) VALUES {rows_sql}
-                 ON CONFLICT (target, email_hash) DO UPDATE SET contact_id = excluded.contact_id"
-            );
-            let mut q = sqlx::query(&sql);
-            for (hash, id) in chunk {
-                q = q.bind(target).bind(&hash.0).bind(id);
-            }
-            q.execute(tx.conn())
-                .await
-                .map_err(query("record contact ids"))?;
-        }
+        upsert_contact_ids(tx.conn(), self.pipeline(), target, found).await?;
         let found_hashes: Vec<&str> = found.iter().map(|(h, _)| h.0.as_str()).collect();
         in_chunks(
             tx.conn(),
             "clear no-account verdicts",
-            "DELETE FROM no_account WHERE target = $1 AND email_hash IN (?…)",
-            &[target],
+            "DELETE FROM no_account WHERE target = $1 AND pipeline = $2 AND email_hash IN (?…)",
+            &[target, self.pipeline()],
             &found_hashes,
         )
         .await?;
         let stamp = fmt_ts(at);
         for chunk in missing.chunks(CHUNK) {
-            let rows_sql = values(chunk.len(), 3);
+            let rows_sql = values(chunk.len(), 4);
             let sql = format!(
-                "INSERT INTO no_account (target, email_hash, checked_at) VALUES {rows_sql}
-                 ON CONFLICT (target, email_hash) DO UPDATE SET checked_at = excluded.checked_at"
+                "INSERT INTO no_account (pipeline, target, email_hash, checked_at) VALUES {rows_sql}
+                 ON CONFLICT (pipeline, target, email_hash) DO UPDATE SET checked_at = excluded.checked_at"
             );
             let mut q = sqlx::query(&sql);
             for hash in chunk {
-                q = q.bind(target).bind(&hash.0).bind(&stamp);
+                q = q
+                    .bind(self.pipeline())
+                    .bind(target)
+                    .bind(&hash.0)
+                    .bind(&stamp);
             }
             q.execute(tx.conn())
                 .await
@@ -403,8 +434,8 @@ impl Store {
             &mut conn,
             WHAT,
             "SELECT email_hash, checked_at FROM no_account
-             WHERE target = $1 AND checked_at >= $2 AND email_hash IN (?…)",
-            &[target, &since],
+             WHERE target = $1 AND checked_at >= $2 AND pipeline = $3 AND email_hash IN (?…)",
+            &[target, &since, self.pipeline()],
             hashes,
         )
         .await?;
@@ -421,8 +452,8 @@ impl Store {
         in_chunks(
             tx.conn(),
             "forget contact ids",
-            "DELETE FROM contact_ids WHERE target = $1 AND email_hash IN (?…)",
-            &[target],
+            "DELETE FROM contact_ids WHERE target = $1 AND pipeline = $2 AND email_hash IN (?…)",
+            &[target, self.pipeline()],
             hashes,
         )
         .await?;
@@ -436,11 +467,11 @@ impl Store {
         end: &MembershipEnd<'_>,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("finish members").await?;
-        ensure_row(tx.conn(), key).await?;
+        ensure_row(tx.conn(), self.pipeline(), key).await?;
         sqlx::query(
             "UPDATE membership SET without_email = $1, without_account = $2, synced_at = coalesce($3, synced_at),
                  held_runs = $4, held_reason = $5, last_result = $6, last_error = $7, updated_at = $8
-             WHERE source_provider = $9 AND source_id = $10 AND target = $11",
+             WHERE pipeline = $12 AND source_provider = $9 AND source_id = $10 AND target = $11",
         )
         .bind(i64::try_from(end.without_email).unwrap_or(i64::MAX))
         .bind(
@@ -456,6 +487,7 @@ impl Store {
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("finish members"))?;
@@ -472,13 +504,14 @@ impl Store {
         let mut tx = self.begin_write("set link fidelity").await?;
         sqlx::query(
             "UPDATE links SET fidelity = $1, fidelity_reasons = $2
-             WHERE source_provider = $3 AND source_id = $4 AND target = $5",
+             WHERE pipeline = $6 AND source_provider = $3 AND source_id = $4 AND target = $5",
         )
         .bind(fidelity)
         .bind(reasons)
         .bind(key.source_provider.as_str())
         .bind(key.source_id)
         .bind(key.target)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("set link fidelity"))?;
@@ -490,8 +523,9 @@ impl Store {
         let rows: Vec<MembershipRow> = sqlx::query_as(
             "SELECT source_provider, source_id, target, member_count, without_email,
                     without_account, synced_at, held_runs, held_reason, last_result, last_error, updated_at
-             FROM membership ORDER BY target, source_provider, source_id",
+             FROM membership WHERE pipeline = $1 ORDER BY target, source_provider, source_id",
         )
+        .bind(self.pipeline())
         .fetch_all(&self.pool)
         .await
         .map_err(query("list memberships"))?;

@@ -146,11 +146,12 @@ impl Store {
     pub async fn start_run(&self, dry_run: bool) -> Result<i64, StoreError> {
         let mut tx = self.begin_write("start run").await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (started_at, outcome, dry_run) VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO runs (pipeline, started_at, outcome, dry_run) VALUES ($4, $1, $2, $3) RETURNING id",
         )
         .bind(fmt_ts(Utc::now()))
         .bind(RunOutcome::Running.as_str())
         .bind(i64::from(dry_run))
+        .bind(self.pipeline())
         .fetch_one(tx.conn())
         .await
         .map_err(query("start run"))?;
@@ -164,12 +165,13 @@ impl Store {
     pub async fn interrupt_stale_runs(&self) -> Result<u64, StoreError> {
         let mut tx = self.begin_write("mark stale runs").await?;
         let done = sqlx::query(
-            "UPDATE runs SET outcome = $1, finished_at = $2, error = $3 WHERE outcome = $4",
+            "UPDATE runs SET outcome = $1, finished_at = $2, error = $3 WHERE pipeline = $5 AND outcome = $4",
         )
         .bind(RunOutcome::Interrupted.as_str())
         .bind(fmt_ts(Utc::now()))
         .bind("the run ended before recording its outcome (process killed or crashed)")
         .bind(RunOutcome::Running.as_str())
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("mark stale runs"))?;
@@ -190,7 +192,7 @@ impl Store {
             "UPDATE runs SET finished_at = $1, outcome = $2, created = $3, updated = $4,
                  unchanged = $5, skipped = $6, orphaned = $7, failed = $8, held = $9,
                  deferred = $10, drift = $11, stale = $12, error = $13
-             WHERE id = $14",
+             WHERE pipeline = $15 AND id = $14",
         )
         .bind(fmt_ts(Utc::now()))
         .bind(outcome.as_str())
@@ -206,6 +208,7 @@ impl Store {
         .bind(i64::from(counts.stale))
         .bind(error)
         .bind(id)
+        .bind(self.pipeline())
         .execute(tx.conn())
         .await
         .map_err(query("finish run"))?;
@@ -218,9 +221,10 @@ impl Store {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
                  unchanged, skipped, orphaned, failed, held, deferred, drift, stale, error
-             FROM runs ORDER BY id DESC LIMIT $1",
+             FROM runs WHERE pipeline = $2 ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
+        .bind(self.pipeline())
         .fetch_all(&self.pool)
         .await
         .map_err(query("list runs"))?;
@@ -287,7 +291,7 @@ impl Store {
                     result: u.result,
                     error: u.error,
                 };
-                set_link_result_in(tx.conn(), &unit, &now).await?;
+                set_link_result_in(tx.conn(), self.pipeline(), &unit, &now).await?;
             }
         }
         tx.commit().await

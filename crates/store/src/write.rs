@@ -116,8 +116,9 @@ impl Store {
         }
         if let Some(token) = lease {
             let held: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM run_lock WHERE id = 1 AND token = $1")
+                sqlx::query_as("SELECT 1 FROM run_lock WHERE pipeline = $2 AND token = $1")
                     .bind(token)
+                    .bind(self.pipeline())
                     .fetch_optional(tx.conn())
                     .await
                     .map_err(query(what))?;

@@ -19,9 +19,9 @@ pub struct TempDb {
     _guard: Guard,
 }
 
-/// What removes the database when the test ends (held only to be dropped).
-#[allow(dead_code)]
+/// What removes the database when the test ends.
 enum Guard {
+    #[allow(dead_code)]
     Dir(tempfile::TempDir),
     Postgres(PgDatabase),
 }
@@ -66,6 +66,14 @@ impl TempDb {
 
     pub fn url(&self) -> &StoreUrl {
         &self.url
+    }
+
+    /// A URL sqlx connects to this database with, password included (tests only).
+    pub fn sqlx_url(&self) -> String {
+        match (&self._guard, &self.url) {
+            (Guard::Postgres(db), _) => db.url.clone(),
+            (_, url) => format!("sqlite://{url}?mode=rwc"),
+        }
     }
 
     /// The `[store]` line(s) that point a config at this database.
