@@ -54,7 +54,9 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
             verify: t.verify,
         });
     }
-    let store = Store::connect(&settings.store).await?;
+    let store = Store::connect(&settings.store)
+        .await?
+        .for_pipeline(&settings.pipeline);
     Ok(Pipeline {
         source,
         targets,

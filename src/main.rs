@@ -17,7 +17,10 @@ fn main() -> ExitCode {
         args.log_format,
         cli::logging::Verbosity::of(args.verbose, args.quiet),
     );
-    let config = args.config.as_deref();
+    let config = sgsync::config::Choice {
+        path: args.config.as_deref(),
+        pipeline: args.pipeline.as_deref(),
+    };
     let command = match (args.command, args.sync_now) {
         (Some(_), true) => {
             return cli::usage(

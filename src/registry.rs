@@ -64,6 +64,8 @@ pub trait Connection: Send + Sync + std::fmt::Debug {
     fn urls(&self) -> Vec<(&'static str, &str)>;
     /// The URL naming the account.
     fn account_url(&self) -> &str;
+    /// What tells the account from every other of its provider (no secret in it).
+    fn account_key(&self) -> String;
     /// A client for the account.
     fn connect(
         &self,
@@ -124,6 +126,10 @@ impl<P: ProviderEntry> Connection for Typed<P> {
 
     fn account_url(&self) -> &str {
         P::account_url(&self.0)
+    }
+
+    fn account_key(&self) -> String {
+        P::account_key(&self.0)
     }
 
     fn connect(

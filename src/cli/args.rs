@@ -19,6 +19,10 @@ pub struct Cli {
     /// override it; `translate` reads only its [mapping] section.
     #[arg(long, global = true, value_name = "FILE", env = "SGSYNC_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Which pipeline a command is about, when the config holds several ([pipelines]
+    /// dir); `--sync-now` and `run` take every pipeline unless one is named.
+    #[arg(long, global = true, value_name = "NAME", env = "SGSYNC_PIPELINE")]
+    pub pipeline: Option<String>,
     /// One sync run, then exit (the same as `sgsync sync`).
     #[arg(long)]
     pub sync_now: bool,

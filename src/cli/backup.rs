@@ -5,7 +5,7 @@ use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn backup(config: Option<&Path>, file: &Path) -> Result<ExitCode> {
+pub async fn backup(config: crate::config::Choice<'_>, file: &Path) -> Result<ExitCode> {
     let store = open_store(config).await?;
     store.backup(file).await?;
     println!(

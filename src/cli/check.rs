@@ -21,9 +21,14 @@ struct Verdict {
     result: Result<String, String>,
 }
 
-pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
-    let settings = match crate::config::load(config) {
-        Ok(settings) => settings,
+pub async fn check(config: crate::config::Choice<'_>, json: bool) -> Result<ExitCode> {
+    // Every pipeline unless one is named.
+    let loaded = match config.pipeline {
+        Some(_) => crate::config::load_choice(config).map(|s| vec![s]),
+        None => crate::config::load_all(config.path),
+    };
+    let all = match loaded {
+        Ok(all) => all,
         // A machine asked: the failed check is still a document (and still exit 1).
         Err(e) if json => {
             print_json(
@@ -38,17 +43,29 @@ pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut verdicts = vec![Verdict {
-        what: "config".to_owned(),
-        result: Ok(format!(
-            "{} ({} target(s))",
-            settings.file.as_ref().map_or_else(
-                || "environment only".to_owned(),
-                |f| f.display().to_string()
-            ),
-            settings.targets.len()
-        )),
-    }];
+    let many = all.len() > 1;
+    let mut verdicts: Vec<Verdict> = all
+        .iter()
+        .map(|settings| Verdict {
+            what: if many {
+                format!("config of pipeline {}", settings.pipeline)
+            } else {
+                "config".to_owned()
+            },
+            result: Ok(format!(
+                "{} ({} target(s))",
+                settings.file.as_ref().map_or_else(
+                    || "environment only".to_owned(),
+                    |f| f.display().to_string()
+                ),
+                settings.targets.len()
+            )),
+        })
+        .collect();
+    // One state database for all pipelines.
+    let Some(settings) = all.first() else {
+        return Ok(ExitCode::FAILURE);
+    };
     verdicts.push(Verdict {
         what: format!("state database {}", settings.store),
         result: match &settings.store {
@@ -62,28 +79,36 @@ pub async fn check(config: Option<&Path>, json: bool) -> Result<ExitCode> {
             },
         },
     });
-    let maps = Arc::new(settings.maps.clone());
-    // "source (GoSquared)", "target lms (iSpring Learn)".
-    let endpoints = std::iter::once(("source".to_owned(), &settings.source)).chain(
-        settings
-            .targets
-            .iter()
-            .map(|t| (format!("target {}", t.endpoint.name), &t.endpoint)),
-    );
-    for (role, endpoint) in endpoints {
-        let result = match endpoint.connect(maps.clone()) {
-            Ok(provider) => match provider.check().await {
-                Ok(()) => mapping_problems(provider.as_ref(), &endpoint.name, &maps)
-                    .await
-                    .map(|()| "ok".to_owned()),
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e.to_string()),
+    // "source (GoSquared)", "target lms (iSpring Learn)"; "pipeline a: source …" when
+    // there are several.
+    for settings in &all {
+        let maps = Arc::new(settings.maps.clone());
+        let prefix = if many {
+            format!("pipeline {}: ", settings.pipeline)
+        } else {
+            String::new()
         };
-        verdicts.push(Verdict {
-            what: format!("{role} ({})", endpoint.provider.display_name()),
-            result,
-        });
+        let endpoints = std::iter::once((format!("{prefix}source"), &settings.source)).chain(
+            settings
+                .targets
+                .iter()
+                .map(|t| (format!("{prefix}target {}", t.endpoint.name), &t.endpoint)),
+        );
+        for (role, endpoint) in endpoints {
+            let result = match endpoint.connect(maps.clone()) {
+                Ok(provider) => match provider.check().await {
+                    Ok(()) => mapping_problems(provider.as_ref(), &endpoint.name, &maps)
+                        .await
+                        .map(|()| "ok".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            verdicts.push(Verdict {
+                what: format!("{role} ({})", endpoint.provider.display_name()),
+                result,
+            });
+        }
     }
     let failed = verdicts.iter().filter(|v| v.result.is_err()).count();
     if json {

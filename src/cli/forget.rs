@@ -3,10 +3,13 @@
 
 use super::open_store_for;
 use anyhow::{Result, bail};
-use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn forget(config: Option<&Path>, target: String, yes: bool) -> Result<ExitCode> {
+pub async fn forget(
+    config: crate::config::Choice<'_>,
+    target: String,
+    yes: bool,
+) -> Result<ExitCode> {
     let store = open_store_for(config, Some(&target)).await?;
     let links = store.links(Some(&target)).await?;
     if links.is_empty() {

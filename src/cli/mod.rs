@@ -26,7 +26,6 @@ use crate::daemon::pipeline;
 use crate::engine::run::Pipeline;
 use crate::store::Store;
 use anyhow::{Context, Result};
-use std::path::Path;
 use std::process::ExitCode;
 
 /// What the operator allowed the guards to let through this run.
@@ -211,23 +210,30 @@ pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>>
 }
 
 /// The pipeline the config describes: its source, targets and store.
-pub(crate) async fn connect(config: Option<&Path>) -> Result<Pipeline> {
-    let settings = crate::config::load(config)?;
+pub(crate) async fn connect(config: crate::config::Choice<'_>) -> Result<Pipeline> {
+    let settings = crate::config::load_choice(config)?;
     Ok(pipeline(&settings).await?)
 }
 
 /// The state database the config names, for the commands that read or edit only it.
-pub(crate) async fn open_store(config: Option<&Path>) -> Result<Store> {
-    let settings = crate::config::load(config)?;
-    Ok(Store::connect(&settings.store).await?)
+pub(crate) async fn open_store(config: crate::config::Choice<'_>) -> Result<Store> {
+    let settings = crate::config::load_choice(config)?;
+    Ok(Store::connect(&settings.store)
+        .await?
+        .for_pipeline(&settings.pipeline))
 }
 
 /// The state database, and `target` proven to name something: a target in the config,
 /// or one the database still has links to (a target taken out of the config can still
 /// be forgotten). Otherwise an [`UnknownTarget`] (exit 64).
-pub(crate) async fn open_store_for(config: Option<&Path>, target: Option<&str>) -> Result<Store> {
-    let settings = crate::config::load(config)?;
-    let store = Store::connect(&settings.store).await?;
+pub(crate) async fn open_store_for(
+    config: crate::config::Choice<'_>,
+    target: Option<&str>,
+) -> Result<Store> {
+    let settings = crate::config::load_choice(config)?;
+    let store = Store::connect(&settings.store)
+        .await?
+        .for_pipeline(&settings.pipeline);
     if let Some(name) = target {
         let configured: Vec<String> = settings
             .targets

@@ -3,10 +3,13 @@
 
 use super::{connect, print_json};
 use anyhow::Result;
-use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn plan(config: Option<&Path>, json: bool, members: bool) -> Result<ExitCode> {
+pub async fn plan(
+    config: crate::config::Choice<'_>,
+    json: bool,
+    members: bool,
+) -> Result<ExitCode> {
     let p = connect(config).await?;
     let summary = p.dry_run().await?;
     if json {

@@ -3,11 +3,10 @@
 
 use super::open_store_for;
 use anyhow::Result;
-use std::path::Path;
 use std::process::ExitCode;
 
 pub async fn resync(
-    config: Option<&Path>,
+    config: crate::config::Choice<'_>,
     target: Option<String>,
     group: Option<String>,
 ) -> Result<ExitCode> {

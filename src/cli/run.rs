@@ -10,7 +10,6 @@ use crate::observe::metrics::Metrics;
 use crate::observe::notify::Notifier;
 use crate::observe::server::Server;
 use anyhow::Result;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,8 +18,8 @@ use std::sync::Arc;
 /// against it still match.
 const LOG_TARGET: &str = "sgsync";
 
-pub async fn run(config: Option<&Path>, once_at_start: bool) -> Result<ExitCode> {
-    let mut settings = crate::config::load(config)?;
+pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Result<ExitCode> {
+    let mut settings = crate::config::load_choice(config)?;
     let metrics = Arc::new(Metrics::new());
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;

@@ -5,16 +5,101 @@
 use super::{open_store, print_json};
 use crate::store::{ORPHAN_GUARD, Store};
 use anyhow::Result;
-use std::path::Path;
 use std::process::ExitCode;
 
-pub async fn status(config: Option<&Path>, json: bool) -> Result<ExitCode> {
+pub async fn status(config: crate::config::Choice<'_>, json: bool) -> Result<ExitCode> {
+    if config.pipeline.is_none() {
+        let all = crate::config::load_all(config.path)?;
+        if all.len() > 1 {
+            let store = Store::connect(&all[0].store).await?;
+            return overview(&store, &all, json).await;
+        }
+    }
     let store = open_store(config).await?;
     if json {
         print_json("status", status_json(&store).await?)?;
     } else {
         print_status(&store).await?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A config with several pipelines: one line per pipeline (configured, or still in the
+/// database), who holds it and its last run.
+async fn overview(
+    store: &Store,
+    configured: &[crate::config::Settings],
+    json: bool,
+) -> Result<ExitCode> {
+    let known = store.pipelines().await?;
+    let mut names: Vec<&str> = configured.iter().map(|s| s.pipeline.as_str()).collect();
+    for p in &known {
+        if !names.contains(&p.name.as_str()) {
+            names.push(&p.name);
+        }
+    }
+    names.sort_unstable();
+    let now = chrono::Utc::now();
+    let rows: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let state = known.iter().find(|p| p.name == *name);
+            let holder = state
+                .and_then(|p| p.holder.as_ref())
+                .filter(|(_, until)| *until > now);
+            let last = state.and_then(|p| p.last_run.as_ref());
+            (
+                *name,
+                configured.iter().any(|s| s.pipeline == *name),
+                holder,
+                last,
+            )
+        })
+        .collect();
+    if json {
+        let pipelines: Vec<_> = rows
+            .iter()
+            .map(|(name, in_config, holder, last)| {
+                serde_json::json!({
+                    "pipeline": name,
+                    "configured": in_config,
+                    "held_by": holder.map(|(h, _)| h),
+                    "lease_until": holder.map(|(_, t)| time(*t)),
+                    "last_run": last.map(|r| serde_json::json!({
+                        "id": r.id,
+                        "started_at": time(r.started_at),
+                        "finished_at": r.finished_at.map(time),
+                        "outcome": r.outcome.as_str(),
+                    })),
+                })
+            })
+            .collect();
+        print_json("status", serde_json::json!({ "pipelines": pipelines }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Pipelines ({}):", rows.len());
+    for (name, in_config, holder, last) in &rows {
+        let held = match holder {
+            Some((h, until)) => format!("held by {h} until {}", time(*until)),
+            None => "idle".to_owned(),
+        };
+        let run = match last {
+            Some(r) => format!(
+                "last run {} {} at {}",
+                r.id,
+                r.outcome.as_str(),
+                time(r.started_at)
+            ),
+            None => "never run".to_owned(),
+        };
+        let gone = if *in_config {
+            ""
+        } else {
+            " (no longer in the config)"
+        };
+        println!("  {name}: {held}; {run}{gone}");
+    }
+    println!("sgsync status --pipeline NAME shows one pipeline's links and runs");
     Ok(ExitCode::SUCCESS)
 }
 

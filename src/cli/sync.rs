@@ -48,7 +48,7 @@ pub struct SyncArgs {
 /// a textfile that cannot be written after a run that succeeded makes it 1 — a
 /// directory unusable from the start is found before the run, which then does not start.
 pub async fn sync(
-    config: Option<&Path>,
+    config: crate::config::Choice<'_>,
     textfile_dir: Option<&Path>,
     show_progress: bool,
     allow: Allow,
@@ -60,12 +60,16 @@ pub async fn sync(
 /// `sgsync verify`: a run that reads every linked copy back at once, whatever
 /// `verify_calls_per_run` allows, and repairs or reports what it finds (per target's
 /// `on_drift`) as any run does. Exit codes as `sync`.
-pub async fn verify(config: Option<&Path>, show_progress: bool, json: bool) -> Result<ExitCode> {
+pub async fn verify(
+    config: crate::config::Choice<'_>,
+    show_progress: bool,
+    json: bool,
+) -> Result<ExitCode> {
     one_run(config, None, show_progress, Allow::default(), json, true).await
 }
 
 async fn one_run(
-    config: Option<&Path>,
+    config: crate::config::Choice<'_>,
     textfile_dir: Option<&Path>,
     show_progress: bool,
     allow: Allow,
@@ -75,7 +79,70 @@ async fn one_run(
     if let Some(dir) = textfile_dir {
         textfile::check_dir(dir)?;
     }
-    let mut settings = crate::config::load(config)?;
+    // Every pipeline unless one is named, one after another (each its own accounts and
+    // run lock); the exit code is the worst of theirs. One pipeline's failure to start
+    // does not keep the others from running.
+    let all = match config.pipeline {
+        Some(_) => vec![crate::config::load_choice(config)?],
+        None => crate::config::load_all(config.path)?,
+    };
+    if all.len() == 1 {
+        let settings = all.into_iter().next().unwrap_or_else(|| unreachable!());
+        let code = one_pipeline(
+            settings,
+            textfile_dir,
+            show_progress,
+            allow,
+            json,
+            everything,
+        )
+        .await?;
+        return Ok(ExitCode::from(code));
+    }
+    let mut worst = 0;
+    for settings in all {
+        let name = settings.pipeline.clone();
+        let code = match one_pipeline(
+            settings,
+            textfile_dir,
+            show_progress,
+            allow,
+            json,
+            everything,
+        )
+        .await
+        {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("sgsync: pipeline {name}: {}", super::error_chain(&e));
+                1
+            }
+        };
+        worst = worse(worst, code);
+    }
+    Ok(ExitCode::from(worst))
+}
+
+/// Of two exit codes, the one that says more went wrong: 1 (could not run) over 2
+/// (some units failed) over 0.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        0 => 0,
+        2 => 1,
+        _ => 2,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// One pipeline's run: its summary, its textfile and push; its exit code.
+async fn one_pipeline(
+    mut settings: crate::config::Settings,
+    textfile_dir: Option<&Path>,
+    show_progress: bool,
+    allow: Allow,
+    json: bool,
+    everything: bool,
+) -> Result<u8> {
     let metrics = Arc::new(Metrics::new());
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
@@ -132,7 +199,7 @@ async fn one_run(
                 }),
             )?;
             eprintln!("sgsync: {e}");
-            return Ok(ExitCode::FAILURE);
+            return Ok(1);
         }
         Err(e) => return Err(e.into()),
     };
@@ -174,11 +241,11 @@ async fn one_run(
     }
     // Failed units were logged as they happened ("unit failed", with the error).
     let code = summary.exit_code();
-    Ok(ExitCode::from(if code == 0 && textfile_failed {
+    Ok(if code == 0 && textfile_failed {
         1
     } else {
         code
-    }))
+    })
 }
 
 /// A run with the progress bar (when `show`).

@@ -23,7 +23,7 @@ pub fn parse_provider(s: &str) -> Result<ProviderKind, String> {
 pub fn translate(
     from: ProviderKind,
     to: ProviderKind,
-    config: Option<&Path>,
+    config: crate::config::Choice<'_>,
     file: &Path,
 ) -> Result<ExitCode> {
     let maps = load_maps(config)?;
@@ -79,8 +79,8 @@ fn read_input(file: &Path) -> Result<String> {
 /// The `[mapping]` section of the config file; other sections are not read yet. (Read
 /// with the `config` crate, `::config`, not with [`crate::config`], which would require
 /// and validate the whole file.)
-fn load_maps(config: Option<&Path>) -> Result<Maps> {
-    let Some(path) = config else {
+fn load_maps(config: crate::config::Choice<'_>) -> Result<Maps> {
+    let Some(path) = config.path else {
         return Ok(Maps::default());
     };
     let settings = ::config::Config::builder()

@@ -11,6 +11,13 @@ use config::{Environment, File, FileFormat, Map, Source, Value, ValueKind};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// Tables a pipeline file holds for itself: the main config's are never inherited.
+const PIPELINE_OWN: [&str; 3] = ["source", "targets", "mapping"];
+/// Tables only the main config holds: one state database and one endpoint for all.
+const MAIN_ONLY: [&str; 3] = ["store", "metrics", "pipelines"];
+/// Longest pipeline name (it is a key in the store and a label in metrics).
+const MAX_PIPELINE_NAME: usize = 63;
+
 /// Keys ending in this, inside a provider block, name a file holding the secret.
 const FILE_SUFFIX: &str = "_file";
 /// What the `config` crate records as the origin of environment values.
@@ -27,21 +34,9 @@ fn merged_tree(
         None => (PathBuf::from(DEFAULT_PATH), false),
     };
     let name = chosen.display().to_string();
-    // Read here rather than by the `config` crate, which decodes lossily: a stray byte
-    // in a secret would silently become U+FFFD and fail later as "wrong credentials".
     match std::fs::read(&chosen) {
         Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|e| {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-                ConfigError::File {
-                    file: name.clone(),
-                    why: format!(
-                        "not UTF-8 text: invalid byte at line {line} (byte offset {})",
-                        valid.len()
-                    ),
-                }
-            })?;
+            let text = utf8_text(&name, bytes)?;
             let source = File::from_str(&text, FileFormat::Toml);
             Ok((Some(chosen), build(Some(source), env, &name)?))
         }
@@ -89,6 +84,79 @@ where
     config.collect().map_err(|e| ConfigError::File {
         file: name.to_owned(),
         why: e.to_string(),
+    })
+}
+
+/// `top` laid over `base`: tables merge key by key, anything else replaces.
+fn overlay(base: &mut Map<String, Value>, top: Map<String, Value>) {
+    for (key, value) in top {
+        match (base.get_mut(&key), value) {
+            (
+                Some(Value {
+                    kind: ValueKind::Table(below),
+                    ..
+                }),
+                Value {
+                    kind: ValueKind::Table(above),
+                    ..
+                },
+            ) => overlay(below, above),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// The pipeline a file in `[pipelines] dir` is: its name without `.toml`, lower-case
+/// letters, digits, `-` and `_` (a key in the store, a label in the metrics).
+fn pipeline_name(file: &Path) -> Result<String, ConfigError> {
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    let valid = !stem.is_empty()
+        && stem.len() <= MAX_PIPELINE_NAME
+        && stem.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if valid {
+        Ok(stem.to_owned())
+    } else {
+        Err(ConfigError::File {
+            file: file.display().to_string(),
+            why: format!(
+                "a pipeline file is named <pipeline>.toml, the name 1–{MAX_PIPELINE_NAME} lower-case letters, digits, - or _ (starting with a letter or digit); rename it"
+            ),
+        })
+    }
+}
+
+/// A file's text, refusing what is not UTF-8 with the place of the first bad byte.
+fn read_utf8(path: &Path) -> Result<String, ConfigError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| ConfigError::File {
+        file: name.clone(),
+        why: format!("cannot read the configuration file: {e}"),
+    })?;
+    utf8_text(&name, bytes)
+}
+
+/// `bytes` of the file `name` as text. Decoded here rather than by the `config` crate,
+/// which decodes lossily: a stray byte in a secret would silently become U+FFFD and fail
+/// later as "wrong credentials".
+fn utf8_text(name: &str, bytes: Vec<u8>) -> Result<String, ConfigError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        ConfigError::File {
+            file: name.to_owned(),
+            why: format!(
+                "not UTF-8 text: invalid byte at line {line} (byte offset {})",
+                valid.len()
+            ),
+        }
     })
 }
 
@@ -150,6 +218,97 @@ impl Loader {
             Some(f) => f.display().to_string(),
             None => format!("no file at {DEFAULT_PATH} (environment only)"),
         }
+    }
+
+    /// The pipelines this config declares: itself as [`crate::store::DEFAULT_PIPELINE`]
+    /// when it has a `[source]`, and one per `<name>.toml` in `[pipelines] dir` (sorted
+    /// by name), each that file over this config's shared tables (`[schedule]`,
+    /// `[sync]`, `[http]`, `[store]`, `[metrics]`, the environment).
+    pub(super) fn pipelines(&self) -> Result<Vec<(String, Loader)>, ConfigError> {
+        let mut found = Vec::new();
+        if self.tree.contains_key("source") {
+            found.push((crate::store::DEFAULT_PIPELINE.to_owned(), self.clone_tree()));
+        }
+        let Some(dir) = self.pipelines_dir()? else {
+            return Ok(found);
+        };
+        let entries = std::fs::read_dir(&dir).map_err(|e| ConfigError::Invalid {
+            whence: self.whence(&["pipelines".to_owned(), "dir".to_owned()]),
+            key: "pipelines.dir".to_owned(),
+            why: format!("cannot read the directory {}: {e}", dir.display()),
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+            .collect();
+        files.sort();
+        let mut base = self.tree.clone();
+        for own in PIPELINE_OWN.iter().chain(&["pipelines"]) {
+            base.remove(*own);
+        }
+        for file in files {
+            let name = pipeline_name(&file)?;
+            if found.iter().any(|(n, _)| *n == name) {
+                return Err(ConfigError::File {
+                    file: file.display().to_string(),
+                    why: format!(
+                        "names the pipeline \"{name}\", which the main config's own [source] is; rename the file"
+                    ),
+                });
+            }
+            let text = read_utf8(&file)?;
+            let shown = file.display().to_string();
+            let own = build(Some(File::from_str(&text, FileFormat::Toml)), &[], &shown)?;
+            if let Some(key) = MAIN_ONLY.iter().find(|k| own.contains_key(**k)) {
+                return Err(ConfigError::Invalid {
+                    whence: shown,
+                    key: (*key).to_owned(),
+                    why: format!(
+                        "belongs in the main config only (one [{key}] for every pipeline); remove it here"
+                    ),
+                });
+            }
+            let mut tree = base.clone();
+            overlay(&mut tree, own);
+            found.push((
+                name,
+                Loader {
+                    file: Some(file),
+                    tree,
+                },
+            ));
+        }
+        Ok(found)
+    }
+
+    fn clone_tree(&self) -> Loader {
+        Loader {
+            file: self.file.clone(),
+            tree: self.tree.clone(),
+        }
+    }
+
+    /// `[pipelines] dir`, relative to the main config's directory.
+    fn pipelines_dir(&self) -> Result<Option<PathBuf>, ConfigError> {
+        let Some(ValueKind::Table(table)) = self.tree.get("pipelines").map(|v| &v.kind) else {
+            return Ok(None);
+        };
+        let Some(dir) = table.get("dir") else {
+            return Ok(None);
+        };
+        let dir = dir
+            .clone()
+            .into_string()
+            .map_err(|_| ConfigError::Invalid {
+                whence: self.whence(&["pipelines".to_owned(), "dir".to_owned()]),
+                key: "pipelines.dir".to_owned(),
+                why: "must be a directory path (text)".to_owned(),
+            })?;
+        let dir = PathBuf::from(dir);
+        Ok(Some(match self.file.as_deref().and_then(Path::parent) {
+            Some(parent) if dir.is_relative() => parent.join(dir),
+            _ => dir,
+        }))
     }
 
     /// Nothing to configure from: no file, and not one `SGSYNC__…` variable.

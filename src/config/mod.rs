@@ -83,13 +83,17 @@ impl ConfigError {
 /// Loads from `path` (default [`DEFAULT_PATH`], which may be absent) and the process
 /// environment's `SGSYNC__…` variables.
 pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
-    // Non-UTF-8 variables cannot be ours (our prefix is ASCII and values are text), so
-    // they are passed over rather than failing the whole load.
-    let env: Vec<(String, String)> = std::env::vars_os()
+    load_with_env(path, &process_env())
+}
+
+/// The process environment's `SGSYNC__…` variables. Non-UTF-8 variables cannot be ours
+/// (our prefix is ASCII and values are text), so they are passed over rather than
+/// failing the whole load.
+fn process_env() -> Vec<(String, String)> {
+    std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}{ENV_SEPARATOR}")))
-        .collect();
-    load_with_env(path, &env)
+        .collect()
 }
 
 /// As [`load`], with the environment given explicitly (tests must not mutate the
@@ -105,6 +109,120 @@ pub fn load_with_env(
 /// stdin, and tests).
 pub fn load_str(name: &str, toml: &str, env: &[(String, String)]) -> Result<Settings, ConfigError> {
     validated(&Loader::parse(name, toml, env)?)
+}
+
+/// Every pipeline of the config at `path` (default [`DEFAULT_PATH`]) under the process
+/// environment: the config's own `[source]` as `default`, and one per file in
+/// `[pipelines] dir`. At least one.
+pub fn load_all(path: Option<&Path>) -> Result<Vec<Settings>, ConfigError> {
+    load_all_with_env(path, &process_env())
+}
+
+/// As [`load_all`], with the environment given explicitly.
+pub fn load_all_with_env(
+    path: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<Vec<Settings>, ConfigError> {
+    let loader = Loader::read(path, env)?;
+    let pipelines = loader.pipelines()?;
+    if pipelines.is_empty() {
+        // No [source] and no pipeline files: the single-pipeline errors say what is missing.
+        return Ok(vec![validated(&loader)?]);
+    }
+    let mut all = Vec::with_capacity(pipelines.len());
+    for (name, pipeline) in pipelines {
+        let mut settings = validated(&pipeline)?;
+        settings.pipeline = name;
+        all.push(settings);
+    }
+    one_pipeline_per_account(&all)?;
+    Ok(all)
+}
+
+/// Which config, and which of its pipelines (`--config`, `--pipeline`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choice<'a> {
+    pub path: Option<&'a Path>,
+    pub pipeline: Option<&'a str>,
+}
+
+/// The one pipeline `choice` names; without a name, the config's only one.
+pub fn load_choice(choice: Choice<'_>) -> Result<Settings, ConfigError> {
+    let all = load_all(choice.path)?;
+    let names = || {
+        all.iter()
+            .map(|s| s.pipeline.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let file = || {
+        all.first()
+            .and_then(|s| s.file.as_ref())
+            .map_or_else(|| DEFAULT_PATH.to_owned(), |f| f.display().to_string())
+    };
+    match choice.pipeline {
+        Some(name) => {
+            let known = names();
+            all.into_iter()
+                .find(|s| s.pipeline == name)
+                .ok_or_else(|| ConfigError::Invalid {
+                    whence: "--pipeline".to_owned(),
+                    key: String::new(),
+                    why: format!("no pipeline is named \"{name}\"; the config has: {known}"),
+                })
+        }
+        None if all.len() == 1 => Ok(all.into_iter().next().unwrap_or_else(|| unreachable!())),
+        None => Err(ConfigError::Invalid {
+            whence: file(),
+            key: String::new(),
+            why: format!(
+                "holds {} pipelines ({}); name one with --pipeline NAME",
+                all.len(),
+                names()
+            ),
+        }),
+    }
+}
+
+/// Two pipelines on one provider account would each pace to the whole of its rate
+/// limit: refused, naming both.
+fn one_pipeline_per_account(all: &[Settings]) -> Result<(), ConfigError> {
+    let mut seen: std::collections::BTreeMap<String, (&str, &str)> = Default::default();
+    for settings in all {
+        let endpoints =
+            std::iter::once(&settings.source).chain(settings.targets.iter().map(|t| &t.endpoint));
+        for endpoint in endpoints {
+            let account = format!(
+                "{}:{}",
+                endpoint.provider.as_str(),
+                endpoint.connection.account_key()
+            );
+            match seen.get(&account) {
+                Some((other, other_role)) if *other != settings.pipeline => {
+                    return Err(ConfigError::Invalid {
+                        whence: settings
+                            .file
+                            .as_ref()
+                            .map_or_else(|| DEFAULT_PATH.to_owned(), |f| f.display().to_string()),
+                        key: endpoint.name.clone(),
+                        why: format!(
+                            "is the {} account {} that pipeline \"{other}\" uses too ({other_role}); an account's rate limit stays with one pipeline, so put both in one pipeline",
+                            endpoint.provider.display_name(),
+                            endpoint.connection.account_url(),
+                        ),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(
+                        account,
+                        (settings.pipeline.as_str(), endpoint.name.as_str()),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The two layers in turn: what was written, then what the program may use.

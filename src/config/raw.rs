@@ -41,6 +41,21 @@ pub struct RawConfig {
     /// What a run may do on its own: the orphan guard and a cap on creates.
     #[serde(default)]
     pub sync: RawSync,
+    /// More pipelines, one file each (read by the loader before this layer; kept here so
+    /// the key is known and documented).
+    #[serde(default)]
+    pub pipelines: RawPipelines,
+}
+
+/// `[pipelines]`: where the files of further pipelines are (one per tenant).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipelines {
+    /// A directory of `<name>.toml` files, each a pipeline named by its file: its own
+    /// `[source]`, `[targets.…]` and `[mapping…]`, and optionally `[schedule]`, `[sync]`,
+    /// `[http]`, which otherwise come from this file. `[store]` and `[metrics]` are this
+    /// file's only (one state database, one endpoint for all pipelines).
+    pub dir: Option<PathBuf>,
 }
 
 /// `[sync]`.

@@ -26,6 +26,9 @@ use std::time::Duration;
 /// A validated configuration: nothing in it needs checking again.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// Which pipeline this is: [`crate::store::DEFAULT_PIPELINE`] for a config's own
+    /// `[source]`, the file name for one in `[pipelines] dir`.
+    pub pipeline: String,
     pub source: Endpoint,
     /// `[source] skip_name_prefixes`: names of copies another pipeline made here.
     pub source_skip_prefixes: Vec<String>,
@@ -233,6 +236,7 @@ impl Loader {
             ));
         }
         Ok(Settings {
+            pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
             source,
             source_skip_prefixes: raw.source.skip_name_prefixes,
             targets,

@@ -27,6 +27,7 @@ mod membership_bench;
 mod membership_ispring;
 mod observe;
 mod operator;
+mod pipelines;
 mod provider_behaviour;
 mod secrets;
 mod store;

@@ -87,6 +87,16 @@ impl ProviderEntry for Emfluence {
         &config.base_url
     }
 
+    /// Every emfluence account shares the API URL; the access token belongs to one.
+    fn account_key(config: &Self::Config) -> String {
+        use secrecy::ExposeSecret;
+        format!(
+            "{}#{}",
+            config.base_url,
+            sgsync_provider::entry::fingerprint(config.token.expose_secret())
+        )
+    }
+
     fn dialect(maps: Arc<Maps>) -> Arc<dyn Dialect> {
         Arc::new(dialect::EmfluenceDialect::new(maps))
     }

@@ -75,6 +75,16 @@ impl ProviderEntry for GoSquared {
         &config.base_url
     }
 
+    /// Every GoSquared account shares the API URL; the site token names the project.
+    fn account_key(config: &Self::Config) -> String {
+        use secrecy::ExposeSecret;
+        format!(
+            "{}#{}",
+            config.base_url,
+            sgsync_provider::entry::fingerprint(config.site_token.expose_secret())
+        )
+    }
+
     fn dialect(maps: Arc<Maps>) -> Arc<dyn Dialect> {
         Arc::new(dialect::GoSquaredDialect::new(maps))
     }

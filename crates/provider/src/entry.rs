@@ -34,6 +34,14 @@ pub trait ProviderEntry: 'static {
     /// source's own account is refused).
     fn account_url(config: &Self::Config) -> &str;
 
+    /// What tells this account from every other of the provider (two pipelines on one
+    /// account are refused: its rate limit stays with one). By default the account URL;
+    /// where every account shares one URL, the credential that names the account, as a
+    /// [`fingerprint`] (never the secret itself).
+    fn account_key(config: &Self::Config) -> String {
+        Self::account_url(config).to_owned()
+    }
+
     /// Its dialect, translating with `maps`.
     fn dialect(maps: Arc<Maps>) -> Arc<dyn Dialect>;
 
@@ -43,4 +51,14 @@ pub trait ProviderEntry: 'static {
         http: HttpSettings,
         maps: Arc<Maps>,
     ) -> Result<Arc<dyn Provider>, ProviderError>;
+}
+
+/// A short SHA-256 fingerprint of `secret`: tells two credentials apart without holding
+/// either.
+pub fn fingerprint(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(secret.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -35,7 +35,7 @@ pub use location::{PostgresUrl, StoreUrl};
 pub use lock::{Holder, LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
 pub use probe::probe_postgres;
-pub use runs::UnitRecord;
+pub use runs::{PipelineState, UnitRecord};
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

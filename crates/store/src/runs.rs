@@ -8,6 +8,15 @@ use chrono::Utc;
 use sgsync_model::ProviderKind;
 use sqlx::AnyConnection;
 
+/// One pipeline as the database knows it ([`Store::pipelines`]).
+#[derive(Debug, Clone)]
+pub struct PipelineState {
+    pub name: String,
+    /// Who holds its run lock (a worker, a `--sync-now`) and until when the lease runs.
+    pub holder: Option<(String, chrono::DateTime<Utc>)>,
+    pub last_run: Option<Run>,
+}
+
 /// What [`Store::record_units`] records of one finished unit.
 #[derive(Debug, Clone, Copy)]
 pub struct UnitRecord<'a> {
@@ -229,6 +238,38 @@ impl Store {
         .await
         .map_err(query("list runs"))?;
         rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// Every pipeline the database knows (it has runs or holds a lock), in name order:
+    /// who holds its run lock and until when, and its latest run. Across pipelines, for
+    /// `status` over a config with several and for the metrics.
+    pub async fn pipelines(&self) -> Result<Vec<PipelineState>, StoreError> {
+        let names: Vec<(String,)> = sqlx::query_as(
+            "SELECT pipeline FROM runs UNION SELECT pipeline FROM run_lock ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(query("list pipelines"))?;
+        let mut all = Vec::with_capacity(names.len());
+        for (name,) in names {
+            let handle = self.for_pipeline(&name);
+            let last_run = handle.recent_runs(1).await?.into_iter().next();
+            let holder: Option<(String, String)> =
+                sqlx::query_as("SELECT holder, lease_until FROM run_lock WHERE pipeline = $1")
+                    .bind(&name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(query("read lock holder"))?;
+            let holder = holder
+                .map(|(h, until)| Ok::<_, StoreError>((h, parse_ts("run lock", &until)?)))
+                .transpose()?;
+            all.push(PipelineState {
+                name,
+                holder,
+                last_run,
+            });
+        }
+        Ok(all)
     }
 
     /// Records one operation on one unit during run `run_id`; returns the event id.
