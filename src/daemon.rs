@@ -7,7 +7,7 @@ use crate::engine::plan::TargetPolicy;
 use crate::engine::run::{Pipeline, RunError, RunOptions, RunSummary};
 use crate::provider::ProviderError;
 use crate::store::{Store, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +24,13 @@ pub enum StartError {
 
 /// Clients for the source and every target, and the opened state store.
 pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
+    let store = Store::connect(&settings.store).await?;
+    pipeline_in(settings, &store)
+}
+
+/// [`pipeline`] in a state database already open (workers share one pool across all
+/// their pipelines).
+pub fn pipeline_in(settings: &Settings, store: &Store) -> Result<Pipeline, StartError> {
     let maps = Arc::new(settings.maps.clone());
     let source = settings.source.connect(maps.clone())?;
     let mut targets = Vec::with_capacity(settings.targets.len());
@@ -54,9 +61,7 @@ pub async fn pipeline(settings: &Settings) -> Result<Pipeline, StartError> {
             verify: t.verify,
         });
     }
-    let store = Store::connect(&settings.store)
-        .await?
-        .for_pipeline(&settings.pipeline);
+    let store = store.for_pipeline(&settings.pipeline);
     Ok(Pipeline {
         source,
         targets,
@@ -72,6 +77,9 @@ pub trait LoopObserver: Send + Sync {
     /// The loop is about to wait for its first tick (or run at once).
     fn loop_started(&self) {}
     fn run_started(&self) {}
+    /// The run that started was not this worker's to make after all: another worker had
+    /// served its due time, or is still making it.
+    fn run_skipped(&self) {}
     /// A run ended (or could not start) after `took`.
     fn run_finished(&self, _result: &Result<RunSummary, RunError>, _took: Duration) {}
     /// A stop was requested; a run in progress is let finish.
@@ -79,10 +87,18 @@ pub trait LoopObserver: Send + Sync {
     fn loop_ended(&self) {}
 }
 
-/// Syncs on `schedule` until `shutdown` completes. One run at a time: ticks that fall
-/// while a run is going are skipped and logged (the next run reads the whole source
-/// anyway). A stop request during a run lets it finish — its in-flight calls complete
-/// and it is recorded — then the loop ends. `observer` is told each step.
+/// How often an idle worker looks again at runs that another worker started and did
+/// not finish (its process died): the lease of the dead run lapses on its own, and the
+/// first worker to look after that resumes the pipeline.
+pub const RESUME_POLL: Duration = Duration::from_secs(10);
+
+/// One pipeline on its schedule, as a worker runs it.
+pub struct Scheduled<'a> {
+    pub pipeline: &'a Pipeline,
+    pub schedule: &'a cron::Schedule,
+}
+
+/// Syncs on `schedule` until `shutdown` completes (see [`run_workers_observed`]).
 pub async fn run_on_schedule_observed(
     pipeline: &Pipeline,
     schedule: &cron::Schedule,
@@ -91,86 +107,159 @@ pub async fn run_on_schedule_observed(
     shutdown: impl Future<Output = ()>,
     observer: &dyn LoopObserver,
 ) {
+    let entries = [Scheduled { pipeline, schedule }];
+    run_workers_observed(&entries, once_at_start, holder, shutdown, observer).await;
+}
+
+/// A worker: runs every pipeline of `entries` when it is due, until `shutdown`
+/// completes. Any number of workers may run the same pipelines against one state
+/// database: a due time is run once, by the worker that takes the pipeline's run lock
+/// first (the others find it held, or done); a run whose worker died is resumed once its
+/// lease has lapsed. Ticks that fall while a pipeline's run goes are served by that run.
+/// A stop request during a run lets it finish — its in-flight calls complete and it is
+/// recorded — then the loop ends. `observer` is told each run this worker makes.
+pub async fn run_workers_observed(
+    entries: &[Scheduled<'_>],
+    once_at_start: bool,
+    holder: &str,
+    shutdown: impl Future<Output = ()>,
+    observer: &dyn LoopObserver,
+) {
     observer.loop_started();
-    schedule_loop(
-        pipeline,
-        schedule,
-        once_at_start,
-        holder,
-        shutdown,
-        observer,
-    )
-    .await;
+    worker_loop(entries, once_at_start, holder, shutdown, observer).await;
     observer.loop_ended();
 }
 
-async fn schedule_loop(
-    pipeline: &Pipeline,
-    schedule: &cron::Schedule,
+/// What a pipeline has due now, and whether it resumes a run that died.
+async fn due_now(
+    entry: &Scheduled<'_>,
+    started: DateTime<Utc>,
+    at_start: bool,
+) -> Option<(DateTime<Utc>, bool)> {
+    let slots = match entry.pipeline.store.slots().await {
+        Ok(slots) => slots,
+        Err(e) => {
+            warn!(
+                pipeline = entry.pipeline.store.pipeline(),
+                "cannot read the schedule: {e}"
+            );
+            return None;
+        }
+    };
+    if let Some(due) = slots.unfinished() {
+        return Some((due, true));
+    }
+    let now = Utc::now();
+    let tick = entry
+        .schedule
+        .after(&started)
+        .take_while(|t| *t <= now)
+        .last();
+    match tick {
+        Some(due) if !slots.is_done(due) => Some((due, false)),
+        _ if at_start && !slots.is_done(started) => Some((started, false)),
+        _ => None,
+    }
+}
+
+async fn worker_loop(
+    entries: &[Scheduled<'_>],
     once_at_start: bool,
     holder: &str,
     shutdown: impl Future<Output = ()>,
     observer: &dyn LoopObserver,
 ) {
     tokio::pin!(shutdown);
-    let mut first = once_at_start;
+    let started = Utc::now();
+    let mut at_start = once_at_start;
+    // Each pass starts at a random pipeline, so workers that woke at the same tick do
+    // not all queue on the first pipeline's lock.
+    let mut rng = fastrand::Rng::new();
     loop {
-        if !first {
-            let Some(next) = schedule.upcoming(Utc).next() else {
-                warn!("the schedule has no further time; stopping");
-                return;
+        let offset = rng.usize(..entries.len().max(1));
+        let order = entries.iter().cycle().skip(offset).take(entries.len());
+        for entry in order {
+            let Some((due, resuming)) = due_now(entry, started, at_start).await else {
+                continue;
             };
-            let wait = (next - Utc::now()).to_std().unwrap_or_default();
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
+            let pipeline = entry.pipeline.store.pipeline().to_owned();
+            let clock = Instant::now();
+            let options = RunOptions {
+                due: Some(due),
+                schedule: Some(entry.schedule),
+                ..RunOptions::default()
+            };
+            observer.run_started();
+            let run = entry.pipeline.sync(holder, options);
+            tokio::pin!(run);
+            let (result, stop) = tokio::select! {
+                result = &mut run => (result, false),
                 _ = &mut shutdown => {
-                    info!("stop requested; no run in progress");
+                    info!("stop requested; finishing the current run first");
                     observer.stopping();
-                    return;
+                    (run.await, true)
+                }
+            };
+            match &result {
+                // Another worker served it, or is serving it: nothing of ours to report.
+                Err(RunError::AlreadyRun { .. }) => observer.run_skipped(),
+                // Another worker (or a `--sync-now`) is making it: looked at again on
+                // the next pass, and taken over if that run dies.
+                Err(RunError::LockHeld { holder, .. }) => {
+                    tracing::debug!(%pipeline, %holder, resuming, "another run holds the pipeline");
+                    observer.run_skipped();
+                }
+                _ => {
+                    observer.run_finished(&result, clock.elapsed());
+                    log_run(&pipeline, &result);
                 }
             }
-        }
-        first = false;
-        let started = Utc::now();
-        let clock = Instant::now();
-        observer.run_started();
-        let run = pipeline.sync(holder, RunOptions::default());
-        tokio::pin!(run);
-        let (result, stop) = tokio::select! {
-            result = &mut run => (result, false),
-            _ = &mut shutdown => {
-                info!("stop requested; finishing the current run first");
-                observer.stopping();
-                (run.await, true)
+            if stop {
+                return;
             }
-        };
-        observer.run_finished(&result, clock.elapsed());
-        match result {
-            Ok(summary) => {
-                let c = summary.counts();
-                info!(
-                    run_id = summary.run_id,
-                    outcome = summary.outcome.as_str(),
-                    created = c.created,
-                    updated = c.updated,
-                    unchanged = c.unchanged,
-                    skipped = c.skipped,
-                    orphaned = c.orphaned,
-                    failed = c.failed,
-                    held = c.held,
-                    deferred = c.deferred,
-                    "run finished"
-                )
-            }
-            Err(e) => error!("run could not complete: {e}"),
         }
+        at_start = false;
+        // Until the next tick of any pipeline, or the next look at runs to resume.
         let now = Utc::now();
-        let missed = schedule.after(&started).take_while(|t| *t < now).count();
-        if missed > 0 {
-            warn!(missed, "ticks fell during the run and were skipped");
-        }
-        if stop {
+        let next = entries
+            .iter()
+            .filter_map(|e| e.schedule.upcoming(Utc).next())
+            .min();
+        let Some(next) = next else {
+            warn!("the schedule has no further time; stopping");
             return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default().min(RESUME_POLL);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut shutdown => {
+                info!("stop requested; no run in progress");
+                observer.stopping();
+                return;
+            }
         }
+    }
+}
+
+fn log_run(pipeline: &str, result: &Result<RunSummary, RunError>) {
+    match result {
+        Ok(summary) => {
+            let c = summary.counts();
+            info!(
+                run_id = summary.run_id,
+                outcome = summary.outcome.as_str(),
+                created = c.created,
+                updated = c.updated,
+                unchanged = c.unchanged,
+                skipped = c.skipped,
+                orphaned = c.orphaned,
+                failed = c.failed,
+                held = c.held,
+                deferred = c.deferred,
+                pipeline,
+                "run finished"
+            )
+        }
+        Err(e) => error!(pipeline, "run could not complete: {e}"),
     }
 }

@@ -3,7 +3,7 @@
 //! Ctrl-C lets the current run finish and be recorded before it exits.
 
 use super::{holder, shutdown_signal};
-use crate::daemon::pipeline;
+use crate::daemon::pipeline_in;
 use crate::observe::DaemonObserver;
 use crate::observe::health::Health;
 use crate::observe::metrics::Metrics;
@@ -19,10 +19,26 @@ use std::sync::Arc;
 const LOG_TARGET: &str = "sgsync";
 
 pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Result<ExitCode> {
-    let mut settings = crate::config::load_choice(config)?;
+    // Every pipeline unless one is named: this process is one worker of any number
+    // sharing the state database.
+    let mut all = match config.pipeline {
+        Some(_) => vec![crate::config::load_choice(config)?],
+        None => crate::config::load_all(config.path)?,
+    };
     let metrics = Arc::new(Metrics::new());
-    metrics.instrument(&mut settings);
-    let p = pipeline(&settings).await?;
+    let Some(first) = all.first() else {
+        anyhow::bail!("the config declares no pipeline");
+    };
+    // One pool for every pipeline of this worker.
+    let store = crate::store::Store::connect(&first.store).await?;
+    let mut pipelines = Vec::with_capacity(all.len());
+    for settings in &mut all {
+        metrics.instrument(settings);
+        pipelines.push(pipeline_in(settings, &store)?);
+    }
+    let (Some(settings), Some(p)) = (all.first(), pipelines.first()) else {
+        anyhow::bail!("the config declares no pipeline");
+    };
     metrics.seed_from_store(&p.store).await;
     let health = Arc::new(Health::new(settings.unready_after));
     // Bound before the loop starts: a port in use is a start error (exit 1).
@@ -62,6 +78,7 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
             .as_ref()
             .map_or_else(|| "environment only".to_owned(), |f| f.display().to_string()),
         state_database = %settings.store,
+        pipelines = all.len(),
         schedule = %settings.schedule_text,
         next_run = %next_run,
         endpoint = %endpoint,
@@ -77,19 +94,20 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
         health,
         notifier,
     };
-    crate::daemon::run_on_schedule_observed(
-        &p,
-        &settings.schedule,
-        once_at_start,
-        &holder(),
-        shutdown,
-        &observer,
-    )
-    .await;
+    let entries: Vec<_> = pipelines
+        .iter()
+        .zip(&all)
+        .map(|(pipeline, settings)| crate::daemon::Scheduled {
+            pipeline,
+            schedule: &settings.schedule,
+        })
+        .collect();
+    crate::daemon::run_workers_observed(&entries, once_at_start, &holder(), shutdown, &observer)
+        .await;
     if let Some(server) = server {
         server.shutdown().await;
     }
-    p.store.close().await;
+    store.close().await;
     if let Some(watchdog) = watchdog {
         watchdog.abort();
     }

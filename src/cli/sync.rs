@@ -153,6 +153,8 @@ async fn one_pipeline(
             progress: &progress,
             allow_mass_removal: allow.mass_removal,
             allow_mass_delete: allow.mass_delete,
+            due: None,
+            schedule: None,
         };
         let result = p.verify_all(&holder(), options).await;
         progress.finish();
@@ -259,6 +261,8 @@ pub(crate) async fn sync_with_bar(
         progress: &progress,
         allow_mass_removal: allow.mass_removal,
         allow_mass_delete: allow.mass_delete,
+        due: None,
+        schedule: None,
     };
     let result = p.sync(&holder(), options).await;
     progress.finish();

@@ -91,6 +91,12 @@ impl Health {
         self.state().running = true;
     }
 
+    /// The run that started was another worker's to make: nothing changes but that
+    /// none is going here.
+    pub fn run_skipped(&self) {
+        self.state().running = false;
+    }
+
     pub fn run_finished(&self, run: &RunRecord) {
         let mut s = self.state();
         s.running = false;

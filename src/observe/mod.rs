@@ -39,6 +39,10 @@ impl LoopObserver for DaemonObserver {
         self.health.run_started();
     }
 
+    fn run_skipped(&self) {
+        self.health.run_skipped();
+    }
+
     fn run_finished(&self, result: &Result<RunSummary, RunError>, took: Duration) {
         let record = RunRecord::new(result, took, Utc::now());
         self.metrics.record_run(&record);

@@ -33,3 +33,4 @@ mod secrets;
 mod store;
 mod sync_e2e;
 mod translation_props;
+mod workers;

@@ -2,9 +2,9 @@
 //! state database: each synced into its own accounts, its records kept apart, `status`
 //! showing all of them; a pipeline on another's account is refused.
 
-use crate::common::world::{Parts, World, sgsync_with};
+use crate::common::tenants::{layout, pipeline_file};
+use crate::common::world::{World, sgsync_with};
 use sgsync::sandbox::Seed;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 async fn output(mut c: Command) -> Output {
@@ -15,40 +15,6 @@ async fn output(mut c: Command) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `w`'s whole config without the tables a pipeline file may not hold.
-fn pipeline_file(w: &World) -> String {
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in w.config(&Parts::default()).lines() {
-        if line.starts_with('[') {
-            skipping = line == "[store]" || line == "[metrics]";
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// A main config in `dir` holding `[store]` and `[pipelines] dir`, with one file per
-/// (name, world).
-fn layout(dir: &Path, store_lines: &str, tenants: &[(&str, &World)]) -> PathBuf {
-    let pipelines = dir.join("pipelines");
-    std::fs::create_dir_all(&pipelines).expect("pipelines dir");
-    for (name, w) in tenants {
-        std::fs::write(pipelines.join(format!("{name}.toml")), pipeline_file(w))
-            .expect("pipeline file");
-    }
-    let main = dir.join("sgsync.toml");
-    std::fs::write(
-        &main,
-        format!("[store]\n{store_lines}\n\n[pipelines]\ndir = \"pipelines\"\n"),
-    )
-    .expect("main config");
-    main
 }
 
 async fn two_tenants_sync_into_one_state(postgres: bool) {

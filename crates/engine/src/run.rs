@@ -49,6 +49,12 @@ pub struct RunOptions<'a> {
     pub allow_mass_removal: bool,
     /// Archive or delete orphans the orphan guard would hold back.
     pub allow_mass_delete: bool,
+    /// The scheduled time this run serves (a worker's run; `None` for a run asked for
+    /// by hand). Taken once the run holds the lock: a due time already served is not
+    /// run again ([`RunError::AlreadyRun`]), and one whose run died is resumed.
+    pub due: Option<DateTime<Utc>>,
+    /// The schedule, to mark the ticks that fall while this run goes as served by it.
+    pub schedule: Option<&'a cron::Schedule>,
 }
 
 impl Default for RunOptions<'static> {
@@ -57,6 +63,8 @@ impl Default for RunOptions<'static> {
             progress: &NoProgress,
             allow_mass_removal: false,
             allow_mass_delete: false,
+            due: None,
+            schedule: None,
         }
     }
 }
@@ -198,6 +206,9 @@ pub enum RunError {
         holder: String,
         until: DateTime<Utc>,
     },
+    /// The due time was served by another worker's run already.
+    #[error("the run due at {due} was done already (by another worker)")]
+    AlreadyRun { due: DateTime<Utc> },
     #[error("cannot read the source: {0}")]
     Source(#[from] ProviderError),
     #[error("the state database {location} failed: {source}")]
@@ -205,6 +216,15 @@ pub enum RunError {
         location: String,
         source: StoreError,
     },
+}
+
+/// Takes the due time `due` for this run: `false` when a run has served it already.
+async fn claim(store: &Store, due: DateTime<Utc>) -> Result<bool, StoreError> {
+    if store.slots().await?.is_done(due) {
+        return Ok(false);
+    }
+    store.claim_slot(due).await?;
+    Ok(true)
 }
 
 impl RunError {
@@ -431,12 +451,39 @@ impl Pipeline {
         // call inside the run asks the fence first.
         let store = self.store.fenced(lease.token());
         let gate = lease.fence().clone();
+        let (due, schedule) = (options.due, options.schedule);
+        if let Some(due) = due {
+            // Under the lock, so no other worker can take the same due time between
+            // this check and the claim.
+            match claim(&store, due).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    lease.release().await;
+                    return Err(RunError::AlreadyRun { due });
+                }
+                Err(e) => {
+                    lease.release().await;
+                    return Err(RunError::store(store.location(), e));
+                }
+            }
+        }
         let result = fence::scope(
             gate.clone(),
             self.locked_run(&store, &gate, options, everything),
         )
         .instrument(info_span!("run", holder))
         .await;
+        if let Some(due) = due {
+            // Served: this due time and every tick that fell while the run went (they
+            // would read the same source again at once).
+            let now = Utc::now();
+            let served = schedule
+                .and_then(|s| s.after(&due).take_while(|t| *t <= now).last())
+                .map_or(due, |t| t.max(due));
+            if let Err(e) = store.finish_slot(served).await {
+                warn!("cannot record the run due at {due} as done: {e}");
+            }
+        }
         lease.release().await;
         // After every run the database file alone holds the state.
         if let Err(e) = self.store.checkpoint().await {
@@ -464,7 +511,7 @@ impl Pipeline {
             );
         }
         let run_id = store
-            .start_run(false)
+            .start_run_due(false, options.due)
             .await
             .map_err(|e| RunError::store(store.location(), e))?;
         let inputs = match self.read_inputs(store, options.allow_mass_delete).await {

@@ -25,6 +25,7 @@ mod lock;
 mod members;
 mod probe;
 mod runs;
+mod slots;
 mod sql;
 pub mod types;
 mod write;
@@ -36,6 +37,7 @@ pub use lock::{Holder, LockGrant, ProcessId};
 pub use members::{MemberKey, Membership, MembershipEnd};
 pub use probe::probe_postgres;
 pub use runs::{PipelineState, UnitRecord};
+pub use slots::Slots;
 pub use types::*;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -83,6 +83,7 @@ struct RunRow {
     drift: i64,
     stale: i64,
     error: Option<String>,
+    due: Option<String>,
 }
 
 fn count(n: i64) -> Result<u32, StoreError> {
@@ -118,6 +119,7 @@ impl TryFrom<RunRow> for Run {
                 stale: count(r.stale)?,
             },
             error: r.error,
+            due: r.due.map(|t| parse_ts(WHAT, &t)).transpose()?,
         })
     }
 }
@@ -153,14 +155,25 @@ impl TryFrom<EventRow> for Event {
 impl Store {
     /// Records the start of a run (outcome `running`) and returns its id.
     pub async fn start_run(&self, dry_run: bool) -> Result<i64, StoreError> {
+        self.start_run_due(dry_run, None).await
+    }
+
+    /// [`Store::start_run`] of a run serving the scheduled time `due`.
+    pub async fn start_run_due(
+        &self,
+        dry_run: bool,
+        due: Option<chrono::DateTime<Utc>>,
+    ) -> Result<i64, StoreError> {
         let mut tx = self.begin_write("start run").await?;
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO runs (pipeline, started_at, outcome, dry_run) VALUES ($4, $1, $2, $3) RETURNING id",
+            "INSERT INTO runs (pipeline, started_at, outcome, dry_run, due)
+             VALUES ($4, $1, $2, $3, $5) RETURNING id",
         )
         .bind(fmt_ts(Utc::now()))
         .bind(RunOutcome::Running.as_str())
         .bind(i64::from(dry_run))
         .bind(self.pipeline())
+        .bind(due.map(fmt_ts))
         .fetch_one(tx.conn())
         .await
         .map_err(query("start run"))?;
@@ -229,7 +242,7 @@ impl Store {
     pub async fn recent_runs(&self, limit: u32) -> Result<Vec<Run>, StoreError> {
         let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_at, finished_at, outcome, dry_run, created, updated,
-                 unchanged, skipped, orphaned, failed, held, deferred, drift, stale, error
+                 unchanged, skipped, orphaned, failed, held, deferred, drift, stale, error, due
              FROM runs WHERE pipeline = $2 ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))

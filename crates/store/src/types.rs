@@ -242,6 +242,8 @@ pub struct Run {
     pub counts: RunCounts,
     /// Why the run failed as a whole, already free of secrets.
     pub error: Option<String>,
+    /// The scheduled time it served (a worker's run); `None` for a run asked for by hand.
+    pub due: Option<DateTime<Utc>>,
 }
 
 /// One operation on one (group, target) unit during a run.

@@ -5,6 +5,7 @@
 pub mod child;
 pub mod db;
 pub mod state;
+pub mod tenants;
 pub mod world;
 
 use std::io::Write;
