@@ -80,8 +80,14 @@ pub trait LoopObserver: Send + Sync {
     /// The run that started was not this worker's to make after all: another worker had
     /// served its due time, or is still making it.
     fn run_skipped(&self) {}
-    /// A run ended (or could not start) after `took`.
-    fn run_finished(&self, _result: &Result<RunSummary, RunError>, _took: Duration) {}
+    /// A run of `pipeline` ended (or could not start) after `took`.
+    fn run_finished(
+        &self,
+        _pipeline: &str,
+        _result: &Result<RunSummary, RunError>,
+        _took: Duration,
+    ) {
+    }
     /// A stop was requested; a run in progress is let finish.
     fn stopping(&self) {}
     fn loop_ended(&self) {}
@@ -210,7 +216,7 @@ async fn worker_loop(
                     observer.run_skipped();
                 }
                 _ => {
-                    observer.run_finished(&result, clock.elapsed());
+                    observer.run_finished(&pipeline, &result, clock.elapsed());
                     log_run(&pipeline, &result);
                 }
             }

@@ -17,6 +17,7 @@ pub mod bound;
 pub mod calls;
 pub mod child;
 pub mod mix;
+pub mod workers;
 
 use crate::model::ProviderKind;
 use crate::provider::pacing::Shape;
@@ -55,6 +56,9 @@ pub struct Options {
 pub enum BenchError {
     #[error("starting the {0} sandbox: {1}")]
     Sandbox(&'static str, std::io::Error),
+    /// The workers' bench: a store it cannot use, or pipelines that did not finish.
+    #[error("bench --workers: {0}")]
+    Workers(String),
     // The OS's reason is in the message, so it is no `source` too (printed twice).
     #[error("{what} {}: {error}", path.display())]
     File {
@@ -195,9 +199,9 @@ impl World {
     }
 }
 
-async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
-    let n = opts.groups;
-    let mix = Mix::new();
+/// Three sandboxes under the bench's limits, GoSquared seeded with `opts.groups` groups
+/// of the mix; their GoSquared ids.
+async fn seeded_world(opts: &Options, mix: &Mix) -> Result<(World, Vec<String>), BenchError> {
     let world = World {
         gs: gosquared::Sandbox::start(Seed::Empty)
             .await
@@ -209,7 +213,7 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
             .await
             .map_err(|e| BenchError::Sandbox("emfluence", e))?,
     };
-    let ids: Vec<String> = (0..n)
+    let ids: Vec<String> = (0..opts.groups)
         .map(|i| {
             let g = mix.group(i, 0);
             world.gs.add_group(&g.name, g.filters)
@@ -226,14 +230,20 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
             ..FaultPlan::default()
         });
     }
-    let db = dir.join("state.db");
-    let config = dir.join("bench.toml");
-    std::fs::write(&config, config_toml(opts, &world, &db)).map_err(|error| BenchError::File {
-        what: "writing",
-        path: config.clone(),
-        error,
-    })?;
+    Ok((world, ids))
+}
 
+/// The calls a sync of `n` groups of the mix cannot do without, and what it writes.
+struct Minimum {
+    /// Source groups by fidelity towards iSpring: (exact, lossy, impossible).
+    classes: (usize, usize, usize),
+    initial_writes: PerProvider<u64>,
+    /// iSpring's token and its directory's three reads, every run.
+    ispring_reads: u64,
+    calls: PerProvider<u64>,
+}
+
+fn minimum(n: usize) -> Minimum {
     let class_count = |c| (0..n).filter(|&i| Mix::class(i) == c).count();
     let (exact, lossy, impossible) = (
         class_count(Class::Exact),
@@ -245,27 +255,26 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
         ispring: (exact + lossy) as u64,
         emfluence: n as u64,
     };
-    let changed: Vec<usize> = (0..n).filter(|&i| Mix::changed(i)).collect();
-    let changed_writes = PerProvider {
-        gosquared: 0,
-        ispring: changed
-            .iter()
-            .filter(|&&i| Mix::class(i) != Class::Impossible)
-            .count() as u64,
-        emfluence: changed.len() as u64,
-    };
-
     // GoSquared answers the whole list in one call (no paging is documented). iSpring
     // needs a token and its directory's three reads (departments, groups, profile
     // fields: names travel, ids do not) before anything is written; emfluence one
     // `groups/search` page proving the new names free (its names are unique, and the
     // alternative is a lookup per create). Then one write per written unit.
     let (ispring_reads, emfluence_reads) = (1 + 3, 1);
-    let minimum_calls = PerProvider {
-        gosquared: 1,
-        ispring: ispring_reads + initial_writes.ispring,
-        emfluence: emfluence_reads + initial_writes.emfluence,
-    };
+    Minimum {
+        classes: (exact, lossy, impossible),
+        initial_writes,
+        ispring_reads,
+        calls: PerProvider {
+            gosquared: 1,
+            ispring: ispring_reads + initial_writes.ispring,
+            emfluence: emfluence_reads + initial_writes.emfluence,
+        },
+    }
+}
+
+/// The physical lower bound of one sync making `calls(provider)` calls under `opts`.
+fn bound_of(opts: &Options, calls: &dyn Fn(ProviderKind) -> u64) -> Duration {
     let load = |p: ProviderKind, calls: u64| Load {
         calls,
         latency: opts.latency,
@@ -282,16 +291,44 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
         // As the provider counts its limit (and so as the sandbox does).
         shape: crate::registry::of(p).map_or(Shape::Window, |r| r.http_defaults().limit_shape),
     };
-    let bound_of = |calls: &dyn Fn(ProviderKind) -> u64| {
-        lower_bound(
-            &load(sgsync_gosquared::KIND, calls(sgsync_gosquared::KIND)),
-            &[
-                load(sgsync_ispring::KIND, calls(sgsync_ispring::KIND)),
-                load(sgsync_emfluence::KIND, calls(sgsync_emfluence::KIND)),
-            ],
-        )
+    lower_bound(
+        &load(sgsync_gosquared::KIND, calls(sgsync_gosquared::KIND)),
+        &[
+            load(sgsync_ispring::KIND, calls(sgsync_ispring::KIND)),
+            load(sgsync_emfluence::KIND, calls(sgsync_emfluence::KIND)),
+        ],
+    )
+}
+
+async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
+    let n = opts.groups;
+    let mix = Mix::new();
+    let (world, ids) = seeded_world(opts, &mix).await?;
+    let db = dir.join("state.db");
+    let config = dir.join("bench.toml");
+    std::fs::write(&config, config_toml(opts, &world, &db)).map_err(|error| BenchError::File {
+        what: "writing",
+        path: config.clone(),
+        error,
+    })?;
+
+    let Minimum {
+        classes: (exact, lossy, impossible),
+        initial_writes,
+        ispring_reads,
+        calls: minimum_calls,
+    } = minimum(n);
+    let changed: Vec<usize> = (0..n).filter(|&i| Mix::changed(i)).collect();
+    let changed_writes = PerProvider {
+        gosquared: 0,
+        ispring: changed
+            .iter()
+            .filter(|&&i| Mix::class(i) != Class::Impossible)
+            .count() as u64,
+        emfluence: changed.len() as u64,
     };
-    let bound = bound_of(&|p| minimum_calls.get(p));
+
+    let bound = bound_of(opts, &|p| minimum_calls.get(p));
     // Bounded in time: a sync taking three times its lower bound (plus a minute for
     // start-up on a loaded machine) is killed and reported as failed.
     let deadline = bound * 3 + Duration::from_secs(60);
@@ -315,7 +352,7 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
         let writes = phase.expected_writes;
         // The source's list and iSpring's token and directory every run; emfluence's
         // names only when a phase creates (none after the first).
-        let phase_bound = bound_of(&|p| match p {
+        let phase_bound = bound_of(opts, &|p| match p {
             sgsync_gosquared::KIND => 1,
             sgsync_ispring::KIND => ispring_reads + writes.get(p),
             _ => writes.get(p),
@@ -323,7 +360,7 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
         phase.lower_bound_ms = phase_bound.as_millis() as u64;
     }
     let made = phases[0].calls;
-    let bound_made = bound_of(&|p| made.get(p).total());
+    let bound_made = bound_of(opts, &|p| made.get(p).total());
     let ratio = phases[0].wall_ms as f64 / (bound.as_millis().max(1) as f64);
     Ok(Report {
         groups: n,
@@ -436,6 +473,15 @@ impl Rig<'_> {
 /// (`tests/it/membership_bench.rs`), and N source groups' people would add N reads here.
 fn config_toml(opts: &Options, w: &World, db: &Path) -> String {
     format!(
+        "{}\n[store]\npath = \"{}\"\n",
+        tenant_toml(opts, w),
+        db.display()
+    )
+}
+
+/// The config of one pipeline on `w`'s sandboxes, without `[store]`.
+fn tenant_toml(opts: &Options, w: &World) -> String {
+    format!(
         r#"# Written by `sgsync bench`.
 [source]
 provider = "gosquared"
@@ -470,9 +516,6 @@ gosquared_relative_dates = true
 gosquared_top_level_and = true
 [mapping.gosquared_operators]
 equals = "=="
-
-[store]
-path = "{db}"
 "#,
         rpm_gs = opts.rpm_gosquared,
         rpm_is = opts.rpm_ispring,
@@ -486,7 +529,6 @@ path = "{db}"
             .map(|(code, id)| format!("{code} = \"{id}\""))
             .collect::<Vec<_>>()
             .join("\n"),
-        db = db.display(),
     )
 }
 

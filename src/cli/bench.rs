@@ -33,6 +33,16 @@ pub struct BenchArgs {
     /// spaces); peak RSS is then the wrapper's.
     #[arg(long, value_name = "COMMAND")]
     wrap: Option<String>,
+    /// Measure P pipelines (each `--groups` groups on sandboxes of its own) synced by
+    /// `--workers` `sgsync run` processes on the PostgreSQL of `--store-url`.
+    #[arg(long, value_name = "P", requires = "store_url")]
+    pipelines: Option<usize>,
+    /// Worker processes for `--pipelines`.
+    #[arg(long, value_name = "W", default_value_t = 1, requires = "pipelines")]
+    workers: usize,
+    /// An empty PostgreSQL database for `--pipelines` (postgres://user:password@host/db).
+    #[arg(long, value_name = "URL")]
+    store_url: Option<String>,
 }
 
 pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
@@ -49,6 +59,21 @@ pub async fn bench(args: BenchArgs) -> Result<ExitCode> {
             .map(|w| w.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default(),
     };
+    if let (Some(pipelines), Some(store_url)) = (args.pipelines, args.store_url) {
+        let report = crate::bench::workers::run(&crate::bench::workers::WorkerOptions {
+            sync: opts,
+            pipelines,
+            workers: args.workers.max(1),
+            store_url,
+        })
+        .await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print!("{report}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = crate::bench::run(&opts).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -36,10 +36,13 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
         metrics.instrument(settings);
         pipelines.push(pipeline_in(settings, &store)?);
     }
-    let (Some(settings), Some(p)) = (all.first(), pipelines.first()) else {
+    let Some(settings) = all.first() else {
         anyhow::bail!("the config declares no pipeline");
     };
-    metrics.seed_from_store(&p.store).await;
+    // Every pipeline's series from the start, each with its last success on record.
+    for p in &pipelines {
+        metrics.seed_from_store(&p.store).await;
+    }
     let health = Arc::new(Health::new(settings.unready_after));
     // Bound before the loop starts: a port in use is a start error (exit 1).
     let server = match settings.metrics_listen {

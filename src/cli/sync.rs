@@ -86,9 +86,12 @@ async fn one_run(
         Some(_) => vec![crate::config::load_choice(config)?],
         None => crate::config::load_all(config.path)?,
     };
+    // One set of metrics for all: the textfile and the push hold every pipeline so far.
+    let metrics = Arc::new(Metrics::new());
     if all.len() == 1 {
         let settings = all.into_iter().next().unwrap_or_else(|| unreachable!());
         let code = one_pipeline(
+            &metrics,
             settings,
             textfile_dir,
             show_progress,
@@ -103,6 +106,7 @@ async fn one_run(
     for settings in all {
         let name = settings.pipeline.clone();
         let code = match one_pipeline(
+            &metrics,
             settings,
             textfile_dir,
             show_progress,
@@ -136,6 +140,7 @@ fn worse(a: u8, b: u8) -> u8 {
 
 /// One pipeline's run: its summary, its textfile and push; its exit code.
 async fn one_pipeline(
+    metrics: &Arc<Metrics>,
     mut settings: crate::config::Settings,
     textfile_dir: Option<&Path>,
     show_progress: bool,
@@ -143,7 +148,6 @@ async fn one_pipeline(
     json: bool,
     everything: bool,
 ) -> Result<u8> {
-    let metrics = Arc::new(Metrics::new());
     metrics.instrument(&mut settings);
     let p = pipeline(&settings).await?;
     let clock = Instant::now();
@@ -162,7 +166,8 @@ async fn one_pipeline(
     } else {
         sync_with_bar(&p, show_progress && !json, allow).await
     };
-    let record = RunRecord::new(&result, clock.elapsed(), Utc::now());
+    let record =
+        RunRecord::new(&result, clock.elapsed(), Utc::now()).in_pipeline(&settings.pipeline);
     record.log();
     let mut textfile_failed = false;
     // A run refused by the lock writes no textfile and pushes nothing: the lock holder

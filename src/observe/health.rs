@@ -186,6 +186,7 @@ mod tests {
 
     fn run(outcome: &'static str, error: Option<&str>) -> RunRecord {
         RunRecord {
+            pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
             run_id: error.is_none().then_some(4),
             outcome,
             counts: RunCounts::default(),

@@ -21,8 +21,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The content type of [`Metrics::render`]: OpenMetrics text, for a scraper that asks
@@ -82,17 +84,25 @@ fn call_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 14))
 }
 
-/// Every metric sgsync exports. Cheap to share: clone the `Arc`.
+/// Every metric sgsync exports. Cheap to share: clone the `Arc`. Provider calls and the
+/// process are counted for the whole process; runs per pipeline, in a registry of their
+/// own under the label `pipeline` ([`Metrics::pipeline`]), so a worker holding several
+/// pipelines says which one each series is about.
 pub struct Metrics {
-    registry: Registry,
+    registry: Mutex<Registry>,
     /// The last-run gauges only: counters restarting from zero in every one-shot
     /// process would mislead `rate()`, so a textfile holds none.
-    textfile: Registry,
-    runs: Family<OutcomeLabels, Counter>,
-    units: Family<UnitLabels, Counter>,
+    textfile: Mutex<Registry>,
+    pipelines: Mutex<HashMap<String, Arc<RunMetrics>>>,
     calls: Family<CallLabels, Counter>,
     call_seconds: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     retries: Family<ProviderLabels, Counter>,
+}
+
+/// The series of one pipeline's runs.
+struct RunMetrics {
+    runs: Family<OutcomeLabels, Counter>,
+    units: Family<UnitLabels, Counter>,
     run_seconds: Histogram,
     last_run: FloatGauge,
     last_success: FloatGauge,
@@ -108,22 +118,11 @@ pub struct Metrics {
     stale_since: Family<TargetLabels, FloatGauge>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
-        let m = Metrics {
-            registry: Registry::default(),
-            textfile: Registry::default(),
+impl RunMetrics {
+    fn new() -> RunMetrics {
+        let m = RunMetrics {
             runs: Family::default(),
             units: Family::default(),
-            calls: Family::default(),
-            call_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
-            retries: Family::default(),
             // 0.1 s … 27 min.
             run_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 15)),
             last_run: FloatGauge::default(),
@@ -137,6 +136,103 @@ impl Metrics {
             verify_calls: Family::default(),
             stale_since: Family::default(),
         };
+        for outcome in OUTCOMES {
+            m.last_outcome
+                .get_or_create(&OutcomeLabels { outcome })
+                .set(0);
+        }
+        m
+    }
+
+    /// The last-run gauges into `r` (the endpoint's registry and the textfile's); the
+    /// counters and the histogram too when `all`.
+    fn register(&self, r: &mut Registry, all: bool) {
+        r.register(
+            "sgsync_last_run_timestamp_seconds",
+            "When the last run ended (any outcome), in Unix seconds",
+            self.last_run.clone(),
+        );
+        r.register(
+            "sgsync_last_success_timestamp_seconds",
+            "When the last run that succeeded ended, in Unix seconds (0: none known)",
+            self.last_success.clone(),
+        );
+        r.register(
+            "sgsync_last_run_duration_seconds",
+            "How long the last run took",
+            self.last_duration.clone(),
+        );
+        r.register(
+            "sgsync_last_run_outcome",
+            "1 for the last run's outcome (succeeded, partial, failed, locked), 0 for the others",
+            self.last_outcome.clone(),
+        );
+        r.register(
+            "sgsync_last_run_units",
+            "Units of the last run by target, planned action and result",
+            self.last_units.clone(),
+        );
+        r.register(
+            "sgsync_last_run_member_people",
+            "Source people with an email of each group materialised on a target that creates no one (iSpring Learn), last run",
+            self.last_people.clone(),
+        );
+        r.register(
+            "sgsync_last_run_members_without_account",
+            "Of those, how many have no account on the target: never created, not members (N of M have no account)",
+            self.last_without_account.clone(),
+        );
+        r.register(
+            "sgsync_target_up",
+            "1 when the target answered the last run's authenticated read, 0 when it could not be reached (the run then fails, exit 2)",
+            self.target_up.clone(),
+        );
+        r.register(
+            "sgsync_last_run_verify_calls",
+            "Calls the last run spent reading the target's copies back to find drift (listing pages and content reads)",
+            self.verify_calls.clone(),
+        );
+        r.register(
+            "sgsync_stale_since_timestamp_seconds",
+            "When the target's oldest stale copy went stale (its source changed, the target cannot update it), in Unix seconds; absent when none is stale",
+            self.stale_since.clone(),
+        );
+        if all {
+            r.register(
+                "sgsync_runs",
+                "Runs by outcome (succeeded, partial, failed, locked)",
+                self.runs.clone(),
+            );
+            r.register(
+                "sgsync_units",
+                "Units (one source group on one target) by target, planned action and result",
+                self.units.clone(),
+            );
+            r.register(
+                "sgsync_run_duration_seconds",
+                "How long runs take",
+                self.run_seconds.clone(),
+            );
+        }
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            textfile: Mutex::new(Registry::default()),
+            pipelines: Mutex::new(HashMap::new()),
+            calls: Family::default(),
+            call_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
+            retries: Family::default(),
+        };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
             .get_or_create(&VersionLabels {
@@ -144,76 +240,15 @@ impl Metrics {
                 commit: crate::cli::version::COMMIT,
             })
             .set(1);
-        let mut m = m;
-        for r in [&mut m.registry, &mut m.textfile] {
-            r.register(
+        for r in [&m.registry, &m.textfile] {
+            lock(r).register(
                 "sgsync_build_info",
                 "Always 1; the version label says which sgsync is running",
                 build_info.clone(),
             );
-            r.register(
-                "sgsync_last_run_timestamp_seconds",
-                "When the last run ended (any outcome), in Unix seconds",
-                m.last_run.clone(),
-            );
-            r.register(
-                "sgsync_last_success_timestamp_seconds",
-                "When the last run that succeeded ended, in Unix seconds (0: none known)",
-                m.last_success.clone(),
-            );
-            r.register(
-                "sgsync_last_run_duration_seconds",
-                "How long the last run took",
-                m.last_duration.clone(),
-            );
-            r.register(
-                "sgsync_last_run_outcome",
-                "1 for the last run's outcome (succeeded, partial, failed, locked), 0 for the others",
-                m.last_outcome.clone(),
-            );
-            r.register(
-                "sgsync_last_run_units",
-                "Units of the last run by target, planned action and result",
-                m.last_units.clone(),
-            );
-            r.register(
-                "sgsync_last_run_member_people",
-                "Source people with an email of each group materialised on a target that creates no one (iSpring Learn), last run",
-                m.last_people.clone(),
-            );
-            r.register(
-                "sgsync_last_run_members_without_account",
-                "Of those, how many have no account on the target: never created, not members (N of M have no account)",
-                m.last_without_account.clone(),
-            );
-            r.register(
-                "sgsync_target_up",
-                "1 when the target answered the last run's authenticated read, 0 when it could not be reached (the run then fails, exit 2)",
-                m.target_up.clone(),
-            );
-            r.register(
-                "sgsync_last_run_verify_calls",
-                "Calls the last run spent reading the target's copies back to find drift (listing pages and content reads)",
-                m.verify_calls.clone(),
-            );
-            r.register(
-                "sgsync_stale_since_timestamp_seconds",
-                "When the target's oldest stale copy went stale (its source changed, the target cannot update it), in Unix seconds; absent when none is stale",
-                m.stale_since.clone(),
-            );
         }
-        let r = &mut m.registry;
+        let mut r = lock(&m.registry);
         r.register_collector(Box::new(super::process::ProcessCollector));
-        r.register(
-            "sgsync_runs",
-            "Runs by outcome (succeeded, partial, failed, locked)",
-            m.runs.clone(),
-        );
-        r.register(
-            "sgsync_units",
-            "Units (one source group on one target) by target, planned action and result",
-            m.units.clone(),
-        );
         r.register(
             "sgsync_provider_calls",
             "Provider call attempts by provider, operation and status (HTTP status, or the error kind when no answer came)",
@@ -229,17 +264,31 @@ impl Metrics {
             "Provider calls sent again after a temporary failure, by provider",
             m.retries.clone(),
         );
-        r.register(
-            "sgsync_run_duration_seconds",
-            "How long runs take",
-            m.run_seconds.clone(),
-        );
-        for outcome in OUTCOMES {
-            m.last_outcome
-                .get_or_create(&OutcomeLabels { outcome })
-                .set(0);
-        }
+        drop(r);
         m
+    }
+
+    /// Pipeline `name`'s series, registered (all at 0) the first time it is named:
+    /// a worker names its pipelines at start, so each is exported before its first run.
+    fn pipeline(&self, name: &str) -> Arc<RunMetrics> {
+        let mut pipelines = lock(&self.pipelines);
+        if let Some(m) = pipelines.get(name) {
+            return m.clone();
+        }
+        let m = Arc::new(RunMetrics::new());
+        let label = (Cow::Borrowed("pipeline"), Cow::Owned(name.to_owned()));
+        m.register(
+            lock(&self.registry).sub_registry_with_label(label.clone()),
+            true,
+        );
+        m.register(lock(&self.textfile).sub_registry_with_label(label), false);
+        pipelines.insert(name.to_owned(), m.clone());
+        m
+    }
+
+    /// Exports pipeline `name`'s series before its first run.
+    pub fn register_pipeline(&self, name: &str) {
+        self.pipeline(name);
     }
 
     /// Makes every provider client built from `settings` report its calls here.
@@ -251,8 +300,21 @@ impl Metrics {
         }
     }
 
-    /// Counts a finished run and sets the last-run gauges.
+    /// Counts a finished run and sets its pipeline's last-run gauges.
     pub fn record_run(&self, run: &RunRecord) {
+        self.pipeline(&run.pipeline).record(run);
+    }
+
+    /// Sets the last-success gauge of the store's pipeline from its history (the newest
+    /// success among the last 200 runs), so it survives restarts and one-shot
+    /// processes. A store that cannot be read leaves the gauge as it is.
+    pub async fn seed_from_store(&self, store: &Store) {
+        self.pipeline(store.pipeline()).seed_from_store(store).await;
+    }
+}
+
+impl RunMetrics {
+    fn record(&self, run: &RunRecord) {
         self.runs
             .get_or_create(&OutcomeLabels {
                 outcome: run.outcome,
@@ -328,10 +390,7 @@ impl Metrics {
         }
     }
 
-    /// Sets the last-success gauge from the store's history (the newest success among
-    /// the last 200 runs), so it survives restarts and one-shot processes. A store that
-    /// cannot be read leaves the gauge as it is.
-    pub async fn seed_from_store(&self, store: &Store) {
+    async fn seed_from_store(&self, store: &Store) {
         match store.recent_runs(SEED_RUNS).await {
             Ok(runs) => {
                 let last = runs
@@ -349,12 +408,14 @@ impl Metrics {
             Err(e) => tracing::warn!("cannot read the run history for the metrics: {e}"),
         }
     }
+}
 
+impl Metrics {
     /// Everything, in the OpenMetrics text format ([`CONTENT_TYPE`]).
     pub fn render(&self) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail; an encoding error would be a bug in a label.
-        if let Err(e) = encode(&mut text, &self.registry) {
+        if let Err(e) = encode(&mut text, &lock(&self.registry)) {
             tracing::error!("cannot encode the metrics: {e}");
         }
         text
@@ -369,7 +430,7 @@ impl Metrics {
     /// OpenMetrics `# EOF` trailer, and only gauges, which both formats read alike.
     pub fn render_textfile(&self) -> String {
         let mut text = String::new();
-        if let Err(e) = encode_registry(&mut text, &self.textfile) {
+        if let Err(e) = encode_registry(&mut text, &lock(&self.textfile)) {
             tracing::error!("cannot encode the metrics: {e}");
         }
         text
@@ -463,6 +524,12 @@ impl CallObserver for Metrics {
     }
 }
 
+/// A lock that a panic elsewhere did not leave unusable (metrics are counts: what a
+/// panicking holder left is still worth exporting).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn unix_seconds(at: chrono::DateTime<chrono::Utc>) -> f64 {
     at.timestamp_millis() as f64 / 1000.0
 }
@@ -487,6 +554,7 @@ mod tests {
 
     fn run(outcome: &'static str, units: &[(&str, &'static str, &'static str)]) -> RunRecord {
         RunRecord {
+            pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
             without_account: Vec::new(),
             run_id: Some(1),
             outcome,
@@ -552,21 +620,23 @@ mod tests {
         m.record_run(&run("succeeded", &[("lms", "unchanged", "unchanged")]));
         let text = m.render();
         for line in [
-            r#"sgsync_runs_total{outcome="partial"} 1"#,
-            r#"sgsync_runs_total{outcome="succeeded"} 1"#,
-            r#"sgsync_units_total{target="lms",action="create",result="created"} 1"#,
-            r#"sgsync_units_total{target="lms",action="unchanged",result="unchanged"} 1"#,
-            r#"sgsync_last_run_units{target="lms",action="unchanged",result="unchanged"} 1"#,
-            r#"sgsync_last_run_outcome{outcome="succeeded"} 1"#,
-            r#"sgsync_last_run_outcome{outcome="partial"} 0"#,
-            "sgsync_last_success_timestamp_seconds 1700000000.0",
-            "sgsync_last_run_duration_seconds 2.5",
-            "sgsync_run_duration_seconds_count 2",
+            r#"sgsync_runs_total{pipeline="default",outcome="partial"} 1"#,
+            r#"sgsync_runs_total{pipeline="default",outcome="succeeded"} 1"#,
+            r#"sgsync_units_total{pipeline="default",target="lms",action="create",result="created"} 1"#,
+            r#"sgsync_units_total{pipeline="default",target="lms",action="unchanged",result="unchanged"} 1"#,
+            r#"sgsync_last_run_units{pipeline="default",target="lms",action="unchanged",result="unchanged"} 1"#,
+            r#"sgsync_last_run_outcome{pipeline="default",outcome="succeeded"} 1"#,
+            r#"sgsync_last_run_outcome{pipeline="default",outcome="partial"} 0"#,
+            "sgsync_last_success_timestamp_seconds{pipeline=\"default\"} 1700000000.0",
+            "sgsync_last_run_duration_seconds{pipeline=\"default\"} 2.5",
+            "sgsync_run_duration_seconds_count{pipeline=\"default\"} 2",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
         assert!(
-            !text.contains(r#"sgsync_last_run_units{target="lms",action="create""#),
+            !text.contains(
+                r#"sgsync_last_run_units{pipeline="default",target="lms",action="create""#
+            ),
             "the last run's units replace the previous run's:\n{text}"
         );
     }
@@ -584,11 +654,11 @@ mod tests {
         m.record_run(&r);
         let text = m.render();
         for line in [
-            r#"sgsync_target_up{target="crm"} 1"#,
-            r#"sgsync_target_up{target="newsletter"} 0"#,
-            r#"sgsync_last_run_verify_calls{target="crm"} 1"#,
-            r#"sgsync_stale_since_timestamp_seconds{target="crm"} 1600000000.0"#,
-            r#"sgsync_last_run_units{target="crm",action="stale",result="stale"} 1"#,
+            r#"sgsync_target_up{pipeline="default",target="crm"} 1"#,
+            r#"sgsync_target_up{pipeline="default",target="newsletter"} 0"#,
+            r#"sgsync_last_run_verify_calls{pipeline="default",target="crm"} 1"#,
+            r#"sgsync_stale_since_timestamp_seconds{pipeline="default",target="crm"} 1600000000.0"#,
+            r#"sgsync_last_run_units{pipeline="default",target="crm",action="stale",result="stale"} 1"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
         }
@@ -596,7 +666,10 @@ mod tests {
         let mut next = run("succeeded", &[]);
         next.targets = vec![("crm".into(), true)];
         m.record_run(&next);
-        assert!(!m.render().contains("sgsync_stale_since_timestamp_seconds{"));
+        assert!(
+            !m.render()
+                .contains("sgsync_stale_since_timestamp_seconds{pipeline=\"default\",")
+        );
     }
 
     #[test]
@@ -609,7 +682,7 @@ mod tests {
         for line in [
             "# HELP sgsync_runs_total Runs by outcome (succeeded, partial, failed, locked).",
             "# TYPE sgsync_runs_total counter",
-            r#"sgsync_runs_total{outcome="succeeded"} 1"#,
+            r#"sgsync_runs_total{pipeline="default",outcome="succeeded"} 1"#,
             "# TYPE sgsync_run_duration_seconds histogram",
             "# TYPE sgsync_last_run_outcome gauge",
             "# TYPE process_cpu_seconds_total counter",
@@ -642,9 +715,15 @@ mod tests {
         later.finished_at = DateTime::from_timestamp(1_700_000_600, 0).unwrap();
         m.record_run(&later);
         let text = m.render_textfile();
-        assert!(text.contains("sgsync_last_success_timestamp_seconds 1700000000.0\n"));
-        assert!(text.contains("sgsync_last_run_timestamp_seconds 1700000600.0\n"));
-        assert!(text.contains("sgsync_last_run_outcome{outcome=\"failed\"} 1\n"));
+        assert!(text.contains(
+            "sgsync_last_success_timestamp_seconds{pipeline=\"default\"} 1700000000.0\n"
+        ));
+        assert!(
+            text.contains("sgsync_last_run_timestamp_seconds{pipeline=\"default\"} 1700000600.0\n")
+        );
+        assert!(
+            text.contains("sgsync_last_run_outcome{pipeline=\"default\",outcome=\"failed\"} 1\n")
+        );
         assert!(
             !text.contains("_total"),
             "no counter in a textfile:\n{text}"

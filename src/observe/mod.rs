@@ -43,8 +43,8 @@ impl LoopObserver for DaemonObserver {
         self.health.run_skipped();
     }
 
-    fn run_finished(&self, result: &Result<RunSummary, RunError>, took: Duration) {
-        let record = RunRecord::new(result, took, Utc::now());
+    fn run_finished(&self, pipeline: &str, result: &Result<RunSummary, RunError>, took: Duration) {
+        let record = RunRecord::new(result, took, Utc::now()).in_pipeline(pipeline);
         self.metrics.record_run(&record);
         self.health.run_finished(&record);
         self.notifier.status(&record.status_line());

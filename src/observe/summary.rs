@@ -17,6 +17,8 @@ pub const OUTCOMES: [&str; 5] = ["succeeded", "partial", "failed", "interrupted"
 /// What one run did, as watched from outside.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
+    /// Which pipeline ran ([`RunRecord::in_pipeline`]; `default` until said).
+    pub pipeline: String,
     /// `None` when the run could not start (nothing recorded in the store).
     pub run_id: Option<i64>,
     /// `succeeded`, `partial`, `failed` (could not start, could not read the source, or
@@ -51,6 +53,7 @@ impl RunRecord {
     ) -> Self {
         match result {
             Ok(summary) => RunRecord {
+                pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
                 run_id: Some(summary.run_id),
                 outcome: summary.outcome.as_str(),
                 counts: summary.counts(),
@@ -98,6 +101,7 @@ impl RunRecord {
                 stale_since: summary.stale_since.clone(),
             },
             Err(e) => RunRecord {
+                pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
                 run_id: None,
                 outcome: match e {
                     RunError::LockHeld { .. } => LOCKED,
@@ -114,6 +118,12 @@ impl RunRecord {
                 stale_since: Vec::new(),
             },
         }
+    }
+
+    /// This record, of pipeline `name`.
+    pub fn in_pipeline(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.pipeline);
+        self
     }
 
     /// The run did not get as far as applying anything.
@@ -187,6 +197,7 @@ mod tests {
 
     fn record(error: Option<&str>) -> RunRecord {
         RunRecord {
+            pipeline: crate::store::DEFAULT_PIPELINE.to_owned(),
             run_id: error.is_none().then_some(7),
             outcome: if error.is_some() { "failed" } else { "partial" },
             counts: RunCounts {

@@ -214,8 +214,8 @@ async fn an_impossible_rule_reaches_ispring_as_a_static_group_of_its_users_count
     metrics.record_run(&record);
     let text = metrics.render();
     for line in [
-        r#"sgsync_last_run_member_people{target="lms",source_id="acme-people"} 10"#,
-        r#"sgsync_last_run_members_without_account{target="lms",source_id="acme-people"} 2"#,
+        r#"sgsync_last_run_member_people{pipeline="default",target="lms",source_id="acme-people"} 10"#,
+        r#"sgsync_last_run_members_without_account{pipeline="default",target="lms",source_id="acme-people"} 2"#,
     ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }

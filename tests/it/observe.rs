@@ -291,11 +291,11 @@ impl LoopObserver for Recording {
     fn run_started(&self) {
         self.inner.run_started();
     }
-    fn run_finished(&self, result: &Result<RunSummary, RunError>, took: Duration) {
+    fn run_finished(&self, pipeline: &str, result: &Result<RunSummary, RunError>, took: Duration) {
         if let Ok(summary) = result {
             self.reports.lock().unwrap().push(summary.report.clone());
         }
-        self.inner.run_finished(result, took);
+        self.inner.run_finished(pipeline, result, took);
     }
     fn stopping(&self) {
         self.inner.stopping();

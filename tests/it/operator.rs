@@ -623,7 +623,7 @@ async fn the_daemon_says_what_started_serves_both_metric_formats_and_ignores_sig
         "process_max_fds",
         "sgsync_build_info{",
         "# TYPE sgsync_runs_total counter",
-        "sgsync_runs_total{outcome=\"succeeded\"} 1",
+        "sgsync_runs_total{pipeline=\"default\",outcome=\"succeeded\"} 1",
         "# TYPE sgsync_units_total counter",
     ] {
         assert!(classic.contains(name), "{name} missing:\n{classic}");
@@ -751,7 +751,7 @@ async fn a_one_shot_run_pushes_its_metrics_to_a_pushgateway() {
     assert_eq!(path, "/metrics/job/sgsync/instance/cron-a");
     assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
     assert!(
-        body.contains("sgsync_last_run_outcome{outcome=\"succeeded\"} 1"),
+        body.contains("sgsync_last_run_outcome{pipeline=\"default\",outcome=\"succeeded\"} 1"),
         "{body}"
     );
     assert!(!body.contains("_total"), "gauges only: {body}");

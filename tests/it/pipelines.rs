@@ -55,6 +55,23 @@ async fn two_tenants_sync_into_one_state(postgres: bool) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!((a.writes(), b.writes()), ((0, 0), (0, 0)));
 
+    // The metrics say which pipeline each run series is about: one textfile holds both.
+    let metrics_dir = dir.path().join("metrics");
+    std::fs::create_dir(&metrics_dir).expect("metrics dir");
+    let dir_arg = metrics_dir.display().to_string();
+    let out = output(sgsync_with(
+        &main,
+        &["--sync-now", "--textfile-dir", &dir_arg],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let prom = std::fs::read_to_string(metrics_dir.join("sgsync.prom")).expect("textfile");
+    for name in ["tenant-a", "tenant-b"] {
+        let series =
+            format!("sgsync_last_run_outcome{{pipeline=\"{name}\",outcome=\"succeeded\"}} 1");
+        assert!(prom.contains(&series), "{series} missing in\n{prom}");
+    }
+
     // status: every pipeline, then one in detail.
     let out = output(sgsync_with(&main, &["status"])).await;
     let shown = text(&out.stdout);
