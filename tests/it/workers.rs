@@ -3,6 +3,7 @@
 //! with SIGKILL in the middle of a run is replaced by another that finishes the same due
 //! time; no target group is duplicated and no link is lost.
 
+use crate::common::child;
 use crate::common::db::TempDb;
 use crate::common::tenants::layout_with;
 use crate::common::world::{World, sgsync_with};
@@ -135,11 +136,9 @@ async fn assert_exactly_once(worlds: &[World], store: &Store, ctx: &str) {
             "{ctx}: {p}"
         );
         let mut served = HashSet::new();
+        // A worker's runs serve a due time each; a `--sync-now` serves none.
         for run in runs(store, &p).await {
-            let due = run
-                .due
-                .unwrap_or_else(|| panic!("{ctx}: {p}: a run without a due time"));
-            if run.outcome == RunOutcome::Succeeded {
+            if let (Some(due), RunOutcome::Succeeded) = (run.due, run.outcome) {
                 assert!(
                     served.insert(due),
                     "{ctx}: {p}: the run due at {due} ran twice"
@@ -277,4 +276,57 @@ async fn a_worker_killed_mid_run_is_replaced_and_nothing_is_duplicated() {
             .collect::<Vec<_>>()
     );
     assert_exactly_once(&worlds, &store, "after a worker was killed").await;
+}
+
+/// The state database drops every connection in the middle of a run (a failover, a
+/// restart): the run goes on on new connections or ends with a clear error (exit 0, 1
+/// or 2, never a panic), and the next run leaves every group once and every link in
+/// place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lost_database_connection_mid_run_loses_and_duplicates_nothing() {
+    let Some((worlds, db, dir, main)) = tenants(1, "lostconn").await else {
+        return;
+    };
+    worlds[0].em.running.controls.set_plan(FaultPlan {
+        latency: Duration::from_millis(300),
+        ..FaultPlan::default()
+    });
+    let store = db.open().await;
+    let database: (String,) = sqlx::query_as("SELECT current_database()::text")
+        .fetch_one(store.pool())
+        .await
+        .expect("database name");
+    let run = child::spawn(&mut sgsync_with(&main, &["--sync-now"]));
+    // Mid-run: some groups written, not all; then the server ends every session on it.
+    until("half written", Duration::from_secs(60), || async {
+        !worlds[0].em.groups().is_empty()
+    })
+    .await;
+    let admin = TempDb::postgres("lostconn-admin")
+        .await
+        .expect("a second database");
+    let admin_store = admin.open().await;
+    let killed: Vec<(bool,)> =
+        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&database.0)
+            .fetch_all(admin_store.pool())
+            .await
+            .expect("sessions ended");
+    assert!(!killed.is_empty(), "the run held no session");
+    let ended = child::ended(run, Duration::from_secs(120)).await;
+    let text = ended.text();
+    assert!(matches!(ended.code, Some(0..=2)), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+    // The next run finishes the job: each group once, each linked.
+    let next = child::ran(
+        sgsync_with(&main, &["--sync-now"]),
+        Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(next.code, Some(0), "{}", next.text());
+    drop(store);
+    let store = db.open().await;
+    worlds[0].em.running.controls.set_plan(FaultPlan::default());
+    assert_exactly_once(&worlds, &store, "after the connections were lost").await;
+    let _ = dir;
 }
