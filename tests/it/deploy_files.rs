@@ -192,3 +192,49 @@ fn the_systemd_units_credentials_fill_the_example_config_without_its_secrets() {
         assert_secrets_from_files(&settings);
     }
 }
+
+/// The image builds the whole workspace: every path the build reads is copied in and
+/// let through `.dockerignore` (the crates under `crates/` were once left out, and only
+/// a build would have said so).
+#[test]
+fn the_container_build_copies_everything_the_workspace_build_reads() {
+    let dockerfile = read("deploy/Dockerfile");
+    let ignore = read(".dockerignore");
+    let members: Vec<String> = read("Cargo.toml")
+        .lines()
+        .skip_while(|l| !l.starts_with("members"))
+        .take(1)
+        .flat_map(|l| {
+            l.split('"')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        members.iter().all(|m| m.starts_with("crates/")),
+        "workspace members outside crates/: {members:?}"
+    );
+    for path in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "build.rs",
+        "crates",
+        "migrations",
+        "benches",
+        "src",
+    ] {
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY ") && l.split_whitespace().any(|w| w == path)),
+            "deploy/Dockerfile does not COPY {path}"
+        );
+        let allowed = format!("!{path}");
+        assert!(
+            ignore.lines().any(|l| l.trim_end_matches('/') == allowed),
+            ".dockerignore does not let {path} through"
+        );
+    }
+}
