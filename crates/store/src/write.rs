@@ -3,10 +3,13 @@
 //! lease token), on a connection of its own that is thrown away — never returned to the
 //! pool — if anything in it fails.
 //!
-//! The write lock: SQLite's own (`BEGIN IMMEDIATE`); on PostgreSQL a transaction-scoped
-//! advisory lock taken first thing (`pg_advisory_xact_lock`), so writers go one at a
-//! time exactly as on SQLite — the run lock's read-decide-write and the fence check
-//! need no other reasoning on either backend. A writer paused inside its transaction
+//! The write lock: SQLite's own (`BEGIN IMMEDIATE`, one per file); on PostgreSQL a
+//! transaction-scoped advisory lock per pipeline taken first thing
+//! (`pg_advisory_xact_lock`), so one pipeline's writers go one at a time exactly as on
+//! SQLite — the run lock's read-decide-write and the fence check need no other reasoning
+//! on either backend — while workers on different pipelines write at once (every row a
+//! write touches belongs to the store's pipeline; two names that hash alike only share a
+//! lock). A writer paused inside its transaction
 //! blocks the others for at most `lock_timeout` each (then [`StoreError::Busy`]), and
 //! PostgreSQL ends its session after `idle_in_transaction_session_timeout`.
 //!
@@ -21,9 +24,9 @@ use super::{Store, StoreError, query};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection};
 
-/// The PostgreSQL advisory lock key of the write lock ("sgsync" in ASCII): one per
-/// database, as SQLite has one write lock per file.
-const WRITE_LOCK_KEY: i64 = 0x7367_7379_6e63;
+/// The first half of the PostgreSQL advisory lock key of a pipeline's write lock ("sg"
+/// in ASCII); the second is the hash of the pipeline's name.
+const WRITE_LOCK_CLASS: i32 = 0x7367;
 
 /// An open write transaction. Commit it with [`WriteTx::commit`]; dropped without a
 /// commit (an error on the way), its connection is closed instead of reused.
@@ -107,11 +110,14 @@ impl Store {
                     .execute(tx.conn())
                     .await
                     .map_err(query(what))?;
-                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS taken")
-                    .bind(WRITE_LOCK_KEY)
-                    .execute(tx.conn())
-                    .await
-                    .map_err(query(what))?;
+                sqlx::query(
+                    "SELECT 1 FROM (SELECT pg_advisory_xact_lock($1, hashtext($2))) AS taken",
+                )
+                .bind(WRITE_LOCK_CLASS)
+                .bind(self.pipeline())
+                .execute(tx.conn())
+                .await
+                .map_err(query(what))?;
             }
         }
         if let Some(token) = lease {
