@@ -88,20 +88,9 @@ async fn one_run(
     };
     // One set of metrics for all: the textfile and the push hold every pipeline so far.
     let metrics = Arc::new(Metrics::new());
-    if all.len() == 1 {
-        let settings = all.into_iter().next().unwrap_or_else(|| unreachable!());
-        let code = one_pipeline(
-            &metrics,
-            settings,
-            textfile_dir,
-            show_progress,
-            allow,
-            json,
-            everything,
-        )
-        .await?;
-        return Ok(ExitCode::from(code));
-    }
+    // One pipeline's error is the command's (exit 1 with its message); with several,
+    // each failed one is said with its name and the others still run.
+    let many = all.len() > 1;
     let mut worst = 0;
     for settings in all {
         let name = settings.pipeline.clone();
@@ -117,10 +106,11 @@ async fn one_run(
         .await
         {
             Ok(code) => code,
-            Err(e) => {
+            Err(e) if many => {
                 eprintln!("sgsync: pipeline {name}: {}", super::error_chain(&e));
                 1
             }
+            Err(e) => return Err(e),
         };
         worst = worse(worst, code);
     }
