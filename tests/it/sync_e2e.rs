@@ -142,7 +142,17 @@ async fn initial_sync_no_op_edit_and_delete_in(w: World) {
 
 #[tokio::test]
 async fn a_run_while_another_holds_the_lock_does_not_start() {
-    let w = world().await;
+    a_run_while_another_holds_the_lock_does_not_start_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_run_while_another_holds_the_lock_does_not_start_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_run_while_another_holds_the_lock_does_not_start_in(w).await;
+    }
+}
+
+async fn a_run_while_another_holds_the_lock_does_not_start_in(w: World) {
     let p = connect(&w).await;
     let someone = sgsync::store::Holder::with_process("someone-else", None).expect("a holder");
     p.store
@@ -163,7 +173,17 @@ async fn a_run_while_another_holds_the_lock_does_not_start() {
 
 #[tokio::test]
 async fn a_dry_run_writes_nothing_anywhere() {
-    let w = world().await;
+    a_dry_run_writes_nothing_anywhere_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_nothing_anywhere_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_dry_run_writes_nothing_anywhere_in(w).await;
+    }
+}
+
+async fn a_dry_run_writes_nothing_anywhere_in(w: World) {
     let p = connect(&w).await;
     let plan = p.dry_run().await.expect("dry run");
     assert!(plan.plan.writes() > 0, "there is work to do");
@@ -178,7 +198,17 @@ async fn a_dry_run_writes_nothing_anywhere() {
 /// The operator commands, as a user runs them, against the same sandboxes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_commands_sync_status_check_resync_forget() {
-    let w = world().await;
+    operator_commands_sync_status_check_resync_forget_in(world().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_commands_sync_status_check_resync_forget_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        operator_commands_sync_status_check_resync_forget_in(w).await;
+    }
+}
+
+async fn operator_commands_sync_status_check_resync_forget_in(w: World) {
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.write_config(&Parts::default());
     let config = w.config_path.clone();
@@ -228,7 +258,17 @@ async fn operator_commands_sync_status_check_resync_forget() {
 /// by its key instead of creating a second one.
 #[tokio::test]
 async fn a_lost_create_response_is_resolved_without_a_duplicate() {
-    let w = world().await;
+    a_lost_create_response_is_resolved_without_a_duplicate_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_lost_create_response_is_resolved_without_a_duplicate_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_lost_create_response_is_resolved_without_a_duplicate_in(w).await;
+    }
+}
+
+async fn a_lost_create_response_is_resolved_without_a_duplicate_in(w: World) {
     let p = connect_with(
         &w,
         &[
@@ -288,7 +328,17 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate() {
 /// after has nothing to write.
 #[tokio::test]
 async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once() {
-    let w = world().await;
+    a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(w).await;
+    }
+}
+
+async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(w: World) {
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect(&w).await;
     p.sync("e2e", RunOptions::default()).await.expect("run 1");
@@ -374,7 +424,17 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w: World) {
 /// reported, never adopted (and so never archived or deleted later).
 #[tokio::test]
 async fn a_same_named_group_without_an_intent_is_not_adopted() {
-    let w = world().await;
+    a_same_named_group_without_an_intent_is_not_adopted_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_same_named_group_without_an_intent_is_not_adopted_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_same_named_group_without_an_intent_is_not_adopted_in(w).await;
+    }
+}
+
+async fn a_same_named_group_without_an_intent_is_not_adopted_in(w: World) {
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.is.add_group("Canadians", Some(canada_rule()));
     let p = connect(&w).await;
@@ -395,7 +455,17 @@ async fn a_same_named_group_without_an_intent_is_not_adopted() {
 /// exit 0 after the current run is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
-    let w = world().await;
+    the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(world().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(w).await;
+    }
+}
+
+async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(w: World) {
     // No [metrics] table: the endpoint is on, on a free port (the default 9464 may be
     // taken on a shared machine).
     w.write_config(&Parts {
@@ -448,7 +518,17 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
 /// saying the lock is held.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
-    let w = world().await;
+    two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(world().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(w).await;
+    }
+}
+
+async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(w: World) {
     // Slow answers keep the first run going while the second starts.
     w.em.running.controls.set_plan(FaultPlan {
         latency: Duration::from_millis(200),
@@ -631,7 +711,17 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w: Wor
 /// `on_source_deleted = "delete"` on iSpring, the one target that can delete.
 #[tokio::test]
 async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() {
-    let w = world().await;
+    a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(w).await;
+    }
+}
+
+async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(w: World) {
     let canadians = w.gs.add_group("Canadians", vec![country_is("CA")]);
     let p = connect_with(&w, &[("SGSYNC__TARGETS__LMS__ON_SOURCE_DELETED", "delete")]).await;
     p.sync("e2e", RunOptions::default()).await.expect("run 1");
@@ -654,7 +744,17 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() 
 /// that is not sgsync's is refused, never adopted.
 #[tokio::test]
 async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours() {
-    let w = world().await;
+    creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(world().await).await;
+}
+
+#[tokio::test]
+async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(w).await;
+    }
+}
+
+async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(w: World) {
     w.gs.add_group("Canadians", vec![country_is("CA")]);
     w.gs.add_group("Americans", vec![country_is("US")]);
     // Made by hand on emfluence under the name sgsync would give "Most Active".
