@@ -26,19 +26,18 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
         None => crate::config::load_all(config.path)?,
     };
     let metrics = Arc::new(Metrics::new());
-    let Some(first) = all.first() else {
-        anyhow::bail!("the config declares no pipeline");
-    };
-    // One pool for every pipeline of this worker.
-    let store = crate::store::Store::connect(&first.store).await?;
-    let mut pipelines = Vec::with_capacity(all.len());
     for settings in &mut all {
         metrics.instrument(settings);
-        pipelines.push(pipeline_in(settings, &store)?);
     }
     let Some(settings) = all.first() else {
         anyhow::bail!("the config declares no pipeline");
     };
+    // One pool for every pipeline of this worker.
+    let store = crate::store::Store::connect(&settings.store).await?;
+    let pipelines = all
+        .iter()
+        .map(|s| pipeline_in(s, &store))
+        .collect::<Result<Vec<_>, _>>()?;
     // Every pipeline's series from the start, each with its last success on record.
     for p in &pipelines {
         metrics.seed_from_store(&p.store).await;

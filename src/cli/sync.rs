@@ -3,12 +3,13 @@
 //! the demo uses.
 
 use super::{Allow, holder, print_json};
-use crate::daemon::pipeline;
+use crate::daemon::pipeline_in;
 use crate::engine::run::{Pipeline, RunError, RunOptions, RunSummary};
 use crate::observe::metrics::Metrics;
 use crate::observe::progress::RunProgress;
 use crate::observe::summary::{LOCKED, RunRecord};
 use crate::observe::textfile;
+use crate::store::Store;
 use anyhow::Result;
 use chrono::Utc;
 use std::path::{Path, PathBuf};
@@ -88,6 +89,11 @@ async fn one_run(
     };
     // One set of metrics for all: the textfile and the push hold every pipeline so far.
     let metrics = Arc::new(Metrics::new());
+    // One state database (and one pool) for all of them.
+    let Some(first) = all.first() else {
+        anyhow::bail!("the config declares no pipeline");
+    };
+    let store = Store::connect(&first.store).await?;
     // One pipeline's error is the command's (exit 1 with its message); with several,
     // each failed one is said with its name and the others still run.
     let many = all.len() > 1;
@@ -95,7 +101,10 @@ async fn one_run(
     for settings in all {
         let name = settings.pipeline.clone();
         let code = match one_pipeline(
-            &metrics,
+            Shared {
+                metrics: &metrics,
+                store: &store,
+            },
             settings,
             textfile_dir,
             show_progress,
@@ -129,8 +138,14 @@ fn worse(a: u8, b: u8) -> u8 {
 }
 
 /// One pipeline's run: its summary, its textfile and push; its exit code.
+/// What every pipeline of one command shares: its metrics and its state database.
+struct Shared<'a> {
+    metrics: &'a Arc<Metrics>,
+    store: &'a Store,
+}
+
 async fn one_pipeline(
-    metrics: &Arc<Metrics>,
+    Shared { metrics, store }: Shared<'_>,
     mut settings: crate::config::Settings,
     textfile_dir: Option<&Path>,
     show_progress: bool,
@@ -139,7 +154,7 @@ async fn one_pipeline(
     everything: bool,
 ) -> Result<u8> {
     metrics.instrument(&mut settings);
-    let p = pipeline(&settings).await?;
+    let p = pipeline_in(&settings, store)?;
     let clock = Instant::now();
     let result = if everything {
         let progress = RunProgress::new(show_progress && !json);
