@@ -76,10 +76,11 @@ pub fn pipeline_in(settings: &Settings, store: &Store) -> Result<Pipeline, Start
 pub trait LoopObserver: Send + Sync {
     /// The loop is about to wait for its first tick (or run at once).
     fn loop_started(&self) {}
-    fn run_started(&self) {}
-    /// The run that started was not this worker's to make after all: another worker had
-    /// served its due time, or is still making it.
-    fn run_skipped(&self) {}
+    /// This worker is about to run `pipeline` (it may yet find the run not its own).
+    fn run_started(&self, _pipeline: &str) {}
+    /// The run of `pipeline` that started was not this worker's to make after all:
+    /// another worker had served its due time, or is still making it.
+    fn run_skipped(&self, _pipeline: &str) {}
     /// A run of `pipeline` ended (or could not start) after `took`.
     fn run_finished(
         &self,
@@ -195,7 +196,7 @@ async fn worker_loop(
                 schedule: Some(entry.schedule),
                 ..RunOptions::default()
             };
-            observer.run_started();
+            observer.run_started(&pipeline);
             let run = entry.pipeline.sync(holder, options);
             tokio::pin!(run);
             let (result, stop) = tokio::select! {
@@ -208,12 +209,12 @@ async fn worker_loop(
             };
             match &result {
                 // Another worker served it, or is serving it: nothing of ours to report.
-                Err(RunError::AlreadyRun { .. }) => observer.run_skipped(),
+                Err(RunError::AlreadyRun { .. }) => observer.run_skipped(&pipeline),
                 // Another worker (or a `--sync-now`) is making it: looked at again on
                 // the next pass, and taken over if that run dies.
                 Err(RunError::LockHeld { holder, .. }) => {
                     tracing::debug!(%pipeline, %holder, resuming, "another run holds the pipeline");
-                    observer.run_skipped();
+                    observer.run_skipped(&pipeline);
                 }
                 _ => {
                     observer.run_finished(&pipeline, &result, clock.elapsed());

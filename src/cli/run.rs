@@ -26,6 +26,8 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
         None => crate::config::load_all(config.path)?,
     };
     let metrics = Arc::new(Metrics::new());
+    let holder = holder();
+    metrics.set_worker(&holder);
     for settings in &mut all {
         metrics.instrument(settings);
     }
@@ -104,7 +106,7 @@ pub async fn run(config: crate::config::Choice<'_>, once_at_start: bool) -> Resu
             schedule: &settings.schedule,
         })
         .collect();
-    crate::daemon::run_workers_observed(&entries, once_at_start, &holder(), shutdown, &observer)
+    crate::daemon::run_workers_observed(&entries, once_at_start, &holder, shutdown, &observer)
         .await;
     if let Some(server) = server {
         server.shutdown().await;

@@ -72,6 +72,11 @@ struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerLabels {
+    worker: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabels {
     version: &'static str,
     commit: &'static str,
@@ -97,6 +102,7 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     call_seconds: Family<ProviderLabels, Histogram, fn() -> Histogram>,
     retries: Family<ProviderLabels, Counter>,
+    worker: Family<WorkerLabels, Gauge>,
 }
 
 /// The series of one pipeline's runs.
@@ -116,6 +122,9 @@ struct RunMetrics {
     target_up: Family<TargetLabels, Gauge>,
     verify_calls: Family<TargetLabels, Gauge>,
     stale_since: Family<TargetLabels, FloatGauge>,
+    /// 1 while this process makes a run of the pipeline: with `sgsync_worker_info`, which
+    /// worker holds it (the other workers export 0).
+    running: Gauge,
 }
 
 impl RunMetrics {
@@ -135,6 +144,7 @@ impl RunMetrics {
             target_up: Family::default(),
             verify_calls: Family::default(),
             stale_since: Family::default(),
+            running: Gauge::default(),
         };
         for outcome in OUTCOMES {
             m.last_outcome
@@ -199,6 +209,11 @@ impl RunMetrics {
         );
         if all {
             r.register(
+                "sgsync_pipeline_running",
+                "1 while this worker makes a run of the pipeline (it holds the pipeline's lease), 0 otherwise",
+                self.running.clone(),
+            );
+            r.register(
                 "sgsync_runs",
                 "Runs by outcome (succeeded, partial, failed, locked)",
                 self.runs.clone(),
@@ -232,6 +247,7 @@ impl Metrics {
             calls: Family::default(),
             call_seconds: Family::new_with_constructor(call_histogram as fn() -> Histogram),
             retries: Family::default(),
+            worker: Family::default(),
         };
         let build_info = Family::<VersionLabels, Gauge>::default();
         build_info
@@ -264,6 +280,11 @@ impl Metrics {
             "Provider calls sent again after a temporary failure, by provider",
             m.retries.clone(),
         );
+        r.register(
+            "sgsync_worker_info",
+            "Always 1; the worker label is how the run lock and `sgsync status` name this process",
+            m.worker.clone(),
+        );
         drop(r);
         m
     }
@@ -284,6 +305,20 @@ impl Metrics {
         m.register(lock(&self.textfile).sub_registry_with_label(label), false);
         pipelines.insert(name.to_owned(), m.clone());
         m
+    }
+
+    /// Names this process as `sgsync status` and the run lock do (`sgsync_worker_info`).
+    pub fn set_worker(&self, worker: &str) {
+        self.worker
+            .get_or_create(&WorkerLabels {
+                worker: worker.to_owned(),
+            })
+            .set(1);
+    }
+
+    /// Whether this process is making a run of pipeline `name` now.
+    pub fn set_running(&self, name: &str, running: bool) {
+        self.pipeline(name).running.set(i64::from(running));
     }
 
     /// Exports pipeline `name`'s series before its first run.
@@ -639,6 +674,31 @@ mod tests {
             ),
             "the last run's units replace the previous run's:\n{text}"
         );
+    }
+
+    #[test]
+    fn the_worker_and_the_pipelines_it_is_running_are_exported() {
+        let m = Metrics::new();
+        m.set_worker("sgsync pid 7 on node-a");
+        m.register_pipeline("acme");
+        m.set_running("globex", true);
+        let text = m.render();
+        for line in [
+            r#"sgsync_worker_info{worker="sgsync pid 7 on node-a"} 1"#,
+            r#"sgsync_pipeline_running{pipeline="acme"} 0"#,
+            r#"sgsync_pipeline_running{pipeline="globex"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+        m.record_run(&run("succeeded", &[]));
+        m.set_running("globex", false);
+        assert!(
+            m.render()
+                .lines()
+                .any(|l| l == r#"sgsync_pipeline_running{pipeline="globex"} 0"#)
+        );
+        // A one-shot process holds nothing once it has written its textfile.
+        assert!(!m.render_textfile().contains("sgsync_pipeline_running"));
     }
 
     #[test]

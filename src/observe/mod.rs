@@ -35,17 +35,20 @@ impl LoopObserver for DaemonObserver {
         self.health.loop_started();
     }
 
-    fn run_started(&self) {
+    fn run_started(&self, pipeline: &str) {
+        self.metrics.set_running(pipeline, true);
         self.health.run_started();
     }
 
-    fn run_skipped(&self) {
+    fn run_skipped(&self, pipeline: &str) {
+        self.metrics.set_running(pipeline, false);
         self.health.run_skipped();
     }
 
     fn run_finished(&self, pipeline: &str, result: &Result<RunSummary, RunError>, took: Duration) {
         let record = RunRecord::new(result, took, Utc::now()).in_pipeline(pipeline);
         self.metrics.record_run(&record);
+        self.metrics.set_running(pipeline, false);
         self.health.run_finished(&record);
         self.notifier.status(&record.status_line());
     }

@@ -288,8 +288,8 @@ impl LoopObserver for Recording {
     fn loop_started(&self) {
         self.inner.loop_started();
     }
-    fn run_started(&self) {
-        self.inner.run_started();
+    fn run_started(&self, pipeline: &str) {
+        self.inner.run_started(pipeline);
     }
     fn run_finished(&self, pipeline: &str, result: &Result<RunSummary, RunError>, took: Duration) {
         if let Ok(summary) = result {
@@ -663,7 +663,27 @@ async fn sigterm_during_a_run_exits_0_after_recording_it_and_systemd_is_told() {
         (200, true),
         "{ready}"
     );
-    assert!(!has(&scrape(addr).await, "sgsync_runs_total"));
+    let during = scrape(addr).await;
+    assert!(!has(&during, "sgsync_runs_total"));
+    // Which worker holds the pipeline: this one, named as the run lock names it.
+    assert_eq!(
+        sum(
+            &during,
+            "sgsync_pipeline_running",
+            &[("pipeline", "default")]
+        ),
+        1.0
+    );
+    let worker = during
+        .iter()
+        .find(|s| s.name == "sgsync_worker_info")
+        .and_then(|s| s.labels.get("worker"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        worker.starts_with(&format!("sgsync pid {pid} on ")),
+        "worker label: {worker}"
+    );
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
