@@ -567,7 +567,18 @@ async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(w: World) 
 /// iSpring Learn as the source → GoSquared + emfluence.
 #[tokio::test]
 async fn ispring_as_the_source() {
+    ispring_as_the_source_in(World::start_seeded(Seed::Empty, Seed::Demo, Seed::Empty).await).await;
+}
+
+#[tokio::test]
+async fn ispring_as_the_source_on_postgres() {
     let w = World::start_seeded(Seed::Empty, Seed::Demo, Seed::Empty).await;
+    if let Some(w) = w.on_postgres("e2e").await {
+        ispring_as_the_source_in(w).await;
+    }
+}
+
+async fn ispring_as_the_source_in(w: World) {
     let job = w.is.add_group(
         "Sales Managers",
         Some(vec![vec![ispring::wire::WireRule {
@@ -803,9 +814,19 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_
 /// such runs `sgsync run` is not ready.
 #[tokio::test]
 async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
+    a_dead_target_fails_a_run_that_has_nothing_to_write_in(world().await).await;
+}
+
+#[tokio::test]
+async fn a_dead_target_fails_a_run_that_has_nothing_to_write_on_postgres() {
+    if let Some(w) = world().await.on_postgres("e2e").await {
+        a_dead_target_fails_a_run_that_has_nothing_to_write_in(w).await;
+    }
+}
+
+async fn a_dead_target_fails_a_run_that_has_nothing_to_write_in(w: World) {
     use sgsync::observe::health::Health;
     use sgsync::observe::summary::RunRecord;
-    let w = world().await;
     let p = connect_with(&w, &[("SGSYNC__HTTP__MAX_RETRIES", "0")]).await;
     let first = p.sync("e2e", RunOptions::default()).await.expect("run 1");
     assert_eq!(first.outcome, RunOutcome::Succeeded, "{:?}", first.report);
@@ -871,9 +892,9 @@ async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
 }
 
 /// Two pipelines, GoSquared → iSpring (`lms`) and iSpring → GoSquared (`crm`), over the
-/// same two accounts. `b_store` is the second pipeline's state database and
-/// `b_source` its `[source]` lines.
-async fn two_way(w: &World, b_store: &std::path::Path, b_source: &str) -> (Pipeline, Pipeline) {
+/// same two accounts. `b_store` is the `[store]` line of the second pipeline's state
+/// database and `b_source` its `[source]` lines.
+async fn two_way(w: &World, b_store: &str, b_source: &str) -> (Pipeline, Pipeline) {
     let a = w
         .pipeline(&Parts {
             lms: Some("name_prefix = \"[from gs] \"".into()),
@@ -891,7 +912,7 @@ async fn two_way(w: &World, b_store: &std::path::Path, b_source: &str) -> (Pipel
             newsletter: None,
             ..Parts::default()
         })
-        .replace(&w.db.display().to_string(), &b_store.display().to_string());
+        .replace(&w.store_line(), b_store);
     let b = sgsync::config::load_str("b.toml", &b_text, &[]).expect("config b");
     (a, common::world::pipeline(&b).await)
 }
@@ -918,43 +939,64 @@ async fn run_both(w: &World, a: &Pipeline, b: &Pipeline, n: usize) -> (Vec<Strin
 async fn a_two_way_setup_does_not_echo() {
     for shared in [false, true] {
         let w = World::start(Seed::Empty).await;
-        w.gs.add_group("Canadians", vec![country_is("CA")]);
-        w.is.add_group("Learners in Canada", Some(canada_rule()));
-        let before_is: usize = w.is.groups().len();
         let b_store = if shared {
-            w.db.clone()
+            w.store_line()
         } else {
-            w.dir.path().join("b.db")
+            format!("path = \"{}\"", w.dir.path().join("b.db").display())
         };
-        // Sharing a database, the second pipeline needs no prefix list: the links say
-        // which iSpring groups sgsync made.
-        let b_source = if shared {
-            ""
-        } else {
-            "skip_name_prefixes = [\"[from gs] \"]"
-        };
-        let (a, b) = two_way(&w, &b_store, b_source).await;
-        let (gs, is) = run_both(&w, &a, &b, 2).await;
-        assert_eq!(
-            gs,
-            ["Canadians", "[from lms] Learners in Canada"],
-            "shared store: {shared}"
-        );
-        assert_eq!(is.len(), before_is + 1, "shared store: {shared}: {is:?}");
-        assert!(is.contains(&"[from gs] Canadians".to_owned()), "{is:?}");
-        assert!(
-            !is.iter().chain(&gs).any(|n| n.matches("[from").count() > 1),
-            "no copy of a copy: {gs:?} {is:?}"
-        );
-        let plan = b.dry_run().await.expect("plan b");
-        assert!(
-            plan.plan
-                .notes
-                .iter()
-                .any(|n| n.contains("sgsync's own copies")),
-            "{:?}",
-            plan.plan.notes
-        );
-        assert_eq!(plan.plan.writes(), 0);
+        a_two_way_setup_does_not_echo_in(w, &b_store, shared).await;
     }
+}
+
+#[tokio::test]
+async fn a_two_way_setup_does_not_echo_on_postgres() {
+    for shared in [false, true] {
+        let Some(w) = World::start(Seed::Empty).await.on_postgres("e2e").await else {
+            return;
+        };
+        let other = match shared {
+            true => None,
+            false => crate::common::db::TempDb::postgres("e2e-b").await,
+        };
+        let b_store = other
+            .as_ref()
+            .map_or_else(|| w.store_line(), |db| db.config_lines().to_owned());
+        a_two_way_setup_does_not_echo_in(w, &b_store, shared).await;
+    }
+}
+
+async fn a_two_way_setup_does_not_echo_in(w: World, b_store: &str, shared: bool) {
+    w.gs.add_group("Canadians", vec![country_is("CA")]);
+    w.is.add_group("Learners in Canada", Some(canada_rule()));
+    let before_is: usize = w.is.groups().len();
+    // Sharing a database, the second pipeline needs no prefix list: the links say
+    // which iSpring groups sgsync made.
+    let b_source = if shared {
+        ""
+    } else {
+        "skip_name_prefixes = [\"[from gs] \"]"
+    };
+    let (a, b) = two_way(&w, b_store, b_source).await;
+    let (gs, is) = run_both(&w, &a, &b, 2).await;
+    assert_eq!(
+        gs,
+        ["Canadians", "[from lms] Learners in Canada"],
+        "shared store: {shared}"
+    );
+    assert_eq!(is.len(), before_is + 1, "shared store: {shared}: {is:?}");
+    assert!(is.contains(&"[from gs] Canadians".to_owned()), "{is:?}");
+    assert!(
+        !is.iter().chain(&gs).any(|n| n.matches("[from").count() > 1),
+        "no copy of a copy: {gs:?} {is:?}"
+    );
+    let plan = b.dry_run().await.expect("plan b");
+    assert!(
+        plan.plan
+            .notes
+            .iter()
+            .any(|n| n.contains("sgsync's own copies")),
+        "{:?}",
+        plan.plan.notes
+    );
+    assert_eq!(plan.plan.writes(), 0);
 }

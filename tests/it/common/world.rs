@@ -160,7 +160,7 @@ impl World {
     }
 
     /// The `[store]` line that points a config at this world's state.
-    fn store_line(&self) -> String {
+    pub fn store_line(&self) -> String {
         match &self.postgres {
             Some(db) => db.config_lines().to_owned(),
             None => format!("path = \"{}\"", self.db.display()),
