@@ -190,7 +190,9 @@ struct Figures {
     retried_calls: usize,
 }
 
-async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
+/// The storm over one seed, its state in PostgreSQL when `postgres` (`None` without a
+/// test server).
+async fn storm_one_seed(seed: u64, groups: usize, postgres: bool) -> Option<Figures> {
     let ctx = format!("seed {seed}");
     // The fault-free reference.
     let reference = start(groups, seed).await;
@@ -207,7 +209,10 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
     let subscriber = tracing_subscriber::registry().with(attempts.clone());
     let _scoped = common::scoped(subscriber);
 
-    let w = start(groups, seed).await;
+    let w = match postgres {
+        true => start(groups, seed).await.on_postgres("storm").await?,
+        false => start(groups, seed).await,
+    };
     for (i, c) in w.controls().into_iter().enumerate() {
         c.set_plan(storm(seed.wrapping_mul(31).wrapping_add(i as u64)));
     }
@@ -301,14 +306,14 @@ async fn storm_one_seed(seed: u64, groups: usize) -> Figures {
     );
     assert!(p.store.integrity_check().await.expect("integrity"), "{ctx}");
 
-    Figures {
+    Some(Figures {
         runs,
         storm_calls,
         reference_calls,
         units,
         max_attempts,
         retried_calls,
-    }
+    })
 }
 
 #[tokio::test]
@@ -322,7 +327,9 @@ async fn runs_converge_under_a_fault_storm_within_the_retry_budget() {
         None => (1, 9),
     };
     for seed in 1..=seeds {
-        let f = storm_one_seed(seed, groups).await;
+        let Some(f) = storm_one_seed(seed, groups, false).await else {
+            continue;
+        };
         println!(
             "storm seed {seed}: {groups} source groups, {} units written; converged in {} run(s); {} calls ({:.2} per unit; fault-free {} calls, {:.2} per unit); {} call(s) retried, at most {} attempts (budget {})",
             f.units,
@@ -334,6 +341,18 @@ async fn runs_converge_under_a_fault_storm_within_the_retry_budget() {
             f.retried_calls,
             f.max_attempts,
             1 + MAX_RETRIES,
+        );
+    }
+}
+
+/// One seed of the storm with the state in PostgreSQL: the same convergence, the same
+/// budget.
+#[tokio::test]
+async fn runs_converge_under_a_fault_storm_on_postgres() {
+    if let Some(f) = storm_one_seed(1, 9, true).await {
+        println!(
+            "storm on PostgreSQL: converged in {} run(s), {} calls, at most {} attempts",
+            f.runs, f.storm_calls, f.max_attempts
         );
     }
 }

@@ -72,9 +72,20 @@ async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool)
     }
 }
 
-/// Whether another process holds the database's write lock right now.
-async fn write_locked(w: &World) -> bool {
+/// Whether another process holds the database's write lock right now: on PostgreSQL
+/// (`store` open on it) the advisory lock a write transaction takes.
+async fn write_locked(w: &World, store: &sgsync::store::Store) -> bool {
     use sqlx::Connection;
+    if w.postgres.is_some() {
+        let (held,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+             WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("pg_locks read");
+        return held > 0;
+    }
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(&w.db)
         .busy_timeout(Duration::ZERO);
@@ -97,8 +108,22 @@ async fn write_locked(w: &World) -> bool {
 /// creating from its stale plan (62 creates for 40 groups, 22 duplicates).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
+    a_run_paused_past_its_lease_writes_nothing_after_another_took_over_in(
+        World::start(Seed::Empty).await,
+    )
+    .await;
+}
+
+/// The same with the state in PostgreSQL: the fence is the lease row there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over_on_postgres() {
+    if let Some(w) = World::start(Seed::Empty).await.on_postgres("paused").await {
+        a_run_paused_past_its_lease_writes_nothing_after_another_took_over_in(w).await;
+    }
+}
+
+async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over_in(w: World) {
     const GROUPS: usize = 40;
-    let w = World::start(Seed::Empty).await;
     add_groups(&w, GROUPS);
     // Slow targets, one call at a time: a run lasts seconds, long enough to be stopped
     // in the middle.
@@ -117,6 +142,7 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
         ..Parts::default()
     });
 
+    let probe = w.store().await;
     let a = spawn(&w, &["--sync-now"]);
     wait_until(
         "run A creates a few groups",
@@ -130,7 +156,7 @@ async fn a_run_paused_past_its_lease_writes_nothing_after_another_took_over() {
     let mut tries = 0;
     loop {
         signal(&a, rustix::process::Signal::STOP);
-        if !write_locked(&w).await {
+        if !write_locked(&w, &probe).await {
             break;
         }
         tries += 1;
@@ -238,6 +264,7 @@ async fn a_run_paused_mid_write_blocks_others_cleanly_and_nothing_is_duplicated(
         store: "lock_lease_secs = 4\nlock_renew_secs = 1".into(),
         ..Parts::default()
     });
+    let probe = w.store().await;
     let a = spawn(&w, &["--sync-now"]);
     wait_until("run A creates a group", Duration::from_secs(60), || {
         !w.is.smart_groups().is_empty()
@@ -246,7 +273,7 @@ async fn a_run_paused_mid_write_blocks_others_cleanly_and_nothing_is_duplicated(
     let mut tries = 0;
     loop {
         signal(&a, rustix::process::Signal::STOP);
-        if write_locked(&w).await {
+        if write_locked(&w, &probe).await {
             break;
         }
         tries += 1;
@@ -478,7 +505,20 @@ fn limit_file_size(command: &mut std::process::Command, bytes: u64) {
 /// on iSpring (`removeGroup`, irreversible) and archived on emfluence, with exit 0.
 #[tokio::test]
 async fn a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confirmed() {
-    let w = World::start(Seed::Empty).await;
+    a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confirmed_in(
+        World::start(Seed::Empty).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confirmed_on_postgres() {
+    if let Some(w) = World::start(Seed::Empty).await.on_postgres("guard").await {
+        a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confirmed_in(w).await;
+    }
+}
+
+async fn a_source_answering_a_fraction_of_its_groups_deletes_nothing_until_confirmed_in(w: World) {
     let ids = add_groups(&w, 10);
     let parts = Parts {
         lms: Some("on_lossy = \"push\"\non_source_deleted = \"delete\"".into()),
