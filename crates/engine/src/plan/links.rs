@@ -63,9 +63,20 @@ impl Recorded {
     }
 
     /// Whether a unit ending with `result` (and `error`) must rewrite the link's result.
+    /// A link keeps the last thing done to its copy: a unit that finds it unchanged
+    /// leaves "created", "updated", … as they are (else the first run after a sync of
+    /// N groups would rewrite N rows to say that nothing happened); an error, a held or
+    /// skipped unit, or anything else is rewritten by the next result.
     pub fn differs(self, result: UnitResult, error: Option<&str>) -> bool {
         match self {
             Recorded::NoLink => false,
+            Recorded::Result(
+                UnitResult::Created
+                | UnitResult::Adopted
+                | UnitResult::Updated
+                | UnitResult::Repaired
+                | UnitResult::Unchanged,
+            ) if result == UnitResult::Unchanged && error.is_none() => false,
             Recorded::Result(r) => r != result || error.is_some(),
             Recorded::Other => true,
         }
@@ -175,5 +186,14 @@ mod tests {
         assert!(Recorded::of(None, false).differs(Unchanged, None));
         // No link: nothing to rewrite.
         assert!(!Recorded::NoLink.differs(Failed, Some("boom")));
+        // The last change stays when nothing changes after it; anything else replaces it.
+        use UnitResult::{Created, Held, Updated};
+        for done in [Created, Updated] {
+            let link = Recorded::of(Some(done), false);
+            assert!(!link.differs(Unchanged, None), "{done:?} then unchanged");
+            assert!(link.differs(Unchanged, Some("boom")));
+            assert!(link.differs(Held, None));
+        }
+        assert!(Recorded::of(Some(Skipped), false).differs(Unchanged, None));
     }
 }
