@@ -182,17 +182,13 @@ pub(super) fn groups_search(world: &World, p: &Map<String, Json>) -> Outcome {
     let mut found: Vec<&SandboxGroup> = world
         .groups
         .values()
-        .filter(|g| g.name.to_lowercase().contains(&name))
+        .filter(|g| name.is_empty() || g.name.to_lowercase().contains(&name))
         .filter(|g| status == "All" || g.status == status)
         .filter(|g| kind == "All" || kind_name(g.kind) == kind)
         .filter(|g| ids.as_ref().is_none_or(|ids| ids.contains(&g.id)))
         .collect();
     sort_groups(&mut found, p)?;
-    Ok(paged(
-        found.into_iter().map(search_record).collect(),
-        page,
-        rpp,
-    ))
+    Ok(paged(found, page, rpp, search_record))
 }
 
 pub(super) fn sort_groups(
@@ -202,9 +198,10 @@ pub(super) fn sort_groups(
     let field = text(p, "sortField")?.unwrap_or_else(|| "groupName".to_owned());
     match field.as_str() {
         "groupID" => found.sort_by_key(|g| g.id),
-        "groupName" => found.sort_by_key(|g| (g.name.to_lowercase(), g.id)),
-        "dateAdded" => found.sort_by_key(|g| (g.date_added.clone(), g.id)),
-        "dateModified" => found.sort_by_key(|g| (g.date_modified.clone(), g.id)),
+        // Each name folded once, not twice per comparison.
+        "groupName" => found.sort_by_cached_key(|g| (g.name.to_lowercase(), g.id)),
+        "dateAdded" => found.sort_by_key(|g| (&g.date_added, g.id)),
+        "dateModified" => found.sort_by_key(|g| (&g.date_modified, g.id)),
         "totalMembers" | "activeMembers" => found.sort_by_key(|g| (g.members.len(), g.id)),
         "dateLastEmailSent" => found.sort_by_key(|g| g.id),
         other => {
