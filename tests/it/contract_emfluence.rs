@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::{Value as Json, json};
 use sgsync::model::mapping::Maps;
 use sgsync::provider::http::HttpSettings;
-use sgsync::provider::{ErrorKind, Payload, Provider};
+use sgsync::provider::{ErrorKind, Payload, Provider, Verified};
 use sgsync::sandbox::emfluence::{SANDBOX_TOKEN, Sandbox};
 use sgsync::sandbox::{Controls, Fault, FaultPlan, LoggedRequest, Seed, serve};
 use sgsync_emfluence::client::{EmfluenceClient, EmfluenceConfig};
@@ -407,6 +407,51 @@ async fn update_sends_the_full_group_after_a_lookup() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn copies_are_read_back_25_to_a_lookup_and_a_missing_one_alone() {
+    let (sandbox, client) = started(Seed::Empty).await;
+    let mut copies = Vec::new();
+    for i in 0..30 {
+        let pushed = payload(&format!("Group {i}"));
+        let id = client.create(&format!("key-{i}"), &pushed).await.unwrap();
+        copies.push((id, pushed));
+    }
+    // By hand: one renamed, one archived, one description edited, one deleted.
+    let id = |i: usize| copies[i].0.parse::<i64>().unwrap();
+    sandbox.edit_group(id(1), "Renamed by hand", "Active");
+    sandbox.edit_group(id(2), "Group 2", "Archived");
+    sandbox.set_description(id(26), "edited by hand");
+    copies[28].0 = "424242".to_owned();
+    assert_eq!(client.verify_batch(), 25);
+    sandbox.running.controls.clear_log();
+
+    let asked: Vec<(&str, &Payload)> = copies.iter().map(|(id, p)| (id.as_str(), p)).collect();
+    let (first, first_calls) = client.verify_many(&asked[..25]).await.unwrap();
+    let (rest, rest_calls) = client.verify_many(&asked[25..]).await.unwrap();
+
+    // One lookup for 25 copies, one for five, and the one the answer left out alone.
+    let c = &sandbox.running.controls;
+    assert_eq!(calls(c, "groups/lookup").len(), 3);
+    assert_eq!((first_calls, rest_calls), (1, 2));
+    let found: Vec<Verified> = first.into_iter().chain(rest).collect();
+    assert_eq!(found.len(), 30);
+    for (i, v) in found.iter().enumerate() {
+        let want = match i {
+            1 => Verified::Differs("renamed to \"Renamed by hand\"".into()),
+            2 => Verified::Differs("archived by hand".into()),
+            26 => Verified::Differs("its description was edited".into()),
+            28 => Verified::Missing,
+            _ => Verified::Same,
+        };
+        assert_eq!(*v, want, "copy {i}");
+    }
+    // The same as one `verify` each, in fewer calls.
+    for i in [1, 2, 26, 28, 0] {
+        let (one, _) = client.verify(&copies[i].0, &copies[i].1).await.unwrap();
+        assert_eq!(one, found[i], "copy {i} alone");
+    }
 }
 
 #[tokio::test]

@@ -33,8 +33,10 @@ mod members;
 const PROVIDER: ProviderKind = crate::KIND;
 /// The largest page `groups/search` serves (§3.3); also used for contacts (§3.6, inferred).
 const PAGE_SIZE: u32 = 250;
-/// `groups/search` pages read at once after the first (which says how many there are).
-const LISTING_PAGES_AT_ONCE: usize = 4;
+/// `groups/search` pages read at once after the first (which says how many there are):
+/// as many as a target's default `concurrency`; the limiter still paces them, so a
+/// listing of 40 pages takes four round trips instead of ten.
+const LISTING_PAGES_AT_ONCE: usize = 16;
 /// `groups/lookup` takes at most 25 `groupIDs` (§3.2).
 const LOOKUP_BATCH: usize = 25;
 /// `groups/addContacts` / `groups/removeContacts` take at most 1000 ids (§3.5).
@@ -544,6 +546,23 @@ fn save_body<'a>(operation: &str, payload: &'a Payload) -> Result<&'a GroupSave,
     })
 }
 
+/// What a copy read back (`None`: no such group) shows against what was pushed.
+fn compare(group: Option<&Group>, pushed: &GroupSave) -> Verified {
+    match group {
+        None => Verified::Missing,
+        Some(g) if g.status.as_deref() == Some("Archived") => {
+            Verified::Differs("archived by hand".to_owned())
+        }
+        Some(g) if !same_name(&g.group_name, &pushed.group_name) => {
+            Verified::Differs(format!("renamed to \"{}\"", g.group_name))
+        }
+        Some(g) if g.description.trim() != pushed.description.trim() => {
+            Verified::Differs("its description was edited".to_owned())
+        }
+        Some(_) => Verified::Same,
+    }
+}
+
 /// Names are unique on emfluence (§3.1); the collation is unknown, so a name that
 /// differs only in case is treated as the same name (the sandbox refuses it too).
 fn same_name(a: &str, b: &str) -> bool {
@@ -772,19 +791,60 @@ impl Provider for EmfluenceClient {
         if parse_id(id).is_err() {
             return Ok((Verified::Missing, 0));
         }
-        let Some(group) = self.lookup(id).await? else {
-            return Ok((Verified::Missing, 1));
-        };
-        let verified = if group.status.as_deref() == Some("Archived") {
-            Verified::Differs("archived by hand".to_owned())
-        } else if !same_name(&group.group_name, &pushed.group_name) {
-            Verified::Differs(format!("renamed to \"{}\"", group.group_name))
-        } else if group.description.trim() != pushed.description.trim() {
-            Verified::Differs("its description was edited".to_owned())
-        } else {
-            Verified::Same
-        };
-        Ok((verified, 1))
+        let group = self.lookup(id).await?;
+        Ok((compare(group.as_ref(), pushed), 1))
+    }
+
+    fn verify_batch(&self) -> usize {
+        LOOKUP_BATCH
+    }
+
+    /// One `groups/lookup {groupIDs}` for up to 25 copies (§3.2); a copy the answer
+    /// leaves out is looked up alone before it is called deleted (what the API answers
+    /// for an unknown id among several is unknown).
+    #[instrument(skip_all, fields(copies = copies.len()))]
+    async fn verify_many(
+        &self,
+        copies: &[(&str, &Payload)],
+    ) -> Result<(Vec<Verified>, usize), ProviderError> {
+        let ids: Vec<i64> = copies
+            .iter()
+            .filter_map(|(id, _)| parse_id(id).ok())
+            .collect();
+        let mut calls = 0;
+        let mut found: HashMap<i64, Group> = HashMap::new();
+        for chunk in ids.chunks(LOOKUP_BATCH) {
+            let body = GroupLookup::Many(chunk.to_vec());
+            let batch = self
+                .post("groups/lookup", &body, true, |data| {
+                    wire::lookup_found_in(&data)
+                })
+                .await?;
+            calls += 1;
+            found.extend(
+                batch
+                    .into_iter()
+                    .filter_map(|g| Some((g.group_id?, g)))
+                    .filter(|(id, _)| chunk.contains(id)),
+            );
+        }
+        let mut verified = Vec::with_capacity(copies.len());
+        for (id, payload) in copies {
+            let pushed = save_body("verify group", payload)?;
+            let Ok(asked) = parse_id(id) else {
+                verified.push(Verified::Missing);
+                continue;
+            };
+            let group = match found.remove(&asked) {
+                Some(group) => Some(group),
+                None => {
+                    calls += 1;
+                    self.lookup(id).await?
+                }
+            };
+            verified.push(compare(group.as_ref(), pushed));
+        }
+        Ok((verified, calls))
     }
 
     /// `groups/save` without `groupID` (§3.1); not resent after an unclear failure.

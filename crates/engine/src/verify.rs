@@ -20,7 +20,7 @@
 use super::apply::Target;
 use super::plan::{Action, Drift, DriftIndex, Planner};
 use futures_util::StreamExt;
-use sgsync_provider::Verified;
+use sgsync_provider::{Payload, Verified};
 use sgsync_store::{Store, StoreError};
 use std::collections::HashMap;
 use tracing::warn;
@@ -48,6 +48,18 @@ impl Default for VerifyBudget {
 
 impl VerifyBudget {
     /// Calls for a run over `links` linked copies (`sgsync verify`: `everything`).
+    /// How many copies' content a run reads back when the calls allow: the automatic
+    /// budget's share of the day (every copy once a day), `None` for a budget given in
+    /// calls (as many as they read) or for `sgsync verify` (all).
+    pub fn slice(self, links: usize, everything: bool) -> Option<usize> {
+        match self {
+            VerifyBudget::Auto { runs_per_day, .. } if !everything => {
+                Some(links.div_ceil(runs_per_day.max(1)))
+            }
+            _ => None,
+        }
+    }
+
     pub fn calls(self, links: usize, everything: bool) -> usize {
         if everything {
             return usize::MAX;
@@ -238,10 +250,18 @@ async fn verify_target(
     let order = links[start..].iter().chain(links[..start].iter());
     // The slice: the copies next in turn whose unit would write nothing (an update
     // puts any other back), one read each, as many as the budget has left.
+    // The calls left read `batch` copies each where the provider reads several at once;
+    // the automatic budget still reads only its share of the day's copies.
+    let batch = provider.verify_batch().max(1);
     let left = budget.saturating_sub(out.calls());
+    let copies = target
+        .verify
+        .slice(links.len(), everything)
+        .map_or(usize::MAX, |share| share.max(1))
+        .min(left.saturating_mul(batch));
     let mut slice = Vec::new();
     for (source_id, linked) in order {
-        if slice.len() >= left {
+        if slice.len() >= copies {
             break;
         }
         if found.contains_key(*source_id) {
@@ -260,26 +280,39 @@ async fn verify_target(
     }
     // Read back `concurrency` at a time, like the target's units (the client's rate
     // limiter still paces them).
-    let reads = futures_util::stream::iter(slice.into_iter().map(
-        |(source_id, id, payload)| async move { (source_id, provider.verify(&id, &payload).await) },
-    ))
+    let reads = futures_util::stream::iter(slice.chunks(batch).map(|chunk| async move {
+        let copies: Vec<(&str, &Payload)> = chunk
+            .iter()
+            .map(|(_, id, payload)| (&**id, payload))
+            .collect();
+        let read = match copies.as_slice() {
+            [(id, payload)] => provider
+                .verify(id, payload)
+                .await
+                .map(|(verified, calls)| (vec![verified], calls)),
+            _ => provider.verify_many(&copies).await,
+        };
+        (chunk, read)
+    }))
     .buffered(target.concurrency.max(1))
     .collect::<Vec<_>>()
     .await;
     let mut last = None;
-    for (source_id, read) in reads {
+    for (chunk, read) in reads {
         match read {
             Ok((verified, calls)) => {
                 out.content_calls += calls;
-                out.content_checked += 1;
-                last = Some(source_id);
-                let what = match verified {
-                    Verified::Same => None,
-                    Verified::Missing => Some((true, "deleted by hand".to_owned())),
-                    Verified::Differs(what) => Some((false, what)),
-                };
-                if let Some((vanished, what)) = what {
-                    found.insert(source_id.to_owned(), Drift { vanished, what });
+                for ((source_id, _, _), verified) in chunk.iter().zip(verified) {
+                    out.content_checked += 1;
+                    last = Some(*source_id);
+                    let what = match verified {
+                        Verified::Same => None,
+                        Verified::Missing => Some((true, "deleted by hand".to_owned())),
+                        Verified::Differs(what) => Some((false, what)),
+                    };
+                    if let Some((vanished, what)) = what {
+                        found.insert((*source_id).to_owned(), Drift { vanished, what });
+                    }
                 }
             }
             Err(e) => {

@@ -292,6 +292,27 @@ pub trait Provider: Send + Sync {
         };
         Ok((verified, 1))
     }
+    /// How many copies one [`Provider::verify_many`] call reads back at most: more than
+    /// one where the API reads several groups in one call (emfluence `groups/lookup`
+    /// takes 25 ids).
+    fn verify_batch(&self) -> usize {
+        1
+    }
+    /// [`Provider::verify`] for up to [`Provider::verify_batch`] copies (target id and
+    /// what was pushed), in order, with the calls made. By default one `verify` each.
+    async fn verify_many(
+        &self,
+        copies: &[(&str, &Payload)],
+    ) -> Result<(Vec<Verified>, usize), ProviderError> {
+        let mut found = Vec::with_capacity(copies.len());
+        let mut calls = 0;
+        for (id, payload) in copies {
+            let (verified, n) = self.verify(id, payload).await?;
+            found.push(verified);
+            calls += n;
+        }
+        Ok((found, calls))
+    }
     /// Creates a group; returns its id. Not retried blindly: a create that may have
     /// happened is reported, and the caller looks the key up before trying again.
     async fn create(&self, key: &str, payload: &Payload) -> Result<String, ProviderError>;
