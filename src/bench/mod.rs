@@ -273,6 +273,25 @@ fn minimum(n: usize) -> Minimum {
     }
 }
 
+/// The fewest calls drift detection makes per run under the default budget, for
+/// `links` copies per target: every copy's share of the day read back (iSpring one
+/// `getSmartGroup` each, its listing being the directory read anyway; emfluence 25 to a
+/// `groups/lookup`, §3.2) after the whole listing where it fits (emfluence
+/// `groups/search`, 250 a page, §3.3).
+fn drift_reads(links: PerProvider<u64>) -> PerProvider<u64> {
+    let budget = crate::engine::verify::VerifyBudget::default();
+    let share = |n: u64| budget.slice(n as usize, false).unwrap_or(0) as u64;
+    let within = |n: u64, calls: u64| calls.min(budget.calls(n as usize, false) as u64);
+    PerProvider {
+        gosquared: 0,
+        ispring: within(links.ispring, share(links.ispring)),
+        emfluence: within(
+            links.emfluence,
+            links.emfluence.div_ceil(250) + share(links.emfluence).div_ceil(25),
+        ),
+    }
+}
+
 /// The physical lower bound of one sync making `calls(provider)` calls under `opts`.
 fn bound_of(opts: &Options, calls: &dyn Fn(ProviderKind) -> u64) -> Duration {
     let load = |p: ProviderKind, calls: u64| Load {
@@ -348,14 +367,20 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
     }
     phases.push(rig.measure("10% changed", changed_writes).await?);
 
-    for phase in &mut phases {
+    for (i, phase) in phases.iter_mut().enumerate() {
         let writes = phase.expected_writes;
+        // After the first phase every copy is linked, and each run reads its share
+        // back (drift detection, default budget).
+        let (drift, names) = match i {
+            0 => (PerProvider::default(), 1),
+            _ => (drift_reads(initial_writes), 0),
+        };
         // The source's list and iSpring's token and directory every run; emfluence's
         // names only when a phase creates (none after the first).
         let phase_bound = bound_of(opts, &|p| match p {
             sgsync_gosquared::KIND => 1,
-            sgsync_ispring::KIND => ispring_reads + writes.get(p),
-            _ => writes.get(p),
+            sgsync_ispring::KIND => ispring_reads + writes.get(p) + drift.get(p),
+            _ => names + writes.get(p) + drift.get(p),
         });
         phase.lower_bound_ms = phase_bound.as_millis() as u64;
     }
