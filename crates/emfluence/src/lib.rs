@@ -28,7 +28,10 @@
 //! - A protected group cannot be archived (§3.4): archive unprotects in the same call.
 //! - Dynamic groups are query-defined (§3.1, §4): sgsync refuses to write to them, so
 //!   an update reads its group first — 25 to a `groups/lookup`, for the groups the
-//!   engine names before the run's writes (`Provider::will_update`).
+//!   engine names before the run's writes (`Provider::will_update`). Drift detection
+//!   reads copies back the same way, 25 to a lookup (`Provider::verify_many`); a copy
+//!   the answer leaves out is looked up alone before it is called deleted, since what
+//!   `groupIDs` answers for an unknown id is undocumented.
 //! - A new contact costs two `contacts/save`: by email without a name (an upsert that
 //!   writes only the fields passed, §3.5/§5, so an existing contact keeps its name),
 //!   then the name by `contactID` only when the answer shows it blank. One call would
