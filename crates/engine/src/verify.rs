@@ -47,7 +47,6 @@ impl Default for VerifyBudget {
 }
 
 impl VerifyBudget {
-    /// Calls for a run over `links` linked copies (`sgsync verify`: `everything`).
     /// How many copies' content a run reads back when the calls allow: the automatic
     /// budget's share of the day (every copy once a day), `None` for a budget given in
     /// calls (as many as they read) or for `sgsync verify` (all).
@@ -60,6 +59,7 @@ impl VerifyBudget {
         }
     }
 
+    /// Calls for a run over `links` linked copies (`sgsync verify`: `everything`).
     pub fn calls(self, links: usize, everything: bool) -> usize {
         if everything {
             return usize::MAX;
@@ -249,9 +249,9 @@ async fn verify_target(
         .map_or(0, |after| links.partition_point(|(id, _)| *id <= after));
     let order = links[start..].iter().chain(links[..start].iter());
     // The slice: the copies next in turn whose unit would write nothing (an update
-    // puts any other back), one read each, as many as the budget has left.
-    // The calls left read `batch` copies each where the provider reads several at once;
-    // the automatic budget still reads only its share of the day's copies.
+    // puts any other back), as many as the calls left read — `batch` copies a call
+    // where the provider reads several at once — and for the automatic budget no more
+    // than its share of the day's copies (batching saves calls, it does not read more).
     let batch = provider.verify_batch().max(1);
     let left = budget.saturating_sub(out.calls());
     let copies = target
@@ -373,5 +373,9 @@ mod tests {
             "verify"
         );
         assert_eq!(auto.calls(0, false), 1);
+        // The day's share in copies, however many copies a call reads.
+        assert_eq!(auto.slice(10_000, false), Some(105));
+        assert_eq!(auto.slice(10_000, true), None, "verify reads all");
+        assert_eq!(VerifyBudget::Calls(5).slice(10_000, false), None);
     }
 }
