@@ -45,9 +45,11 @@ struct Measured {
 /// Runs `sgsync --config <file> sync`, sampling its VmHWM (peak resident set) until it exits.
 fn sync(config_file: &Path) -> Measured {
     let start = Instant::now();
+    // Its log beside the config, so a failed run says why.
+    let log = config_file.with_extension("log");
     let mut child = common::world::sgsync_with(config_file, &["--log-format", "json", "sync"])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("sgsync starts");
     let status_file = format!("/proc/{}/status", child.id());
@@ -68,6 +70,15 @@ fn sync(config_file: &Path) -> Measured {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    if !status.success() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!(
+            "sync {} failed; its last lines:\n{}",
+            config_file.display(),
+            lines[lines.len().saturating_sub(5)..].join("\n")
+        );
+    }
     Measured {
         wall: start.elapsed(),
         peak_rss_kib: peak,

@@ -729,7 +729,6 @@ both! {
 both! {
     #[tokio::test]
     async fn pipelines_share_a_database_and_nothing_else(db) {
-        use sgsync::model::members::MemberHash;
         use sgsync::store::{MemberKey, ORPHAN_GUARD};
         let base = db.open().await;
         assert_eq!(base.pipeline(), sgsync::store::DEFAULT_PIPELINE);
@@ -753,7 +752,11 @@ both! {
             source_id: "42",
             target: "mail",
         };
-        let m = |s: &str| MemberHash(s.to_owned());
+        let m = |s: &str| {
+            sgsync::model::members::Email::normalise(&format!("{s}@example.test"))
+                .expect("an address")
+                .hash()
+        };
         a.init_members(key, &[(m("x"), "c-1".into())]).await.unwrap();
         b.init_members(key, &[(m("y"), "c-2".into())]).await.unwrap();
         let (in_a, _) = a.synced_members(key).await.unwrap().unwrap();
@@ -825,7 +828,7 @@ both! {
              VALUES ('gosquared', '42', 'mail', 'emfluence', 't-42', 'sgsync:gosquared:42', 'G',
                  'h', 'lossy', '', $1, $1)",
             "INSERT INTO members (source_provider, source_id, target, email_hash)
-             VALUES ('gosquared', '42', 'mail', 'hash-1')",
+             VALUES ('gosquared', '42', 'mail', '00112233445566778899aabbccddeeff')",
             "INSERT INTO membership (source_provider, source_id, target, member_count, updated_at)
              VALUES ('gosquared', '42', 'mail', 1, $1)",
             "INSERT INTO intents (source_provider, source_id, target, target_provider, stable_key,
@@ -851,7 +854,9 @@ both! {
             target: "mail",
         };
         let (members, _) = store.synced_members(key).await.unwrap().unwrap();
-        assert!(members.contains(&MemberHash("hash-1".into())));
+        assert!(members.contains(
+            &MemberHash::from_hex("00112233445566778899aabbccddeeff").expect("hex")
+        ));
         // The old run's lock is `default`'s and still held.
         assert!(matches!(
             store.acquire_lock(&anonymous("new"), Duration::from_secs(60), Utc::now()).await,

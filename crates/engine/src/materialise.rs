@@ -621,14 +621,10 @@ async fn run_unit(
         .removes
         .iter()
         .take(PREVIEW)
-        .map(|h| {
-            ids.get(h)
-                .cloned()
-                .unwrap_or_else(|| format!("hash {}", h.0))
-        })
+        .map(|h| ids.get(h).cloned().unwrap_or_else(|| format!("hash {h}")))
         .collect();
     if writer.finder().is_some() {
-        let hashes: Vec<MemberHash> = diff.adds.iter().map(|m| m.hash.clone()).collect();
+        let hashes: Vec<MemberHash> = diff.adds.iter().map(|m| m.hash).collect();
         let known = store.contact_ids(key.target, &hashes).await?;
         outcome.to_look_up = hashes.len() - known.len();
     }
@@ -697,7 +693,7 @@ pub(super) async fn add(
     if adds.is_empty() {
         return Ok(());
     }
-    let hashes: Vec<MemberHash> = adds.iter().map(|m| m.hash.clone()).collect();
+    let hashes: Vec<MemberHash> = adds.iter().map(|m| m.hash).collect();
     let known = store.contact_ids(key.target, &hashes).await?;
     let by_hash: HashMap<&MemberHash, &members::Member> =
         adds.iter().map(|m| (&m.hash, m)).collect();
@@ -721,9 +717,9 @@ pub(super) async fn add(
                 continue;
             };
             if row.ok {
-                ok.extend(hashes.iter().map(|h| ((*h).clone(), row.id.clone())));
+                ok.extend(hashes.iter().map(|h| (**h, row.id.clone())));
             } else if row.unknown_contact {
-                stale.extend(hashes.iter().map(|h| (*h).clone()));
+                stale.extend(hashes.iter().map(|h| **h));
             } else {
                 done.refused
                     .push(row.error.clone().unwrap_or_else(|| "refused".to_owned()));
@@ -750,7 +746,7 @@ pub(super) async fn add(
             .await
         {
             Ok(id) => {
-                store.record_added(key, &[(m.hash.clone(), id)]).await?;
+                store.record_added(key, &[(m.hash, id)]).await?;
                 done.added += 1;
                 done.by_email += 1;
             }
@@ -815,7 +811,7 @@ pub(super) async fn remove(
     let kept: Vec<MemberHash> = ids
         .iter()
         .filter(|(_, id)| still_held.contains(*id))
-        .map(|(h, _)| h.clone())
+        .map(|(h, _)| *h)
         .collect();
     if !kept.is_empty() {
         store.record_removed(key, &kept).await?;
@@ -838,7 +834,7 @@ pub(super) async fn remove(
             };
             // A contact the target no longer knows is not in the group either.
             if row.ok || row.unknown_contact {
-                gone.extend(hashes.iter().map(|h| (*h).clone()));
+                gone.extend(hashes.iter().map(|h| **h));
             } else {
                 done.refused
                     .push(row.error.clone().unwrap_or_else(|| "refused".to_owned()));

@@ -162,7 +162,7 @@ async fn upsert_contact_ids(
         );
         let mut q = sqlx::query(&sql);
         for (hash, id) in chunk {
-            q = q.bind(pipeline).bind(target).bind(&hash.0).bind(id);
+            q = q.bind(pipeline).bind(target).bind(hash.to_hex()).bind(id);
         }
         q.execute(&mut *conn)
             .await
@@ -192,7 +192,7 @@ async fn insert_members(
                 .bind(key.source_provider.as_str())
                 .bind(key.source_id)
                 .bind(key.target)
-                .bind(&hash.0);
+                .bind(hash.to_hex());
         }
         q.execute(&mut *conn)
             .await
@@ -206,7 +206,7 @@ async fn insert_members(
 /// binding `leading` first and then the chunk; every row any chunk answers. One loop
 /// for every `IN (…)` query here: SQLite caps a statement's parameters, so a long key
 /// list is sent in chunks.
-async fn in_chunks<K: AsRef<str>>(
+async fn in_chunks<K: std::fmt::Display>(
     conn: &mut AnyConnection,
     what: &'static str,
     sql: &str,
@@ -224,11 +224,22 @@ async fn in_chunks<K: AsRef<str>>(
             q = q.bind(*value);
         }
         for key in chunk {
-            q = q.bind(key.as_ref());
+            q = q.bind(key.to_string());
         }
         rows.extend(q.fetch_all(&mut *conn).await.map_err(query(what))?);
     }
     Ok(rows)
+}
+
+/// A member hash as stored (32 hex digits); anything else is a corrupt row, named.
+fn stored_hash(what: &'static str, text: &str) -> Result<MemberHash, StoreError> {
+    MemberHash::from_hex(text).ok_or_else(|| StoreError::Corrupt {
+        what,
+        why: format!(
+            "its email_hash is not 32 hex digits ({} characters): the state database was changed outside sgsync; restore it from a backup",
+            text.len()
+        ),
+    })
 }
 
 /// The (hash, contact id) pairs of `rows` (two text columns).
@@ -237,7 +248,7 @@ fn pairs(what: &'static str, rows: Vec<AnyRow>) -> Result<Vec<(MemberHash, Strin
         .map(|row| {
             let hash: String = row.try_get(0).map_err(query(what))?;
             let id: String = row.try_get(1).map_err(query(what))?;
-            Ok((MemberHash(hash), id))
+            Ok((stored_hash(what, &hash)?, id))
         })
         .collect()
 }
@@ -274,10 +285,11 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(query("read members"))?;
-        Ok(Some((
-            rows.into_iter().map(|(h,)| MemberHash(h)).collect(),
-            u32::try_from(held).unwrap_or(0),
-        )))
+        let hashes = rows
+            .iter()
+            .map(|(h,)| stored_hash("members", h))
+            .collect::<Result<_, _>>()?;
+        Ok(Some((hashes, u32::try_from(held).unwrap_or(0))))
     }
 
     /// First materialisation of a link: what the target group already holds becomes the
@@ -389,7 +401,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write("record lookup").await?;
         upsert_contact_ids(tx.conn(), self.pipeline(), target, found).await?;
-        let found_hashes: Vec<&str> = found.iter().map(|(h, _)| h.0.as_str()).collect();
+        let found_hashes: Vec<MemberHash> = found.iter().map(|(h, _)| *h).collect();
         in_chunks(
             tx.conn(),
             "clear no-account verdicts",
@@ -410,7 +422,7 @@ impl Store {
                 q = q
                     .bind(self.pipeline())
                     .bind(target)
-                    .bind(&hash.0)
+                    .bind(hash.to_hex())
                     .bind(&stamp);
             }
             q.execute(tx.conn())
@@ -541,7 +553,9 @@ mod tests {
     use crate::Link;
 
     fn hash(s: &str) -> MemberHash {
-        MemberHash(format!("h-{s}"))
+        sgsync_model::members::Email::normalise(&format!("{s}@example.test"))
+            .map(|e| e.hash())
+            .unwrap_or_else(|| panic!("{s}: an address"))
     }
 
     fn link(source_id: &str) -> Link {
@@ -600,10 +614,7 @@ mod tests {
         store
             .record_removed(
                 key,
-                &batch[..400]
-                    .iter()
-                    .map(|(h, _)| h.clone())
-                    .collect::<Vec<_>>(),
+                &batch[..400].iter().map(|(h, _)| *h).collect::<Vec<_>>(),
             )
             .await
             .unwrap();

@@ -65,7 +65,7 @@ pub(super) async fn write(
     outcome: &mut MemberOutcome,
     done: &mut Done,
 ) -> Result<usize, MemberError> {
-    let hashes: Vec<MemberHash> = diff.adds.iter().map(|m| m.hash.clone()).collect();
+    let hashes: Vec<MemberHash> = diff.adds.iter().map(|m| m.hash).collect();
     let mut ids: HashMap<MemberHash, String> = store.contact_ids(key.target, &hashes).await?;
     let unknown: Vec<&Member> = diff
         .adds
@@ -87,15 +87,15 @@ pub(super) async fn write(
             for m in by_email.get(&folded(&c.email)).into_iter().flatten() {
                 // Two users answering one address: the first is kept, the same each run
                 // (the answer's order), and the other is never touched.
-                if seen.insert(m.hash.clone()) {
-                    found.push((m.hash.clone(), c.id.clone()));
+                if seen.insert(m.hash) {
+                    found.push((m.hash, c.id.clone()));
                 }
             }
         }
         let missing: Vec<MemberHash> = chunk
             .iter()
             .filter(|m| !seen.contains(&m.hash))
-            .map(|m| m.hash.clone())
+            .map(|m| m.hash)
             .collect();
         store
             .record_lookup(key.target, &found, &missing, Utc::now())
@@ -140,7 +140,7 @@ pub(super) async fn write(
         replacer.replace(group, &list).await?;
         let rows: Vec<(MemberHash, String)> = adds
             .iter()
-            .filter_map(|m| Some((m.hash.clone(), ids.get(&m.hash)?.clone())))
+            .filter_map(|m| Some((m.hash, ids.get(&m.hash)?.clone())))
             .collect();
         done.tried += rows.len() + removes.len();
         store.record_added(key, &rows).await?;
