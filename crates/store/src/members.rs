@@ -15,6 +15,9 @@ use std::collections::{HashMap, HashSet};
 /// Rows per multi-row INSERT: 2–4 parameters each stays far below the parameter limits
 /// of SQLite (32,766) and PostgreSQL (65,535).
 const CHUNK: usize = 400;
+/// Rows of a first materialisation's baseline written per transaction (see
+/// [`Store::init_members`]).
+const BASELINE_ROWS_PER_WRITE: usize = 10_000;
 
 /// Which link a membership row belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -293,14 +296,52 @@ impl Store {
     }
 
     /// First materialisation of a link: what the target group already holds becomes the
-    /// synced set, in one transaction with the membership row.
+    /// synced set, the membership row written last.
     pub async fn init_members(
         &self,
         key: MemberKey<'_>,
         baseline: &[(MemberHash, String)],
     ) -> Result<(), StoreError> {
-        // The same write as an add batch: rows in, count refreshed, one transaction.
-        self.record_added(key, baseline).await
+        self.init_members_per(key, baseline, BASELINE_ROWS_PER_WRITE)
+            .await
+    }
+
+    /// [`Store::init_members`], `per_write` rows a transaction. One transaction for a
+    /// large group held the write lock past the 5 s every other writer waits — the
+    /// run's own lease renewal among them, so the run stopped itself (seen at 101,000
+    /// members in a debug build). Until the last transaction writes the membership row
+    /// the link reads as never materialised, so a run cut part-way starts over, and
+    /// the first transaction clears what such a run left.
+    async fn init_members_per(
+        &self,
+        key: MemberKey<'_>,
+        baseline: &[(MemberHash, String)],
+        per_write: usize,
+    ) -> Result<(), StoreError> {
+        let per_write = per_write.max(1);
+        let mut tx = self.begin_write("start members").await?;
+        sqlx::query(
+            "DELETE FROM members
+             WHERE pipeline = $4 AND source_provider = $1 AND source_id = $2 AND target = $3
+               AND NOT EXISTS (SELECT 1 FROM membership AS m WHERE m.pipeline = $4
+                   AND m.source_provider = $1 AND m.source_id = $2 AND m.target = $3)",
+        )
+        .bind(key.source_provider.as_str())
+        .bind(key.source_id)
+        .bind(key.target)
+        .bind(self.pipeline())
+        .execute(tx.conn())
+        .await
+        .map_err(query("clear a cut baseline"))?;
+        tx.commit().await?;
+        let last = baseline.len().saturating_sub(1) / per_write * per_write;
+        for chunk in baseline[..last].chunks(per_write) {
+            let mut tx = self.begin_write("add members").await?;
+            insert_members(tx.conn(), self.pipeline(), key, chunk).await?;
+            tx.commit().await?;
+        }
+        // The last rows with the membership row and its count, as an add batch.
+        self.record_added(key, &baseline[last..]).await
     }
 
     /// One successful add batch (or one created contact): the members and their ids.
@@ -575,6 +616,59 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_baseline_goes_in_several_writes_and_a_cut_one_starts_over() {
+        let path = std::env::temp_dir().join(format!(
+            "sgsync-store-baseline-{}-{}.db",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let store = Store::open(&path).await.unwrap();
+        store.upsert_link(&link("g1")).await.unwrap();
+        let key = MemberKey {
+            source_provider: GOSQUARED,
+            source_id: "g1",
+            target: "news",
+        };
+        let rows = |n: usize, tag: &str| -> Vec<(MemberHash, String)> {
+            (0..n)
+                .map(|i| (hash(&format!("{tag}{i}")), format!("{tag}{i}")))
+                .collect()
+        };
+        // A run cut after its first writes: member rows, no membership row.
+        let cut = rows(25, "old");
+        let mut tx = store.begin_write("add members").await.unwrap();
+        insert_members(tx.conn(), store.pipeline(), key, &cut[..20])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.synced_members(key).await.unwrap(),
+            None,
+            "not materialised"
+        );
+        // The next run starts over with another baseline, 10 rows a write.
+        let baseline = rows(25, "new");
+        store.init_members_per(key, &baseline, 10).await.unwrap();
+        let (hashes, _) = store.synced_members(key).await.unwrap().unwrap();
+        let want: HashSet<MemberHash> = baseline.iter().map(|(h, _)| *h).collect();
+        assert_eq!(hashes, want, "the cut run's rows are gone");
+        assert_eq!(store.memberships().await.unwrap()[0].member_count, 25);
+        // An exact multiple of the write size, and an empty baseline.
+        for (n, source_id) in [(20, "g2"), (0, "g3")] {
+            store.upsert_link(&link(source_id)).await.unwrap();
+            let key = MemberKey { source_id, ..key };
+            store
+                .init_members_per(key, &rows(n, source_id), 10)
+                .await
+                .unwrap();
+            let (hashes, _) = store.synced_members(key).await.unwrap().unwrap();
+            assert_eq!(hashes.len(), n);
+        }
+        drop(store);
+        let _ = std::fs::remove_file(&path);
     }
 
     #[tokio::test]
