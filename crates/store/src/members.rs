@@ -618,20 +618,30 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_baseline_goes_in_several_writes_and_a_cut_one_starts_over() {
+    /// A new SQLite store in the temporary directory holding the link `g1`, and its path.
+    async fn store_with_link(tag: &str) -> (Store, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!(
-            "sgsync-store-baseline-{}-{}.db",
+            "sgsync-store-{tag}-{}-{}.db",
             std::process::id(),
             fastrand::u64(..)
         ));
         let store = Store::open(&path).await.unwrap();
         store.upsert_link(&link("g1")).await.unwrap();
-        let key = MemberKey {
+        (store, path)
+    }
+
+    fn key(source_id: &str) -> MemberKey<'_> {
+        MemberKey {
             source_provider: GOSQUARED,
-            source_id: "g1",
+            source_id,
             target: "news",
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_baseline_goes_in_several_writes_and_a_cut_one_starts_over() {
+        let (store, path) = store_with_link("baseline").await;
+        let key = key("g1");
         let rows = |n: usize, tag: &str| -> Vec<(MemberHash, String)> {
             (0..n)
                 .map(|i| (hash(&format!("{tag}{i}")), format!("{tag}{i}")))
@@ -659,7 +669,7 @@ mod tests {
         // An exact multiple of the write size, and an empty baseline.
         for (n, source_id) in [(20, "g2"), (0, "g3")] {
             store.upsert_link(&link(source_id)).await.unwrap();
-            let key = MemberKey { source_id, ..key };
+            let key = self::key(source_id);
             store
                 .init_members_per(key, &rows(n, source_id), 10)
                 .await
@@ -673,18 +683,8 @@ mod tests {
 
     #[tokio::test]
     async fn members_are_recorded_per_batch_counted_and_go_with_their_link() {
-        let path = std::env::temp_dir().join(format!(
-            "sgsync-store-members-{}-{}.db",
-            std::process::id(),
-            fastrand::u64(..)
-        ));
-        let store = Store::open(&path).await.unwrap();
-        store.upsert_link(&link("g1")).await.unwrap();
-        let key = MemberKey {
-            source_provider: GOSQUARED,
-            source_id: "g1",
-            target: "news",
-        };
+        let (store, path) = store_with_link("members").await;
+        let key = key("g1");
         assert_eq!(store.synced_members(key).await.unwrap(), None);
         store
             .init_members(key, &[(hash("a"), "1".into())])
