@@ -174,9 +174,13 @@ impl Sandbox {
     /// Renames a group and sets its status (`Active`, `Archived`), as an edit in the
     /// emfluence UI would.
     pub fn edit_group(&self, id: i64, name: &str, status: &str) {
-        if let Some(g) = self.state.lock().groups.get_mut(&id) {
+        let mut world = self.state.lock();
+        // Through `put_group`, so the name index follows the rename: the old name is
+        // free again and the new one taken, as the UI's uniqueness check would have it.
+        if let Some(mut g) = world.groups.get(&id).cloned() {
             g.name = name.to_owned();
             g.status = status.to_owned();
+            world.put_group(g);
         }
     }
 

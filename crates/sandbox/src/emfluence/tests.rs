@@ -16,3 +16,19 @@ fn contact_records_read_back_as_wire_contacts() {
         }
     );
 }
+
+/// A rename by hand frees the old name and takes the new one, as uniqueness is checked
+/// on save (the index once kept the old name taken after an edit).
+#[tokio::test]
+async fn a_rename_by_hand_moves_the_name_it_holds() {
+    let sandbox = Sandbox::start(Seed::Empty).await.unwrap();
+    let id = sandbox.add_group("Old name", "", GroupKind::Static);
+    sandbox.edit_group(id, "New name", "Active");
+    let world = sandbox.state.lock();
+    assert!(!world.name_taken("Old name", None), "the old name is free");
+    assert!(world.name_taken("new NAME", None), "the new one is taken");
+    assert!(
+        !world.name_taken("New name", Some(id)),
+        "but not from itself"
+    );
+}
