@@ -15,6 +15,24 @@ use sgsync_emfluence as emfluence;
 use sgsync_ispring as ispring;
 use std::time::Duration;
 
+/// `$name` with the state in SQLite and `$pg` with it in PostgreSQL (said and skipped
+/// without a test server, outside CI), both running `$body` on a world from `$world`.
+macro_rules! on_both_backends {
+    ($(#[$attr:meta])* $name:ident, $pg:ident = $body:ident($world:expr)) => {
+        $(#[$attr])*
+        async fn $name() {
+            $body($world).await;
+        }
+
+        $(#[$attr])*
+        async fn $pg() {
+            if let Some(w) = $world.on_postgres("e2e").await {
+                $body(w).await;
+            }
+        }
+    };
+}
+
 /// The demo source (nine real groups) with empty targets. The world's default config:
 /// lms skips lossy rules, the newsletter pushes them and archives orphans; membership
 /// is off (these tests count group writes; membership has its own suite,
@@ -31,16 +49,9 @@ async fn connect_with(w: &World, env: &[(&str, &str)]) -> Pipeline {
     w.pipeline_env(&Parts::default(), env).await
 }
 
-#[tokio::test]
-async fn initial_sync_no_op_edit_and_delete() {
-    initial_sync_no_op_edit_and_delete_in(world().await).await;
-}
-
-#[tokio::test]
-async fn initial_sync_no_op_edit_and_delete_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        initial_sync_no_op_edit_and_delete_in(w).await;
-    }
+on_both_backends! {
+    #[tokio::test]
+    initial_sync_no_op_edit_and_delete, initial_sync_no_op_edit_and_delete_on_postgres = initial_sync_no_op_edit_and_delete_in(world().await)
 }
 
 async fn initial_sync_no_op_edit_and_delete_in(w: World) {
@@ -140,16 +151,9 @@ async fn initial_sync_no_op_edit_and_delete_in(w: World) {
     );
 }
 
-#[tokio::test]
-async fn a_run_while_another_holds_the_lock_does_not_start() {
-    a_run_while_another_holds_the_lock_does_not_start_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_run_while_another_holds_the_lock_does_not_start_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_run_while_another_holds_the_lock_does_not_start_in(w).await;
-    }
+on_both_backends! {
+    #[tokio::test]
+    a_run_while_another_holds_the_lock_does_not_start, a_run_while_another_holds_the_lock_does_not_start_on_postgres = a_run_while_another_holds_the_lock_does_not_start_in(world().await)
 }
 
 async fn a_run_while_another_holds_the_lock_does_not_start_in(w: World) {
@@ -171,16 +175,9 @@ async fn a_run_while_another_holds_the_lock_does_not_start_in(w: World) {
     assert_eq!(w.writes(), (0, 0));
 }
 
-#[tokio::test]
-async fn a_dry_run_writes_nothing_anywhere() {
-    a_dry_run_writes_nothing_anywhere_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_dry_run_writes_nothing_anywhere_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_dry_run_writes_nothing_anywhere_in(w).await;
-    }
+on_both_backends! {
+    #[tokio::test]
+    a_dry_run_writes_nothing_anywhere, a_dry_run_writes_nothing_anywhere_on_postgres = a_dry_run_writes_nothing_anywhere_in(world().await)
 }
 
 async fn a_dry_run_writes_nothing_anywhere_in(w: World) {
@@ -195,17 +192,10 @@ async fn a_dry_run_writes_nothing_anywhere_in(w: World) {
     assert!(p.store.links(None).await.expect("links").is_empty());
 }
 
-/// The operator commands, as a user runs them, against the same sandboxes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_commands_sync_status_check_resync_forget() {
-    operator_commands_sync_status_check_resync_forget_in(world().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_commands_sync_status_check_resync_forget_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        operator_commands_sync_status_check_resync_forget_in(w).await;
-    }
+on_both_backends! {
+    /// The operator commands, as a user runs them, against the same sandboxes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    operator_commands_sync_status_check_resync_forget, operator_commands_sync_status_check_resync_forget_on_postgres = operator_commands_sync_status_check_resync_forget_in(world().await)
 }
 
 async fn operator_commands_sync_status_check_resync_forget_in(w: World) {
@@ -253,19 +243,12 @@ async fn operator_commands_sync_status_check_resync_forget_in(w: World) {
     assert!(out.contains("forgot 1 link(s)"), "{out}");
 }
 
-/// The write happened but its answer was lost (the same state as a crash after the
-/// request left): the create fails, its intent stays, and the next run finds the group
-/// by its key instead of creating a second one.
-#[tokio::test]
-async fn a_lost_create_response_is_resolved_without_a_duplicate() {
-    a_lost_create_response_is_resolved_without_a_duplicate_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_lost_create_response_is_resolved_without_a_duplicate_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_lost_create_response_is_resolved_without_a_duplicate_in(w).await;
-    }
+on_both_backends! {
+    /// The write happened but its answer was lost (the same state as a crash after the
+    /// request left): the create fails, its intent stays, and the next run finds the group
+    /// by its key instead of creating a second one.
+    #[tokio::test]
+    a_lost_create_response_is_resolved_without_a_duplicate, a_lost_create_response_is_resolved_without_a_duplicate_on_postgres = a_lost_create_response_is_resolved_without_a_duplicate_in(world().await)
 }
 
 async fn a_lost_create_response_is_resolved_without_a_duplicate_in(w: World) {
@@ -323,19 +306,12 @@ async fn a_lost_create_response_is_resolved_without_a_duplicate_in(w: World) {
     assert_eq!((w.writes(), third.plan.writes()), ((0, 0), 0));
 }
 
-/// A source group that went (its emfluence copy archived) and came back with the same
-/// id: its copy is found by key, adopted and active again in the same run, and the run
-/// after has nothing to write.
-#[tokio::test]
-async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once() {
-    a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(w).await;
-    }
+on_both_backends! {
+    /// A source group that went (its emfluence copy archived) and came back with the same
+    /// id: its copy is found by key, adopted and active again in the same run, and the run
+    /// after has nothing to write.
+    #[tokio::test]
+    a_source_group_that_comes_back_makes_its_archived_copy_active_at_once, a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_on_postgres = a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(world().await)
 }
 
 async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_in(w: World) {
@@ -367,19 +343,12 @@ async fn a_source_group_that_comes_back_makes_its_archived_copy_active_at_once_i
     assert_eq!((w.writes(), fourth.plan.writes()), ((0, 0), 0));
 }
 
-/// A crash after the create answered but before the link was committed leaves an intent
-/// and a group on the target. iSpring stores no key: the intent is what makes the group
-/// found by name ours.
-#[tokio::test]
-async fn a_crash_before_the_link_commit_is_resolved_by_the_intent() {
-    a_crash_before_the_link_commit_is_resolved_by_the_intent_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w).await;
-    }
+on_both_backends! {
+    /// A crash after the create answered but before the link was committed leaves an intent
+    /// and a group on the target. iSpring stores no key: the intent is what makes the group
+    /// found by name ours.
+    #[tokio::test]
+    a_crash_before_the_link_commit_is_resolved_by_the_intent, a_crash_before_the_link_commit_is_resolved_by_the_intent_on_postgres = a_crash_before_the_link_commit_is_resolved_by_the_intent_in(world().await)
 }
 
 async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w: World) {
@@ -420,18 +389,11 @@ async fn a_crash_before_the_link_commit_is_resolved_by_the_intent_in(w: World) {
     assert!(p.store.intents(None).await.expect("intents").is_empty());
 }
 
-/// Without an intent, a group that merely has the same name is not sgsync's: it is
-/// reported, never adopted (and so never archived or deleted later).
-#[tokio::test]
-async fn a_same_named_group_without_an_intent_is_not_adopted() {
-    a_same_named_group_without_an_intent_is_not_adopted_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_same_named_group_without_an_intent_is_not_adopted_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_same_named_group_without_an_intent_is_not_adopted_in(w).await;
-    }
+on_both_backends! {
+    /// Without an intent, a group that merely has the same name is not sgsync's: it is
+    /// reported, never adopted (and so never archived or deleted later).
+    #[tokio::test]
+    a_same_named_group_without_an_intent_is_not_adopted, a_same_named_group_without_an_intent_is_not_adopted_on_postgres = a_same_named_group_without_an_intent_is_not_adopted_in(world().await)
 }
 
 async fn a_same_named_group_without_an_intent_is_not_adopted_in(w: World) {
@@ -451,18 +413,11 @@ async fn a_same_named_group_without_an_intent_is_not_adopted_in(w: World) {
     assert!(p.store.links(Some("lms")).await.expect("links").is_empty());
 }
 
-/// `sgsync run` as systemd runs it: syncs on the schedule, and SIGTERM ends it with
-/// exit 0 after the current run is recorded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm() {
-    the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(world().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(w).await;
-    }
+on_both_backends! {
+    /// `sgsync run` as systemd runs it: syncs on the schedule, and SIGTERM ends it with
+    /// exit 0 after the current run is recorded.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm, the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_on_postgres = the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(world().await)
 }
 
 async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(w: World) {
@@ -514,18 +469,11 @@ async fn the_daemon_syncs_on_schedule_and_stops_cleanly_on_sigterm_in(w: World) 
     );
 }
 
-/// Two `--sync-now` at once (a CronJob and a manual run): one runs, the other exits 1
-/// saying the lock is held.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1() {
-    two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(world().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(w).await;
-    }
+on_both_backends! {
+    /// Two `--sync-now` at once (a CronJob and a manual run): one runs, the other exits 1
+    /// saying the lock is held.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    two_sync_now_processes_at_once_one_runs_the_other_exits_1, two_sync_now_processes_at_once_one_runs_the_other_exits_1_on_postgres = two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(world().await)
 }
 
 async fn two_sync_now_processes_at_once_one_runs_the_other_exits_1_in(w: World) {
@@ -651,19 +599,12 @@ equals = "==""#
     assert_eq!(w.writes().1, 0);
 }
 
-/// The run's future dropped while creates are in flight (what a crash does to it): the
-/// next run marks the dead run interrupted, resolves the intents by lookup, and ends
-/// with exactly one target group per source group and every link recorded.
-#[tokio::test]
-async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link() {
-    a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w).await;
-    }
+on_both_backends! {
+    /// The run's future dropped while creates are in flight (what a crash does to it): the
+    /// next run marks the dead run interrupted, resolves the intents by lookup, and ends
+    /// with exactly one target group per source group and every link recorded.
+    #[tokio::test]
+    a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link, a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_on_postgres = a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(world().await)
 }
 
 async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w: World) {
@@ -719,17 +660,10 @@ async fn a_run_dropped_mid_create_leaves_no_duplicate_and_no_lost_link_in(w: Wor
     assert!(p.store.integrity_check().await.expect("integrity check"));
 }
 
-/// `on_source_deleted = "delete"` on iSpring, the one target that can delete.
-#[tokio::test]
-async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy() {
-    a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(w).await;
-    }
+on_both_backends! {
+    /// `on_source_deleted = "delete"` on iSpring, the one target that can delete.
+    #[tokio::test]
+    a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy, a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_on_postgres = a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(world().await)
 }
 
 async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in(w: World) {
@@ -750,19 +684,12 @@ async fn a_deleted_source_group_is_deleted_on_ispring_under_the_delete_policy_in
     );
 }
 
-/// A first sync lists each target once instead of looking every new group up before
-/// creating it; a name the listing holds is still looked up, so a same-named group
-/// that is not sgsync's is refused, never adopted.
-#[tokio::test]
-async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours() {
-    creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(world().await).await;
-}
-
-#[tokio::test]
-async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(w).await;
-    }
+on_both_backends! {
+    /// A first sync lists each target once instead of looking every new group up before
+    /// creating it; a name the listing holds is still looked up, so a same-named group
+    /// that is not sgsync's is refused, never adopted.
+    #[tokio::test]
+    creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours, creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_on_postgres = creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(world().await)
 }
 
 async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_in(w: World) {
@@ -808,20 +735,13 @@ async fn creates_check_one_listing_per_target_and_still_refuse_a_group_not_ours_
     );
 }
 
-/// A target that cannot be reached fails the run on a run with nothing to write: its
-/// credentials refused, then its endpoint answering 503. The run is `partial` (exit 2),
-/// says which target, is stored with the reason, and after the configured number of
-/// such runs `sgsync run` is not ready.
-#[tokio::test]
-async fn a_dead_target_fails_a_run_that_has_nothing_to_write() {
-    a_dead_target_fails_a_run_that_has_nothing_to_write_in(world().await).await;
-}
-
-#[tokio::test]
-async fn a_dead_target_fails_a_run_that_has_nothing_to_write_on_postgres() {
-    if let Some(w) = world().await.on_postgres("e2e").await {
-        a_dead_target_fails_a_run_that_has_nothing_to_write_in(w).await;
-    }
+on_both_backends! {
+    /// A target that cannot be reached fails the run on a run with nothing to write: its
+    /// credentials refused, then its endpoint answering 503. The run is `partial` (exit 2),
+    /// says which target, is stored with the reason, and after the configured number of
+    /// such runs `sgsync run` is not ready.
+    #[tokio::test]
+    a_dead_target_fails_a_run_that_has_nothing_to_write, a_dead_target_fails_a_run_that_has_nothing_to_write_on_postgres = a_dead_target_fails_a_run_that_has_nothing_to_write_in(world().await)
 }
 
 async fn a_dead_target_fails_a_run_that_has_nothing_to_write_in(w: World) {
