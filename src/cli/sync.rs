@@ -137,13 +137,13 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-/// One pipeline's run: its summary, its textfile and push; its exit code.
 /// What every pipeline of one command shares: its metrics and its state database.
 struct Shared<'a> {
     metrics: &'a Arc<Metrics>,
     store: &'a Store,
 }
 
+/// One pipeline's run: its summary, its textfile and push; its exit code.
 async fn one_pipeline(
     Shared { metrics, store }: Shared<'_>,
     mut settings: crate::config::Settings,
