@@ -275,7 +275,7 @@ fn minimum(n: usize) -> Minimum {
 
 /// The fewest calls drift detection makes per run under the default budget, for
 /// `links` copies per target: every copy's share of the day read back (iSpring one
-/// `getSmartGroup` each, its listing being the directory read anyway; emfluence 25 to a
+/// `getSmartGroupRules` each, its listing being the directory read anyway; emfluence 25 to a
 /// `groups/lookup`, §3.2) after the whole listing where it fits (emfluence
 /// `groups/search`, 250 a page, §3.3).
 fn drift_reads(links: PerProvider<u64>) -> PerProvider<u64> {
