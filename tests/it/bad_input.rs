@@ -892,6 +892,33 @@ async fn a_100_mb_answer_is_cut_at_the_cap() {
     assert!(server.written.load(Ordering::SeqCst) < (HUNDRED_MB as u64) / 2);
 }
 
+/// A list read as it arrives ends with its connection: a cut answer whose first part is
+/// whole JSON (one group, closed) is the cut, never a shorter list (every other group
+/// would look deleted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_cut_off_after_whole_json_is_an_error_not_a_shorter_list() {
+    let whole = br#"{"list":[{"id":"a","name":"A","filters":[]}],"cardinality":1}"#.to_vec();
+    let len = whole.len();
+    let server = hostile_server(
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            len + 5000
+        ),
+        move |_| whole.clone(),
+        len,
+    );
+    let gosquared = &clients(&server.url)[0];
+    let err = gosquared
+        .list_groups(&sgsync::model::Directory::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Malformed, "{err}");
+    assert!(
+        err.is_temporary(),
+        "a cut answer is worth reading again: {err}"
+    );
+}
+
 fn fixed_answer(content_type: &str, body: &[u8]) -> (String, Vec<u8>) {
     (
         format!(
@@ -970,8 +997,23 @@ async fn invalid_utf8_answers_are_malformed_and_say_where() {
                 .unwrap_err();
             assert_eq!(err.kind, ErrorKind::Malformed, "{:?}: {err}", client.kind());
             let message = err.to_string();
-            assert!(message.contains("not UTF-8"), "{message}");
-            assert!(message.contains("index"), "says where: {message}");
+            if client.kind() == gosquared::KIND {
+                // Read as it arrives, the list is refused at the first byte that is
+                // wrong: the bad UTF-8 in the JSON, the `<` of the XML.
+                let at = if body == &json[..] {
+                    "line 1, column 28"
+                } else {
+                    "line 1, column 1"
+                };
+                assert!(message.contains(at), "says where: {message}");
+                assert!(
+                    body != &json[..] || message.contains("not UTF-8"),
+                    "{message}"
+                );
+            } else {
+                assert!(message.contains("not UTF-8"), "{message}");
+                assert!(message.contains("index"), "says where: {message}");
+            }
             assert_eq!(
                 server.requests.load(Ordering::SeqCst),
                 before + 1,

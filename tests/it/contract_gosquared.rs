@@ -672,14 +672,20 @@ async fn demo_groups_recreated_from_their_translation_read_back_the_same() {
 #[tokio::test]
 async fn bodies_over_the_cap_are_refused() {
     let sandbox = Sandbox::start(Seed::Demo).await.unwrap();
+    let none = sgsync::model::Directory::none();
+    // The list is read as it arrives, so only the stream's cap bounds it: an account's
+    // every group may be far more than one answer held whole.
     let mut small = settings();
-    small.max_body_bytes = 512;
-    let client = GoSquaredClient::new(sandbox.config(), small, Arc::default()).unwrap();
-    let err = client
-        .list_groups(&sgsync::model::Directory::none())
-        .await
-        .unwrap_err();
+    small.max_body_bytes = 64;
+    let client = GoSquaredClient::new(sandbox.config(), small.clone(), Arc::default()).unwrap();
+    assert_eq!(client.list_groups(&none).await.unwrap().len(), 9);
+    let err = client.get_group("most-active").await.unwrap_err();
     assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
+    small.max_streamed_bytes = 512;
+    let client = GoSquaredClient::new(sandbox.config(), small, Arc::default()).unwrap();
+    let err = client.list_groups(&none).await.unwrap_err();
+    assert_eq!((err.kind, err.attempts), (ErrorKind::BodyTooLarge, 1));
+    assert!(err.to_string().contains("512-byte cap"), "{err}");
 }
 
 #[tokio::test]

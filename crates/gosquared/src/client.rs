@@ -188,10 +188,21 @@ impl GoSquaredClient {
                 ));
             }
         };
+        self.judge(operation, &reply, parsed)
+    }
+
+    /// What an answer read as `parsed` means: body `code` first, HTTP status second (§7).
+    fn judge<T>(
+        &self,
+        operation: &str,
+        reply: &Reply,
+        parsed: Result<T, wire::WireError>,
+    ) -> Result<T, ProviderError> {
+        let ok = reply.status.is_success();
         match parsed {
             Ok(value) if ok => Ok(value),
             Err(wire::WireError::Api { code, message }) => {
-                Err(self.api_error(operation, &reply, code, &message))
+                Err(self.api_error(operation, reply, code, &message))
             }
             // A failure status whose body is not an error envelope says only its status.
             _ if !ok => Err(reply.status_error(PROVIDER, operation)),
@@ -247,18 +258,7 @@ impl GoSquaredClient {
     }
 
     fn remote(&self, group: wire::SmartGroup, fallback_id: Option<&str>) -> Option<RemoteGroup> {
-        let id = group
-            .id
-            .clone()
-            .or_else(|| fallback_id.map(str::to_owned))?;
-        let mut decoded = dialect::decode(&group, &self.maps);
-        decoded.account = self.account();
-        Some(RemoteGroup {
-            id,
-            name: group.name,
-            key: None,
-            decoded,
-        })
+        remote_group(group, fallback_id, &self.maps, &self.account())
     }
 
     fn unsupported(operation: &str) -> ProviderError {
@@ -341,14 +341,20 @@ impl Provider for GoSquaredClient {
     async fn list_groups(&self, _directory: &Directory) -> Result<Vec<RemoteGroup>, ProviderError> {
         let operation = "list smart groups";
         let call = self.call(Method::GET, GROUPS_PATH, Vec::new(), None, true);
+        let (maps, account) = (Arc::clone(&self.maps), self.account());
+        // Read as it arrives, group by group (see the wire reader): an account's every
+        // group is never held as text. An answer without its `list` is an error, not
+        // one group or none.
+        let decode = move |body: &mut dyn std::io::Read| {
+            wire::read_list_answer(body, |g| remote_group(g, None, &maps, &account))
+        };
         let list = self
             .http
-            .send(operation, &call, |reply| {
-                // Decoded group by group while the answer is read (see the wire reader);
-                // an answer without its `list` is an error, not one group or none.
-                self.interpret(operation, reply, |text| {
+            .send_streamed(operation, &call, decode, |reply, decoded| match decoded {
+                Some(parsed) => self.judge(operation, &reply, parsed),
+                None => self.interpret(operation, reply, |text| {
                     wire::parse_list_answer_with(text, |g| self.remote(g, None))
-                })
+                }),
             })
             .await?;
         let malformed = |message: String| {
@@ -511,6 +517,28 @@ impl MemberSource for GoSquaredClient {
 /// says the created group; the ruby stub answers an empty body). Kept tolerant: an
 /// answer without an id is not read as success with some id; `create` then finds the
 /// new group by its exact name, and fails if no group has it.
+/// `group` as the engine sees it, decoded with this account's `maps`; `None` without
+/// an id (`fallback_id`: the one it was asked for by).
+fn remote_group(
+    group: wire::SmartGroup,
+    fallback_id: Option<&str>,
+    maps: &Maps,
+    account: &str,
+) -> Option<RemoteGroup> {
+    let id = group
+        .id
+        .clone()
+        .or_else(|| fallback_id.map(str::to_owned))?;
+    let mut decoded = dialect::decode(&group, maps);
+    decoded.account = account.to_owned();
+    Some(RemoteGroup {
+        id,
+        name: group.name,
+        key: None,
+        decoded,
+    })
+}
+
 fn created_id(text: &str) -> Result<Option<String>, wire::WireError> {
     if text.trim().is_empty() {
         return Ok(None);

@@ -9,7 +9,10 @@
 //!   `Call::path` (logged) never holds them.
 //! - **Paging**: `GET smartgroups` returns every group at once with a `cardinality`; no
 //!   paging is documented for it, so a `cardinality` above the rows we got is reported
-//!   as malformed rather than silently truncated. People lists page with
+//!   as malformed rather than silently truncated. That one answer holds every group of
+//!   the account (≈ 360–540 bytes each, mostly `prefs`), so it is read as it arrives
+//!   (`HttpClient::send_streamed`, `wire::read_list_answer`): only the decoded groups
+//!   are held, and an answer cut off midway is an error, never a shorter list. People lists page with
 //!   `limit=<offset>,<count>`, count at most 250, until a short page (§6).
 //! - **Limits**: 750 units/minute per user, `X-RateLimit-*` headers, 429 + `Retry-After`
 //!   (§7); the HTTP layer paces and honours them.

@@ -14,7 +14,7 @@
 //!   ruby-client wraps bodies in an array; that quirk was never checked against the
 //!   server and is not copied (§1).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value as Json;
 use sgsync_provider::json::{self, JsonError, kind_of};
 use thiserror::Error;
@@ -85,7 +85,7 @@ pub fn parse_group_list_with<G>(
     text: &str,
     each: impl FnMut(SmartGroup) -> G,
 ) -> Result<GroupList<G>, WireError> {
-    read_group_list(text, each, true)
+    read_group_list(text, each)
 }
 
 /// The answer of `GET smartgroups` (§3): the `{list, cardinality}` envelope, read as
@@ -98,17 +98,81 @@ pub fn parse_list_answer_with<G>(
     text: &str,
     each: impl FnMut(SmartGroup) -> G,
 ) -> Result<GroupList<G>, WireError> {
-    read_group_list(text, each, false)
+    read_list_answer(text.as_bytes(), each)
+}
+
+/// [`parse_list_answer_with`], reading the answer as it arrives: each group is read
+/// into its fields and through `each` as soon as its closing brace is read, and
+/// `prefs` and `_links` — most of each group's bytes — are skipped unbuilt. Only
+/// what `each` keeps is held, so a list of 100,000 groups never is, as text or as
+/// JSON values. Errors are the general reader's: an error envelope first, then the
+/// first group that is not one, then the envelope's shape.
+pub fn read_list_answer<G>(
+    reader: impl std::io::Read,
+    mut each: impl FnMut(SmartGroup) -> G,
+) -> Result<GroupList<G>, WireError> {
+    let mut groups = Vec::new();
+    let mut first_bad = None;
+    let rest = json::parse_streamed(reader, "list", &["id", "name", "filters"], |at, i, item| {
+        // Held until the whole answer is read: an error envelope around it says more.
+        if first_bad.is_none() {
+            match read_group(&item, &format!("{at}[{i}]")) {
+                Ok(group) => groups.push(each(group)),
+                Err(e) => first_bad = Some(e),
+            }
+        }
+    })?;
+    let cardinality = match &rest {
+        Json::Array(_) => None,
+        Json::Object(obj) => {
+            if let Some(err) = api_error(obj) {
+                return Err(err);
+            }
+            match obj.get("list") {
+                Some(Json::Array(_)) => {}
+                Some(other) => {
+                    return Err(WireError::shape(
+                        "list",
+                        format!("expected an array, found {}", kind_of(other)),
+                    ));
+                }
+                None => return Err(missing_list()),
+            }
+            cardinality(obj)?
+        }
+        other => return Err(not_a_group_answer(other)),
+    };
+    if let Some(e) = first_bad {
+        return Err(e);
+    }
+    Ok(GroupList {
+        groups,
+        cardinality,
+    })
+}
+
+fn missing_list() -> WireError {
+    WireError::shape(
+        "list",
+        "is missing: the answer is not the {list, cardinality} envelope \
+         GET smartgroups answers (GoSquared's People API documentation)",
+    )
+}
+
+fn not_a_group_answer(json: &Json) -> WireError {
+    WireError::shape(
+        "$",
+        format!(
+            "expected a smart group, a list of them or an error, found {}",
+            kind_of(json)
+        ),
+    )
 }
 
 fn read_group_list<G>(
     text: &str,
-    mut each: impl FnMut(SmartGroup) -> G,
-    bare_group: bool,
+    each: impl FnMut(SmartGroup) -> G,
 ) -> Result<GroupList<G>, WireError> {
-    if let Some(list) = parse_plain_list(text, &mut each) {
-        return list;
-    }
     let json = parse_answer(text)?;
     let (groups, cardinality) = match &json {
         Json::Array(items) => (read_groups(items, "")?, None),
@@ -120,118 +184,14 @@ fn read_group_list<G>(
                     format!("expected an array, found {}", kind_of(other)),
                 ));
             }
-            None if bare_group => (vec![read_group(&json, "")?], None),
-            None => {
-                return Err(WireError::shape(
-                    "list",
-                    "is missing: the answer is not the {list, cardinality} envelope \
-                     GET smartgroups answers (GoSquared's People API documentation)",
-                ));
-            }
+            None => (vec![read_group(&json, "")?], None),
         },
-        other => {
-            return Err(WireError::shape(
-                "$",
-                format!(
-                    "expected a smart group, a list of them or an error, found {}",
-                    kind_of(other)
-                ),
-            ));
-        }
+        other => return Err(not_a_group_answer(other)),
     };
     Ok(GroupList {
         groups: groups.into_iter().map(each).collect(),
         cardinality,
     })
-}
-
-/// The list envelope read straight into the fields that matter, the usual answer of
-/// `GET smartgroups`. The list is first read as borrowed raw elements (a slice of the
-/// answer each), then one group at a time into its fields and through `each`; `prefs`
-/// and `_links` — most of each group's bytes — are skipped by the parser instead of
-/// being built as JSON values. At 10,000 groups that keeps megabytes of JSON values
-/// off the peak of a sync. `None` for anything else (another shape, an error envelope,
-/// a syntax error, a duplicate key): the general path reads it and says what is wrong,
-/// so both paths agree on every answer.
-fn parse_plain_list<G>(
-    text: &str,
-    each: &mut impl FnMut(SmartGroup) -> G,
-) -> Option<Result<GroupList<G>, WireError>> {
-    // Objects only: serde would also read a struct from an array of its fields.
-    let object = |json: &str| json.trim_start().starts_with('{');
-    if !object(text) {
-        return None;
-    }
-    let plain: PlainList<'_> = serde_json::from_str(text).ok()?;
-    if plain.code.0.is_some() || plain.success.0.is_some() || plain.error.0.is_some() {
-        return None;
-    }
-    let mut envelope = serde_json::Map::new();
-    if let Some(n) = plain.cardinality.0 {
-        envelope.insert("cardinality".to_owned(), n);
-    }
-    let cardinality = match cardinality(&envelope) {
-        Ok(n) => n,
-        Err(e) => return Some(Err(e)),
-    };
-    let mut groups = Vec::with_capacity(plain.list.len());
-    for (i, raw) in plain.list.iter().enumerate() {
-        if !object(raw.get()) {
-            return None;
-        }
-        let g: PlainGroup = serde_json::from_str(raw.get()).ok()?;
-        let mut obj = serde_json::Map::new();
-        for (key, value) in [("id", g.id), ("name", g.name), ("filters", g.filters)] {
-            if let Some(v) = value.0 {
-                obj.insert(key.to_owned(), v);
-            }
-        }
-        match read_group(&Json::Object(obj), &format!("list[{i}]")) {
-            Ok(group) => groups.push(each(group)),
-            Err(e) => return Some(Err(e)),
-        }
-    }
-    Some(Ok(GroupList {
-        groups,
-        cardinality,
-    }))
-}
-
-/// `{"list": [...], "cardinality": n}`; other keys are skipped unread.
-#[derive(Deserialize)]
-struct PlainList<'a> {
-    #[serde(borrow)]
-    list: Vec<&'a serde_json::value::RawValue>,
-    #[serde(default)]
-    cardinality: Present,
-    // Keys of an error envelope (§7): their presence sends the answer the general way.
-    #[serde(default)]
-    code: Present,
-    #[serde(default)]
-    success: Present,
-    #[serde(default)]
-    error: Present,
-}
-
-#[derive(Deserialize)]
-struct PlainGroup {
-    #[serde(default)]
-    id: Present,
-    #[serde(default)]
-    name: Present,
-    #[serde(default)]
-    filters: Present,
-}
-
-/// A key's value, `null` included; `None` only when the key is absent (which
-/// `Option<Json>` would not tell apart from `null`).
-#[derive(Default)]
-struct Present(Option<Json>);
-
-impl<'de> Deserialize<'de> for Present {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Json::deserialize(d).map(|v| Present(Some(v)))
-    }
 }
 
 /// Any JSON answer that is not one of the two error envelopes (§7); an envelope becomes
@@ -453,57 +413,67 @@ mod tests {
     const FIXTURE: &str = include_str!("../../../tests/fixtures/gosquared/smartgroups_2016.json");
 
     #[test]
-    fn the_plain_list_path_reads_what_the_general_path_reads() {
+    fn the_streamed_list_reads_what_the_general_reader_reads() {
         use serde_json::json;
-        let general = |text: &str| {
-            let json = parse_answer(text).unwrap();
-            let items = json["list"].as_array().unwrap().clone();
-            read_groups(&items, "list").map(|g| g.len())
-        };
-        // The real answer, prefs and links included, takes the plain path.
-        assert!(parse_plain_list(FIXTURE, &mut |g| g).is_some());
+        let streamed = |text: &str| parse_list_answer_with(text, |g| g);
+        // The real answer, prefs and links included.
         assert_eq!(
-            parse_groups(FIXTURE).unwrap().len(),
-            general(FIXTURE).unwrap()
+            streamed(FIXTURE).unwrap(),
+            parse_group_list(FIXTURE).unwrap()
         );
-        // A null name is "expected a string", a missing one "is missing", either way.
-        for group in [
-            json!({"id": "a", "name": null, "filters": []}),
-            json!({"id": "a", "filters": []}),
-        ] {
-            let text = json!({"list": [group], "cardinality": 1}).to_string();
-            let plain = parse_group_list(&text).unwrap_err().to_string();
-            assert_eq!(plain, general(&text).unwrap_err().to_string());
+        // Read in pieces of any size, as a stream arrives: the same groups.
+        struct Trickle<'a>(&'a [u8], usize);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(buf.len()).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
         }
-        // Error envelopes, other shapes and duplicate keys go the general way.
+        for size in [1, 7, 4096] {
+            let list = read_list_answer(Trickle(FIXTURE.as_bytes(), size), |g| g).unwrap();
+            assert_eq!(list, parse_group_list(FIXTURE).unwrap());
+        }
+        // Every failure says what the general reader says.
         for text in [
-            r#"{"code": 4001, "message": "no"}"#,
-            r#"{"success": false, "error": {"code": 4002, "message": "slow down"}}"#,
-            r#"[{"id": "a", "name": "A", "filters": []}]"#,
-            r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#,
-            // serde reads a struct from an array of its fields too; the general path
-            // calls these what they are.
-            r#"[["a", "A", []]]"#,
-            r#"{"list": [["a", "A", []]]}"#,
+            json!({"list": [{"id": "a", "name": null, "filters": []}], "cardinality": 1})
+                .to_string(),
+            json!({"list": [{"id": "a", "filters": []}]}).to_string(),
+            json!({"list": [{"id": 7, "name": "A", "filters": []}]}).to_string(),
+            json!({"list": [{"id": "a", "name": "A", "filters": "x"}]}).to_string(),
+            json!({"list": [["a", "A", []]]}).to_string(),
+            json!({"list": [], "cardinality": "many"}).to_string(),
+            json!({"list": {}}).to_string(),
+            json!([{"id": "a", "name": "A", "filters": []}, 7]).to_string(),
+            json!("x").to_string(),
+            r#"{"code": 4001, "message": "no"}"#.to_owned(),
+            r#"{"success": false, "error": {"code": 4002, "message": "slow down"}}"#.to_owned(),
+            // An error envelope wins over a broken group inside it.
+            r#"{"list": [7], "code": 4001, "message": "no"}"#.to_owned(),
+            r#"{"list": [{"id": "a", "name": "A", "filters": []}"#.to_owned(),
         ] {
-            assert!(parse_plain_list(text, &mut |g| g).is_none(), "{text}");
+            assert_eq!(
+                streamed(&text).unwrap_err().to_string(),
+                parse_group_list(&text).unwrap_err().to_string(),
+                "{text}"
+            );
         }
-        assert!(
-            parse_group_list(r#"{"list": [["a", "A", []]]}"#)
-                .unwrap_err()
-                .to_string()
-                .contains("expected a smart group object, found an array")
-        );
         assert!(matches!(
-            parse_group_list(r#"{"code": 4001, "message": "no"}"#),
+            streamed(r#"{"code": 4001, "message": "no"}"#),
             Err(WireError::Api { code: 4001, .. })
         ));
-        // A repeated key is refused on the general path (providers::json), so the fast
-        // path must not quietly pick one of them either.
-        assert!(matches!(
-            parse_group_list(r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#),
-            Err(WireError::Json(JsonError::DuplicateKey { .. }))
-        ));
+        // A repeated key is refused too (its column may differ by the one byte a
+        // reader looks ahead).
+        for text in [
+            r#"{"list": [], "list": [{"id": "a", "name": "A", "filters": []}]}"#,
+            r#"{"list": [{"id": "a", "name": "A", "name": "B", "filters": []}]}"#,
+        ] {
+            assert!(matches!(
+                streamed(text),
+                Err(WireError::Json(JsonError::DuplicateKey { .. }))
+            ));
+        }
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct HttpSettings {
     /// A `Retry-After` longer than this is not waited for: the call fails and says so.
     pub max_retry_after: Duration,
     pub max_body_bytes: usize,
+    /// The cap on an answer read as a stream ([`HttpClient::send_streamed`]): only what
+    /// its reader keeps is held, so this guards against an endless answer, not memory.
+    pub max_streamed_bytes: usize,
     /// The provider's budget per minute, counted the way `limit_shape` says.
     pub requests_per_minute: u32,
     pub limit_shape: Shape,
@@ -140,6 +143,7 @@ impl HttpSettings {
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
             max_body_bytes: 16 * 1024 * 1024,
+            max_streamed_bytes: 1024 * 1024 * 1024,
             requests_per_minute,
             limit_shape: Shape::Window,
             burst: None,
@@ -352,6 +356,59 @@ impl HttpClient {
         call: &Call<'_>,
         interpret: impl Fn(Reply) -> Result<T, ProviderError>,
     ) -> Result<T, ProviderError> {
+        let interpret = &interpret;
+        self.attempts(operation, call, move |response| async move {
+            let reply = self.collect(operation, response).await?;
+            Ok(interpret(reply))
+        })
+        .await
+    }
+
+    /// As [`Self::send`], for an answer too large to hold whole (a list of every group
+    /// an account has): a success's body goes, as it arrives, to `decode`, which reads
+    /// it on a blocking thread as a [`std::io::Read`], so only what `decode` keeps is
+    /// held. `interpret` then gets the reply (its body empty) and what `decode` made of
+    /// it; an answer with any other status is read whole, as [`Self::send`] reads it, and
+    /// `interpret` gets `None`.
+    pub async fn send_streamed<T, U>(
+        &self,
+        operation: &str,
+        call: &Call<'_>,
+        decode: impl Fn(&mut dyn std::io::Read) -> T + Clone + Send + 'static,
+        interpret: impl Fn(Reply, Option<T>) -> Result<U, ProviderError>,
+    ) -> Result<U, ProviderError>
+    where
+        T: Send + 'static,
+    {
+        let (decode, interpret) = (&decode, &interpret);
+        self.attempts(operation, call, move |response| async move {
+            if !response.status().is_success() {
+                let reply = self.collect(operation, response).await?;
+                return Ok(interpret(reply, None));
+            }
+            let head = Reply {
+                status: response.status(),
+                headers: response.headers().clone(),
+                body: Vec::new(),
+            };
+            let decoded = self.stream(operation, response, decode.clone()).await?;
+            Ok(interpret(head, Some(decoded)))
+        })
+        .await
+    }
+
+    /// The retry loop around one kind of call: `read` makes a value (or the error it
+    /// means) of an answer, or fails to read it at all (the attempt then had no
+    /// complete answer).
+    async fn attempts<T, Read>(
+        &self,
+        operation: &str,
+        call: &Call<'_>,
+        read: impl Fn(reqwest::Response) -> Read,
+    ) -> Result<T, ProviderError>
+    where
+        Read: Future<Output = Result<Result<T, ProviderError>, ProviderError>>,
+    {
         let span = tracing::info_span!(
             "provider_call",
             provider = %self.provider,
@@ -376,21 +433,27 @@ impl HttpClient {
                     return Err(error);
                 }
                 let started = Instant::now();
-                let outcome = self.once(operation, call).await;
+                let outcome = match self.request(operation, call).await {
+                    Ok(response) => {
+                        let status = response.status();
+                        self.throttle.observe(response.headers());
+                        read(response).await.map(|value| (status, value))
+                    }
+                    Err(e) => Err(e),
+                };
                 let elapsed = started.elapsed();
                 // The one place every attempt is observed (metrics count calls by status).
                 let status = match &outcome {
-                    Ok(reply) => AttemptStatus::Http(reply.status.as_u16()),
+                    Ok((status, _)) => AttemptStatus::Http(status.as_u16()),
                     Err(e) => AttemptStatus::Error(e.kind),
                 };
                 self.settings.observer.attempt(self.provider, operation, status, elapsed);
                 let span = tracing::Span::current();
                 span.record("attempt", attempt);
                 span.record("latency_ms", elapsed.as_millis() as u64);
-                let result = outcome.and_then(|reply| {
-                    span.record("status", reply.status.as_u16());
-                    self.throttle.observe(&reply.headers);
-                    interpret(reply)
+                let result = outcome.and_then(|(status, value)| {
+                    span.record("status", status.as_u16());
+                    value
                 });
                 let mut error = match result {
                     Ok(value) => return Ok(value),
@@ -427,7 +490,12 @@ impl HttpClient {
         ceiling.mul_f64(fastrand::f64())
     }
 
-    async fn once(&self, operation: &str, call: &Call<'_>) -> Result<Reply, ProviderError> {
+    /// Sends one attempt of `call`: the answer's head, its body still to read.
+    async fn request(
+        &self,
+        operation: &str,
+        call: &Call<'_>,
+    ) -> Result<reqwest::Response, ProviderError> {
         let fail =
             |kind, message: String| ProviderError::new(self.provider, kind, operation, message);
         let mut url = self
@@ -454,10 +522,20 @@ impl HttpClient {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(text.clone()),
         };
-        let mut response = request
+        request
             .send()
             .await
-            .map_err(|e| self.transport_error(operation, e))?;
+            .map_err(|e| self.transport_error(operation, e))
+    }
+
+    /// The whole body of `response`, up to `max_body_bytes`.
+    async fn collect(
+        &self,
+        operation: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Reply, ProviderError> {
+        let fail =
+            |kind, message: String| ProviderError::new(self.provider, kind, operation, message);
         let cap = self.settings.max_body_bytes;
         let too_large = || {
             fail(
@@ -491,6 +569,60 @@ impl HttpClient {
         })
     }
 
+    /// `decode`'s reading of `response`'s body, fed to it chunk by chunk as it arrives
+    /// (up to `max_streamed_bytes`). A body that fails to arrive whole is that failure,
+    /// whatever `decode` made of the part it saw.
+    async fn stream<T: Send + 'static>(
+        &self,
+        operation: &str,
+        mut response: reqwest::Response,
+        decode: impl FnOnce(&mut dyn std::io::Read) -> T + Send + 'static,
+    ) -> Result<T, ProviderError> {
+        let cap = self.settings.max_streamed_bytes;
+        let (chunks, arriving) = tokio::sync::mpsc::channel(8);
+        let decoder = tokio::task::spawn_blocking(move || {
+            let chunks = Chunks {
+                arriving,
+                chunk: bytes::Bytes::new(),
+            };
+            decode(&mut std::io::BufReader::with_capacity(64 * 1024, chunks))
+        });
+        let mut read = 0usize;
+        let pumped = loop {
+            match response.chunk().await {
+                Err(e) => break Err(self.transport_error(operation, e)),
+                Ok(None) => break Ok(()),
+                Ok(Some(chunk)) => {
+                    read = read.saturating_add(chunk.len());
+                    if read > cap {
+                        break Err(ProviderError::new(
+                            self.provider,
+                            ErrorKind::BodyTooLarge,
+                            operation,
+                            format!("answer larger than the {cap}-byte cap"),
+                        ));
+                    }
+                    // The decoder stopped reading (it has its answer, or its error).
+                    if chunks.send(chunk).await.is_err() {
+                        break Ok(());
+                    }
+                }
+            }
+        };
+        // The decoder reads the end of the body (or of what arrived) and finishes.
+        drop(chunks);
+        let decoded = decoder.await;
+        pumped?;
+        decoded.map_err(|e| {
+            ProviderError::new(
+                self.provider,
+                ErrorKind::Malformed,
+                operation,
+                format!("reading the answer stopped: {e}"),
+            )
+        })
+    }
+
     /// A reqwest failure without its URL (which may hold query-string credentials).
     fn transport_error(&self, operation: &str, e: reqwest::Error) -> ProviderError {
         let kind = if e.is_timeout() {
@@ -511,6 +643,27 @@ impl HttpClient {
             source = cause.source();
         }
         ProviderError::new(self.provider, kind, operation, message)
+    }
+}
+
+/// A body as it arrives, as a blocking reader (for [`HttpClient::send_streamed`]'s
+/// decoder, on a thread of its own).
+struct Chunks {
+    arriving: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.arriving.blocking_recv() {
+                Some(chunk) => self.chunk = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
     }
 }
 

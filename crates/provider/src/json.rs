@@ -29,6 +29,10 @@ pub enum JsonError {
     /// real group comes near that.
     #[error("JSON nested too deeply at line {line}, column {column}")]
     TooDeep { line: usize, column: usize },
+    /// Bytes that are not UTF-8, read as a stream ([`parse_streamed`]; text handed to
+    /// [`parse`] is UTF-8 already).
+    #[error("answer is not UTF-8 at line {line}, column {column}")]
+    NotUtf8 { line: usize, column: usize },
     /// `key` is cut to its first 64 characters (then `…`).
     #[error("JSON object has the key {key:?} twice (the second at line {line}, column {column})")]
     DuplicateKey {
@@ -48,6 +52,13 @@ impl From<serde_json::Error> for JsonError {
                 column: e.column(),
             };
         }
+        // Likewise ("invalid unicode code point"): raised by a reader of bytes only.
+        if e.to_string().starts_with("invalid unicode code point") {
+            return JsonError::NotUtf8 {
+                line: e.line(),
+                column: e.column(),
+            };
+        }
         JsonError::Syntax {
             line: e.line(),
             column: e.column(),
@@ -59,10 +70,42 @@ impl From<serde_json::Error> for JsonError {
 /// Parses `text` as JSON, with a [`JsonError`] that says where it went wrong. An
 /// object with a repeated key is an error (see the module comment).
 pub fn parse(text: &str) -> Result<Json, JsonError> {
+    read(serde_json::Deserializer::from_str(text), Mode::Plain)
+}
+
+/// Reads JSON from `reader` as [`parse`] does, without ever holding its one large array:
+/// the elements of a top-level array, or of the array at key `list` of a top-level
+/// object, go to `each` one at a time as they are read (with `""` or `list` for where
+/// they are, and their index), and come back out of the result as an empty array. An
+/// element that is an object keeps only the keys in `keep`; the others are checked as
+/// JSON and skipped unbuilt (a key repeated in it is still refused).
+/// Memory is one element, whatever the size of the answer.
+pub fn parse_streamed(
+    reader: impl std::io::Read,
+    list: &str,
+    keep: &[&str],
+    each: impl FnMut(&str, usize, Json),
+) -> Result<Json, JsonError> {
+    let each = RefCell::new(each);
+    let stream = Stream {
+        list,
+        keep,
+        each: &each,
+    };
+    read(
+        serde_json::Deserializer::from_reader(reader),
+        Mode::Top(stream),
+    )
+}
+
+fn read<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    mode: Mode<'_>,
+) -> Result<Json, JsonError> {
     let duplicate = RefCell::new(None);
-    let mut de = serde_json::Deserializer::from_str(text);
     let parsed = UniqueKeys {
         duplicate: &duplicate,
+        mode,
     }
     .deserialize(&mut de)
     .and_then(|value| de.end().map(|()| value));
@@ -76,21 +119,64 @@ pub fn parse(text: &str) -> Result<Json, JsonError> {
     })
 }
 
+/// Where [`parse_streamed`] sends the elements of the array it does not keep.
+#[derive(Clone, Copy)]
+struct Stream<'a> {
+    list: &'a str,
+    keep: &'a [&'a str],
+    each: &'a RefCell<Each<'a>>,
+}
+
+/// What [`parse_streamed`] calls with each element: where it was, its index, itself.
+type Each<'a> = dyn FnMut(&str, usize, Json) + 'a;
+
+/// What the value being read is, for [`parse_streamed`]; `Plain` everywhere in [`parse`].
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Plain,
+    /// The answer itself: an array is streamed, an object's `list` key is [`Mode::List`].
+    Top(Stream<'a>),
+    /// The value at `list`: streamed if it is an array.
+    List(Stream<'a>),
+    /// One streamed element: only the `keep` keys of an object are built.
+    Element(&'a [&'a str]),
+}
+
 /// Builds a `Value` as serde_json does, but fails on a repeated object key, leaving the
 /// key in `duplicate` (serde_json's error then gives the position).
 #[derive(Clone, Copy)]
-struct UniqueKeys<'a> {
-    duplicate: &'a RefCell<Option<String>>,
+struct UniqueKeys<'d, 'a> {
+    duplicate: &'d RefCell<Option<String>>,
+    mode: Mode<'a>,
 }
 
-impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+impl UniqueKeys<'_, '_> {
+    fn plain(self) -> Self {
+        UniqueKeys {
+            mode: Mode::Plain,
+            ..self
+        }
+    }
+
+    /// The error for a key seen twice in one object, leaving the key for the message.
+    fn repeated<E: de::Error>(&self, key: &str) -> E {
+        let mut shown: String = key.chars().take(KEY_SHOWN).collect();
+        if shown.len() < key.len() {
+            shown.push('…');
+        }
+        *self.duplicate.borrow_mut() = Some(shown);
+        de::Error::custom("duplicate key")
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_, '_> {
     type Value = Json;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Json, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for UniqueKeys<'_> {
+impl<'de> Visitor<'de> for UniqueKeys<'_, '_> {
     type Value = Json;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,24 +211,49 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
         self.deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let stream = match self.mode {
+            Mode::Top(s) => Some((s, "")),
+            Mode::List(s) => Some((s, s.list)),
+            Mode::Plain | Mode::Element(_) => None,
+        };
+        if let Some((stream, at)) = stream {
+            let element = UniqueKeys {
+                mode: Mode::Element(stream.keep),
+                ..self
+            };
+            let mut index = 0;
+            while let Some(item) = seq.next_element_seed(element)? {
+                (stream.each.borrow_mut())(at, index, item);
+                index += 1;
+            }
+            return Ok(Json::Array(Vec::new()));
+        }
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(self)? {
+        while let Some(item) = seq.next_element_seed(self.plain())? {
             items.push(item);
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut object = Map::new();
+        // Keys skipped unbuilt are remembered too, so none of them can come twice.
+        let mut skipped = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                let mut shown: String = key.chars().take(KEY_SHOWN).collect();
-                if shown.len() < key.len() {
-                    shown.push('…');
-                }
-                *self.duplicate.borrow_mut() = Some(shown);
-                return Err(de::Error::custom("duplicate key"));
+            if object.contains_key(&key) || skipped.contains(&key) {
+                return Err(self.repeated(&key));
             }
-            let value = map.next_value_seed(self)?;
+            let value = match self.mode {
+                Mode::Top(stream) if key == stream.list => map.next_value_seed(UniqueKeys {
+                    mode: Mode::List(stream),
+                    ..self
+                })?,
+                Mode::Element(keep) if !keep.contains(&key.as_str()) => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    skipped.push(key);
+                    continue;
+                }
+                _ => map.next_value_seed(self.plain())?,
+            };
             object.insert(key, value);
         }
         Ok(Json::Object(object))
@@ -198,6 +309,86 @@ mod tests {
         let long = "k".repeat(10_000);
         let err = parse(&format!(r#"{{"{long}":1,"{long}":2}}"#)).unwrap_err();
         assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    type Handed = (String, usize, Json);
+
+    /// Every element `parse_streamed` hands out, with where it was, and what it returns.
+    fn streamed(text: &str, keep: &[&str]) -> (Result<Json, JsonError>, Vec<Handed>) {
+        let mut seen = Vec::new();
+        let rest = parse_streamed(text.as_bytes(), "list", keep, |at, i, item| {
+            seen.push((at.to_owned(), i, item))
+        });
+        (rest, seen)
+    }
+
+    #[test]
+    fn the_streamed_reader_hands_out_the_list_and_keeps_the_rest() {
+        let text = r#"{"cardinality":2,"list":[{"id":"a","prefs":{"x":[1,2]},"name":"A"},7],"more":{"list":[1]}}"#;
+        let (rest, seen) = streamed(text, &["id", "name"]);
+        assert_eq!(
+            rest.unwrap(),
+            serde_json::json!({"cardinality": 2, "list": [], "more": {"list": [1]}})
+        );
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "list".into(),
+                    0,
+                    serde_json::json!({"id": "a", "name": "A"})
+                ),
+                ("list".into(), 1, serde_json::json!(7)),
+            ]
+        );
+        // A bare array is streamed too; a `list` that is not an array is kept as it is.
+        let (rest, seen) = streamed(r#"[{"id":"a"},[1]]"#, &["id"]);
+        assert_eq!(rest.unwrap(), serde_json::json!([]));
+        assert_eq!(seen[1], ("".into(), 1, serde_json::json!([1])));
+        let (rest, seen) = streamed(r#"{"list":null}"#, &[]);
+        assert_eq!(rest.unwrap(), serde_json::json!({"list": null}));
+        assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn the_streamed_reader_refuses_what_parse_refuses() {
+        for text in [
+            r#"{"list":[],"list":[]}"#,
+            r#"{"list":[{"id":"a","id":"b"}]}"#,
+            // A skipped key, repeated: which one was meant is as unknowable.
+            r#"{"list":[{"prefs":1,"prefs":2}]}"#,
+            r#"{"list":[{"id":{"x":1,"x":2}}]}"#,
+        ] {
+            assert!(
+                matches!(
+                    streamed(text, &["id"]).0,
+                    Err(JsonError::DuplicateKey { .. })
+                ),
+                "{text}"
+            );
+            assert!(matches!(parse(text), Err(JsonError::DuplicateKey { .. })));
+        }
+        for text in [
+            "",
+            "{\"list\":[1,",
+            "{} x",
+            "[1e400]",
+            r#"{"list":[{"prefs":[}]}"#,
+        ] {
+            assert!(
+                matches!(streamed(text, &[]).0, Err(JsonError::Syntax { .. })),
+                "{text}"
+            );
+        }
+        // As deep as `parse` allows, counted from the top of the answer.
+        let deep = |n: usize| format!("{{\"list\":[{}{}]}}", "[".repeat(n), "]".repeat(n));
+        assert!(streamed(&deep(125), &[]).0.is_ok());
+        assert!(parse(&deep(125)).is_ok());
+        assert!(matches!(
+            streamed(&deep(126), &[]).0,
+            Err(JsonError::TooDeep { .. })
+        ));
+        assert!(matches!(parse(&deep(126)), Err(JsonError::TooDeep { .. })));
     }
 
     #[test]
