@@ -8,6 +8,7 @@ use sgsync::cli::{self, Allow, run_async};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    cli::bound_malloc_arenas();
     cli::disable_core_dumps();
     let args = match Cli::try_parse() {
         Ok(args) => args,

@@ -35,6 +35,22 @@ pub struct Allow {
     pub mass_delete: bool,
 }
 
+/// Keeps glibc's malloc to one arena unless `MALLOC_ARENA_MAX` says otherwise. glibc
+/// gives threads that allocate at once arenas of their own (up to eight per core) and
+/// seldom hands their freed pages back: `sgsync bench --groups 30000 --latency-ms 1`
+/// peaked at 112 MiB with the default, 88 MiB with two arenas, 74 MiB with one, for the
+/// same CPU time (29.8 s). Called first thing, before any thread exists.
+pub fn bound_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a tunable, and no other thread exists yet to be
+        // allocating while it does.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
 /// Secrets live in this process's memory; a core dump would write them to disk. Off
 /// unless `SGSYNC_ALLOW_CORE_DUMPS=1` (for debugging a crash on a test account).
 pub fn disable_core_dumps() {
