@@ -9,7 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 /// How one sync process went.
 #[derive(Debug, Clone)]
 pub struct ChildRun {
+    /// `None`: ended by a signal.
     pub exit_code: Option<i32>,
+    /// Killed by the bench, past its deadline.
+    pub killed: bool,
     /// When it was spawned (compared with the sandboxes' request times).
     pub spawned_at: SystemTime,
     pub wall: Duration,
@@ -63,13 +66,14 @@ pub fn sync_now(
         .stdout(Stdio::null())
         .stderr(Stdio::from(stderr))
         .spawn()?;
-    let (exit_code, max_rss_bytes, ru_maxrss_bytes, cpu) = wait(child, started + deadline)?;
+    let (exit_code, max_rss_bytes, ru_maxrss_bytes, cpu, killed) = wait(child, started + deadline)?;
     let wall = started.elapsed();
     let text = std::fs::read_to_string(stderr_file).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let stderr_tail = lines[lines.len().saturating_sub(5)..].join("\n");
     Ok(ChildRun {
         exit_code,
+        killed,
         spawned_at,
         wall,
         max_rss_bytes,
@@ -83,7 +87,14 @@ pub fn sync_now(
 const POLL: Duration = Duration::from_millis(2);
 
 /// Exit code, `VmHWM`, `ru_maxrss` and CPU time of a child.
-type Waited = (Option<i32>, Option<u64>, Option<u64>, Option<Duration>);
+/// Exit code, `VmHWM`, `ru_maxrss`, CPU time, and whether it was killed past its deadline.
+type Waited = (
+    Option<i32>,
+    Option<u64>,
+    Option<u64>,
+    Option<Duration>,
+    bool,
+);
 
 /// Waits for `child` (killing it once `deadline` passes).
 #[cfg(unix)]
@@ -125,7 +136,7 @@ fn wait(mut child: std::process::Child, deadline: Instant) -> std::io::Result<Wa
     // Linux reports ru_maxrss in kilobytes (macOS in bytes).
     let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
     let rss = u64::try_from(usage.ru_maxrss).ok().map(|kb| kb * unit);
-    Ok((code, hwm, rss, Some(cpu_of(&usage))))
+    Ok((code, hwm, rss, Some(cpu_of(&usage)), killed))
 }
 
 /// User + system time of `usage`.
@@ -165,5 +176,5 @@ fn vm_hwm(pid: libc::pid_t) -> Option<u64> {
 
 #[cfg(not(unix))]
 fn wait(mut child: std::process::Child, _deadline: Instant) -> std::io::Result<Waited> {
-    Ok((child.wait()?.code(), None, None, None))
+    Ok((child.wait()?.code(), None, None, None, false))
 }

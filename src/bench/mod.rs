@@ -68,10 +68,13 @@ pub enum BenchError {
     },
     #[error("running {}: {error}", exe.display())]
     Spawn { exe: PathBuf, error: std::io::Error },
-    #[error("the {phase} sync exited with {code:?}; its last log lines:\n{tail}")]
+    #[error("the {phase} sync {how}{done}; its last log lines:\n{tail}")]
     SyncFailed {
         phase: &'static str,
-        code: Option<i32>,
+        /// `exited with status 3`, `was killed past its deadline of 78 s`, …
+        how: String,
+        /// What the phases before it measured (`Phase::brief`), or nothing.
+        done: String,
         tail: String,
     },
     #[error("{0}")]
@@ -130,6 +133,19 @@ pub struct Phase {
 }
 
 impl Phase {
+    /// One line of its main figures: `initial: 95.2 s wall, 90.1 s CPU, peak RSS 210.3 MiB`.
+    fn brief(&self) -> String {
+        let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
+        let secs = |ms: u64| format!("{:.2} s", ms as f64 / 1000.0);
+        format!(
+            "{}: {} wall, {} CPU, peak RSS {}",
+            self.name,
+            secs(self.wall_ms),
+            self.sync_cpu_ms.map_or_else(|| "unknown".to_owned(), secs),
+            self.max_rss_bytes.map_or_else(|| "unknown".to_owned(), mib),
+        )
+    }
+
     fn writes(&self) -> PerProvider<u64> {
         PerProvider {
             gosquared: self.calls.gosquared.writes,
@@ -349,8 +365,11 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
 
     let bound = bound_of(opts, &|p| minimum_calls.get(p));
     // Bounded in time: a sync taking three times its lower bound (plus a minute for
-    // start-up on a loaded machine) is killed and reported as failed.
-    let deadline = bound * 3 + Duration::from_secs(60);
+    // start-up on a loaded machine, and 5 ms of CPU a group, which the bound leaves
+    // out: it is all network) is killed and reported as failed.
+    let deadline = bound * 3
+        + Duration::from_secs(60)
+        + Duration::from_millis(5).saturating_mul(u32::try_from(opts.groups).unwrap_or(u32::MAX));
     let rig = Rig {
         opts,
         dir,
@@ -360,12 +379,38 @@ async fn run_in(opts: &Options, dir: &Path) -> Result<Report, BenchError> {
         deadline,
     };
     let mut phases = Vec::new();
-    phases.push(rig.measure("initial", initial_writes).await?);
-    phases.push(rig.measure("no-op", PerProvider::default()).await?);
+    // A failed phase's error carries what the phases before it measured: at a size
+    // that breaks a later phase, the first one's figures are still worth having.
+    let failed = |e: BenchError, phases: &[Phase]| match e {
+        BenchError::SyncFailed {
+            phase, how, tail, ..
+        } if !phases.is_empty() => BenchError::SyncFailed {
+            phase,
+            how,
+            done: format!(
+                " (after {})",
+                phases
+                    .iter()
+                    .map(Phase::brief)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            tail,
+        },
+        e => e,
+    };
+    for (name, writes) in [
+        ("initial", initial_writes),
+        ("no-op", PerProvider::default()),
+    ] {
+        let phase = rig.measure(name, writes).await;
+        phases.push(phase.map_err(|e| failed(e, &phases))?);
+    }
     for &i in &changed {
         world.gs.set_filters(&ids[i], mix.group(i, 1).filters);
     }
-    phases.push(rig.measure("10% changed", changed_writes).await?);
+    let phase = rig.measure("10% changed", changed_writes).await;
+    phases.push(phase.map_err(|e| failed(e, &phases))?);
 
     for (i, phase) in phases.iter_mut().enumerate() {
         let writes = phase.expected_writes;
@@ -449,9 +494,18 @@ impl Rig<'_> {
             error,
         })?;
         if run.exit_code != Some(0) {
+            let how = match run.exit_code {
+                _ if run.killed => format!(
+                    "was killed past its deadline of {} s (three times its lower bound, plus a minute and 5 ms a group for CPU)",
+                    deadline.as_secs()
+                ),
+                Some(code) => format!("exited with status {code}"),
+                None => "was ended by a signal".to_owned(),
+            };
             return Err(BenchError::SyncFailed {
                 phase: name,
-                code: run.exit_code,
+                how,
+                done: String::new(),
                 tail: run.stderr_tail,
             });
         }
