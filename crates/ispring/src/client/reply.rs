@@ -85,6 +85,10 @@ pub(super) fn interpret<T>(
             Err(e)
         }
         _ if !ok => Err(reply.status_error(PROVIDER, operation)),
+        // More than the XML reader takes: the same answer next time, so not retried.
+        Err(e @ (WireError::TooManyNodes { .. } | WireError::TooManyElements { .. })) => Err(
+            ProviderError::new(PROVIDER, ErrorKind::BodyTooLarge, operation, e.to_string()),
+        ),
         Err(e) => Err(ProviderError::new(
             PROVIDER,
             ErrorKind::Malformed,

@@ -47,6 +47,12 @@ fn a_fault_is_read_whatever_the_status_and_a_bare_status_by_its_code() {
     assert_eq!(err.kind, ErrorKind::Server);
     let err = interpret(reply(200, "<html/>"), "op", false, wire::parse_success).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Malformed);
+    // Past the XML reader's caps: too large, not worth a retry (it would read the same).
+    let many = format!("<rules>{}</rules>", "<a/>".repeat(wire::xml::MAX_ELEMENTS));
+    let err = interpret(reply(200, &many), "op", false, wire::parse_groups).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BodyTooLarge, "{err}");
+    assert!(!err.is_temporary());
+    assert!(err.message.contains("more than"), "{err}");
     // REST errors go by status, keeping the message.
     let rest = "<response><code>404</code><message>Group not found</message></response>";
     let err = interpret(reply(404, rest), "op", true, wire::parse_groups).unwrap_err();
