@@ -513,10 +513,6 @@ impl MemberSource for GoSquaredClient {
     }
 }
 
-/// The id in the answer to `POST smartgroups`, if it holds one (§4 [unknown]: Composio
-/// says the created group; the ruby stub answers an empty body). Kept tolerant: an
-/// answer without an id is not read as success with some id; `create` then finds the
-/// new group by its exact name, and fails if no group has it.
 /// `group` as the engine sees it, decoded with this account's `maps`; `None` without
 /// an id (`fallback_id`: the one it was asked for by).
 fn remote_group(
@@ -539,6 +535,10 @@ fn remote_group(
     })
 }
 
+/// The id in the answer to `POST smartgroups`, if it holds one (§4 [unknown]: Composio
+/// says the created group; the ruby stub answers an empty body). Kept tolerant: an
+/// answer without an id is not read as success with some id; `create` then finds the
+/// new group by its exact name, and fails if no group has it.
 fn created_id(text: &str) -> Result<Option<String>, wire::WireError> {
     if text.trim().is_empty() {
         return Ok(None);

@@ -78,9 +78,9 @@ pub fn parse_group_list(text: &str) -> Result<GroupList, WireError> {
 }
 
 /// [`parse_group_list`], turning each group into what the caller keeps (e.g. the
-/// canonical model) as soon as it is read: a list of 10,000 groups is then never held
-/// as JSON values all at once. `each` may be called again for a group if the answer
-/// turns out to need the general reader, so it must not have effects.
+/// canonical model). The answer is parsed whole first, as it may be a bare group; the
+/// answer of `GET smartgroups`, every group of an account, is read as it arrives by
+/// [`read_list_answer`] instead.
 pub fn parse_group_list_with<G>(
     text: &str,
     each: impl FnMut(SmartGroup) -> G,

@@ -400,14 +400,14 @@ impl HttpClient {
     /// The retry loop around one kind of call: `read` makes a value (or the error it
     /// means) of an answer, or fails to read it at all (the attempt then had no
     /// complete answer).
-    async fn attempts<T, Read>(
+    async fn attempts<T, Reading>(
         &self,
         operation: &str,
         call: &Call<'_>,
-        read: impl Fn(reqwest::Response) -> Read,
+        read: impl Fn(reqwest::Response) -> Reading,
     ) -> Result<T, ProviderError>
     where
-        Read: Future<Output = Result<Result<T, ProviderError>, ProviderError>>,
+        Reading: Future<Output = Result<Result<T, ProviderError>, ProviderError>>,
     {
         let span = tracing::info_span!(
             "provider_call",
