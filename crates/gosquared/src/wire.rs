@@ -122,33 +122,35 @@ pub fn read_list_answer<G>(
             }
         }
     })?;
-    let cardinality = match &rest {
+    let envelope = match &rest {
         Json::Array(_) => None,
         Json::Object(obj) => {
             if let Some(err) = api_error(obj) {
                 return Err(err);
             }
             match obj.get("list") {
-                Some(Json::Array(_)) => {}
-                Some(other) => {
-                    return Err(WireError::shape(
-                        "list",
-                        format!("expected an array, found {}", kind_of(other)),
-                    ));
-                }
+                Some(Json::Array(_)) => Some(obj),
+                Some(other) => return Err(list_not_an_array(other)),
                 None => return Err(missing_list()),
             }
-            cardinality(obj)?
         }
         other => return Err(not_a_group_answer(other)),
     };
+    // In the general reader's order: the groups before the envelope's count.
     if let Some(e) = first_bad {
         return Err(e);
     }
     Ok(GroupList {
         groups,
-        cardinality,
+        cardinality: envelope.map(cardinality).transpose()?.flatten(),
     })
+}
+
+fn list_not_an_array(list: &Json) -> WireError {
+    WireError::shape(
+        "list",
+        format!("expected an array, found {}", kind_of(list)),
+    )
 }
 
 fn missing_list() -> WireError {
@@ -178,12 +180,7 @@ fn read_group_list<G>(
         Json::Array(items) => (read_groups(items, "")?, None),
         Json::Object(obj) => match obj.get("list") {
             Some(Json::Array(items)) => (read_groups(items, "list")?, cardinality(obj)?),
-            Some(other) => {
-                return Err(WireError::shape(
-                    "list",
-                    format!("expected an array, found {}", kind_of(other)),
-                ));
-            }
+            Some(other) => return Err(list_not_an_array(other)),
             None => (vec![read_group(&json, "")?], None),
         },
         other => return Err(not_a_group_answer(other)),
@@ -444,6 +441,9 @@ mod tests {
             json!({"list": [{"id": "a", "name": "A", "filters": "x"}]}).to_string(),
             json!({"list": [["a", "A", []]]}).to_string(),
             json!({"list": [], "cardinality": "many"}).to_string(),
+            // A broken group and a broken count: the group is named, by both.
+            json!({"list": [{"id": 7, "name": "A", "filters": []}], "cardinality": "many"})
+                .to_string(),
             json!({"list": {}}).to_string(),
             json!([{"id": "a", "name": "A", "filters": []}, 7]).to_string(),
             json!("x").to_string(),
