@@ -116,7 +116,7 @@ pub fn read_list_answer<G>(
     let rest = json::parse_streamed(reader, "list", &["id", "name", "filters"], |at, i, item| {
         // Held until the whole answer is read: an error envelope around it says more.
         if first_bad.is_none() {
-            match read_group(&item, &format!("{at}[{i}]")) {
+            match read_group(item, &format!("{at}[{i}]")) {
                 Ok(group) => groups.push(each(group)),
                 Err(e) => first_bad = Some(e),
             }
@@ -176,14 +176,17 @@ fn read_group_list<G>(
     each: impl FnMut(SmartGroup) -> G,
 ) -> Result<GroupList<G>, WireError> {
     let json = parse_answer(text)?;
-    let (groups, cardinality) = match &json {
+    let (groups, cardinality) = match json {
         Json::Array(items) => (read_groups(items, "")?, None),
-        Json::Object(obj) => match obj.get("list") {
-            Some(Json::Array(items)) => (read_groups(items, "list")?, cardinality(obj)?),
-            Some(other) => return Err(list_not_an_array(other)),
-            None => (vec![read_group(&json, "")?], None),
+        Json::Object(mut obj) => match obj.remove("list") {
+            Some(Json::Array(items)) => {
+                let groups = read_groups(items, "list")?;
+                (groups, cardinality(&obj)?)
+            }
+            Some(other) => return Err(list_not_an_array(&other)),
+            None => (vec![read_group(Json::Object(obj), "")?], None),
         },
-        other => return Err(not_a_group_answer(other)),
+        other => return Err(not_a_group_answer(&other)),
     };
     Ok(GroupList {
         groups: groups.into_iter().map(each).collect(),
@@ -336,16 +339,17 @@ fn api_error(obj: &serde_json::Map<String, Json>) -> Option<WireError> {
     }
 }
 
-fn read_groups(items: &[Json], at: &str) -> Result<Vec<SmartGroup>, WireError> {
+fn read_groups(items: Vec<Json>, at: &str) -> Result<Vec<SmartGroup>, WireError> {
     items
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, g)| read_group(g, &format!("{at}[{i}]")))
         .collect()
 }
 
-/// `at` is the group's JSON path (`list[3]`), empty for the root.
-fn read_group(g: &Json, at: &str) -> Result<SmartGroup, WireError> {
+/// `at` is the group's JSON path (`list[3]`), empty for the root. Takes the group by
+/// value: its filters, the bulk of it, move into the result instead of being copied.
+fn read_group(g: Json, at: &str) -> Result<SmartGroup, WireError> {
     let field = |key: &str| {
         if at.is_empty() {
             key.to_owned()
@@ -353,41 +357,44 @@ fn read_group(g: &Json, at: &str) -> Result<SmartGroup, WireError> {
             format!("{at}.{key}")
         }
     };
-    let obj = g.as_object().ok_or_else(|| {
-        WireError::shape(
-            if at.is_empty() { "$" } else { at },
-            format!("expected a smart group object, found {}", kind_of(g)),
-        )
-    })?;
-    let id = match obj.get("id") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.clone()),
-        Some(other) => {
+    let mut obj = match g {
+        Json::Object(obj) => obj,
+        other => {
             return Err(WireError::shape(
-                field("id"),
-                format!("expected a string, found {}", kind_of(other)),
+                if at.is_empty() { "$" } else { at },
+                format!("expected a smart group object, found {}", kind_of(&other)),
             ));
         }
     };
-    let name = match obj.get("name") {
-        Some(Json::String(s)) => s.clone(),
+    let id = match obj.remove("id") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(s)) => Some(s),
+        Some(other) => {
+            return Err(WireError::shape(
+                field("id"),
+                format!("expected a string, found {}", kind_of(&other)),
+            ));
+        }
+    };
+    let name = match obj.remove("name") {
+        Some(Json::String(s)) => s,
         None => return Err(WireError::shape(field("name"), "is missing")),
         Some(other) => {
             return Err(WireError::shape(
                 field("name"),
-                format!("expected a string, found {}", kind_of(other)),
+                format!("expected a string, found {}", kind_of(&other)),
             ));
         }
     };
     // `filters` is required in a create body (§4) and present on every stored group
     // (§3); a group without it would read as "everyone", so its absence is an error.
-    let filters = match obj.get("filters") {
-        Some(Json::Array(items)) => items.clone(),
+    let filters = match obj.remove("filters") {
+        Some(Json::Array(items)) => items,
         None => return Err(WireError::shape(field("filters"), "is missing")),
         Some(other) => {
             return Err(WireError::shape(
                 field("filters"),
-                format!("expected an array, found {}", kind_of(other)),
+                format!("expected an array, found {}", kind_of(&other)),
             ));
         }
     };
