@@ -534,15 +534,8 @@ impl HttpClient {
         operation: &str,
         mut response: reqwest::Response,
     ) -> Result<Reply, ProviderError> {
-        let fail =
-            |kind, message: String| ProviderError::new(self.provider, kind, operation, message);
         let cap = self.settings.max_body_bytes;
-        let too_large = || {
-            fail(
-                ErrorKind::BodyTooLarge,
-                format!("answer larger than the {cap}-byte cap"),
-            )
-        };
+        let too_large = || self.too_large(operation, cap);
         if response.content_length().is_some_and(|n| n > cap as u64) {
             return Err(too_large());
         }
@@ -595,12 +588,7 @@ impl HttpClient {
                 Ok(Some(chunk)) => {
                     read = read.saturating_add(chunk.len());
                     if read > cap {
-                        break Err(ProviderError::new(
-                            self.provider,
-                            ErrorKind::BodyTooLarge,
-                            operation,
-                            format!("answer larger than the {cap}-byte cap"),
-                        ));
+                        break Err(self.too_large(operation, cap));
                     }
                     // The decoder stopped reading (it has its answer, or its error).
                     if chunks.send(chunk).await.is_err() {
@@ -621,6 +609,16 @@ impl HttpClient {
                 format!("reading the answer stopped: {e}"),
             )
         })
+    }
+
+    /// An answer over `cap` bytes, whether held whole or streamed.
+    fn too_large(&self, operation: &str, cap: usize) -> ProviderError {
+        ProviderError::new(
+            self.provider,
+            ErrorKind::BodyTooLarge,
+            operation,
+            format!("answer larger than the {cap}-byte cap"),
+        )
     }
 
     /// A reqwest failure without its URL (which may hold query-string credentials).
